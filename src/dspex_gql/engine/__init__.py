@@ -1,0 +1,1 @@
+"""The pure runtime: signatures, adapters and custom programs; no database, GraphQL or I/O."""
