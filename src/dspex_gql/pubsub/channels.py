@@ -1,0 +1,15 @@
+"""Every channel name, built here and nowhere else; each channel carries one event type."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+def execution(id: UUID) -> str:
+    """`ExecutionChanged` events of one execution."""
+    return f"dspex.execution.{id}"
+
+
+def program_executions(program_id: UUID) -> str:
+    """`ExecutionChanged` events of every execution of one program."""
+    return f"dspex.program-executions.{program_id}"

@@ -1,0 +1,198 @@
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, Self
+
+from broadcaster import Broadcast
+
+from .buffer import CoalescingBuffer
+from .connection import BackendConnection
+from .errors import HubUnavailable, SubscriberOverflow
+from .events import E, Event
+from .feed import ChannelFeed
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 10.0
+FIRST_RECONNECT_DELAY = 0.1
+MAX_RECONNECT_DELAY = 30.0
+
+
+class Heartbeat(Event):
+    nonce: str
+
+    @property
+    def key(self) -> str:
+        return self.nonce
+
+
+class Hub:
+    """This process's door to the pub/sub backend: typed events in, typed events out.
+
+    Each channel gets one backend subscription however many local subscribers it has; each
+    subscriber reads from its own bounded, coalescing buffer. A supervisor sends a heartbeat
+    through the backend every `heartbeat_interval` seconds; when one does not come back within
+    `heartbeat_timeout`, every subscriber is ended with `HubUnavailable` and the hub reconnects.
+
+    `broadcast_factory` builds the `Broadcast` for the url; tests pass one with a fake broker.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        buffer_size: int = 256,
+        heartbeat_interval: float = 5.0,
+        heartbeat_timeout: float | None = None,
+        broadcast_factory: Callable[[str], Broadcast] = Broadcast,
+    ) -> None:
+        self._url = url
+        self._buffer_size = buffer_size
+        self._heartbeat_interval = heartbeat_interval
+        self._heartbeat_timeout = heartbeat_timeout or heartbeat_interval
+        self._broadcast_factory = broadcast_factory
+        self._name = f"hub-{uuid.uuid4().hex[:12]}"
+        self._connection: BackendConnection | None = None
+        self._feeds: dict[str, ChannelFeed[Any]] = {}
+        self._check_soon = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._connection = await self._connect()
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"{self._name} supervisor")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.wait({self._supervisor})
+        await self._drop_connection(failure=None)
+
+    async def publish(self, channel: str, event: Event) -> None:
+        connection = self._live_connection()
+        try:
+            async with asyncio.timeout(self._heartbeat_timeout):
+                await connection.publish(channel, event.model_dump_json())
+        except Exception as error:
+            self._check_soon.set()
+            raise HubUnavailable(f"could not publish to {channel!r}") from error
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str, event_type: type[E]) -> AsyncIterator[AsyncIterator[E]]:
+        """Events published on `channel` from the moment this returns, until the block exits."""
+        feed = self._feed(channel, event_type)
+        buffer = CoalescingBuffer[E](self._buffer_size)
+        feed.add(buffer)
+        try:
+            await feed.wait_subscribed()
+            yield buffer
+        finally:
+            await self._leave(feed, buffer)
+
+    async def ping(self, timeout: float = 1.0) -> bool:  # noqa: ASYNC109 (the public API)
+        """Whether an event published now comes back through the backend within `timeout`."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._round_trip()
+        except (TimeoutError, HubUnavailable, SubscriberOverflow):
+            return False
+
+    def subscriber_counts(self) -> dict[str, int]:
+        """Local subscribers per channel, each channel held by one backend subscription.
+
+        For example `{"execution:42": 3}`: three subscribers share one backend subscription.
+        """
+        return {channel: feed.subscriber_count for channel, feed in self._feeds.items()}
+
+    async def _round_trip(self) -> bool:
+        beat = Heartbeat(sequence=0, nonce=uuid.uuid4().hex[:16])
+        channel = f"{self._name}.ping.{beat.nonce}"
+        async with self.subscribe(channel, Heartbeat) as beats:
+            await self.publish(channel, beat)
+            async for received in beats:
+                return received == beat
+        return False
+
+    def _feed(self, channel: str, event_type: type[E]) -> ChannelFeed[E]:
+        feed: ChannelFeed[E] | None = self._feeds.get(channel)
+        if feed is None:
+            if event_type.key is Event.key:
+                raise TypeError(f"{event_type.__name__} must define the `key` property")
+            connection = self._live_connection()
+            feed = ChannelFeed(channel, event_type, connection, self._forget_dead_feed)
+            self._feeds[channel] = feed
+        if feed.event_type is not event_type:
+            raise TypeError(f"{channel!r} carries {feed.event_type.__name__}, not {event_type}")
+        return feed
+
+    async def _leave(self, feed: ChannelFeed[E], buffer: CoalescingBuffer[E]) -> None:
+        feed.discard(buffer)
+        if feed.subscriber_count == 0 and self._feeds.get(feed.channel) is feed:
+            del self._feeds[feed.channel]
+            feed.stop()
+            await feed.stopped(self._heartbeat_timeout)
+
+    def _forget_dead_feed(self, feed: ChannelFeed[Any]) -> None:
+        if self._feeds.get(feed.channel) is feed:
+            del self._feeds[feed.channel]
+        self._check_soon.set()
+
+    def _live_connection(self) -> BackendConnection:
+        if self._connection is None:
+            raise HubUnavailable("the hub is not connected to its pub/sub backend")
+        return self._connection
+
+    async def _connect(self) -> BackendConnection:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                broadcast = self._broadcast_factory(self._url)
+                return await BackendConnection.open(broadcast, f"{self._name}.anchor")
+        except Exception as error:
+            raise HubUnavailable("could not connect to the pub/sub backend") from error
+
+    async def _drop_connection(self, failure: str | None) -> None:
+        connection, self._connection = self._connection, None
+        feeds, self._feeds = list(self._feeds.values()), {}
+        for feed in feeds:
+            feed.stop(failure)
+        await asyncio.gather(*(feed.stopped(self._heartbeat_timeout) for feed in feeds))
+        if connection is not None:
+            await connection.close(self._heartbeat_timeout)
+
+    async def _supervise(self) -> None:
+        delays = _backoff()
+        while True:
+            await self._until_next_check()
+            if await self.ping(self._heartbeat_timeout):
+                delays = _backoff()
+                continue
+            logger.warning("pub/sub heartbeat failed: ending subscribers, reconnecting")
+            await self._drop_connection(failure="the pub/sub backend stopped answering")
+            self._connection = await self._reconnect(delays)
+            self._check_soon.set()
+
+    async def _until_next_check(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._heartbeat_interval):
+                await self._check_soon.wait()
+        self._check_soon.clear()
+
+    async def _reconnect(self, delays: Iterator[float]) -> BackendConnection:
+        for delay in delays:
+            await asyncio.sleep(delay)
+            try:
+                return await self._connect()
+            except HubUnavailable as error:
+                logger.warning("pub/sub reconnect failed: %s", error.__cause__)
+        raise AssertionError("backoff delays never run out")
+
+
+def _backoff() -> Iterator[float]:
+    """0.1, 0.2, 0.4, … seconds, capped at MAX_RECONNECT_DELAY."""
+    delay = FIRST_RECONNECT_DELAY
+    while True:
+        yield delay
+        delay = min(delay * 2, MAX_RECONNECT_DELAY)
