@@ -1,0 +1,1 @@
+"""Organizations, users and the actor a request runs as."""

@@ -1,0 +1,1 @@
+"""Persistence: declarative base and portable types, engine, unit of work, repositories."""

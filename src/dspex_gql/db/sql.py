@@ -1,0 +1,36 @@
+"""Portable SQL constructs the ORM lacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnElement
+
+
+class JSONArrayContains(ColumnElement[bool]):
+    """`column` (a JSON array of strings) holds `value`: `tags ? 'nlp'` on PostgreSQL,
+    an `EXISTS` over `json_each` on SQLite."""
+
+    inherit_cache = True
+    type = Boolean()
+
+    def __init__(self, column: ColumnElement[Any], value: str) -> None:
+        self.column = column
+        self.value = literal(value)
+
+
+@compiles(JSONArrayContains, "sqlite")
+def _sqlite(element: JSONArrayContains, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    value = compiler.process(element.value, **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"
+
+
+@compiles(JSONArrayContains, "postgresql")
+def _postgresql(element: JSONArrayContains, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    value = compiler.process(element.value, **kw)
+    return f"({column} ? {value})"

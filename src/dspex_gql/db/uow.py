@@ -1,0 +1,63 @@
+"""Unit of work: one transaction per use case, side effects only after commit.
+
+    async with uow() as tx:
+        repo = ProgramRepository(tx.session, actor.organization_id)
+        program = await repo.add(...)
+        tx.after_commit(lambda: orchestrator.submit(job))   # dropped on rollback
+
+This is the only module that commits.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dspex_gql.db.engine import SQLITE_BEGIN
+
+logger = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[object] | object]
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._after_commit: list[AfterCommit] = []
+
+    def after_commit(self, action: AfterCommit) -> None:
+        self._after_commit.append(action)
+
+    async def _run_after_commit(self) -> None:
+        for action in self._after_commit:
+            try:
+                result = action()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("after-commit action failed")
+
+
+class UnitOfWorkFactory:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[UnitOfWork]:
+        """A writing transaction, committed when the block ends without an exception."""
+        async with self._session_factory() as session:
+            await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+            tx = UnitOfWork(session)
+            yield tx
+            await session.commit()
+        await tx._run_after_commit()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[UnitOfWork]:
+        """A read-only transaction: never commits, never runs side effects."""
+        async with self._session_factory() as session:
+            yield UnitOfWork(session)

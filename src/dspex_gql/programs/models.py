@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dspex_gql.db.base import Base, JSONValue, TenantOwned
+from dspex_gql.db.enums import enum_column
+from dspex_gql.engine.adapters.base import ProgramType
+
+
+class ProgramStatus(StrEnum):
+    DRAFT = "DRAFT"
+    INITIALIZING = "INITIALIZING"
+    READY = "READY"
+    ERROR = "ERROR"
+    OPTIMIZING = "OPTIMIZING"
+    ARCHIVED = "ARCHIVED"
+
+
+class Visibility(StrEnum):
+    PRIVATE = "PRIVATE"
+    ORGANIZATION = "ORGANIZATION"
+
+
+class Program(TenantOwned, Base):
+    __tablename__ = "programs"
+    __table_args__ = (
+        Index(None, "organization_id", "created_at", "id"),
+        Index(None, "organization_id", "updated_at", "id"),
+        Index(None, "organization_id", "name", "id"),
+        Index(None, "organization_id", "status"),
+        Index(None, "organization_id", "type"),
+        Index(None, "organization_id", "adapter"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[ProgramType] = mapped_column(enum_column(ProgramType, "program_type"))
+    implementation: Mapped[str | None] = mapped_column(String(100))
+    adapter: Mapped[str] = mapped_column(String(50))
+    status: Mapped[ProgramStatus] = mapped_column(enum_column(ProgramStatus, "program_status"))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    signature_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("signatures.id"), index=True
+    )
+    configuration: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("programs.id", ondelete="SET NULL"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    performance_metrics: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    tags: Mapped[list[str]] = mapped_column(JSONValue)
+    visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility, "visibility"))

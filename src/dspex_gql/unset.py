@@ -1,0 +1,20 @@
+"""`UNSET`: a field the caller did not send, as opposed to one sent as null."""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET = Unset.UNSET
+
+Maybe = T | Unset
