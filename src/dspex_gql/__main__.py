@@ -1,0 +1,3 @@
+from dspex_gql.cli import main
+
+main()

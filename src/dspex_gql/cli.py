@@ -1,0 +1,72 @@
+"""`dspex-gql serve | migrate | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from dspex_gql.config import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dspex-gql", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the GraphQL service")
+    serve.add_argument("--host", help="bind address (DSPEX_SERVER_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (DSPEX_SERVER_PORT, default 8000)")
+    serve.add_argument("--no-migrate", action="store_true", help="don't apply migrations at start")
+    serve.set_defaults(command=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    migrate.add_argument("--downgrade", action="store_true", help="go down to REVISION instead")
+    migrate.set_defaults(command=_migrate)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("-o", "--output", type=Path, help="write to a file instead of stdout")
+    export.set_defaults(command=_export_schema)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from dspex_gql.app import create_app
+
+    settings = Settings()
+    server = settings.server.model_copy(
+        update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    )
+    database = settings.database.model_copy(update={"migrate_on_start": False} if args.no_migrate else {})
+    settings = settings.model_copy(update={"server": server, "database": database})
+    uvicorn.run(create_app(settings), host=server.host, port=server.port, log_level="info")
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from dspex_gql.db import migrations
+
+    url = Settings().database.url
+    step = migrations.downgrade if args.downgrade else migrations.upgrade
+    asyncio.run(step(url, args.revision))
+    print(f"database at revision {asyncio.run(migrations.current_revision(url))}")
+
+
+def _export_schema(args: argparse.Namespace) -> None:
+    from dspex_gql.graphql.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if args.output is None:
+        sys.stdout.write(sdl)
+    else:
+        args.output.write_text(sdl)

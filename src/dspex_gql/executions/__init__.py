@@ -1,0 +1,1 @@
+"""Executions: one run of a program on one set of inputs, tracked from PENDING to a terminal state."""

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.db.base import utcnow
+from dspex_gql.db.listing import Listing, SortKey
+from dspex_gql.db.repository import TenantRepository
+from dspex_gql.executions.models import TERMINAL, Execution, ExecutionStatus
+
+UNFINISHED = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class ExecutionStats:
+    execution_count: int = 0
+    completed_count: int = 0
+    failed_count: int = 0
+    average_duration_ms: float | None = None
+    total_cost: float = 0.0
+    total_tokens: int = 0
+    last_executed_at: datetime | None = None
+
+    @property
+    def success_rate(self) -> float:
+        finished = self.completed_count + self.failed_count
+        return self.completed_count / finished if finished else 0.0
+
+
+class ExecutionRepository(TenantRepository[Execution]):
+    model = Execution
+    listing = Listing(
+        fields={
+            "status": Execution.status,
+            "program_id": Execution.program_id,
+            "created_at": Execution.created_at,
+            "completed_at": Execution.completed_at,
+            "duration_ms": Execution.duration_ms,
+        },
+        id=Execution.id,
+        default_order=(SortKey("created_at", descending=True),),
+    )
+
+    async def record(self, id: UUID, sequence: int, values: Mapping[str, Any]) -> bool:
+        """Apply a state with its sequence unless the row already holds a later or final one."""
+        statement = (
+            update(Execution)
+            .where(Execution.organization_id == self.organization_id, Execution.id == id)
+            .where(Execution.sequence < sequence, Execution.status.not_in(TERMINAL))
+            .values(sequence=sequence, updated_at=utcnow(), **values)
+        )
+        result = await self.session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def unfinished_of(self, program_id: UUID, limit: int = 1_000) -> dict[UUID, Execution]:
+        query = (
+            self._select()
+            .where(Execution.program_id == program_id, Execution.status.in_(UNFINISHED))
+            .order_by(Execution.created_at)
+            .limit(limit)
+        )
+        return {row.id: row for row in await self.session.scalars(query)}
+
+    async def stats(self, program_ids: Iterable[UUID]) -> dict[UUID, ExecutionStats]:
+        tokens = func.coalesce(Execution.prompt_tokens, 0) + func.coalesce(
+            Execution.completion_tokens, 0
+        )
+        query = (
+            select(
+                Execution.program_id,
+                func.count(),
+                _count_of(ExecutionStatus.COMPLETED),
+                _count_of(ExecutionStatus.FAILED),
+                func.avg(case((Execution.status == ExecutionStatus.COMPLETED, Execution.duration_ms))),
+                func.coalesce(func.sum(Execution.cost), 0.0),
+                func.coalesce(func.sum(tokens), 0),
+                func.max(Execution.created_at),
+            )
+            .where(Execution.organization_id == self.organization_id)
+            .where(Execution.program_id.in_(set(program_ids)))
+            .group_by(Execution.program_id)
+        )
+        return {row[0]: _stats(row[1:]) for row in await self.session.execute(query)}
+
+
+def _count_of(status: ExecutionStatus) -> Any:
+    return func.count(case((Execution.status == status, 1)))
+
+
+def _stats(row: Any) -> ExecutionStats:
+    count, completed, failed, average, cost, tokens, last = row
+    return ExecutionStats(
+        execution_count=count,
+        completed_count=completed,
+        failed_count=failed,
+        average_duration_ms=None if average is None else float(average),
+        total_cost=float(cost),
+        total_tokens=int(tokens),
+        last_executed_at=last,
+    )
+
+
+async def interrupt_unfinished(session: AsyncSession, error: str) -> list[Execution]:
+    """System-wide recovery at start-up: runs a dead process left behind become FAILED."""
+    rows = list(await session.scalars(select(Execution).where(Execution.status.in_(UNFINISHED))))
+    now = utcnow()
+    for row in rows:
+        row.status, row.error, row.completed_at = ExecutionStatus.FAILED, error, now
+        row.sequence += 1
+    return rows

@@ -1,0 +1,242 @@
+"""Execution use cases: start (validate, one insert, return at once), wait, cancel, watch."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from dspex_gql import validation
+from dspex_gql.accounts.actor import Actor
+from dspex_gql.config import ExecutionSettings
+from dspex_gql.db.listing import FilterExpr, Page, PageRequest
+from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.engine.adapters.base import AdapterRequest
+from dspex_gql.engine.signatures import validate_inputs
+from dspex_gql.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from dspex_gql.executions.events import ExecutionChanged
+from dspex_gql.executions.models import Execution, ExecutionStatus
+from dspex_gql.executions.repository import ExecutionRepository
+from dspex_gql.executions.runner import ExecutionPlan, ExecutionRunner, state_event
+from dspex_gql.orchestrator import Orchestrator
+from dspex_gql.programs.models import Program, ProgramStatus
+from dspex_gql.programs.repository import ProgramRepository
+from dspex_gql.pubsub import Hub, channels
+from dspex_gql.signatures.models import Signature
+from dspex_gql.signatures.repository import SignatureRepository
+from dspex_gql.signatures.service import engine_signature
+
+CANCELLED_BY_USER = "Cancelled by user"
+
+
+@dataclass(frozen=True)
+class StartExecution:
+    program_id: UUID
+    inputs: Any
+    variable_configuration: Any = None
+    options: Any = None
+    wait: bool = False
+    timeout_ms: int | None = None
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actor: Actor,
+        orchestrator: Orchestrator,
+        runner: ExecutionRunner,
+        hub: Hub,
+        settings: ExecutionSettings,
+    ) -> None:
+        self._uow = uow
+        self._actor = actor
+        self._orchestrator = orchestrator
+        self._runner = runner
+        self._hub = hub
+        self._settings = settings
+
+    def _repo(self, tx: UnitOfWork) -> ExecutionRepository:
+        return ExecutionRepository(tx.session, self._actor.organization_id)
+
+    async def get(self, id: UUID) -> Execution:
+        async with self._uow.read() as tx:
+            execution = await self._repo(tx).get(id)
+        if execution is None:
+            raise NotFound("Execution", id)
+        return execution
+
+    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Execution]:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).get_many(ids)
+
+    async def list(self, request: PageRequest) -> Page[Execution]:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).page(request)
+
+    async def count(self, filter: FilterExpr | None) -> int:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).count(filter)
+
+    async def start(self, start: StartExecution) -> Execution:
+        self._check_shape(start)
+        async with self._uow() as tx:
+            program, signature = await self._runnable(tx, start.program_id)
+            _check_inputs(signature, start.inputs)
+            execution = Execution(
+                program_id=program.id,
+                status=ExecutionStatus.PENDING,
+                sequence=1,
+                inputs=start.inputs,
+                variable_configuration=start.variable_configuration,
+                options=start.options,
+                meta={},
+            )
+            self._repo(tx).add(execution, created_by=self._actor.user_id)
+            await tx.session.flush()
+            job = self._runner.job(_plan(execution, program, signature))
+            tx.after_commit(lambda: self._orchestrator.submit(job))
+            tx.after_commit(lambda: self._runner.announce(state_event(execution)))
+        if not start.wait:
+            return execution
+        await self._orchestrator.wait(execution.id, self._wait_seconds(start.timeout_ms))
+        return await self.get(execution.id)
+
+    async def cancel(self, id: UUID) -> Execution:
+        execution = await self.get(id)
+        if execution.status.is_terminal:
+            raise Conflict(f"The execution already finished ({execution.status.value})")
+        if not await self._orchestrator.cancel(id, CANCELLED_BY_USER):
+            await self._cancel_unowned(execution)
+        return await self.get(id)
+
+    async def watch(self, id: UUID) -> AsyncIterator[Execution]:
+        """The execution now, then after each change, until it finishes."""
+        async with self._hub.subscribe(channels.execution(id), ExecutionChanged) as events:
+            current = await self.get(id)
+            yield current
+            if current.status.is_terminal:
+                return
+            async for event in events:
+                if event.sequence > current.sequence:
+                    current = await self._advance(current, event)
+                    yield current
+                    if current.status.is_terminal:
+                        return
+
+    async def watch_program(self, program_id: UUID) -> AsyncIterator[Execution]:
+        """Unfinished executions of the program now, then every change of any of its executions."""
+        channel = channels.program_executions(program_id)
+        async with self._hub.subscribe(channel, ExecutionChanged) as events:
+            live = await self._unfinished_of(program_id)
+            seen = SequenceMemory()
+            for execution in live.values():
+                seen.remember(execution)
+                yield execution
+            async for event in events:
+                if event.sequence <= seen.last(event.id):
+                    continue
+                current = await self._advance(live.pop(event.id, None), event)
+                seen.remember(current)
+                if not current.status.is_terminal:
+                    live[current.id] = current
+                yield current
+
+    async def _advance(self, current: Execution | None, event: ExecutionChanged) -> Execution:
+        """Apply a small event; results live in the store, which is never behind an event."""
+        if current is None or event.status.is_terminal:
+            return await self.get(event.id)
+        current.sequence, current.status = event.sequence, event.status
+        current.started_at = event.started_at or current.started_at
+        return current
+
+    async def _unfinished_of(self, program_id: UUID) -> dict[UUID, Execution]:
+        async with self._uow.read() as tx:
+            if await ProgramRepository(tx.session, self._actor.organization_id).get(program_id) is None:
+                raise NotFound("Program", program_id)
+            return await self._repo(tx).unfinished_of(program_id)
+
+    async def _cancel_unowned(self, execution: Execution) -> None:
+        """A run no task of this process owns (another replica's, or an orphan): cancel in place."""
+        async with self._uow() as tx:
+            sequence = execution.sequence + 1
+            values = {"status": ExecutionStatus.CANCELLED, "error": CANCELLED_BY_USER}
+            if not await self._repo(tx).record(execution.id, sequence, values):
+                raise Conflict("The execution finished before it could be cancelled")
+            execution.status, execution.sequence = ExecutionStatus.CANCELLED, sequence
+            event = state_event(execution)
+            tx.after_commit(lambda: self._runner.announce(event))
+
+    async def _runnable(self, tx: UnitOfWork, program_id: UUID) -> tuple[Program, Signature]:
+        program = await ProgramRepository(tx.session, self._actor.organization_id).get(program_id)
+        if program is None:
+            raise NotFound("Program", program_id)
+        if program.status != ProgramStatus.READY:
+            raise Conflict(
+                f"The program is {program.status.value}; only READY programs can be executed"
+            )
+        signature = await SignatureRepository(tx.session, program.organization_id).get(
+            program.signature_id
+        )
+        assert signature is not None, "programs.signature_id is a foreign key"
+        return program, signature
+
+    def _check_shape(self, start: StartExecution) -> None:
+        limit = self._settings.max_input_bytes
+        problems = validation.json_object("inputs", start.inputs, max_bytes=limit)
+        for name, value in (("variableConfiguration", start.variable_configuration), ("options", start.options)):
+            if value is not None:
+                problems += validation.json_object(name, value, max_bytes=limit)
+        if start.timeout_ms is not None and start.timeout_ms < 0:
+            problems.append(FieldProblem("timeoutMs", "must be 0 or more", "out_of_range"))
+        if problems:
+            raise ValidationFailed(problems)
+
+    def _wait_seconds(self, timeout_ms: int | None) -> float:
+        ceiling = self._settings.max_wait_ms
+        return min(ceiling if timeout_ms is None else timeout_ms, ceiling) / 1000
+
+
+class SequenceMemory:
+    """The last sequence yielded per execution, for the most recent `capacity` executions."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._sequences: OrderedDict[UUID, int] = OrderedDict()
+
+    def last(self, id: UUID) -> int:
+        return self._sequences.get(id, 0)
+
+    def remember(self, execution: Execution) -> None:
+        self._sequences[execution.id] = execution.sequence
+        self._sequences.move_to_end(execution.id)
+        if len(self._sequences) > self._capacity:
+            self._sequences.popitem(last=False)
+
+
+def _check_inputs(signature: Signature, inputs: dict[str, Any]) -> None:
+    problems = validate_inputs(engine_signature(signature), inputs)
+    if problems:
+        summary = "; ".join(p.message for p in problems)
+        raise ValidationFailed(problems, message=f"Input validation failed: {summary}")
+
+
+def _plan(execution: Execution, program: Program, signature: Signature) -> ExecutionPlan:
+    request = AdapterRequest(
+        program_type=program.type,
+        signature=engine_signature(signature),
+        instructions=signature.instructions,
+        inputs=execution.inputs,
+        configuration={**program.configuration, **(execution.variable_configuration or {})},
+        options=execution.options or {},
+    )
+    return ExecutionPlan(
+        id=execution.id,
+        organization_id=execution.organization_id,
+        program_id=program.id,
+        adapter=program.adapter,
+        implementation=program.implementation,
+        request=request,
+    )

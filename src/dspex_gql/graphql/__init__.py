@@ -1,0 +1,1 @@
+"""The GraphQL transport: schema assembly, context, errors, pagination, filters, security."""

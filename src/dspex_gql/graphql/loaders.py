@@ -1,0 +1,39 @@
+"""Per-request DataLoaders: nested fields of a list load in one query per field, not per row."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any, TypeVar
+from uuid import UUID
+
+from strawberry.dataloader import DataLoader
+
+from dspex_gql.runtime import Services
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _by_key(
+    fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]], default: Any = None
+) -> Callable[[list[K]], Awaitable[list[V]]]:
+    async def load(keys: list[K]) -> list[V]:
+        found = await fetch(keys)
+        return [found.get(key, default) for key in keys]
+
+    return load
+
+
+class Loaders:
+    def __init__(self, services: Services, *, cache: bool = True) -> None:
+        signatures, programs = services.signatures, services.programs
+
+        def loader(fetch: Callable[[list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None) -> DataLoader[Any, Any]:
+            return DataLoader(load_fn=_by_key(fetch, default), cache=cache)
+
+        self.signature: DataLoader[UUID, Any] = loader(signatures.get_many)
+        self.signature_program_count: DataLoader[UUID, int] = loader(signatures.program_counts, 0)
+        self.program: DataLoader[UUID, Any] = loader(programs.get_many)
+        self.program_stats: DataLoader[UUID, Any] = loader(programs.stats)
+        self.program_children: DataLoader[UUID, list[Any]] = loader(programs.children, [])
+        self.user: DataLoader[UUID, Any] = loader(services.accounts.users)

@@ -1,0 +1,46 @@
+"""The root schema: every resource's queries, mutations and subscriptions merged into one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from dspex_gql.config import GraphQLSettings
+from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, ExecutionSubscription
+from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
+from dspex_gql.graphql.security import security_extensions
+from dspex_gql.programs.schema import ProgramMutation, ProgramQuery
+from dspex_gql.signatures.schema import SignatureMutation, SignatureQuery
+
+Query = merge_types("Query", (SignatureQuery, ProgramQuery, ExecutionQuery))
+Mutation = merge_types("Mutation", (SignatureMutation, ProgramMutation, ExecutionMutation))
+Subscription = merge_types("Subscription", (ExecutionSubscription,))
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Silent: `ErrorPresentation` logs unexpected errors once, with their error id."""
+
+
+def build_schema(settings: GraphQLSettings | None = None) -> Schema:
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=ERROR_TYPES,
+        extensions=security_extensions(settings or GraphQLSettings()),
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+
+
+def schema_sdl() -> str:
+    return build_schema().as_str() + "\n"
+
+
+__all__: list[Any] = ["Schema", "build_schema", "schema_sdl"]

@@ -1,0 +1,94 @@
+"""Security extensions: depth, token and alias limits, and how errors are shown to clients.
+
+Expected failures outside mutation unions (a bad cursor, an unknown subscription id) keep their
+message and get `extensions.code`; anything unexpected is masked as
+`Unexpected error (error id 3f2c…)` and logged with the same id and its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import asdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from dspex_gql import errors
+from dspex_gql.config import GraphQLSettings
+
+logger = logging.getLogger("dspex_gql.errors")
+
+TOP_LEVEL_CODES: dict[type[errors.DomainError], str] = {
+    errors.ValidationFailed: "BAD_USER_INPUT",
+    errors.NotFound: "NOT_FOUND",
+    errors.Conflict: "CONFLICT",
+    errors.Forbidden: "FORBIDDEN",
+    errors.QuotaExceeded: "QUOTA_EXCEEDED",
+}
+
+
+def present(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error
+    if isinstance(original, errors.DomainError):
+        return _expected(error, original)
+    return _masked(error, original)
+
+
+def _expected(error: GraphQLError, original: errors.DomainError) -> GraphQLError:
+    code = next(c for kind, c in TOP_LEVEL_CODES.items() if isinstance(original, kind))
+    extensions: dict[str, Any] = {"code": code}
+    if isinstance(original, errors.ValidationFailed):
+        extensions["fieldErrors"] = [asdict(problem) for problem in original.problems]
+    return _copy(error, original.message, extensions)
+
+
+def _masked(error: GraphQLError, original: Exception) -> GraphQLError:
+    error_id = uuid.uuid4().hex[:12]
+    logger.error("unexpected error %s at %s", error_id, error.path, exc_info=original)
+    extensions = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+    return _copy(error, f"Unexpected error (error id {error_id})", extensions)
+
+
+def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class ErrorPresentation(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        self._present(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._present(result)
+        yield None
+
+    @staticmethod
+    def _present(result: Any) -> None:
+        if result is not None and getattr(result, "errors", None):
+            result.errors = [present(error) for error in result.errors]
+
+
+def security_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaExtension]]:
+    return [
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        ErrorPresentation,
+    ]

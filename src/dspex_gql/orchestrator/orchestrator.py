@@ -1,0 +1,110 @@
+"""The orchestrator: a plain class that owns every task it starts.
+
+    async with Orchestrator(max_concurrency=32, shutdown_grace=5.0) as orchestrator:
+        orchestrator.submit(job)             # returns at once; the job waits for a free slot
+        await orchestrator.wait(job.key, 2.0)
+        await orchestrator.cancel(job.key, "Cancelled by user")
+
+A job records its own outcome, including cancellation: `run()` sees `CancelledError` carrying the
+reason (see `cancel_reason`), and `abandon(reason)` is called for a job cancelled before it started.
+On exit, running jobs get `shutdown_grace` seconds to finish, then are cancelled and awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Hashable
+from types import TracebackType
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_REASON = "Interrupted: the service shut down before this run finished"
+
+
+class Job(Protocol):
+    @property
+    def key(self) -> Hashable: ...
+
+    async def run(self) -> None: ...
+
+    async def abandon(self, reason: str) -> None: ...
+
+
+def cancel_reason(error: asyncio.CancelledError, default: str = "Cancelled") -> str:
+    return str(error.args[0]) if error.args else default
+
+
+class Orchestrator:
+    def __init__(self, *, max_concurrency: int, shutdown_grace: float = 0.0) -> None:
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._shutdown_grace = shutdown_grace
+        self._tasks: dict[Hashable, asyncio.Task[None]] = {}
+        self._accepting = True
+
+    async def __aenter__(self) -> Orchestrator:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    def submit(self, job: Job) -> None:
+        if not self._accepting:
+            task = asyncio.create_task(job.abandon(SHUTDOWN_REASON))
+        else:
+            task = asyncio.create_task(self._drive(job), name=f"job:{job.key}")
+            self._tasks[job.key] = task
+        task.add_done_callback(lambda done: self._forget(job.key, done))
+
+    def owns(self, key: Hashable) -> bool:
+        return key in self._tasks
+
+    async def wait(self, key: Hashable, timeout: float) -> bool:
+        """Wait until the job is done or `timeout` seconds pass; True when it is done."""
+        task = self._tasks.get(key)
+        if task is None:
+            return True
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        return bool(done)
+
+    async def cancel(self, key: Hashable, reason: str) -> bool:
+        """Cancel a job this process runs and wait until it has recorded that; False if not ours."""
+        task = self._tasks.get(key)
+        if task is None:
+            return False
+        task.cancel(reason)
+        await asyncio.wait({task})
+        return True
+
+    async def stop(self) -> None:
+        self._accepting = False
+        tasks = set(self._tasks.values())
+        if tasks and self._shutdown_grace > 0:
+            await asyncio.wait(tasks, timeout=self._shutdown_grace)
+        for task in tasks:
+            task.cancel(SHUTDOWN_REASON)
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _drive(self, job: Job) -> None:
+        started = False
+        try:
+            async with self._slots:
+                started = True
+                await job.run()
+        except asyncio.CancelledError as error:
+            if not started:
+                await job.abandon(cancel_reason(error))
+        except Exception:
+            logger.exception("job %s crashed", job.key)
+
+    def _forget(self, key: Hashable, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.db.base import utcnow
+from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest, SortKey, mentions
+from dspex_gql.db.repository import TenantRepository
+from dspex_gql.programs.models import Program, ProgramStatus
+
+
+class ProgramRepository(TenantRepository[Program]):
+    model = Program
+    listing = Listing(
+        fields={
+            "name": Program.name,
+            "status": Program.status,
+            "type": Program.type,
+            "adapter": Program.adapter,
+            "visibility": Program.visibility,
+            "tags": Program.tags,
+            "signature_id": Program.signature_id,
+            "parent_id": Program.parent_id,
+            "created_at": Program.created_at,
+            "updated_at": Program.updated_at,
+        },
+        id=Program.id,
+        default_order=(SortKey("created_at", descending=True),),
+    )
+
+    async def page(self, request: PageRequest, query: Select[Any] | None = None) -> Page[Program]:
+        return await super().page(request, self._listed(request.filter, query))
+
+    async def count(self, filter: FilterExpr | None, query: Select[Any] | None = None) -> int:
+        return await super().count(filter, self._listed(filter, query))
+
+    def _listed(self, filter: FilterExpr | None, query: Select[Any] | None) -> Select[Any]:
+        """Archived programs are listed only when the filter asks about status."""
+        base = query if query is not None else self._select()
+        if mentions(filter, "status"):
+            return base
+        return base.where(Program.status != ProgramStatus.ARCHIVED)
+
+    async def children(self, parent_ids: Iterable[UUID]) -> dict[UUID, list[Program]]:
+        query = self._select().where(Program.parent_id.in_(set(parent_ids))).order_by(Program.created_at)
+        found: dict[UUID, list[Program]] = {}
+        for child in await self.session.scalars(query):
+            found.setdefault(child.parent_id, []).append(child)  # type: ignore[arg-type]
+        return found
+
+    async def finish_initialization(self, id: UUID, values: Mapping[str, Any]) -> bool:
+        statement = (
+            update(Program)
+            .where(Program.organization_id == self.organization_id, Program.id == id)
+            .where(Program.status == ProgramStatus.INITIALIZING)
+            .values(updated_at=utcnow(), **values)
+        )
+        result = await self.session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def interrupt_initializing(session: AsyncSession, error: str) -> int:
+    """System-wide recovery at start-up: initializations a dead process left behind fail."""
+    statement = (
+        update(Program)
+        .where(Program.status == ProgramStatus.INITIALIZING)
+        .values(status=ProgramStatus.ERROR, error_message=error, updated_at=utcnow())
+    )
+    result = await session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]

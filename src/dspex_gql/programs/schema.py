@@ -1,0 +1,345 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from dspex_gql.accounts.schema import User
+from dspex_gql.db.listing import Condition, PageRequest
+from dspex_gql.engine.adapters.base import ProgramType
+from dspex_gql.executions.repository import ExecutionStats
+from dspex_gql.graphql.context import Info
+from dspex_gql.graphql.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from dspex_gql.graphql.filters import (
+    DateTimeFilter,
+    EnumFilter,
+    IDFilter,
+    Order,
+    StringFilter,
+    TagFilter,
+    filter_field,
+)
+from dspex_gql.graphql.ids import or_none, to_uuid
+from dspex_gql.graphql.inputs import provided
+from dspex_gql.graphql.pagination import Connection, list_request
+from dspex_gql.programs import models
+from dspex_gql.programs.models import ProgramStatus, Visibility
+from dspex_gql.programs.service import NewProgram, ProgramChanges
+from dspex_gql.signatures.schema import Signature
+
+if TYPE_CHECKING:
+    from dspex_gql.executions.schema import Execution, ExecutionFilter, ExecutionOrder
+
+strawberry.enum(ProgramType)
+strawberry.enum(ProgramStatus)
+strawberry.enum(Visibility)
+
+ExecutionType = Annotated["Execution", strawberry.lazy("dspex_gql.executions.schema")]
+ExecutionFilterType = Annotated["ExecutionFilter", strawberry.lazy("dspex_gql.executions.schema")]
+ExecutionOrderType = Annotated["ExecutionOrder", strawberry.lazy("dspex_gql.executions.schema")]
+
+
+@strawberry.type
+class ProgramStats:
+    execution_count: int
+    completed_count: int
+    failed_count: int
+    success_rate: float = strawberry.field(
+        description="Completed among finished executions (completed + failed); 0 when none."
+    )
+    average_duration_ms: float | None = strawberry.field(description="Of completed executions.")
+    total_cost: float
+    total_tokens: int
+
+    @classmethod
+    def of(cls, stats: ExecutionStats) -> ProgramStats:
+        return cls(
+            execution_count=stats.execution_count,
+            completed_count=stats.completed_count,
+            failed_count=stats.failed_count,
+            success_rate=stats.success_rate,
+            average_duration_ms=stats.average_duration_ms,
+            total_cost=stats.total_cost,
+            total_tokens=stats.total_tokens,
+        )
+
+
+@strawberry.type
+class Program:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    type: ProgramType
+    implementation: str | None = strawberry.field(
+        description="The registered implementation a CUSTOM program runs."
+    )
+    adapter: str
+    status: ProgramStatus
+    error_message: str | None
+    configuration: JSON
+    version: int
+    performance_metrics: JSON
+    tags: list[str]
+    visibility: Visibility
+    created_at: datetime
+    updated_at: datetime
+    signature_id: strawberry.Private[UUID]
+    parent_id: strawberry.Private[UUID | None]
+    created_by: strawberry.Private[UUID | None]
+
+    @strawberry.field
+    async def signature(self, info: Info) -> Signature:
+        return Signature.of(await info.context.loaders.signature.load(self.signature_id))
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Program | None:
+        if self.parent_id is None:
+            return None
+        parent = await info.context.loaders.program.load(self.parent_id)
+        return None if parent is None else Program.of(parent)
+
+    @strawberry.field
+    async def children(self, info: Info) -> list[Program]:
+        children = await info.context.loaders.program_children.load(self.uuid)
+        return [Program.of(child) for child in children]
+
+    @strawberry.field(description="The user who created the program.")
+    async def owner(self, info: Info) -> User | None:
+        if self.created_by is None:
+            return None
+        user = await info.context.loaders.user.load(self.created_by)
+        return None if user is None else User.of(user)
+
+    @strawberry.field
+    async def stats(self, info: Info) -> ProgramStats:
+        return ProgramStats.of(await info.context.loaders.program_stats.load(self.uuid))
+
+    @strawberry.field
+    async def last_executed_at(self, info: Info) -> datetime | None:
+        stats: ExecutionStats = await info.context.loaders.program_stats.load(self.uuid)
+        return stats.last_executed_at
+
+    @strawberry.field
+    async def executions(
+        self,
+        info: Info,
+        filter: ExecutionFilterType | None = None,
+        order_by: list[ExecutionOrderType] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[ExecutionType]:
+        from dspex_gql.executions.schema import Execution
+
+        within = Condition("program_id", "eq", self.uuid)
+        request = list_request(info, filter, order_by, first, after, within=within)
+        return await Execution.connection(info, request)
+
+    @property
+    def uuid(self) -> UUID:
+        return UUID(self.id)
+
+    @classmethod
+    def of(cls, program: models.Program) -> Program:
+        return cls(
+            id=strawberry.ID(str(program.id)),
+            name=program.name,
+            description=program.description,
+            type=program.type,
+            implementation=program.implementation,
+            adapter=program.adapter,
+            status=program.status,
+            error_message=program.error_message,
+            configuration=program.configuration,
+            version=program.version,
+            performance_metrics=program.performance_metrics,
+            tags=program.tags,
+            visibility=program.visibility,
+            created_at=program.created_at,
+            updated_at=program.updated_at,
+            signature_id=program.signature_id,
+            parent_id=program.parent_id,
+            created_by=program.created_by,
+        )
+
+    @staticmethod
+    async def connection(info: Info, request: PageRequest) -> Connection[Program]:
+        service = info.context.services.programs
+        page = await service.list(request)
+        return Connection.of(page, Program.of, lambda: service.count(request.filter))
+
+
+@strawberry.input(name="ProgramStatusFilter")
+class ProgramStatusFilter(EnumFilter[ProgramStatus]):
+    pass
+
+
+@strawberry.input(name="ProgramTypeFilter")
+class ProgramTypeFilter(EnumFilter[ProgramType]):
+    pass
+
+
+@strawberry.input(name="VisibilityFilter")
+class VisibilityFilter(EnumFilter[Visibility]):
+    pass
+
+
+@strawberry.input(description="ARCHIVED programs are listed only when `status` is filtered on.")
+class ProgramFilter:
+    and_: list[ProgramFilter] | None = filter_field("and")
+    or_: list[ProgramFilter] | None = filter_field("or")
+    not_: ProgramFilter | None = filter_field("not")
+    name: StringFilter | None = filter_field()
+    status: ProgramStatusFilter | None = filter_field()
+    type: ProgramTypeFilter | None = filter_field()
+    adapter: StringFilter | None = filter_field()
+    visibility: VisibilityFilter | None = filter_field()
+    tags: TagFilter | None = filter_field()
+    signature_id: IDFilter | None = filter_field()
+    parent_id: IDFilter | None = filter_field()
+    created_at: DateTimeFilter | None = filter_field()
+    updated_at: DateTimeFilter | None = filter_field()
+
+
+@strawberry.enum
+class ProgramOrderField(enum.Enum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+
+
+@strawberry.input(name="ProgramOrder")
+class ProgramOrder(Order[ProgramOrderField]):
+    pass
+
+
+@strawberry.input(description="Give `signatureId`, or `signatureSpec` to find or create one.")
+class CreateProgramInput:
+    name: str
+    type: ProgramType = ProgramType.PREDICT
+    signature_id: strawberry.ID | None = None
+    signature_spec: str | None = None
+    description: str | None = None
+    adapter: str = "mock"
+    implementation: str | None = None
+    configuration: JSON = strawberry.field(default_factory=dict)
+    tags: list[str] = strawberry.field(default_factory=list)
+    visibility: Visibility = Visibility.PRIVATE
+    initialize: bool = False
+
+    def to_new(self) -> NewProgram:
+        signature_id = None if self.signature_id is None else to_uuid(self.signature_id, "Signature")
+        return NewProgram(
+            name=self.name,
+            type=self.type,
+            signature_id=signature_id,
+            signature_spec=self.signature_spec,
+            description=self.description,
+            adapter=self.adapter,
+            implementation=self.implementation,
+            configuration=self.configuration,
+            tags=tuple(self.tags),
+            visibility=self.visibility,
+            initialize=self.initialize,
+        )
+
+
+@strawberry.input(description="Changing type, adapter, implementation, configuration or signature "
+                  "returns the program to DRAFT: initialize it again.")
+class UpdateProgramInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    type: ProgramType | None = strawberry.UNSET
+    adapter: str | None = strawberry.UNSET
+    implementation: str | None = strawberry.UNSET
+    configuration: JSON | None = strawberry.UNSET
+    signature_id: strawberry.ID | None = strawberry.UNSET
+    signature_spec: str | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+    visibility: Visibility | None = strawberry.UNSET
+
+    def to_changes(self) -> ProgramChanges:
+        given: dict[str, Any] = provided(self)
+        if given.get("signature_id") is not None:
+            given["signature_id"] = to_uuid(given["signature_id"], "Signature")
+        return ProgramChanges(**given)
+
+
+CreateProgramResult = Annotated[
+    Program | ValidationError | NotFoundError | ForbiddenError, strawberry.union("CreateProgramResult")
+]
+UpdateProgramResult = Annotated[
+    Program | ValidationError | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("UpdateProgramResult"),
+]
+InitializeProgramResult = Annotated[
+    Program | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("InitializeProgramResult"),
+]
+CloneProgramResult = Annotated[
+    Program | ValidationError | NotFoundError | ForbiddenError, strawberry.union("CloneProgramResult")
+]
+ArchiveProgramResult = Annotated[
+    Program | NotFoundError | ConflictError | ForbiddenError, strawberry.union("ArchiveProgramResult")
+]
+UpdateProgramMetricsResult = Annotated[
+    Program | ValidationError | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("UpdateProgramMetricsResult"),
+]
+
+
+@strawberry.type
+class ProgramQuery:
+    @strawberry.field
+    async def program(self, info: Info, id: strawberry.ID) -> Program | None:
+        found = await or_none(lambda: info.context.services.programs.get(to_uuid(id, "Program")))
+        return None if found is None else Program.of(found)
+
+    @strawberry.field(description="ARCHIVED programs are hidden unless the filter mentions status.")
+    async def programs(
+        self,
+        info: Info,
+        filter: ProgramFilter | None = None,
+        order_by: list[ProgramOrder] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Program]:
+        return await Program.connection(info, list_request(info, filter, order_by, first, after))
+
+
+@strawberry.type
+class ProgramMutation:
+    @strawberry.mutation
+    async def create_program(self, info: Info, input: CreateProgramInput) -> CreateProgramResult:
+        return Program.of(await info.context.services.programs.create(input.to_new()))
+
+    @strawberry.mutation
+    async def update_program(
+        self, info: Info, id: strawberry.ID, input: UpdateProgramInput
+    ) -> UpdateProgramResult:
+        service = info.context.services.programs
+        return Program.of(await service.update(to_uuid(id, "Program"), input.to_changes()))
+
+    @strawberry.mutation(description="DRAFT or ERROR (or READY, again) → INITIALIZING → READY | ERROR.")
+    async def initialize_program(self, info: Info, id: strawberry.ID) -> InitializeProgramResult:
+        return Program.of(await info.context.services.programs.initialize(to_uuid(id, "Program")))
+
+    @strawberry.mutation(description="A DRAFT copy, version 1, whose parent is the original.")
+    async def clone_program(
+        self, info: Info, id: strawberry.ID, name: str
+    ) -> CloneProgramResult:
+        return Program.of(await info.context.services.programs.clone(to_uuid(id, "Program"), name))
+
+    @strawberry.mutation(description="Soft delete: hidden from lists, kept with its executions.")
+    async def archive_program(self, info: Info, id: strawberry.ID) -> ArchiveProgramResult:
+        return Program.of(await info.context.services.programs.archive(to_uuid(id, "Program")))
+
+    @strawberry.mutation(description="Shallow merge into performanceMetrics; a null value removes a key.")
+    async def update_program_metrics(
+        self, info: Info, id: strawberry.ID, metrics: JSON
+    ) -> UpdateProgramMetricsResult:
+        service = info.context.services.programs
+        return Program.of(await service.update_metrics(to_uuid(id, "Program"), metrics))

@@ -1,0 +1,320 @@
+"""Program use cases: create, update, initialize, clone, archive, metrics, stats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from dspex_gql import validation
+from dspex_gql.accounts.actor import Actor
+from dspex_gql.db.listing import FilterExpr, Page, PageRequest
+from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.engine.adapters.base import ProgramType
+from dspex_gql.engine.adapters.registry import AdapterRegistry
+from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
+from dspex_gql.orchestrator import Orchestrator
+from dspex_gql.programs.models import Program, ProgramStatus, Visibility
+from dspex_gql.programs.repository import ProgramRepository
+from dspex_gql.programs.runner import InitializationJob, InitializationPlan
+from dspex_gql.signatures.models import Signature, SignatureStatus
+from dspex_gql.signatures.repository import SignatureRepository
+from dspex_gql.signatures.service import find_or_create_for_spec
+from dspex_gql.unset import UNSET, Maybe
+
+MAX_CONFIGURATION_BYTES = 65_536
+INITIALIZE_WAIT_SECONDS = 30.0
+FROZEN = {ProgramStatus.INITIALIZING: "initializing", ProgramStatus.OPTIMIZING: "being optimized"}
+
+
+@dataclass(frozen=True)
+class NewProgram:
+    name: str
+    type: ProgramType
+    signature_id: UUID | None = None
+    signature_spec: str | None = None
+    description: str | None = None
+    adapter: str = "mock"
+    implementation: str | None = None
+    configuration: Any = field(default_factory=dict)
+    tags: Sequence[str] = ()
+    visibility: Visibility = Visibility.PRIVATE
+    initialize: bool = False
+
+
+@dataclass(frozen=True)
+class ProgramChanges:
+    name: Maybe[str] = UNSET
+    description: Maybe[str | None] = UNSET
+    type: Maybe[ProgramType] = UNSET
+    adapter: Maybe[str] = UNSET
+    implementation: Maybe[str | None] = UNSET
+    configuration: Maybe[Any] = UNSET
+    signature_id: Maybe[UUID] = UNSET
+    signature_spec: Maybe[str] = UNSET
+    tags: Maybe[Sequence[str]] = UNSET
+    visibility: Maybe[Visibility] = UNSET
+
+    def touches_runtime(self) -> bool:
+        """Changes after which the program must be initialized again."""
+        runtime = (self.type, self.adapter, self.implementation, self.configuration)
+        signature = (self.signature_id, self.signature_spec)
+        return any(value is not UNSET for value in runtime + signature)
+
+
+class ProgramService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actor: Actor,
+        orchestrator: Orchestrator,
+        adapters: AdapterRegistry,
+        custom_programs: CustomProgramRegistry,
+    ) -> None:
+        self._uow = uow
+        self._actor = actor
+        self._orchestrator = orchestrator
+        self._adapters = adapters
+        self._custom_programs = custom_programs
+
+    def _repo(self, tx: UnitOfWork) -> ProgramRepository:
+        return ProgramRepository(tx.session, self._actor.organization_id)
+
+    async def get(self, id: UUID) -> Program:
+        async with self._uow.read() as tx:
+            return await _existing(self._repo(tx), id)
+
+    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Program]:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).get_many(ids)
+
+    async def list(self, request: PageRequest) -> Page[Program]:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).page(request)
+
+    async def count(self, filter: FilterExpr | None) -> int:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).count(filter)
+
+    async def children(self, ids: Iterable[UUID]) -> dict[UUID, list[Program]]:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).children(ids)
+
+    async def stats(self, ids: Iterable[UUID]) -> dict[UUID, ExecutionStats]:
+        wanted = list(ids)
+        async with self._uow.read() as tx:
+            found = await ExecutionRepository(tx.session, self._actor.organization_id).stats(wanted)
+        return {id: found.get(id, ExecutionStats()) for id in wanted}
+
+    async def create(self, new: NewProgram) -> Program:
+        self._check(_new_problems(new), new.type, new.adapter, new.implementation)
+        async with self._uow() as tx:
+            signature = await self._signature(tx, new.signature_id, new.signature_spec)
+            program = Program(
+                name=new.name.strip(),
+                description=new.description,
+                type=new.type,
+                adapter=new.adapter,
+                implementation=new.implementation,
+                status=ProgramStatus.DRAFT,
+                signature_id=signature.id,
+                configuration=new.configuration,
+                version=1,
+                performance_metrics={},
+                tags=list(new.tags),
+                visibility=new.visibility,
+            )
+            self._repo(tx).add(program, created_by=self._actor.user_id)
+            await tx.session.flush()
+        return await self.initialize(program.id) if new.initialize else program
+
+    async def update(self, id: UUID, changes: ProgramChanges) -> Program:
+        async with self._uow() as tx:
+            program = await _existing(self._repo(tx), id)
+            _check_changeable(program, runtime=changes.touches_runtime())
+            self._check(
+                _change_problems(changes),
+                _pick(changes.type, program.type),
+                _pick(changes.adapter, program.adapter),
+                _pick(changes.implementation, program.implementation),
+            )
+            if changes.signature_id is not UNSET or changes.signature_spec is not UNSET:
+                signature = await self._signature(
+                    tx, _pick(changes.signature_id, None), _pick(changes.signature_spec, None)
+                )
+                program.signature_id = signature.id
+            _apply(program, changes)
+            return program
+
+    async def initialize(self, id: UUID) -> Program:
+        async with self._uow() as tx:
+            program = await _existing(self._repo(tx), id)
+            if program.status not in (ProgramStatus.DRAFT, ProgramStatus.ERROR, ProgramStatus.READY):
+                raise Conflict(f"A program that is {program.status.value} cannot be initialized")
+            signature = await SignatureRepository(tx.session, program.organization_id).get(
+                program.signature_id
+            )
+            program.status, program.error_message = ProgramStatus.INITIALIZING, None
+            job = self._initialization(program, signature)
+            tx.after_commit(lambda: self._orchestrator.submit(job))
+        await self._orchestrator.wait(job.key, INITIALIZE_WAIT_SECONDS)
+        return await self.get(id)
+
+    async def clone(self, id: UUID, name: str) -> Program:
+        _raise_if(validation.text("name", name, max_length=200, required=True))
+        async with self._uow() as tx:
+            source = await _existing(self._repo(tx), id)
+            clone = Program(
+                name=name.strip(),
+                description=source.description,
+                type=source.type,
+                adapter=source.adapter,
+                implementation=source.implementation,
+                status=ProgramStatus.DRAFT,
+                signature_id=source.signature_id,
+                configuration=dict(source.configuration),
+                parent_id=source.id,
+                version=1,
+                performance_metrics={},
+                tags=list(source.tags),
+                visibility=source.visibility,
+            )
+            self._repo(tx).add(clone, created_by=self._actor.user_id)
+            await tx.session.flush()
+            return clone
+
+    async def archive(self, id: UUID) -> Program:
+        async with self._uow() as tx:
+            program = await _existing(self._repo(tx), id)
+            _check_changeable(program, runtime=True)
+            program.status = ProgramStatus.ARCHIVED
+            return program
+
+    async def update_metrics(self, id: UUID, metrics: Any) -> Program:
+        """Merge `metrics` into the program's performance metrics; a null value removes a key."""
+        _raise_if(validation.json_object("metrics", metrics, max_bytes=MAX_CONFIGURATION_BYTES))
+        async with self._uow() as tx:
+            program = await _existing(self._repo(tx), id)
+            _check_changeable(program, runtime=False)
+            merged = {**program.performance_metrics, **metrics}
+            program.performance_metrics = {k: v for k, v in merged.items() if v is not None}
+            return program
+
+    def _check(
+        self,
+        problems: list[FieldProblem],
+        type: ProgramType,
+        adapter: str,
+        implementation: str | None,
+    ) -> None:
+        problems = problems + self._runtime_problems(type, adapter, implementation)
+        _raise_if(problems)
+
+    def _runtime_problems(
+        self, type: ProgramType, adapter: str, implementation: str | None
+    ) -> list[FieldProblem]:
+        problems: list[FieldProblem] = []
+        if adapter not in self._adapters:
+            available = ", ".join(self._adapters.names())
+            problems.append(FieldProblem("adapter", f"unknown adapter '{adapter}'; available: {available}", "unknown"))
+        if type == ProgramType.CUSTOM and implementation not in self._custom_programs:
+            available = ", ".join(self._custom_programs.names()) or "none"
+            message = f"CUSTOM programs name a registered implementation; available: {available}"
+            problems.append(FieldProblem("implementation", message, "unknown"))
+        if type != ProgramType.CUSTOM and implementation is not None:
+            problems.append(
+                FieldProblem("implementation", "only CUSTOM programs name an implementation", "invalid")
+            )
+        return problems
+
+    async def _signature(
+        self, tx: UnitOfWork, signature_id: UUID | None, signature_spec: str | None
+    ) -> Signature:
+        repo = SignatureRepository(tx.session, self._actor.organization_id)
+        if (signature_id is None) == (signature_spec is None):
+            raise ValidationFailed.single("signatureId", "give either signatureId or signatureSpec", "required")
+        if signature_spec is not None:
+            return await find_or_create_for_spec(repo, signature_spec, self._actor)
+        signature = await repo.get(signature_id)  # type: ignore[arg-type]
+        if signature is None:
+            raise NotFound("Signature", signature_id)
+        if signature.status == SignatureStatus.DEPRECATED:
+            raise ValidationFailed.single(
+                "signatureId", "this signature is deprecated; use a draft or active one", "deprecated"
+            )
+        return signature
+
+    def _initialization(self, program: Program, signature: Signature | None) -> InitializationJob:
+        plan = InitializationPlan(
+            program_id=program.id,
+            organization_id=program.organization_id,
+            type=program.type,
+            adapter=program.adapter,
+            implementation=program.implementation,
+            configuration=dict(program.configuration),
+            signature_status=signature.status if signature else SignatureStatus.DEPRECATED,
+        )
+        return InitializationJob(plan, self._uow, self._adapters, self._custom_programs)
+
+
+def _new_problems(new: NewProgram) -> list[FieldProblem]:
+    return [
+        *validation.text("name", new.name, max_length=200, required=True),
+        *validation.text("description", new.description, max_length=10_000),
+        *validation.json_object("configuration", new.configuration, max_bytes=MAX_CONFIGURATION_BYTES),
+        *validation.tags("tags", list(new.tags)),
+    ]
+
+
+def _change_problems(changes: ProgramChanges) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    if changes.name is not UNSET:
+        problems += validation.text("name", changes.name, max_length=200, required=True)
+    if changes.description is not UNSET:
+        problems += validation.text("description", changes.description, max_length=10_000)
+    if changes.configuration is not UNSET:
+        problems += validation.json_object(
+            "configuration", changes.configuration, max_bytes=MAX_CONFIGURATION_BYTES
+        )
+    if changes.tags is not UNSET:
+        problems += validation.tags("tags", list(changes.tags))
+    return problems
+
+
+def _apply(program: Program, changes: ProgramChanges) -> None:
+    if changes.touches_runtime():
+        program.status, program.error_message = ProgramStatus.DRAFT, None
+    for name in ("description", "type", "adapter", "implementation", "configuration", "visibility"):
+        value = getattr(changes, name)
+        if value is not UNSET:
+            setattr(program, name, value)
+    if changes.name is not UNSET:
+        program.name = changes.name.strip()
+    if changes.tags is not UNSET:
+        program.tags = list(changes.tags)
+
+
+def _check_changeable(program: Program, *, runtime: bool) -> None:
+    if program.status == ProgramStatus.ARCHIVED:
+        raise Conflict("Archived programs cannot be changed")
+    if runtime and program.status in FROZEN:
+        raise Conflict(f"The program is {FROZEN[program.status]}; try again when it is done")
+
+
+def _pick(value: Maybe[Any], default: Any) -> Any:
+    return default if value is UNSET else value
+
+
+def _raise_if(problems: list[FieldProblem]) -> None:
+    if problems:
+        raise ValidationFailed(problems)
+
+
+async def _existing(repo: ProgramRepository, id: UUID) -> Program:
+    program = await repo.get(id)
+    if program is None:
+        raise NotFound("Program", id)
+    return program

@@ -1,0 +1,68 @@
+"""What lives for the whole process, built once by `create_app` and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dspex_gql.accounts.actor import Actor
+from dspex_gql.accounts.service import AccountService
+from dspex_gql.config import Settings
+from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.engine.adapters.registry import AdapterRegistry
+from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.executions.runner import ExecutionRunner
+from dspex_gql.executions.service import ExecutionService
+from dspex_gql.orchestrator import Orchestrator
+from dspex_gql.programs.service import ProgramService
+from dspex_gql.pubsub import Hub
+from dspex_gql.signatures.service import SignatureService
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    uow: UnitOfWorkFactory
+    hub: Hub
+    orchestrator: Orchestrator
+    adapters: AdapterRegistry
+    custom_programs: CustomProgramRegistry
+    execution_runner: ExecutionRunner
+
+
+class Services:
+    """The use cases of one actor; cheap to build per request, holds no session."""
+
+    def __init__(self, runtime: Runtime, actor: Actor) -> None:
+        self.runtime = runtime
+        self.actor = actor
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        return AccountService(self.runtime.uow, self.actor)
+
+    @cached_property
+    def signatures(self) -> SignatureService:
+        return SignatureService(self.runtime.uow, self.actor)
+
+    @cached_property
+    def programs(self) -> ProgramService:
+        runtime = self.runtime
+        return ProgramService(
+            runtime.uow, self.actor, runtime.orchestrator, runtime.adapters, runtime.custom_programs
+        )
+
+    @cached_property
+    def executions(self) -> ExecutionService:
+        runtime = self.runtime
+        return ExecutionService(
+            runtime.uow,
+            self.actor,
+            runtime.orchestrator,
+            runtime.execution_runner,
+            runtime.hub,
+            runtime.settings.execution,
+        )

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from dspex_gql.db.listing import Listing, SortKey
+from dspex_gql.db.repository import TenantRepository
+from dspex_gql.errors import Conflict
+from dspex_gql.programs.models import Program
+from dspex_gql.signatures.models import Signature, SignatureStatus
+
+
+class SignatureRepository(TenantRepository[Signature]):
+    model = Signature
+    listing = Listing(
+        fields={
+            "name": Signature.name,
+            "status": Signature.status,
+            "version": Signature.version,
+            "created_at": Signature.created_at,
+            "updated_at": Signature.updated_at,
+        },
+        id=Signature.id,
+        default_order=(SortKey("created_at", descending=True),),
+    )
+
+    async def find_by_name(self, name: str, version: str) -> Signature | None:
+        query = self._select().where(Signature.name == name, Signature.version == version)
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def find_usable_by_spec(self, spec: str) -> Signature | None:
+        query = (
+            self._select()
+            .where(Signature.spec == spec, Signature.status != SignatureStatus.DEPRECATED)
+            .order_by(Signature.created_at)
+            .limit(1)
+        )
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def program_counts(self, ids: Iterable[UUID]) -> dict[UUID, int]:
+        query = (
+            select(Program.signature_id, func.count())
+            .where(Program.organization_id == self.organization_id)
+            .where(Program.signature_id.in_(set(ids)))
+            .group_by(Program.signature_id)
+        )
+        return {signature_id: count for signature_id, count in await self.session.execute(query)}
+
+    async def save_unique(self, signature: Signature) -> Signature:
+        """Flush, turning a (name, version) collision that raced past our check into a Conflict."""
+        conflict = _duplicate(signature.name, signature.version)
+        try:
+            await self.session.flush()
+        except IntegrityError as error:
+            raise conflict from error
+        return signature
+
+    async def delete(self, signature: Signature) -> None:
+        await self.session.delete(signature)
+        await self.session.flush()
+
+
+def _duplicate(name: str, version: str) -> Conflict:
+    return Conflict(f"A signature named {name!r} with version {version!r} already exists")

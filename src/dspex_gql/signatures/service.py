@@ -1,0 +1,265 @@
+"""Signature use cases: create from a spec or explicit fields, update, lifecycle, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from dspex_gql import validation
+from dspex_gql.accounts.actor import Actor
+from dspex_gql.db.listing import FilterExpr, Page, PageRequest
+from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.engine import signatures as engine
+from dspex_gql.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from dspex_gql.signatures.models import Signature, SignatureStatus
+from dspex_gql.signatures.repository import SignatureRepository, _duplicate
+from dspex_gql.unset import UNSET, Maybe
+
+DEFAULT_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class NewSignature:
+    name: str
+    spec: str | None = None
+    inputs: Sequence[engine.SignatureField] | None = None
+    outputs: Sequence[engine.SignatureField] | None = None
+    description: str | None = None
+    instructions: str | None = None
+    version: str = DEFAULT_VERSION
+
+
+@dataclass(frozen=True)
+class SignatureChanges:
+    name: Maybe[str] = UNSET
+    description: Maybe[str | None] = UNSET
+    instructions: Maybe[str | None] = UNSET
+    version: Maybe[str] = UNSET
+    spec: Maybe[str] = UNSET
+    inputs: Maybe[Sequence[engine.SignatureField]] = UNSET
+    outputs: Maybe[Sequence[engine.SignatureField]] = UNSET
+
+    def touches_contract(self) -> bool:
+        """Changes that alter what programs bound to the signature see."""
+        contract = (self.name, self.version, self.spec, self.inputs, self.outputs, self.instructions)
+        return any(value is not UNSET for value in contract)
+
+
+class SignatureService:
+    def __init__(self, uow: UnitOfWorkFactory, actor: Actor) -> None:
+        self._uow = uow
+        self._actor = actor
+
+    def _repo(self, tx: UnitOfWork) -> SignatureRepository:
+        return SignatureRepository(tx.session, self._actor.organization_id)
+
+    async def get(self, id: UUID) -> Signature:
+        async with self._uow.read() as tx:
+            return await _existing(self._repo(tx), id)
+
+    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Signature]:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).get_many(ids)
+
+    async def list(self, request: PageRequest) -> Page[Signature]:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).page(request)
+
+    async def count(self, filter: FilterExpr | None) -> int:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).count(filter)
+
+    async def program_counts(self, ids: Iterable[UUID]) -> dict[UUID, int]:
+        async with self._uow.read() as tx:
+            return await self._repo(tx).program_counts(ids)
+
+    async def create(self, new: NewSignature) -> Signature:
+        parsed = _parse_new(new)
+        name = new.name.strip()
+        async with self._uow() as tx:
+            repo = self._repo(tx)
+            if await repo.find_by_name(name, new.version):
+                raise _duplicate(name, new.version)
+            signature = Signature(
+                name=name,
+                description=new.description,
+                instructions=new.instructions,
+                version=new.version,
+                status=SignatureStatus.DRAFT,
+            )
+            _set_fields(signature, parsed)
+            repo.add(signature, created_by=self._actor.user_id)
+            return await repo.save_unique(signature)
+
+    async def update(self, id: UUID, changes: SignatureChanges) -> Signature:
+        async with self._uow() as tx:
+            repo = self._repo(tx)
+            signature = await _existing(repo, id)
+            _check_changeable(signature, changes)
+            _apply(signature, changes)
+            return await repo.save_unique(signature)
+
+    async def activate(self, id: UUID) -> Signature:
+        return await self._transition(
+            id, SignatureStatus.DRAFT, SignatureStatus.ACTIVE, "Only draft signatures can be activated"
+        )
+
+    async def deprecate(self, id: UUID) -> Signature:
+        return await self._transition(
+            id,
+            SignatureStatus.ACTIVE,
+            SignatureStatus.DEPRECATED,
+            "Only active signatures can be deprecated",
+        )
+
+    async def delete(self, id: UUID) -> Signature:
+        async with self._uow() as tx:
+            repo = self._repo(tx)
+            signature = await _existing(repo, id)
+            used_by = (await repo.program_counts([id])).get(id, 0)
+            if used_by:
+                raise Conflict(f"Signature is used by {used_by} program(s); it cannot be deleted")
+            await repo.delete(signature)
+            return signature
+
+    async def _transition(
+        self, id: UUID, source: SignatureStatus, target: SignatureStatus, refusal: str
+    ) -> Signature:
+        async with self._uow() as tx:
+            signature = await _existing(self._repo(tx), id)
+            if signature.status != source:
+                raise Conflict(refusal)
+            signature.status = target
+            return signature
+
+
+async def find_or_create_for_spec(repo: SignatureRepository, spec: str, actor: Actor) -> Signature:
+    """The organization's usable signature with this spec, or a new ACTIVE one named by it."""
+    canonical = parse_spec(spec, "signatureSpec").to_spec()
+    found = await repo.find_usable_by_spec(canonical)
+    if found is not None:
+        return found
+    signature = Signature(name=canonical[:200], version=DEFAULT_VERSION, status=SignatureStatus.ACTIVE)
+    _set_fields(signature, parse_spec(canonical, "signatureSpec"))
+    repo.add(signature, created_by=actor.user_id)
+    return await repo.save_unique(signature)
+
+
+def parse_spec(spec: str, field: str = "spec") -> engine.Signature:
+    try:
+        return engine.parse_signature(spec)
+    except engine.SignatureError as error:
+        raise ValidationFailed(_renamed(error.problems, "spec", field)) from None
+
+
+def engine_signature(signature: Signature) -> engine.Signature:
+    return engine.Signature(
+        inputs=tuple(engine.SignatureField(**field) for field in signature.inputs),
+        outputs=tuple(engine.SignatureField(**field) for field in signature.outputs),
+    )
+
+
+def _renamed(problems: Iterable[FieldProblem], old: str, new: str) -> list[FieldProblem]:
+    return [FieldProblem(new if p.field == old else p.field, p.message, p.code) for p in problems]
+
+
+def _parse_new(new: NewSignature) -> engine.Signature:
+    problems = [
+        *validation.text("name", new.name, max_length=200, required=True),
+        *validation.version("version", new.version),
+        *validation.text("description", new.description, max_length=10_000),
+        *validation.text("instructions", new.instructions, max_length=20_000),
+    ]
+    parsed, parse_problems = _parse_contract(new.spec, new.inputs, new.outputs)
+    problems += parse_problems
+    if problems or parsed is None:
+        raise ValidationFailed(problems)
+    return parsed
+
+
+def _parse_contract(
+    spec: str | None,
+    inputs: Sequence[engine.SignatureField] | None,
+    outputs: Sequence[engine.SignatureField] | None,
+) -> tuple[engine.Signature | None, list[FieldProblem]]:
+    explicit = inputs is not None or outputs is not None
+    if (spec is None) == (not explicit):
+        message = "give either spec or inputs and outputs"
+        return None, [FieldProblem("spec", message, "required")]
+    try:
+        if spec is not None:
+            return engine.parse_signature(spec), []
+        return engine.build_signature(inputs or (), outputs or ()), []
+    except engine.SignatureError as error:
+        return None, list(error.problems)
+
+
+def _set_fields(signature: Signature, parsed: engine.Signature) -> None:
+    signature.spec = parsed.to_spec()
+    signature.inputs = [_stored(field) for field in parsed.inputs]
+    signature.outputs = [_stored(field) for field in parsed.outputs]
+
+
+def _stored(field: engine.SignatureField) -> dict[str, Any]:
+    return {"name": field.name, "type": field.type, "description": field.description}
+
+
+def _check_changeable(signature: Signature, changes: SignatureChanges) -> None:
+    if signature.status == SignatureStatus.DEPRECATED:
+        raise Conflict("Deprecated signatures cannot be changed")
+    if signature.status == SignatureStatus.ACTIVE and changes.touches_contract():
+        raise Conflict(
+            "Only the description of an active signature can change; create a new version instead"
+        )
+
+
+def _apply(signature: Signature, changes: SignatureChanges) -> None:
+    problems = _check_changes(changes)
+    if problems:
+        raise ValidationFailed(problems)
+    if changes.name is not UNSET:
+        signature.name = changes.name.strip()
+    if changes.version is not UNSET:
+        signature.version = changes.version
+    if changes.description is not UNSET:
+        signature.description = changes.description
+    if changes.instructions is not UNSET:
+        signature.instructions = changes.instructions
+    problems = _apply_contract(signature, changes)
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def _check_changes(changes: SignatureChanges) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    if changes.name is not UNSET:
+        problems += validation.text("name", changes.name, max_length=200, required=True)
+    if changes.version is not UNSET:
+        problems += validation.version("version", changes.version or "")
+    if changes.description is not UNSET:
+        problems += validation.text("description", changes.description, max_length=10_000)
+    if changes.instructions is not UNSET:
+        problems += validation.text("instructions", changes.instructions, max_length=20_000)
+    return problems
+
+
+def _apply_contract(signature: Signature, changes: SignatureChanges) -> list[FieldProblem]:
+    if changes.spec is UNSET and changes.inputs is UNSET and changes.outputs is UNSET:
+        return []
+    spec = None if changes.spec is UNSET else changes.spec
+    current = engine_signature(signature)
+    inputs = current.inputs if changes.inputs is UNSET else changes.inputs
+    outputs = current.outputs if changes.outputs is UNSET else changes.outputs
+    parsed, problems = _parse_contract(spec, None if spec else inputs, None if spec else outputs)
+    if parsed is not None:
+        _set_fields(signature, parsed)
+    return problems
+
+
+async def _existing(repo: SignatureRepository, id: UUID) -> Signature:
+    signature = await repo.get(id)
+    if signature is None:
+        raise NotFound("Signature", id)
+    return signature

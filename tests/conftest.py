@@ -1,0 +1,111 @@
+"""Real databases, a real app, real HTTP.
+
+The suite runs on SQLite always, and on PostgreSQL when DSPEX_TEST_DATABASE_URL is set (each run
+migrates a fresh database on that server). Every test gets its own app and its own organization,
+so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from dspex_gql.app import create_app
+from dspex_gql.config import (
+    BroadcastSettings,
+    DatabaseSettings,
+    ExecutionSettings,
+    Settings,
+    ServerSettings,
+)
+from dspex_gql.db import migrations
+from tests.client import GraphQLClient
+from tests.databases import create_database, drop_database
+
+POSTGRES_ENV = "DSPEX_TEST_DATABASE_URL"
+REDIS_ENV = "DSPEX_TEST_REDIS_URL"
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+def pytest_report_header() -> list[str]:
+    return [
+        f"PostgreSQL: {os.environ.get(POSTGRES_ENV) or f'skipped ({POSTGRES_ENV} not set)'}",
+        f"Redis: {os.environ.get(REDIS_ENV) or f'skipped ({REDIS_ENV} not set)'}",
+    ]
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A freshly migrated database of each kind, shared by the whole session."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'dspex.db'}"
+        await migrations.upgrade(url)
+        yield url
+        return
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_ENV}")
+    url = await create_database(server, f"dspex_test_{uuid.uuid4().hex[:10]}")
+    await migrations.upgrade(url)
+    yield url
+    await drop_database(server, make_url(url).database or "")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis tests skipped: set {REDIS_ENV}")
+    return url
+
+
+def make_settings(database_url: str, **sections: object) -> Settings:
+    defaults: dict[str, object] = {
+        "database": DatabaseSettings(url=database_url, migrate_on_start=False),
+        "broadcast": BroadcastSettings(url="memory://", heartbeat_seconds=1.0),
+        "execution": ExecutionSettings(shutdown_grace_seconds=0, progress_interval_ms=20),
+        "server": ServerSettings(default_organization=f"test-{uuid.uuid4().hex[:12]}"),
+    }
+    return Settings(**(defaults | sections))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[GraphQLClient]:
+    async with GraphQLClient.for_app(app) as graphql:
+        yield graphql
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path) -> Iterator[str]:
+    yield f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per skip reason, so what did not run is plain to see."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped"
+        reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"SKIPPED {count} tests: {reason}", yellow=True)

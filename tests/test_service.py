@@ -1,0 +1,193 @@
+"""The service as an operator runs it: `dspex-gql serve` in a process, health, restarts, crashes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from dspex_gql.app import create_app
+from dspex_gql.config import DatabaseSettings, ServerSettings, Settings
+from tests.client import GraphQLClient
+from tests.conftest import make_settings
+from tests.databases import create_database, drop_database
+from tests.factories import create_program, execute, get_execution
+
+STARTUP_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """`dspex-gql serve` in its own process and working directory."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "serve.log"
+        command = [sys.executable, "-m", "dspex_gql", "serve", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command, cwd=workdir, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)  # polling a process that is starting; there is no event to await
+        raise AssertionError(f"server not ready:\n{self.log.read_text()}")
+
+    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables})
+        body: dict[str, Any] = response.json()
+        assert not body.get("errors"), body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=STARTUP_SECONDS)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a fresh shell: no DSPEX_* configuration at all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DSPEX_")}
+    return env | extra
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    started = Server(tmp_path, clean_env())
+    yield started
+    started.stop()
+
+
+class TestServeWithNoConfiguration:
+    def test_starts_on_an_embedded_database_and_answers(self, server: Server, tmp_path: Path) -> None:
+        server.wait_ready()
+
+        data = server.graphql(
+            """mutation { createProgram(input: {name: "hello", signatureSpec: "q -> a",
+                 initialize: true}) { ... on Program { id status } } }"""
+        )
+        alive = httpx.get(f"{server.url}/healthz").json()
+        ide = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html"})
+
+        assert data["createProgram"]["status"] == "READY"
+        assert (tmp_path / "dspex.db").exists()
+        assert alive == {"status": "ok"}
+        assert "graphiql" in ide.text.lower()
+
+
+class TestCrashRecovery:
+    async def test_runs_a_dead_process_left_behind_become_failed(
+        self, server: Server, tmp_path: Path
+    ) -> None:
+        server.wait_ready()
+        program = server.graphql(
+            """mutation { createProgram(input: {name: "slow", signatureSpec: "q -> a",
+                 initialize: true, configuration: {latency_ms: 600000}}) { ... on Program { id } } }"""
+        )["createProgram"]
+        started = server.graphql(
+            """mutation($id: ID!) { executeProgram(input: {programId: $id, inputs: {q: "x"}}) {
+                 ... on Execution { id } } }""",
+            id=program["id"],
+        )["executeProgram"]
+
+        server.kill()
+
+        url = f"sqlite+aiosqlite:///{tmp_path / 'dspex.db'}"
+        settings = make_settings(url, server=ServerSettings(default_organization="default"))
+        app = create_app(settings)
+        async with app.router.lifespan_context(app), GraphQLClient.for_app(app) as client:
+            after = await get_execution(client, started["id"])
+        assert after["status"] == "FAILED"
+        assert after["error"] == "Interrupted: the service stopped before this execution finished"
+        assert after["completedAt"] is not None
+
+
+class TestCommandLine:
+    def run(self, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "dspex_gql", *args]
+        return subprocess.run(command, cwd=cwd, env=clean_env(**env), capture_output=True, text=True)
+
+    def test_migrate_up_and_down(self, tmp_path: Path) -> None:
+        up = self.run("migrate", cwd=tmp_path)
+        down = self.run("migrate", "base", "--downgrade", cwd=tmp_path)
+
+        assert up.returncode == 0, up.stderr
+        assert "database at revision" in up.stdout
+        assert "revision None" in down.stdout
+
+    def test_export_schema_writes_the_sdl(self, tmp_path: Path) -> None:
+        result = self.run("export-schema", "-o", "schema.graphql", cwd=tmp_path)
+
+        assert result.returncode == 0, result.stderr
+        assert "type Query" in (tmp_path / "schema.graphql").read_text()
+
+    def test_bad_settings_are_reported_before_starting(self, tmp_path: Path) -> None:
+        result = self.run("serve", cwd=tmp_path, DSPEX_EXECUTION_MAX_CONCURRENCY="zero")
+
+        assert result.returncode != 0
+        assert "max_concurrency" in result.stderr
+
+
+class TestHealth:
+    async def test_ready_when_database_and_pubsub_answer(self, client: GraphQLClient) -> None:
+        response = await client.http.get("/readyz")
+
+        assert response.status_code == 200
+        assert response.json() == {"status": "ready", "database": "ok", "pubsub": "ok"}
+
+    async def test_not_ready_when_the_database_is_gone(self) -> None:
+        server_url = os.environ.get("DSPEX_TEST_DATABASE_URL")
+        if not server_url:
+            pytest.skip("PostgreSQL tests skipped: set DSPEX_TEST_DATABASE_URL")
+        name = f"dspex_gone_{os.getpid()}_{time.monotonic_ns()}"
+        url = await create_database(server_url, name)
+        settings: Settings = make_settings(url, database=DatabaseSettings(url=url))
+        app = create_app(settings)
+        async with app.router.lifespan_context(app), GraphQLClient.for_app(app) as client:
+            await drop_database(server_url, name)
+            response = await client.http.get("/readyz")
+            alive = await client.http.get("/healthz")
+
+        assert response.status_code == 503
+        assert response.json()["database"] == "down"
+        assert alive.status_code == 200
+
+
+async def test_a_program_survives_a_restart(settings: Settings) -> None:
+    first = create_app(settings)
+    async with first.router.lifespan_context(first), GraphQLClient.for_app(first) as client:
+        program = await create_program(client)
+        done = await execute(client, program["id"], wait=True)
+
+    second = create_app(settings)
+    async with second.router.lifespan_context(second), GraphQLClient.for_app(second) as client:
+        again = await get_execution(client, done["id"])
+
+    assert again == {field: value for field, value in done.items() if field != "__typename"}
