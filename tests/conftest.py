@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,23 +21,21 @@ from dspex_gql.config import (
     BroadcastSettings,
     DatabaseSettings,
     ExecutionSettings,
-    Settings,
     ServerSettings,
+    Settings,
 )
 from dspex_gql.db import migrations
 from tests.client import GraphQLClient
 from tests.databases import create_database, drop_database
-
-POSTGRES_ENV = "DSPEX_TEST_DATABASE_URL"
-REDIS_ENV = "DSPEX_TEST_REDIS_URL"
+from tests.services import POSTGRES, REDIS, service_url
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 def pytest_report_header() -> list[str]:
     return [
-        f"PostgreSQL: {os.environ.get(POSTGRES_ENV) or f'skipped ({POSTGRES_ENV} not set)'}",
-        f"Redis: {os.environ.get(REDIS_ENV) or f'skipped ({REDIS_ENV} not set)'}",
+        f"PostgreSQL: {os.environ.get(POSTGRES) or f'skipped ({POSTGRES} not set)'}",
+        f"Redis: {os.environ.get(REDIS) or f'skipped ({REDIS} not set)'}",
     ]
 
 
@@ -51,9 +49,7 @@ async def database_url(
         await migrations.upgrade(url)
         yield url
         return
-    server = os.environ.get(POSTGRES_ENV)
-    if not server:
-        pytest.skip(f"PostgreSQL tests skipped: set {POSTGRES_ENV}")
+    server = service_url(POSTGRES, "PostgreSQL")
     url = await create_database(server, f"dspex_test_{uuid.uuid4().hex[:10]}")
     await migrations.upgrade(url)
     yield url
@@ -62,10 +58,7 @@ async def database_url(
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        pytest.skip(f"Redis tests skipped: set {REDIS_ENV}")
-    return url
+    return service_url(REDIS, "Redis")
 
 
 def make_settings(database_url: str, **sections: object) -> Settings:
@@ -97,8 +90,8 @@ async def client(app: FastAPI) -> AsyncIterator[GraphQLClient]:
 
 
 @pytest.fixture
-def sqlite_file(tmp_path: Path) -> Iterator[str]:
-    yield f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
+def sqlite_file(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -106,6 +99,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     reasons: dict[str, int] = {}
     for report in terminalreporter.stats.get("skipped", []):
         reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else "skipped"
-        reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+        reasons[reason.removeprefix("Skipped: ")] = (
+            reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+        )
     for reason, count in sorted(reasons.items()):
         terminalreporter.write_line(f"SKIPPED {count} tests: {reason}", yellow=True)

@@ -41,7 +41,10 @@ ERROR_SELECTIONS = {
 
 def errors(*types: str) -> str:
     """Selections for the error members a mutation's result union has."""
-    return " ".join(["... on Error { __typename message code }"] + [ERROR_SELECTIONS[t] for t in types if t in ERROR_SELECTIONS])
+    return " ".join(
+        ["... on Error { __typename message code }"]
+        + [ERROR_SELECTIONS[t] for t in types if t in ERROR_SELECTIONS]
+    )
 
 
 def unique(prefix: str) -> str:
@@ -53,7 +56,9 @@ async def create_signature(client: GraphQLClient, **fields: Any) -> dict[str, An
     data = await client.data(
         SIGNATURE
         + "mutation($input: CreateSignatureInput!) { createSignature(input: $input) {"
-        + " __typename ...SignatureParts " + errors("ValidationError") + "} }",
+        + " __typename ...SignatureParts "
+        + errors("ValidationError")
+        + "} }",
         input=given,
     )
     result: dict[str, Any] = data["createSignature"]
@@ -68,7 +73,9 @@ async def create_program(
     data = await client.data(
         PROGRAM
         + "mutation($input: CreateProgramInput!) { createProgram(input: $input) {"
-        + " __typename ...ProgramParts " + errors("ValidationError", "NotFoundError") + "} }",
+        + " __typename ...ProgramParts "
+        + errors("ValidationError", "NotFoundError")
+        + "} }",
         input=given | fields,
     )
     result: dict[str, Any] = data["createProgram"]

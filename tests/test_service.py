@@ -21,6 +21,7 @@ from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.databases import create_database, drop_database
 from tests.factories import create_program, execute, get_execution
+from tests.services import POSTGRES, service_url
 
 STARTUP_SECONDS = 30
 
@@ -86,7 +87,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 class TestServeWithNoConfiguration:
-    def test_starts_on_an_embedded_database_and_answers(self, server: Server, tmp_path: Path) -> None:
+    def test_starts_on_an_embedded_database_and_answers(
+        self, server: Server, tmp_path: Path
+    ) -> None:
         server.wait_ready()
 
         data = server.graphql(
@@ -109,7 +112,8 @@ class TestCrashRecovery:
         server.wait_ready()
         program = server.graphql(
             """mutation { createProgram(input: {name: "slow", signatureSpec: "q -> a",
-                 initialize: true, configuration: {latency_ms: 600000}}) { ... on Program { id } } }"""
+                 initialize: true, configuration: {latency_ms: 600000}}) {
+                 ... on Program { id } } }"""
         )["createProgram"]
         started = server.graphql(
             """mutation($id: ID!) { executeProgram(input: {programId: $id, inputs: {q: "x"}}) {
@@ -132,7 +136,9 @@ class TestCrashRecovery:
 class TestCommandLine:
     def run(self, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "dspex_gql", *args]
-        return subprocess.run(command, cwd=cwd, env=clean_env(**env), capture_output=True, text=True)
+        return subprocess.run(
+            command, cwd=cwd, env=clean_env(**env), capture_output=True, text=True
+        )
 
     def test_migrate_up_and_down(self, tmp_path: Path) -> None:
         up = self.run("migrate", cwd=tmp_path)
@@ -163,9 +169,7 @@ class TestHealth:
         assert response.json() == {"status": "ready", "database": "ok", "pubsub": "ok"}
 
     async def test_not_ready_when_the_database_is_gone(self) -> None:
-        server_url = os.environ.get("DSPEX_TEST_DATABASE_URL")
-        if not server_url:
-            pytest.skip("PostgreSQL tests skipped: set DSPEX_TEST_DATABASE_URL")
+        server_url = service_url(POSTGRES, "PostgreSQL")
         name = f"dspex_gone_{os.getpid()}_{time.monotonic_ns()}"
         url = await create_database(server_url, name)
         settings: Settings = make_settings(url, database=DatabaseSettings(url=url))

@@ -11,12 +11,17 @@ from tests.factories import SIGNATURE, create_program, create_signature, errors,
 CREATE = (
     SIGNATURE
     + "mutation($input: CreateSignatureInput!) { createSignature(input: $input) {"
-    + " __typename ...SignatureParts " + errors("ValidationError") + "} }"
+    + " __typename ...SignatureParts "
+    + errors("ValidationError")
+    + "} }"
 )
 UPDATE = (
     SIGNATURE
-    + "mutation($id: ID!, $input: UpdateSignatureInput!) { updateSignature(id: $id, input: $input) {"
-    + " __typename ...SignatureParts " + errors("ValidationError", "NotFoundError") + "} }"
+    + "mutation($id: ID!, $input: UpdateSignatureInput!) {"
+    + " updateSignature(id: $id, input: $input) {"
+    + " __typename ...SignatureParts "
+    + errors("ValidationError", "NotFoundError")
+    + "} }"
 )
 
 
@@ -24,7 +29,8 @@ def transition(name: str) -> str:
     return (
         SIGNATURE
         + f"mutation($id: ID!) {{ {name}(id: $id) {{ __typename ...SignatureParts "
-        + errors("NotFoundError") + "} }"
+        + errors("NotFoundError")
+        + "} }"
     )
 
 
@@ -90,7 +96,9 @@ class TestCreateFromSpec:
         assert code in [error["code"] for error in result["fieldErrors"]]
 
     async def test_refuses_spec_and_fields_together(self, client: GraphQLClient) -> None:
-        result = await create(client, spec="a -> b", inputs=[{"name": "a"}], outputs=[{"name": "b"}])
+        result = await create(
+            client, spec="a -> b", inputs=[{"name": "a"}], outputs=[{"name": "b"}]
+        )
 
         assert result["__typename"] == "ValidationError"
         assert result["fieldErrors"][0]["field"] == "spec"
@@ -134,7 +142,10 @@ class TestParseSignature:
 
         parsed = data["parseSignature"]
         assert parsed["spec"] == "q: str, ctx: list[str] -> a: str"
-        assert parsed["inputs"] == [{"name": "q", "type": "str"}, {"name": "ctx", "type": "list[str]"}]
+        assert parsed["inputs"] == [
+            {"name": "q", "type": "str"},
+            {"name": "ctx", "type": "list[str]"},
+        ]
 
     async def test_explains_what_is_wrong(self, client: GraphQLClient) -> None:
         data = await client.data(self.QUERY, spec="a: list[ -> b")
@@ -148,8 +159,8 @@ class TestLifecycle:
     async def test_draft_to_active_to_deprecated(self, client: GraphQLClient) -> None:
         signature = await create_signature(client)
 
-        active = (await client.data(transition("activateSignature"), id=signature["id"]))
-        deprecated = (await client.data(transition("deprecateSignature"), id=signature["id"]))
+        active = await client.data(transition("activateSignature"), id=signature["id"])
+        deprecated = await client.data(transition("deprecateSignature"), id=signature["id"])
 
         assert active["activateSignature"]["status"] == "ACTIVE"
         assert deprecated["deprecateSignature"]["status"] == "DEPRECATED"
@@ -186,7 +197,9 @@ class TestLifecycle:
 
     @pytest.mark.parametrize("name", ["activateSignature", "deprecateSignature", "deleteSignature"])
     @pytest.mark.parametrize("id", [str(uuid.uuid4()), "not-a-uuid"])
-    async def test_unknown_ids_are_not_found(self, client: GraphQLClient, name: str, id: str) -> None:
+    async def test_unknown_ids_are_not_found(
+        self, client: GraphQLClient, name: str, id: str
+    ) -> None:
         result = (await client.data(transition(name), id=id))[name]
 
         assert result["__typename"] == "NotFoundError"
@@ -264,7 +277,9 @@ class TestDelete:
         signature = await create_signature(client)
 
         result = await client.data(transition("deleteSignature"), id=signature["id"])
-        after = await client.data("query($id: ID!) { signature(id: $id) { id } }", id=signature["id"])
+        after = await client.data(
+            "query($id: ID!) { signature(id: $id) { id } }", id=signature["id"]
+        )
 
         assert result["deleteSignature"]["id"] == signature["id"]
         assert after["signature"] is None
@@ -301,7 +316,8 @@ class TestQueries:
             """query($prefix: String!) {
                  active: signatures(filter: {name: {startsWith: $prefix}, status: {eq: ACTIVE}}) {
                    nodes { id } totalCount }
-                 notActive: signatures(filter: {name: {startsWith: $prefix}, not: {status: {eq: ACTIVE}}}) {
+                 notActive: signatures(
+                   filter: {name: {startsWith: $prefix}, not: {status: {eq: ACTIVE}}}) {
                    nodes { id } totalCount } }""",
             prefix=prefix,
         )

@@ -14,7 +14,9 @@ from dspex_gql.config import BroadcastSettings, Settings
 from tests.conftest import make_settings
 
 EXECUTION_UPDATED = """subscription($id: ID!) {
-  executionUpdated(id: $id) { id status sequence outputs error startedAt completedAt program { id } }
+  executionUpdated(id: $id) {
+    id status sequence outputs error startedAt completedAt program { id }
+  }
 }"""
 PROGRAM_EXECUTIONS = """subscription($id: ID!) {
   programExecutions(programId: $id) { id status sequence outputs }
@@ -139,7 +141,9 @@ class TestExecutionUpdated:
             ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
             states = [p["data"]["executionUpdated"] for p in ws.until_complete()]
 
-        assert [(s["status"], s["sequence"]) for s in states] == [("COMPLETED", execution["sequence"])]
+        assert [(s["status"], s["sequence"]) for s in states] == [
+            ("COMPLETED", execution["sequence"])
+        ]
         assert states[0]["outputs"]["answer"]
 
     @pytest.mark.parametrize("id", [str(uuid.uuid4()), "garbage"])
@@ -163,7 +167,7 @@ class TestExecutionUpdated:
             snapshots = {socket.receive_json()["id"] for _ in range(2)}
             http.cancel(first["id"])
             http.cancel(second["id"])
-            completed = set()
+            completed: set[str] = set()
             while len(completed) < 2:
                 message = socket.receive_json()
                 if message["type"] == "complete":
@@ -183,7 +187,9 @@ class TestProgramExecutions:
             one = http.execute(program_id, wait=True)
             two = http.execute(program_id, wait=True)
             seen: dict[str, list[str]] = {}
-            while [seen.get(one["id"], [""])[-1], seen.get(two["id"], [""])[-1]] != ["COMPLETED"] * 2:
+            while [seen.get(one["id"], [""])[-1], seen.get(two["id"], [""])[-1]] != [
+                "COMPLETED"
+            ] * 2:
                 state = ws.next_payload()["data"]["programExecutions"]
                 seen.setdefault(state["id"], []).append(state["status"])
 

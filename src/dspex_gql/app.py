@@ -24,6 +24,7 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.executions.runner import ExecutionRunner, recover_interrupted
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.schema import build_schema
+from dspex_gql.http import BodySizeLimit
 from dspex_gql.orchestrator import Orchestrator, ProgressReporter
 from dspex_gql.programs.runner import recover_initializing
 from dspex_gql.pubsub import Hub
@@ -53,6 +54,7 @@ def create_app(
             yield
 
     app = FastAPI(title="dspex-gql", version=__version__, lifespan=lifespan)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
     app.include_router(_graphql_router(settings), prefix="/graphql")
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
@@ -72,14 +74,21 @@ async def _start(
     uow = UnitOfWorkFactory(create_session_factory(engine))
     broadcast = settings.broadcast
     hub = await stack.enter_async_context(
-        Hub(broadcast.url, buffer_size=broadcast.subscriber_buffer, heartbeat_interval=broadcast.heartbeat_seconds)
+        Hub(
+            broadcast.url,
+            buffer_size=broadcast.subscriber_buffer,
+            heartbeat_interval=broadcast.heartbeat_seconds,
+        )
     )
     execution = settings.execution
     reporter = await stack.enter_async_context(
         ProgressReporter(uow, interval=execution.progress_interval_ms / 1000)
     )
     orchestrator = await stack.enter_async_context(
-        Orchestrator(max_concurrency=execution.max_concurrency, shutdown_grace=execution.shutdown_grace_seconds)
+        Orchestrator(
+            max_concurrency=execution.max_concurrency,
+            shutdown_grace=execution.shutdown_grace_seconds,
+        )
     )
     runner = ExecutionRunner(reporter, hub, adapters, custom_programs)
     await recover_interrupted(uow, runner)
@@ -112,9 +121,14 @@ async def _alive() -> dict[str, str]:
 
 async def _ready(connection: HTTPConnection) -> JSONResponse:
     runtime: Runtime = connection.app.state.runtime
-    checks = {"database": await _database_ok(runtime), "pubsub": await runtime.hub.ping(READINESS_TIMEOUT)}
+    checks = {
+        "database": await _database_ok(runtime),
+        "pubsub": await runtime.hub.ping(READINESS_TIMEOUT),
+    }
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "unavailable"} | {k: "ok" if v else "down" for k, v in checks.items()}
+    body = {"status": "ready" if ready else "unavailable"} | {
+        k: "ok" if v else "down" for k, v in checks.items()
+    }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

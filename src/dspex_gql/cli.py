@@ -14,7 +14,9 @@ from dspex_gql.config import Settings
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args.command(args)
 
 
@@ -48,7 +50,9 @@ def _serve(args: argparse.Namespace) -> None:
     server = settings.server.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     )
-    database = settings.database.model_copy(update={"migrate_on_start": False} if args.no_migrate else {})
+    database = settings.database.model_copy(
+        update={"migrate_on_start": False} if args.no_migrate else {}
+    )
     settings = settings.model_copy(update={"server": server, "database": database})
     uvicorn.run(create_app(settings), host=server.host, port=server.port, log_level="info")
 

@@ -1,7 +1,8 @@
 """Settings, read from `DSPEX_*` environment variables once, in `create_app` or the CLI.
 
 Each section has its own prefix, e.g. `DSPEX_DATABASE_URL`, `DSPEX_BROADCAST_URL`,
-`DSPEX_EXECUTION_MAX_CONCURRENCY`. Tests build their own: `Settings(database=DatabaseSettings(url=...))`.
+`DSPEX_EXECUTION_MAX_CONCURRENCY`. Tests build their own:
+`Settings(database=DatabaseSettings(url=...))`.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     default_organization: str = "default"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
 
 class Settings(BaseSettings):

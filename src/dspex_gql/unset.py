@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 T = TypeVar("T")
 
@@ -17,4 +17,4 @@ class Unset(enum.Enum):
 
 UNSET = Unset.UNSET
 
-Maybe = T | Unset
+Maybe: TypeAlias = T | Unset

@@ -11,7 +11,9 @@ from dspex_gql.errors import FieldProblem
 VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]{0,49}$")
 
 
-def text(field: str, value: str | None, *, max_length: int, required: bool = False) -> list[FieldProblem]:
+def text(
+    field: str, value: str | None, *, max_length: int, required: bool = False
+) -> list[FieldProblem]:
     if value is None or not value.strip():
         return [FieldProblem(field, "must not be empty", "required")] if required else []
     if len(value) > max_length:

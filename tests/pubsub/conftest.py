@@ -1,5 +1,4 @@
 import asyncio
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,6 +9,7 @@ from broadcaster import Broadcast, BroadcastBackend
 from broadcaster import Event as BroadcastMessage
 
 from dspex_gql.pubsub import Event, Hub
+from tests.services import POSTGRES, REDIS, service_url
 
 E = TypeVar("E", bound=Event)
 
@@ -27,10 +27,8 @@ def backend_url(backend: str) -> str:
     """The broadcaster url of `backend`, or skip when its test server is not configured."""
     if backend == "memory":
         return "memory://"
-    variable = {"redis": "DSPEX_TEST_REDIS_URL", "postgres": "DSPEX_TEST_DATABASE_URL"}[backend]
-    url = os.environ.get(variable)
-    if not url:
-        pytest.skip(f"{backend} backend not tested: set {variable}")
+    variable = {"redis": REDIS, "postgres": POSTGRES}[backend]
+    url = service_url(variable, f"{backend} backend")
     return re.sub(r"^postgresql(\+\w+)?://", "postgres://", url)
 
 

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 import redis.asyncio as redis
 

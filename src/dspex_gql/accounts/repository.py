@@ -30,7 +30,9 @@ class UserRepository:
         self.organization_id = organization_id
 
     async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, User]:
-        query = select(User).where(User.organization_id == self.organization_id, User.id.in_(set(ids)))
+        query = select(User).where(
+            User.organization_id == self.organization_id, User.id.in_(set(ids))
+        )
         return {user.id: user for user in await self.session.scalars(query)}
 
     async def first_admin(self) -> User | None:

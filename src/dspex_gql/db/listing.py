@@ -137,13 +137,17 @@ class Listing:
                 return not_(self.where(part))
         raise TypeError(f"not a filter expression: {expr!r}")
 
-    async def page(self, session: AsyncSession, query: Select[Any], request: PageRequest) -> Page[Any]:
+    async def page(
+        self, session: AsyncSession, query: Select[Any], request: PageRequest
+    ) -> Page[Any]:
         if request.filter is not None:
             query = query.where(self.where(request.filter))
         order = request.order or self.default_order
         if request.after is not None:
             query = query.where(self._after(order, decode_cursor(request.after, order)))
-        rows = list((await session.scalars(self._ordered(query, order).limit(request.first + 1))).all())
+        rows = list(
+            (await session.scalars(self._ordered(query, order).limit(request.first + 1))).all()
+        )
         items = rows[: request.first]
         cursors = [encode_cursor(order, self._key_of(row, order)) for row in items]
         return Page(items, cursors, len(rows) > request.first, request.after is not None)
@@ -171,8 +175,8 @@ class Listing:
 
     def _after(self, order: Sequence[SortKey], values: list[Any]) -> ColumnElement[bool]:
         """Rows strictly after the cursor in `ORDER BY k1, ..., kn, id` with NULLS LAST."""
-        last_descending = order[-1].descending if order else False
-        tail = self.id < values[-1] if last_descending else self.id > values[-1]
+        last_id = values[-1]
+        tail: ColumnElement[bool] = self.id < last_id if order[-1].descending else self.id > last_id
         for key, value in reversed(list(zip(order, values, strict=False))):
             column = self.fields[key.field]
             if value is None:

@@ -24,7 +24,7 @@ class TenantRepository(Generic[M]):
         self.session = session
         self.organization_id = organization_id
 
-    def _select(self) -> Select[tuple[M]]:
+    def _select(self) -> Select[M]:
         return select(self.model).where(self.model.organization_id == self.organization_id)
 
     async def get(self, id: UUID) -> M | None:

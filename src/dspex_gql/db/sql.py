@@ -17,7 +17,7 @@ class JSONArrayContains(ColumnElement[bool]):
     inherit_cache = True
     type = Boolean()
 
-    def __init__(self, column: ColumnElement[Any], value: str) -> None:
+    def __init__(self, column: Any, value: str) -> None:
         self.column = column
         self.value = literal(value)
 

@@ -1,1 +1,1 @@
-"""Executions: one run of a program on one set of inputs, tracked from PENDING to a terminal state."""
+"""Executions: one run of a program on one set of inputs, from PENDING to a terminal state."""

@@ -38,7 +38,9 @@ class Execution(TenantOwned, Base):
     )
 
     program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
-    status: Mapped[ExecutionStatus] = mapped_column(enum_column(ExecutionStatus, "execution_status"))
+    status: Mapped[ExecutionStatus] = mapped_column(
+        enum_column(ExecutionStatus, "execution_status")
+    )
     sequence: Mapped[int] = mapped_column(Integer, default=1)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)

@@ -77,7 +77,9 @@ class ExecutionRepository(TenantRepository[Execution]):
                 func.count(),
                 _count_of(ExecutionStatus.COMPLETED),
                 _count_of(ExecutionStatus.FAILED),
-                func.avg(case((Execution.status == ExecutionStatus.COMPLETED, Execution.duration_ms))),
+                func.avg(
+                    case((Execution.status == ExecutionStatus.COMPLETED, Execution.duration_ms))
+                ),
                 func.coalesce(func.sum(Execution.cost), 0.0),
                 func.coalesce(func.sum(tokens), 0),
                 func.max(Execution.created_at),

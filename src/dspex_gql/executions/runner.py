@@ -90,7 +90,9 @@ class ExecutionJob:
 
     async def run(self) -> None:
         self.started_at, self._clock = utcnow(), time.perf_counter()
-        self.runner.reporter.report(self._progress(ExecutionStatus.RUNNING, started_at=self.started_at))
+        self.runner.reporter.report(
+            self._progress(ExecutionStatus.RUNNING, started_at=self.started_at)
+        )
         try:
             result = await self.runner.invoke(self.plan)
         except asyncio.CancelledError as error:
@@ -101,7 +103,9 @@ class ExecutionJob:
         except Exception:
             error_id = uuid.uuid4().hex[:12]
             logger.exception("execution %s failed unexpectedly (error id %s)", self.key, error_id)
-            await self._finish(ExecutionStatus.FAILED, error=f"Internal error (error id {error_id})")
+            await self._finish(
+                ExecutionStatus.FAILED, error=f"Internal error (error id {error_id})"
+            )
         else:
             await self._finish(ExecutionStatus.COMPLETED, **_result_values(result))
 
@@ -110,11 +114,15 @@ class ExecutionJob:
 
     async def _finish(self, status: ExecutionStatus, **values: Any) -> None:
         values.setdefault("duration_ms", self._elapsed_ms())
-        progress = self._progress(status, completed_at=utcnow(), started_at=self.started_at, **values)
+        progress = self._progress(
+            status, completed_at=utcnow(), started_at=self.started_at, **values
+        )
         await self.runner.reporter.finish(progress)
 
     def _elapsed_ms(self) -> int | None:
-        return None if self.started_at is None else round((time.perf_counter() - self._clock) * 1000)
+        return (
+            None if self.started_at is None else round((time.perf_counter() - self._clock) * 1000)
+        )
 
     def _progress(self, status: ExecutionStatus, **values: Any) -> Progress:
         self.sequence += 1

@@ -76,17 +76,17 @@ class Execution:
             id=strawberry.ID(str(execution.id)),
             status=execution.status,
             sequence=execution.sequence,
-            inputs=execution.inputs,
-            outputs=execution.outputs,
+            inputs=JSON(execution.inputs),
+            outputs=JSON(execution.outputs),
             error=execution.error,
-            variable_configuration=execution.variable_configuration,
-            options=execution.options,
+            variable_configuration=JSON(execution.variable_configuration),
+            options=JSON(execution.options),
             duration_ms=execution.duration_ms,
             prompt_tokens=execution.prompt_tokens,
             completion_tokens=execution.completion_tokens,
             cost=execution.cost,
-            metadata=execution.meta,
-            trace=execution.trace,
+            metadata=JSON(execution.meta),
+            trace=JSON(execution.trace),
             created_at=execution.created_at,
             started_at=execution.started_at,
             completed_at=execution.completed_at,
@@ -97,7 +97,7 @@ class Execution:
     @staticmethod
     async def connection(info: Info, request: PageRequest) -> Connection[Execution]:
         service = info.context.services.executions
-        page = await service.list(request)
+        page = await service.page(request)
         return Connection.of(page, Execution.of, lambda: service.count(request.filter))
 
 
@@ -157,7 +157,12 @@ class ExecuteProgramInput:
 
 
 ExecuteProgramResult = Annotated[
-    Execution | ValidationError | NotFoundError | ConflictError | ForbiddenError | QuotaExceededError,
+    Execution
+    | ValidationError
+    | NotFoundError
+    | ConflictError
+    | ForbiddenError
+    | QuotaExceededError,
     strawberry.union("ExecuteProgramResult"),
 ]
 CancelExecutionResult = Annotated[
@@ -170,7 +175,9 @@ CancelExecutionResult = Annotated[
 class ExecutionQuery:
     @strawberry.field
     async def execution(self, info: Info, id: strawberry.ID) -> Execution | None:
-        found = await or_none(lambda: info.context.services.executions.get(to_uuid(id, "Execution")))
+        found = await or_none(
+            lambda: info.context.services.executions.get(to_uuid(id, "Execution"))
+        )
         return None if found is None else Execution.of(found)
 
     @strawberry.field

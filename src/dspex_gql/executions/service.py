@@ -72,7 +72,7 @@ class ExecutionService:
         async with self._uow.read() as tx:
             return await self._repo(tx).get_many(ids)
 
-    async def list(self, request: PageRequest) -> Page[Execution]:
+    async def page(self, request: PageRequest) -> Page[Execution]:
         async with self._uow.read() as tx:
             return await self._repo(tx).page(request)
 
@@ -154,7 +154,10 @@ class ExecutionService:
 
     async def _unfinished_of(self, program_id: UUID) -> dict[UUID, Execution]:
         async with self._uow.read() as tx:
-            if await ProgramRepository(tx.session, self._actor.organization_id).get(program_id) is None:
+            if (
+                await ProgramRepository(tx.session, self._actor.organization_id).get(program_id)
+                is None
+            ):
                 raise NotFound("Program", program_id)
             return await self._repo(tx).unfinished_of(program_id)
 
@@ -186,7 +189,10 @@ class ExecutionService:
     def _check_shape(self, start: StartExecution) -> None:
         limit = self._settings.max_input_bytes
         problems = validation.json_object("inputs", start.inputs, max_bytes=limit)
-        for name, value in (("variableConfiguration", start.variable_configuration), ("options", start.options)):
+        for name, value in (
+            ("variableConfiguration", start.variable_configuration),
+            ("options", start.options),
+        ):
             if value is not None:
                 problems += validation.json_object(name, value, max_bytes=limit)
         if start.timeout_ms is not None and start.timeout_ms < 0:

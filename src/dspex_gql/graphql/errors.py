@@ -59,7 +59,9 @@ def field_errors(error: errors.ValidationFailed) -> list[FieldError]:
 
 
 class ValidationHandler(strawberry.ExceptionHandler[errors.ValidationFailed, ValidationError]):
-    def handle(self, exception: errors.ValidationFailed, *, field: Any, info: Info) -> ValidationError:
+    def handle(
+        self, exception: errors.ValidationFailed, *, field: Any, info: Info
+    ) -> ValidationError:
         return ValidationError(
             message=exception.message, code=exception.code, field_errors=field_errors(exception)
         )
@@ -86,7 +88,10 @@ class QuotaHandler(strawberry.ExceptionHandler[errors.QuotaExceeded, QuotaExceed
         self, exception: errors.QuotaExceeded, *, field: Any, info: Info
     ) -> QuotaExceededError:
         return QuotaExceededError(
-            message=exception.message, code=exception.code, limit=exception.limit, used=exception.used
+            message=exception.message,
+            code=exception.code,
+            limit=exception.limit,
+            used=exception.used,
         )
 
 

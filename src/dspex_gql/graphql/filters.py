@@ -174,5 +174,7 @@ def to_sort_keys(order_by: list[Any] | None) -> tuple[SortKey, ...]:
         for item in order_by or ()
     )
     if len({key.field for key in keys}) != len(keys):
-        raise ValidationFailed.single("orderBy", "Each field may appear once in orderBy", "duplicate")
+        raise ValidationFailed.single(
+            "orderBy", "Each field may appear once in orderBy", "duplicate"
+        )
     return keys

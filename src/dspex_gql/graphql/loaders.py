@@ -28,7 +28,9 @@ class Loaders:
     def __init__(self, services: Services, *, cache: bool = True) -> None:
         signatures, programs = services.signatures, services.programs
 
-        def loader(fetch: Callable[[list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None) -> DataLoader[Any, Any]:
+        def loader(
+            fetch: Callable[[list[Any]], Awaitable[Mapping[Any, Any]]], default: Any = None
+        ) -> DataLoader[Any, Any]:
             return DataLoader(load_fn=_by_key(fetch, default), cache=cache)
 
         self.signature: DataLoader[UUID, Any] = loader(signatures.get_many)

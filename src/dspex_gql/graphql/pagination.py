@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from dspex_gql.db.listing import And, FilterExpr, Page, PageRequest
-from dspex_gql.graphql.filters import to_filter_expr, to_sort_keys
 from dspex_gql.errors import ValidationFailed
+from dspex_gql.graphql.filters import to_filter_expr, to_sort_keys
 
 N = TypeVar("N")
 

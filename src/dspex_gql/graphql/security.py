@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from typing import Any
 
 from graphql import GraphQLError

@@ -47,7 +47,10 @@ class Orchestrator:
         return self
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.stop()
 
@@ -66,12 +69,12 @@ class Orchestrator:
     def owns(self, key: Hashable) -> bool:
         return key in self._tasks
 
-    async def wait(self, key: Hashable, timeout: float) -> bool:
-        """Wait until the job is done or `timeout` seconds pass; True when it is done."""
+    async def wait(self, key: Hashable, seconds: float) -> bool:
+        """Wait until the job is done or `seconds` pass; True when it is done."""
         task = self._tasks.get(key)
         if task is None:
             return True
-        done, _ = await asyncio.wait({task}, timeout=timeout)
+        done, _ = await asyncio.wait({task}, timeout=seconds)
         return bool(done)
 
     async def cancel(self, key: Hashable, reason: str) -> bool:

@@ -1,1 +1,1 @@
-"""Programs: predict / chain-of-thought / ReAct / custom modules bound to a signature and an adapter."""
+"""Programs: predict, chain-of-thought, ReAct or custom modules bound to a signature."""

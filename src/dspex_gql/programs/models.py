@@ -44,9 +44,7 @@ class Program(TenantOwned, Base):
     adapter: Mapped[str] = mapped_column(String(50))
     status: Mapped[ProgramStatus] = mapped_column(enum_column(ProgramStatus, "program_status"))
     error_message: Mapped[str | None] = mapped_column(Text)
-    signature_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("signatures.id"), index=True
-    )
+    signature_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signatures.id"), index=True)
     configuration: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("programs.id", ondelete="SET NULL"), index=True

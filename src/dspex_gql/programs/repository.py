@@ -46,7 +46,11 @@ class ProgramRepository(TenantRepository[Program]):
         return base.where(Program.status != ProgramStatus.ARCHIVED)
 
     async def children(self, parent_ids: Iterable[UUID]) -> dict[UUID, list[Program]]:
-        query = self._select().where(Program.parent_id.in_(set(parent_ids))).order_by(Program.created_at)
+        query = (
+            self._select()
+            .where(Program.parent_id.in_(set(parent_ids)))
+            .order_by(Program.created_at)
+        )
         found: dict[UUID, list[Program]] = {}
         for child in await self.session.scalars(query):
             found.setdefault(child.parent_id, []).append(child)  # type: ignore[arg-type]

@@ -64,7 +64,9 @@ class InitializationJob:
         if plan.adapter not in self.adapters:
             return [*found, f"adapter '{plan.adapter}' is not installed"]
         adapter = self.adapters.get(plan.adapter)
-        return found + [f"configuration: {p}" for p in adapter.check_configuration(plan.configuration)]
+        return found + [
+            f"configuration: {p}" for p in adapter.check_configuration(plan.configuration)
+        ]
 
     async def _record(self, status: ProgramStatus, error: str | None) -> None:
         async with self.uow() as tx:

@@ -153,9 +153,9 @@ class Program:
             adapter=program.adapter,
             status=program.status,
             error_message=program.error_message,
-            configuration=program.configuration,
+            configuration=JSON(program.configuration),
             version=program.version,
-            performance_metrics=program.performance_metrics,
+            performance_metrics=JSON(program.performance_metrics),
             tags=program.tags,
             visibility=program.visibility,
             created_at=program.created_at,
@@ -168,7 +168,7 @@ class Program:
     @staticmethod
     async def connection(info: Info, request: PageRequest) -> Connection[Program]:
         service = info.context.services.programs
-        page = await service.list(request)
+        page = await service.page(request)
         return Connection.of(page, Program.of, lambda: service.count(request.filter))
 
 
@@ -231,7 +231,9 @@ class CreateProgramInput:
     initialize: bool = False
 
     def to_new(self) -> NewProgram:
-        signature_id = None if self.signature_id is None else to_uuid(self.signature_id, "Signature")
+        signature_id = (
+            None if self.signature_id is None else to_uuid(self.signature_id, "Signature")
+        )
         return NewProgram(
             name=self.name,
             type=self.type,
@@ -247,8 +249,10 @@ class CreateProgramInput:
         )
 
 
-@strawberry.input(description="Changing type, adapter, implementation, configuration or signature "
-                  "returns the program to DRAFT: initialize it again.")
+@strawberry.input(
+    description="Changing type, adapter, implementation, configuration or signature "
+    "returns the program to DRAFT: initialize it again."
+)
 class UpdateProgramInput:
     name: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
@@ -269,7 +273,8 @@ class UpdateProgramInput:
 
 
 CreateProgramResult = Annotated[
-    Program | ValidationError | NotFoundError | ForbiddenError, strawberry.union("CreateProgramResult")
+    Program | ValidationError | NotFoundError | ForbiddenError,
+    strawberry.union("CreateProgramResult"),
 ]
 UpdateProgramResult = Annotated[
     Program | ValidationError | NotFoundError | ConflictError | ForbiddenError,
@@ -280,10 +285,12 @@ InitializeProgramResult = Annotated[
     strawberry.union("InitializeProgramResult"),
 ]
 CloneProgramResult = Annotated[
-    Program | ValidationError | NotFoundError | ForbiddenError, strawberry.union("CloneProgramResult")
+    Program | ValidationError | NotFoundError | ForbiddenError,
+    strawberry.union("CloneProgramResult"),
 ]
 ArchiveProgramResult = Annotated[
-    Program | NotFoundError | ConflictError | ForbiddenError, strawberry.union("ArchiveProgramResult")
+    Program | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("ArchiveProgramResult"),
 ]
 UpdateProgramMetricsResult = Annotated[
     Program | ValidationError | NotFoundError | ConflictError | ForbiddenError,
@@ -323,21 +330,23 @@ class ProgramMutation:
         service = info.context.services.programs
         return Program.of(await service.update(to_uuid(id, "Program"), input.to_changes()))
 
-    @strawberry.mutation(description="DRAFT or ERROR (or READY, again) → INITIALIZING → READY | ERROR.")
+    @strawberry.mutation(
+        description="DRAFT or ERROR (or READY, again) → INITIALIZING → READY | ERROR."
+    )
     async def initialize_program(self, info: Info, id: strawberry.ID) -> InitializeProgramResult:
         return Program.of(await info.context.services.programs.initialize(to_uuid(id, "Program")))
 
     @strawberry.mutation(description="A DRAFT copy, version 1, whose parent is the original.")
-    async def clone_program(
-        self, info: Info, id: strawberry.ID, name: str
-    ) -> CloneProgramResult:
+    async def clone_program(self, info: Info, id: strawberry.ID, name: str) -> CloneProgramResult:
         return Program.of(await info.context.services.programs.clone(to_uuid(id, "Program"), name))
 
     @strawberry.mutation(description="Soft delete: hidden from lists, kept with its executions.")
     async def archive_program(self, info: Info, id: strawberry.ID) -> ArchiveProgramResult:
         return Program.of(await info.context.services.programs.archive(to_uuid(id, "Program")))
 
-    @strawberry.mutation(description="Shallow merge into performanceMetrics; a null value removes a key.")
+    @strawberry.mutation(
+        description="Shallow merge into performanceMetrics; a null value removes a key."
+    )
     async def update_program_metrics(
         self, info: Info, id: strawberry.ID, metrics: JSON
     ) -> UpdateProgramMetricsResult:

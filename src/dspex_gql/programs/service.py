@@ -91,7 +91,7 @@ class ProgramService:
         async with self._uow.read() as tx:
             return await self._repo(tx).get_many(ids)
 
-    async def list(self, request: PageRequest) -> Page[Program]:
+    async def page(self, request: PageRequest) -> Page[Program]:
         async with self._uow.read() as tx:
             return await self._repo(tx).page(request)
 
@@ -152,7 +152,11 @@ class ProgramService:
     async def initialize(self, id: UUID) -> Program:
         async with self._uow() as tx:
             program = await _existing(self._repo(tx), id)
-            if program.status not in (ProgramStatus.DRAFT, ProgramStatus.ERROR, ProgramStatus.READY):
+            if program.status not in (
+                ProgramStatus.DRAFT,
+                ProgramStatus.ERROR,
+                ProgramStatus.READY,
+            ):
                 raise Conflict(f"A program that is {program.status.value} cannot be initialized")
             signature = await SignatureRepository(tx.session, program.organization_id).get(
                 program.signature_id
@@ -219,14 +223,20 @@ class ProgramService:
         problems: list[FieldProblem] = []
         if adapter not in self._adapters:
             available = ", ".join(self._adapters.names())
-            problems.append(FieldProblem("adapter", f"unknown adapter '{adapter}'; available: {available}", "unknown"))
+            problems.append(
+                FieldProblem(
+                    "adapter", f"unknown adapter '{adapter}'; available: {available}", "unknown"
+                )
+            )
         if type == ProgramType.CUSTOM and implementation not in self._custom_programs:
             available = ", ".join(self._custom_programs.names()) or "none"
             message = f"CUSTOM programs name a registered implementation; available: {available}"
             problems.append(FieldProblem("implementation", message, "unknown"))
         if type != ProgramType.CUSTOM and implementation is not None:
             problems.append(
-                FieldProblem("implementation", "only CUSTOM programs name an implementation", "invalid")
+                FieldProblem(
+                    "implementation", "only CUSTOM programs name an implementation", "invalid"
+                )
             )
         return problems
 
@@ -235,7 +245,9 @@ class ProgramService:
     ) -> Signature:
         repo = SignatureRepository(tx.session, self._actor.organization_id)
         if (signature_id is None) == (signature_spec is None):
-            raise ValidationFailed.single("signatureId", "give either signatureId or signatureSpec", "required")
+            raise ValidationFailed.single(
+                "signatureId", "give either signatureId or signatureSpec", "required"
+            )
         if signature_spec is not None:
             return await find_or_create_for_spec(repo, signature_spec, self._actor)
         signature = await repo.get(signature_id)  # type: ignore[arg-type]
@@ -243,7 +255,9 @@ class ProgramService:
             raise NotFound("Signature", signature_id)
         if signature.status == SignatureStatus.DEPRECATED:
             raise ValidationFailed.single(
-                "signatureId", "this signature is deprecated; use a draft or active one", "deprecated"
+                "signatureId",
+                "this signature is deprecated; use a draft or active one",
+                "deprecated",
             )
         return signature
 
@@ -264,7 +278,9 @@ def _new_problems(new: NewProgram) -> list[FieldProblem]:
     return [
         *validation.text("name", new.name, max_length=200, required=True),
         *validation.text("description", new.description, max_length=10_000),
-        *validation.json_object("configuration", new.configuration, max_bytes=MAX_CONFIGURATION_BYTES),
+        *validation.json_object(
+            "configuration", new.configuration, max_bytes=MAX_CONFIGURATION_BYTES
+        ),
         *validation.tags("tags", list(new.tags)),
     ]
 

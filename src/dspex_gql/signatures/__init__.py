@@ -1,1 +1,1 @@
-"""Signatures: typed input/output contracts of LM programs, with a DRAFT → ACTIVE → DEPRECATED lifecycle."""
+"""Signatures: typed input/output contracts of LM programs; DRAFT → ACTIVE → DEPRECATED."""

@@ -33,4 +33,6 @@ class Signature(TenantOwned, Base):
     inputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue)
     outputs: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue)
     version: Mapped[str] = mapped_column(String(50))
-    status: Mapped[SignatureStatus] = mapped_column(enum_column(SignatureStatus, "signature_status"))
+    status: Mapped[SignatureStatus] = mapped_column(
+        enum_column(SignatureStatus, "signature_status")
+    )

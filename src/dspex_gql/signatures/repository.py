@@ -47,7 +47,7 @@ class SignatureRepository(TenantRepository[Signature]):
             .where(Program.signature_id.in_(set(ids)))
             .group_by(Program.signature_id)
         )
-        return {signature_id: count for signature_id, count in await self.session.execute(query)}
+        return {row[0]: row[1] for row in await self.session.execute(query)}
 
     async def save_unique(self, signature: Signature) -> Signature:
         """Flush, turning a (name, version) collision that raced past our check into a Conflict."""

@@ -73,7 +73,9 @@ class Signature:
 
     @strawberry.field(description="Programs bound to this signature, archived ones included.")
     async def program_count(self, info: Info) -> int:
-        count: int = await info.context.loaders.signature_program_count.load(to_uuid(self.id, "Signature"))
+        count: int = await info.context.loaders.signature_program_count.load(
+            to_uuid(self.id, "Signature")
+        )
         return count
 
     @strawberry.field
@@ -83,7 +85,9 @@ class Signature:
         from dspex_gql.programs.schema import Program
 
         within = Condition("signature_id", "eq", to_uuid(self.id, "Signature"))
-        return await Program.connection(info, list_request(info, first=first, after=after, within=within))
+        return await Program.connection(
+            info, list_request(info, first=first, after=after, within=within)
+        )
 
     @classmethod
     def of(cls, signature: models.Signature) -> Signature:
@@ -104,7 +108,7 @@ class Signature:
     @staticmethod
     async def connection(info: Info, request: PageRequest) -> Connection[Signature]:
         service = info.context.services.signatures
-        page = await service.list(request)
+        page = await service.page(request)
         return Connection.of(page, Signature.of, lambda: service.count(request.filter))
 
 
@@ -217,7 +221,9 @@ DeleteSignatureResult = Annotated[
 class SignatureQuery:
     @strawberry.field
     async def signature(self, info: Info, id: strawberry.ID) -> Signature | None:
-        found = await or_none(lambda: info.context.services.signatures.get(to_uuid(id, "Signature")))
+        found = await or_none(
+            lambda: info.context.services.signatures.get(to_uuid(id, "Signature"))
+        )
         return None if found is None else Signature.of(found)
 
     @strawberry.field
@@ -263,12 +269,12 @@ class SignatureMutation:
 
     @strawberry.mutation(description="DRAFT → ACTIVE.")
     async def activate_signature(self, info: Info, id: strawberry.ID) -> ActivateSignatureResult:
-        return Signature.of(await info.context.services.signatures.activate(to_uuid(id, "Signature")))
+        return Signature.of(
+            await info.context.services.signatures.activate(to_uuid(id, "Signature"))
+        )
 
     @strawberry.mutation(description="ACTIVE → DEPRECATED.")
-    async def deprecate_signature(
-        self, info: Info, id: strawberry.ID
-    ) -> DeprecateSignatureResult:
+    async def deprecate_signature(self, info: Info, id: strawberry.ID) -> DeprecateSignatureResult:
         service = info.context.services.signatures
         return Signature.of(await service.deprecate(to_uuid(id, "Signature")))
 

@@ -43,7 +43,14 @@ class SignatureChanges:
 
     def touches_contract(self) -> bool:
         """Changes that alter what programs bound to the signature see."""
-        contract = (self.name, self.version, self.spec, self.inputs, self.outputs, self.instructions)
+        contract = (
+            self.name,
+            self.version,
+            self.spec,
+            self.inputs,
+            self.outputs,
+            self.instructions,
+        )
         return any(value is not UNSET for value in contract)
 
 
@@ -63,7 +70,7 @@ class SignatureService:
         async with self._uow.read() as tx:
             return await self._repo(tx).get_many(ids)
 
-    async def list(self, request: PageRequest) -> Page[Signature]:
+    async def page(self, request: PageRequest) -> Page[Signature]:
         async with self._uow.read() as tx:
             return await self._repo(tx).page(request)
 
@@ -103,7 +110,10 @@ class SignatureService:
 
     async def activate(self, id: UUID) -> Signature:
         return await self._transition(
-            id, SignatureStatus.DRAFT, SignatureStatus.ACTIVE, "Only draft signatures can be activated"
+            id,
+            SignatureStatus.DRAFT,
+            SignatureStatus.ACTIVE,
+            "Only draft signatures can be activated",
         )
 
     async def deprecate(self, id: UUID) -> Signature:
@@ -141,7 +151,9 @@ async def find_or_create_for_spec(repo: SignatureRepository, spec: str, actor: A
     found = await repo.find_usable_by_spec(canonical)
     if found is not None:
         return found
-    signature = Signature(name=canonical[:200], version=DEFAULT_VERSION, status=SignatureStatus.ACTIVE)
+    signature = Signature(
+        name=canonical[:200], version=DEFAULT_VERSION, status=SignatureStatus.ACTIVE
+    )
     _set_fields(signature, parse_spec(canonical, "signatureSpec"))
     repo.add(signature, created_by=actor.user_id)
     return await repo.save_unique(signature)

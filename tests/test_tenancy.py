@@ -1,0 +1,101 @@
+"""Two organizations on one database: nothing of one is visible to, or changeable by, the other.
+
+Until accounts land, each app instance acts for its own local organization, so two apps on one
+database are two tenants. (The generated every-operation isolation test comes with accounts.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from dspex_gql.app import create_app
+from dspex_gql.config import Settings
+from tests.client import GraphQLClient
+from tests.conftest import make_settings
+from tests.factories import create_program, create_signature, errors, execute
+
+
+@pytest.fixture
+async def other(database_url: str) -> AsyncIterator[GraphQLClient]:
+    """A client of another organization on the same database."""
+    app = create_app(make_settings(database_url))
+    async with app.router.lifespan_context(app), GraphQLClient.for_app(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def owned(client: GraphQLClient) -> dict[str, Any]:
+    signature = await create_signature(client)
+    program = await create_program(client, signatureSpec=None, signatureId=signature["id"])
+    execution = await execute(client, program["id"], wait=True)
+    return {"signature": signature["id"], "program": program["id"], "execution": execution["id"]}
+
+
+async def test_reads_see_nothing(other: GraphQLClient, owned: dict[str, Any]) -> None:
+    data = await other.data(
+        """query($s: ID!, $p: ID!, $e: ID!) {
+             signature(id: $s) { id } program(id: $p) { id } execution(id: $e) { id }
+             signatures { totalCount } programs { totalCount } executions { totalCount }
+             byProgram: executions(filter: {programId: {eq: $p}}) { totalCount }
+           }""",
+        s=owned["signature"],
+        p=owned["program"],
+        e=owned["execution"],
+    )
+
+    assert data["signature"] is data["program"] is data["execution"] is None
+    counts = [data[name]["totalCount"] for name in ("signatures", "programs", "executions")]
+    assert counts == [0, 0, 0]
+    assert data["byProgram"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize(
+    ("mutation", "target"),
+    [
+        ('updateSignature(id: $id, input: {description: "x"})', "signature"),
+        ("activateSignature(id: $id)", "signature"),
+        ("deleteSignature(id: $id)", "signature"),
+        ('updateProgram(id: $id, input: {name: "x"})', "program"),
+        ("initializeProgram(id: $id)", "program"),
+        ('cloneProgram(id: $id, name: "mine")', "program"),
+        ("archiveProgram(id: $id)", "program"),
+        ("updateProgramMetrics(id: $id, metrics: {a: 1})", "program"),
+        ('executeProgram(input: {programId: $id, inputs: {question: "q"}})', "program"),
+        ('createProgram(input: {name: "x", signatureId: $id})', "signature"),
+        ("cancelExecution(id: $id)", "execution"),
+    ],
+)
+async def test_changes_are_not_found(
+    other: GraphQLClient,
+    client: GraphQLClient,
+    owned: dict[str, Any],
+    mutation: str,
+    target: str,
+) -> None:
+    name = mutation[: mutation.index("(")]
+    query = (
+        f"mutation($id: ID!) {{ {name}: {mutation} {{ __typename {errors('NotFoundError')} }} }}"
+    )
+
+    result = (await other.data(query, id=owned[target]))[name]
+
+    assert result["__typename"] == "NotFoundError"
+    assert result["id"] == owned[target]
+    still = await client.data(
+        "query($id: ID!) { program(id: $id) { name status stats { executionCount } } }",
+        id=owned["program"],
+    )
+    assert still["program"]["status"] == "READY"
+    assert still["program"]["stats"]["executionCount"] == 1
+
+
+async def test_the_same_names_do_not_collide(
+    other: GraphQLClient, client: GraphQLClient, settings: Settings
+) -> None:
+    mine = await create_signature(client, name="shared-name")
+    theirs = await create_signature(other, name="shared-name")
+
+    assert mine["id"] != theirs["id"]
