@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 from dspex_gql.engine.adapters.base import (
     Adapter,
@@ -30,6 +30,21 @@ ENTRY_POINT_GROUP = "dspex_gql.programs"
 
 class ProgramImplementation(Protocol):
     async def __call__(self, request: AdapterRequest, adapter: Adapter) -> AdapterResult: ...
+
+
+@runtime_checkable
+class ChecksConfiguration(Protocol):
+    """Optional for an implementation: problems with a configuration, checked at initialization."""
+
+    def check_configuration(self, configuration: Mapping[str, Any]) -> list[str]: ...
+
+
+def configuration_problems(
+    implementation: ProgramImplementation, configuration: Mapping[str, Any]
+) -> list[str]:
+    if isinstance(implementation, ChecksConfiguration):
+        return implementation.check_configuration(configuration)
+    return []
 
 
 class CustomProgramRegistry:
@@ -100,12 +115,18 @@ class MajorityVote:
             metadata={**results[0].metadata, "samples": samples},
         )
 
-    def _sample_count(self, request: AdapterRequest) -> int:
-        samples = request.configuration.get("samples", 3)
+    def check_configuration(self, configuration: Mapping[str, Any]) -> list[str]:
+        samples = configuration.get("samples", 3)
         valid = isinstance(samples, int) and not isinstance(samples, bool)
         if not valid or not 1 <= samples <= self.max_samples:
-            raise AdapterError(f"samples must be an integer between 1 and {self.max_samples}")
-        return int(samples)
+            return [f"samples must be an integer between 1 and {self.max_samples}"]
+        return []
+
+    def _sample_count(self, request: AdapterRequest) -> int:
+        problems = self.check_configuration(request.configuration)
+        if problems:
+            raise AdapterError(problems[0])
+        return int(request.configuration.get("samples", 3))
 
     def _sample_request(self, request: AdapterRequest, index: int) -> AdapterRequest:
         configuration = {**request.configuration, "sample": index}

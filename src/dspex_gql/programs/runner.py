@@ -14,7 +14,7 @@ from uuid import UUID
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
-from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.custom import CustomProgramRegistry, configuration_problems
 from dspex_gql.programs.models import ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository, interrupt_initializing
 from dspex_gql.signatures.models import SignatureStatus
@@ -59,14 +59,23 @@ class InitializationJob:
         found: list[str] = []
         if plan.signature_status == SignatureStatus.DEPRECATED:
             found.append("its signature is deprecated")
-        if plan.type == ProgramType.CUSTOM and plan.implementation not in self.custom_programs:
-            found.append(f"program implementation '{plan.implementation}' is not installed")
+        found += self._implementation_problems()
         if plan.adapter not in self.adapters:
             return [*found, f"adapter '{plan.adapter}' is not installed"]
         adapter = self.adapters.get(plan.adapter)
         return found + [
             f"configuration: {p}" for p in adapter.check_configuration(plan.configuration)
         ]
+
+    def _implementation_problems(self) -> list[str]:
+        name = self.plan.implementation
+        if self.plan.type != ProgramType.CUSTOM or name is None:
+            return []
+        if name not in self.custom_programs:
+            return [f"program implementation '{name}' is not installed"]
+        implementation = self.custom_programs.get(name)
+        problems = configuration_problems(implementation, self.plan.configuration)
+        return [f"configuration: {problem}" for problem in problems]
 
     async def _record(self, status: ProgramStatus, error: str | None) -> None:
         async with self.uow() as tx:

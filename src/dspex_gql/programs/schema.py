@@ -273,7 +273,7 @@ class UpdateProgramInput:
 
 
 CreateProgramResult = Annotated[
-    Program | ValidationError | NotFoundError | ForbiddenError,
+    Program | ValidationError | NotFoundError | ConflictError | ForbiddenError,
     strawberry.union("CreateProgramResult"),
 ]
 UpdateProgramResult = Annotated[

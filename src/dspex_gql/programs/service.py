@@ -141,12 +141,15 @@ class ProgramService:
                 _pick(changes.adapter, program.adapter),
                 _pick(changes.implementation, program.implementation),
             )
+            runtime = _runtime(program)
             if changes.signature_id is not UNSET or changes.signature_spec is not UNSET:
                 signature = await self._signature(
                     tx, _pick(changes.signature_id, None), _pick(changes.signature_spec, None)
                 )
                 program.signature_id = signature.id
             _apply(program, changes)
+            if _runtime(program) != runtime:
+                program.status, program.error_message = ProgramStatus.DRAFT, None
             return program
 
     async def initialize(self, id: UUID) -> Program:
@@ -285,8 +288,15 @@ def _new_problems(new: NewProgram) -> list[FieldProblem]:
     ]
 
 
+NOT_NULL = ("type", "adapter", "visibility", "tags")
+
+
 def _change_problems(changes: ProgramChanges) -> list[FieldProblem]:
-    problems: list[FieldProblem] = []
+    problems = [
+        FieldProblem(name, "must not be null", "required")
+        for name in NOT_NULL
+        if getattr(changes, name) is None
+    ]
     if changes.name is not UNSET:
         problems += validation.text("name", changes.name, max_length=200, required=True)
     if changes.description is not UNSET:
@@ -295,14 +305,23 @@ def _change_problems(changes: ProgramChanges) -> list[FieldProblem]:
         problems += validation.json_object(
             "configuration", changes.configuration, max_bytes=MAX_CONFIGURATION_BYTES
         )
-    if changes.tags is not UNSET:
+    if changes.tags is not UNSET and changes.tags is not None:
         problems += validation.tags("tags", list(changes.tags))
     return problems
 
 
+def _runtime(program: Program) -> tuple[Any, ...]:
+    """What a program runs with; when it changes, the program must be initialized again."""
+    return (
+        program.type,
+        program.adapter,
+        program.implementation,
+        program.configuration,
+        program.signature_id,
+    )
+
+
 def _apply(program: Program, changes: ProgramChanges) -> None:
-    if changes.touches_runtime():
-        program.status, program.error_message = ProgramStatus.DRAFT, None
     for name in ("description", "type", "adapter", "implementation", "configuration", "visibility"):
         value = getattr(changes, name)
         if value is not UNSET:

@@ -31,6 +31,12 @@ class SignatureRepository(TenantRepository[Signature]):
         query = self._select().where(Signature.name == name, Signature.version == version)
         return (await self.session.scalars(query)).one_or_none()
 
+    async def versions_of(self, name: str) -> set[str]:
+        query = select(Signature.version).where(
+            Signature.organization_id == self.organization_id, Signature.name == name
+        )
+        return set(await self.session.scalars(query))
+
     async def find_usable_by_spec(self, spec: str) -> Signature | None:
         query = (
             self._select()

@@ -147,16 +147,25 @@ class SignatureService:
 
 async def find_or_create_for_spec(repo: SignatureRepository, spec: str, actor: Actor) -> Signature:
     """The organization's usable signature with this spec, or a new ACTIVE one named by it."""
-    canonical = parse_spec(spec, "signatureSpec").to_spec()
+    parsed = parse_spec(spec, "signatureSpec")
+    canonical = parsed.to_spec()
     found = await repo.find_usable_by_spec(canonical)
     if found is not None:
         return found
-    signature = Signature(
-        name=canonical[:200], version=DEFAULT_VERSION, status=SignatureStatus.ACTIVE
-    )
-    _set_fields(signature, parse_spec(canonical, "signatureSpec"))
+    name = canonical[:200]
+    version = _next_free_version(await repo.versions_of(name))
+    signature = Signature(name=name, version=version, status=SignatureStatus.ACTIVE)
+    _set_fields(signature, parsed)
     repo.add(signature, created_by=actor.user_id)
     return await repo.save_unique(signature)
+
+
+def _next_free_version(taken: set[str]) -> str:
+    """`1.0.0`, or the first of `1.0.1`, `1.0.2`, ... that no (deprecated) signature holds."""
+    patch = 0
+    while f"1.0.{patch}" in taken:
+        patch += 1
+    return f"1.0.{patch}"
 
 
 def parse_spec(spec: str, field: str = "spec") -> engine.Signature:
