@@ -35,6 +35,8 @@ class Program(TenantOwned, Base):
         Index(None, "organization_id", "status"),
         Index(None, "organization_id", "type"),
         Index(None, "organization_id", "adapter"),
+        Index(None, "organization_id", "visibility"),
+        Index("ix_programs_tags", "tags", postgresql_using="gin"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
