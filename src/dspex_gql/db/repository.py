@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.db.base import TenantOwned
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
+from dspex_gql.errors import NotFound
 
 M = TypeVar("M", bound=TenantOwned)
 
 
 class TenantRepository(Generic[M]):
     model: ClassVar[type[Any]]
+    resource: ClassVar[str]
     listing: ClassVar[Listing]
 
     def __init__(self, session: AsyncSession, organization_id: UUID) -> None:
@@ -30,6 +32,13 @@ class TenantRepository(Generic[M]):
     async def get(self, id: UUID) -> M | None:
         result = await self.session.scalars(self._select().where(self.model.id == id))
         return result.one_or_none()
+
+    async def require(self, id: UUID) -> M:
+        """The row, or NotFound: another organization's row does not exist here."""
+        row = await self.get(id)
+        if row is None:
+            raise NotFound(self.resource, id)
+        return row
 
     async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, M]:
         wanted = set(ids)

@@ -35,6 +35,7 @@ class ExecutionStats:
 
 class ExecutionRepository(TenantRepository[Execution]):
     model = Execution
+    resource = "Execution"
     listing = Listing(
         fields={
             "status": Execution.status,

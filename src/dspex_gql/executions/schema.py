@@ -10,7 +10,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dspex_gql.accounts.schema import User
-from dspex_gql.db.listing import PageRequest
 from dspex_gql.executions import models
 from dspex_gql.executions.models import ExecutionStatus
 from dspex_gql.executions.service import StartExecution
@@ -31,7 +30,7 @@ from dspex_gql.graphql.filters import (
     filter_field,
 )
 from dspex_gql.graphql.ids import or_none, to_uuid
-from dspex_gql.graphql.pagination import Connection, list_request
+from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.programs.schema import Program
 
 strawberry.enum(ExecutionStatus)
@@ -93,12 +92,6 @@ class Execution:
             program_id=execution.program_id,
             created_by=execution.created_by,
         )
-
-    @staticmethod
-    async def connection(info: Info, request: PageRequest) -> Connection[Execution]:
-        service = info.context.services.executions
-        page = await service.page(request)
-        return Connection.of(page, Execution.of, lambda: service.count(request.filter))
 
 
 @strawberry.input(name="ExecutionStatusFilter")
@@ -189,7 +182,11 @@ class ExecutionQuery:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[Execution]:
-        return await Execution.connection(info, list_request(info, filter, order_by, first, after))
+        return await connection(
+            info.context.services.executions,
+            list_request(info, filter, order_by, first, after),
+            Execution.of,
+        )
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -11,11 +11,10 @@ from uuid import UUID
 from dspex_gql import validation
 from dspex_gql.accounts.actor import Actor
 from dspex_gql.config import ExecutionSettings
-from dspex_gql.db.listing import FilterExpr, Page, PageRequest
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.signatures import validate_inputs
-from dspex_gql.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository
@@ -24,6 +23,7 @@ from dspex_gql.orchestrator import Orchestrator
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
+from dspex_gql.resource import ResourceService
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.service import engine_signature
@@ -41,7 +41,7 @@ class StartExecution:
     timeout_ms: int | None = None
 
 
-class ExecutionService:
+class ExecutionService(ResourceService[Execution]):
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -51,8 +51,7 @@ class ExecutionService:
         hub: Hub,
         settings: ExecutionSettings,
     ) -> None:
-        self._uow = uow
-        self._actor = actor
+        super().__init__(uow, actor)
         self._orchestrator = orchestrator
         self._runner = runner
         self._hub = hub
@@ -60,25 +59,6 @@ class ExecutionService:
 
     def _repo(self, tx: UnitOfWork) -> ExecutionRepository:
         return ExecutionRepository(tx.session, self._actor.organization_id)
-
-    async def get(self, id: UUID) -> Execution:
-        async with self._uow.read() as tx:
-            execution = await self._repo(tx).get(id)
-        if execution is None:
-            raise NotFound("Execution", id)
-        return execution
-
-    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Execution]:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).get_many(ids)
-
-    async def page(self, request: PageRequest) -> Page[Execution]:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).page(request)
-
-    async def count(self, filter: FilterExpr | None) -> int:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).count(filter)
 
     async def start(self, start: StartExecution) -> Execution:
         self._check_shape(start)
@@ -152,13 +132,12 @@ class ExecutionService:
         current.started_at = event.started_at or current.started_at
         return current
 
+    def _programs(self, tx: UnitOfWork) -> ProgramRepository:
+        return ProgramRepository(tx.session, self._actor.organization_id)
+
     async def _unfinished_of(self, program_id: UUID) -> dict[UUID, Execution]:
         async with self._uow.read() as tx:
-            if (
-                await ProgramRepository(tx.session, self._actor.organization_id).get(program_id)
-                is None
-            ):
-                raise NotFound("Program", program_id)
+            await self._programs(tx).require(program_id)
             return await self._repo(tx).unfinished_of(program_id)
 
     async def _cancel_unowned(self, execution: Execution) -> None:
@@ -173,9 +152,7 @@ class ExecutionService:
             tx.after_commit(lambda: self._runner.announce(event))
 
     async def _runnable(self, tx: UnitOfWork, program_id: UUID) -> tuple[Program, Signature]:
-        program = await ProgramRepository(tx.session, self._actor.organization_id).get(program_id)
-        if program is None:
-            raise NotFound("Program", program_id)
+        program = await self._programs(tx).require(program_id)
         if program.status != ProgramStatus.READY:
             raise Conflict(
                 f"The program is {program.status.value}; only READY programs can be executed"

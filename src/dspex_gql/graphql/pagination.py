@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 
@@ -61,6 +61,21 @@ class Connection(Generic[N]):
             end_cursor=page.cursors[-1] if page.cursors else None,
         )
         return cls(edges=edges, page_info=info, count=count)
+
+
+class Pages(Protocol):
+    """A service that lists: `page` for rows, `count` for `totalCount`."""
+
+    async def page(self, request: PageRequest) -> Page[Any]: ...
+
+    async def count(self, filter: FilterExpr | None) -> int: ...
+
+
+async def connection(
+    pages: Pages, request: PageRequest, convert: Callable[[Any], N]
+) -> Connection[N]:
+    page = await pages.page(request)
+    return Connection.of(page, convert, lambda: pages.count(request.filter))
 
 
 def check_first(first: int, max_page_size: int) -> int:

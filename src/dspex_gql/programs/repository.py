@@ -15,6 +15,7 @@ from dspex_gql.programs.models import Program, ProgramStatus
 
 class ProgramRepository(TenantRepository[Program]):
     model = Program
+    resource = "Program"
     listing = Listing(
         fields={
             "name": Program.name,

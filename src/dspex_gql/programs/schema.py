@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dspex_gql.accounts.schema import User
-from dspex_gql.db.listing import Condition, PageRequest
+from dspex_gql.db.listing import Condition
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.executions.repository import ExecutionStats
 from dspex_gql.graphql.context import Info
@@ -25,7 +25,7 @@ from dspex_gql.graphql.filters import (
 )
 from dspex_gql.graphql.ids import or_none, to_uuid
 from dspex_gql.graphql.inputs import provided
-from dspex_gql.graphql.pagination import Connection, list_request
+from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.programs import models
 from dspex_gql.programs.models import ProgramStatus, Visibility
 from dspex_gql.programs.service import NewProgram, ProgramChanges
@@ -136,7 +136,7 @@ class Program:
 
         within = Condition("program_id", "eq", self.uuid)
         request = list_request(info, filter, order_by, first, after, within=within)
-        return await Execution.connection(info, request)
+        return await connection(info.context.services.executions, request, Execution.of)
 
     @property
     def uuid(self) -> UUID:
@@ -164,12 +164,6 @@ class Program:
             parent_id=program.parent_id,
             created_by=program.created_by,
         )
-
-    @staticmethod
-    async def connection(info: Info, request: PageRequest) -> Connection[Program]:
-        service = info.context.services.programs
-        page = await service.page(request)
-        return Connection.of(page, Program.of, lambda: service.count(request.filter))
 
 
 @strawberry.input(name="ProgramStatusFilter")
@@ -314,7 +308,11 @@ class ProgramQuery:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[Program]:
-        return await Program.connection(info, list_request(info, filter, order_by, first, after))
+        return await connection(
+            info.context.services.programs,
+            list_request(info, filter, order_by, first, after),
+            Program.of,
+        )
 
 
 @strawberry.type

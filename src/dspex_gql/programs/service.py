@@ -9,17 +9,17 @@ from uuid import UUID
 
 from dspex_gql import validation
 from dspex_gql.accounts.actor import Actor
-from dspex_gql.db.listing import FilterExpr, Page, PageRequest
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
-from dspex_gql.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
 from dspex_gql.orchestrator import Orchestrator
 from dspex_gql.programs.models import Program, ProgramStatus, Visibility
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.programs.runner import InitializationJob, InitializationPlan
+from dspex_gql.resource import ResourceService
 from dspex_gql.signatures.models import Signature, SignatureStatus
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.service import find_or_create_for_spec
@@ -65,7 +65,7 @@ class ProgramChanges:
         return any(value is not UNSET for value in runtime + signature)
 
 
-class ProgramService:
+class ProgramService(ResourceService[Program]):
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -74,30 +74,13 @@ class ProgramService:
         adapters: AdapterRegistry,
         custom_programs: CustomProgramRegistry,
     ) -> None:
-        self._uow = uow
-        self._actor = actor
+        super().__init__(uow, actor)
         self._orchestrator = orchestrator
         self._adapters = adapters
         self._custom_programs = custom_programs
 
     def _repo(self, tx: UnitOfWork) -> ProgramRepository:
         return ProgramRepository(tx.session, self._actor.organization_id)
-
-    async def get(self, id: UUID) -> Program:
-        async with self._uow.read() as tx:
-            return await _existing(self._repo(tx), id)
-
-    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Program]:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).get_many(ids)
-
-    async def page(self, request: PageRequest) -> Page[Program]:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).page(request)
-
-    async def count(self, filter: FilterExpr | None) -> int:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).count(filter)
 
     async def children(self, ids: Iterable[UUID]) -> dict[UUID, list[Program]]:
         async with self._uow.read() as tx:
@@ -133,7 +116,7 @@ class ProgramService:
 
     async def update(self, id: UUID, changes: ProgramChanges) -> Program:
         async with self._uow() as tx:
-            program = await _existing(self._repo(tx), id)
+            program = await self._repo(tx).require(id)
             _check_changeable(program, runtime=changes.touches_runtime())
             self._check(
                 _change_problems(changes),
@@ -154,7 +137,7 @@ class ProgramService:
 
     async def initialize(self, id: UUID) -> Program:
         async with self._uow() as tx:
-            program = await _existing(self._repo(tx), id)
+            program = await self._repo(tx).require(id)
             if program.status not in (
                 ProgramStatus.DRAFT,
                 ProgramStatus.ERROR,
@@ -173,7 +156,7 @@ class ProgramService:
     async def clone(self, id: UUID, name: str) -> Program:
         _raise_if(validation.text("name", name, max_length=200, required=True))
         async with self._uow() as tx:
-            source = await _existing(self._repo(tx), id)
+            source = await self._repo(tx).require(id)
             clone = Program(
                 name=name.strip(),
                 description=source.description,
@@ -195,7 +178,7 @@ class ProgramService:
 
     async def archive(self, id: UUID) -> Program:
         async with self._uow() as tx:
-            program = await _existing(self._repo(tx), id)
+            program = await self._repo(tx).require(id)
             _check_changeable(program, runtime=True)
             program.status = ProgramStatus.ARCHIVED
             return program
@@ -204,7 +187,7 @@ class ProgramService:
         """Merge `metrics` into the program's performance metrics; a null value removes a key."""
         _raise_if(validation.json_object("metrics", metrics, max_bytes=MAX_CONFIGURATION_BYTES))
         async with self._uow() as tx:
-            program = await _existing(self._repo(tx), id)
+            program = await self._repo(tx).require(id)
             _check_changeable(program, runtime=False)
             merged = {**program.performance_metrics, **metrics}
             program.performance_metrics = {k: v for k, v in merged.items() if v is not None}
@@ -253,9 +236,8 @@ class ProgramService:
             )
         if signature_spec is not None:
             return await find_or_create_for_spec(repo, signature_spec, self._actor)
-        signature = await repo.get(signature_id)  # type: ignore[arg-type]
-        if signature is None:
-            raise NotFound("Signature", signature_id)
+        assert signature_id is not None
+        signature = await repo.require(signature_id)
         if signature.status == SignatureStatus.DEPRECATED:
             raise ValidationFailed.single(
                 "signatureId",
@@ -346,10 +328,3 @@ def _pick(value: Maybe[Any], default: Any) -> Any:
 def _raise_if(problems: list[FieldProblem]) -> None:
     if problems:
         raise ValidationFailed(problems)
-
-
-async def _existing(repo: ProgramRepository, id: UUID) -> Program:
-    program = await repo.get(id)
-    if program is None:
-        raise NotFound("Program", id)
-    return program

@@ -15,6 +15,7 @@ from dspex_gql.signatures.models import Signature, SignatureStatus
 
 class SignatureRepository(TenantRepository[Signature]):
     model = Signature
+    resource = "Signature"
     listing = Listing(
         fields={
             "name": Signature.name,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from dspex_gql.db.listing import Condition, PageRequest
+from dspex_gql.db.listing import Condition
 from dspex_gql.engine import signatures as engine
 from dspex_gql.errors import ValidationFailed
 from dspex_gql.graphql.context import Info
@@ -21,7 +21,7 @@ from dspex_gql.graphql.filters import (
 )
 from dspex_gql.graphql.ids import or_none, to_uuid
 from dspex_gql.graphql.inputs import provided
-from dspex_gql.graphql.pagination import Connection, list_request
+from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.signatures import models
 from dspex_gql.signatures.models import SignatureStatus
 from dspex_gql.signatures.service import NewSignature, SignatureChanges, parse_spec
@@ -85,9 +85,8 @@ class Signature:
         from dspex_gql.programs.schema import Program
 
         within = Condition("signature_id", "eq", to_uuid(self.id, "Signature"))
-        return await Program.connection(
-            info, list_request(info, first=first, after=after, within=within)
-        )
+        request = list_request(info, first=first, after=after, within=within)
+        return await connection(info.context.services.programs, request, Program.of)
 
     @classmethod
     def of(cls, signature: models.Signature) -> Signature:
@@ -104,12 +103,6 @@ class Signature:
             created_at=signature.created_at,
             updated_at=signature.updated_at,
         )
-
-    @staticmethod
-    async def connection(info: Info, request: PageRequest) -> Connection[Signature]:
-        service = info.context.services.signatures
-        page = await service.page(request)
-        return Connection.of(page, Signature.of, lambda: service.count(request.filter))
 
 
 @strawberry.type(description="A spec checked and written in canonical form; nothing is stored.")
@@ -235,7 +228,11 @@ class SignatureQuery:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[Signature]:
-        return await Signature.connection(info, list_request(info, filter, order_by, first, after))
+        return await connection(
+            info.context.services.signatures,
+            list_request(info, filter, order_by, first, after),
+            Signature.of,
+        )
 
     @strawberry.field(description="Check a spec such as `question, context: list[str] -> answer`.")
     def parse_signature(self, spec: str) -> ParseSignatureResult:

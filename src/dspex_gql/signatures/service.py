@@ -9,10 +9,10 @@ from uuid import UUID
 
 from dspex_gql import validation
 from dspex_gql.accounts.actor import Actor
-from dspex_gql.db.listing import FilterExpr, Page, PageRequest
-from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine import signatures as engine
-from dspex_gql.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
+from dspex_gql.resource import ResourceService
 from dspex_gql.signatures.models import Signature, SignatureStatus
 from dspex_gql.signatures.repository import SignatureRepository, _duplicate
 from dspex_gql.unset import UNSET, Maybe
@@ -54,29 +54,9 @@ class SignatureChanges:
         return any(value is not UNSET for value in contract)
 
 
-class SignatureService:
-    def __init__(self, uow: UnitOfWorkFactory, actor: Actor) -> None:
-        self._uow = uow
-        self._actor = actor
-
+class SignatureService(ResourceService[Signature]):
     def _repo(self, tx: UnitOfWork) -> SignatureRepository:
         return SignatureRepository(tx.session, self._actor.organization_id)
-
-    async def get(self, id: UUID) -> Signature:
-        async with self._uow.read() as tx:
-            return await _existing(self._repo(tx), id)
-
-    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Signature]:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).get_many(ids)
-
-    async def page(self, request: PageRequest) -> Page[Signature]:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).page(request)
-
-    async def count(self, filter: FilterExpr | None) -> int:
-        async with self._uow.read() as tx:
-            return await self._repo(tx).count(filter)
 
     async def program_counts(self, ids: Iterable[UUID]) -> dict[UUID, int]:
         async with self._uow.read() as tx:
@@ -103,7 +83,7 @@ class SignatureService:
     async def update(self, id: UUID, changes: SignatureChanges) -> Signature:
         async with self._uow() as tx:
             repo = self._repo(tx)
-            signature = await _existing(repo, id)
+            signature = await repo.require(id)
             _check_changeable(signature, changes)
             _apply(signature, changes)
             return await repo.save_unique(signature)
@@ -127,7 +107,7 @@ class SignatureService:
     async def delete(self, id: UUID) -> Signature:
         async with self._uow() as tx:
             repo = self._repo(tx)
-            signature = await _existing(repo, id)
+            signature = await repo.require(id)
             used_by = (await repo.program_counts([id])).get(id, 0)
             if used_by:
                 raise Conflict(f"Signature is used by {used_by} program(s); it cannot be deleted")
@@ -138,7 +118,7 @@ class SignatureService:
         self, id: UUID, source: SignatureStatus, target: SignatureStatus, refusal: str
     ) -> Signature:
         async with self._uow() as tx:
-            signature = await _existing(self._repo(tx), id)
+            signature = await self._repo(tx).require(id)
             if signature.status != source:
                 raise Conflict(refusal)
             signature.status = target
@@ -277,10 +257,3 @@ def _apply_contract(signature: Signature, changes: SignatureChanges) -> list[Fie
     if parsed is not None:
         _set_fields(signature, parsed)
     return problems
-
-
-async def _existing(repo: SignatureRepository, id: UUID) -> Signature:
-    signature = await repo.get(id)
-    if signature is None:
-        raise NotFound("Signature", id)
-    return signature
