@@ -3,29 +3,22 @@
 A repository declares which fields can be filtered and sorted
 (`Listing({"name": Program.name, "created_at": Program.created_at}, id=Program.id)`);
 the GraphQL layer turns `filter:` / `orderBy:` inputs into `Condition`, `And`, `Or`, `Not` and
-`SortKey` values; `Listing.page()` returns one page of rows with opaque keyset cursors.
+`SortKey` values; `Listing.page()` returns one page of rows with keyset cursors (`cursors.py`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, TypeVar
-from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
+from dspex_gql.db.cursors import Column, CursorFormat, nullable
 from dspex_gql.db.sql import JSONArrayContains
-from dspex_gql.errors import ValidationFailed
 
 T = TypeVar("T")
-Column = InstrumentedAttribute[Any]
 
 
 @dataclass(frozen=True)
@@ -143,14 +136,15 @@ class Listing:
         if request.filter is not None:
             query = query.where(self.where(request.filter))
         order = request.order or self.default_order
+        cursors = self._cursor_format(order)
         if request.after is not None:
-            query = query.where(self._after(order, decode_cursor(request.after, order)))
+            query = query.where(self._after(order, cursors.decode(request.after)))
         rows = list(
             (await session.scalars(self._ordered(query, order).limit(request.first + 1))).all()
         )
         items = rows[: request.first]
-        cursors = [encode_cursor(order, self._key_of(row, order)) for row in items]
-        return Page(items, cursors, len(rows) > request.first, request.after is not None)
+        encoded = [cursors.encode(self._key_of(row, order)) for row in items]
+        return Page(items, encoded, len(rows) > request.first, request.after is not None)
 
     async def count(
         self, session: AsyncSession, query: Select[Any], filter: FilterExpr | None
@@ -168,7 +162,14 @@ class Listing:
     def _direction(self, name: str, descending: bool) -> ColumnElement[Any]:
         column = self.fields[name]
         clause = column.desc() if descending else column.asc()
-        return clause.nulls_last() if _nullable(column) else clause
+        return clause.nulls_last() if nullable(column) else clause
+
+    def _cursor_format(self, order: Sequence[SortKey]) -> CursorFormat:
+        return CursorFormat(
+            list_name=self.id.class_.__tablename__,
+            order=tuple(f"{key.field}:{'desc' if key.descending else 'asc'}" for key in order),
+            columns=(*(self.fields[key.field] for key in order), self.id),
+        )
 
     def _key_of(self, row: Any, order: Sequence[SortKey]) -> list[Any]:
         return [getattr(row, self.fields[key.field].key) for key in order] + [row.id]
@@ -184,52 +185,7 @@ class Listing:
                 continue
             beyond = column < value if key.descending else column > value
             alternatives = [beyond, and_(column == value, tail)]
-            if _nullable(column):
+            if nullable(column):
                 alternatives.insert(1, column.is_(None))
             tail = or_(*alternatives)
         return tail
-
-
-def _nullable(column: Column) -> bool:
-    return bool(getattr(column.expression, "nullable", True))
-
-
-def _signature(order: Sequence[SortKey]) -> list[str]:
-    return [f"{key.field}:{'desc' if key.descending else 'asc'}" for key in order]
-
-
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"t": value.isoformat()}
-    if isinstance(value, UUID):
-        return {"u": str(value)}
-    return value
-
-
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict) and "t" in value:
-        return datetime.fromisoformat(value["t"])
-    if isinstance(value, dict) and "u" in value:
-        return UUID(value["u"])
-    return value
-
-
-def encode_cursor(order: Sequence[SortKey], values: Sequence[Any]) -> str:
-    payload = {"o": _signature(order), "v": [_encode_value(value) for value in values]}
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, order: Sequence[SortKey]) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(raw)
-        values = [_decode_value(value) for value in payload["v"]]
-        signature = payload["o"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as error:
-        raise ValidationFailed.single("after", "Invalid cursor", "invalid_cursor") from error
-    if signature != _signature(order) or len(values) != len(order) + 1:
-        raise ValidationFailed.single(
-            "after", "This cursor belongs to a different orderBy", "invalid_cursor"
-        )
-    return values

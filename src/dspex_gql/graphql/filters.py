@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 
 from dspex_gql.db.listing import And, Condition, FilterExpr, Not, Or, SortKey
 from dspex_gql.errors import ValidationFailed
@@ -36,8 +37,9 @@ class Operators:
     """Base of operator inputs: every set operator becomes one `Condition` on `field`."""
 
     def conditions(self, field: str) -> list[Condition]:
+        label = to_camel_case(field)
         return [
-            Condition(field, f.name, self.convert(value, field))
+            Condition(field, f.name, self.convert(value, label))
             for f in dataclasses.fields(self)  # type: ignore[arg-type]
             if (value := getattr(self, f.name)) is not strawberry.UNSET and value is not None
         ]
