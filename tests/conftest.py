@@ -66,7 +66,9 @@ def make_settings(database_url: str, **sections: object) -> Settings:
         "database": DatabaseSettings(url=database_url, migrate_on_start=False),
         "broadcast": BroadcastSettings(url="memory://", heartbeat_seconds=1.0),
         "execution": ExecutionSettings(shutdown_grace_seconds=0, progress_interval_ms=20),
-        "server": ServerSettings(default_organization=f"test-{uuid.uuid4().hex[:12]}"),
+        "server": ServerSettings(
+            default_organization=f"test-{uuid.uuid4().hex[:12]}", gc_freeze=False
+        ),
     }
     return Settings(**(defaults | sections))  # type: ignore[arg-type]
 

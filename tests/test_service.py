@@ -124,7 +124,8 @@ class TestCrashRecovery:
         server.kill()
 
         url = f"sqlite+aiosqlite:///{tmp_path / 'dspex.db'}"
-        settings = make_settings(url, server=ServerSettings(default_organization="default"))
+        local = ServerSettings(default_organization="default", gc_freeze=False)
+        settings = make_settings(url, server=local)
         app = create_app(settings)
         async with app.router.lifespan_context(app), GraphQLClient.for_app(app) as client:
             after = await get_execution(client, started["id"])

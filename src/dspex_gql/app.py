@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -51,6 +52,9 @@ def create_app(
             app.state.local_actor = await ensure_local_actor(
                 runtime.uow, settings.server.default_organization
             )
+            if settings.server.gc_freeze:
+                gc.collect()
+                gc.freeze()
             yield
 
     app = FastAPI(title="dspex-gql", version=__version__, lifespan=lifespan)

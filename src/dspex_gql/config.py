@@ -59,6 +59,9 @@ class ServerSettings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     default_organization: str = "default"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    gc_freeze: bool = True
+    """After start-up, move what exists to the permanent GC generation: full collections then
+    scan only what requests create (measured in bench/: p99 roughly halves under load)."""
 
 
 class Settings(BaseSettings):

@@ -65,17 +65,10 @@ class PageRequest:
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
-    cursors: list[str]
+    cursor_at: Callable[[int], str]
+    """The cursor of `items[i]`, encoded only when asked for."""
     has_next_page: bool
     has_previous_page: bool
-
-    def map(self, convert: Callable[[T], Any]) -> Page[Any]:
-        return Page(
-            [convert(item) for item in self.items],
-            self.cursors,
-            self.has_next_page,
-            self.has_previous_page,
-        )
 
 
 def mentions(expr: FilterExpr | None, field_name: str) -> bool:
@@ -143,8 +136,11 @@ class Listing:
             (await session.scalars(self._ordered(query, order).limit(request.first + 1))).all()
         )
         items = rows[: request.first]
-        encoded = [cursors.encode(self._key_of(row, order)) for row in items]
-        return Page(items, encoded, len(rows) > request.first, request.after is not None)
+
+        def cursor_at(index: int) -> str:
+            return cursors.encode(self._key_of(items[index], order))
+
+        return Page(items, cursor_at, len(rows) > request.first, request.after is not None)
 
     async def count(
         self, session: AsyncSession, query: Select[Any], filter: FilterExpr | None

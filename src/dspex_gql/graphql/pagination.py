@@ -34,13 +34,14 @@ class Edge(Generic[N]):
 
 @strawberry.type
 class Connection(Generic[N]):
-    edges: list[Edge[N]]
+    nodes: list[N]
     page_info: PageInfo
+    cursor_at: strawberry.Private[Callable[[int], str]]
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field
-    def nodes(self) -> list[N]:
-        return [edge.node for edge in self.edges]
+    def edges(self) -> list[Edge[N]]:
+        return [Edge(cursor=self.cursor_at(i), node=node) for i, node in enumerate(self.nodes)]
 
     @strawberry.field
     async def total_count(self) -> int:
@@ -50,17 +51,15 @@ class Connection(Generic[N]):
     def of(
         cls, page: Page[Any], convert: Callable[[Any], N], count: Callable[[], Awaitable[int]]
     ) -> Connection[N]:
-        edges = [
-            Edge(cursor=cursor, node=convert(item))
-            for item, cursor in zip(page.items, page.cursors, strict=True)
-        ]
+        last = len(page.items) - 1
         info = PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
+            start_cursor=page.cursor_at(0) if page.items else None,
+            end_cursor=page.cursor_at(last) if page.items else None,
         )
-        return cls(edges=edges, page_info=info, count=count)
+        nodes = [convert(item) for item in page.items]
+        return cls(nodes=nodes, page_info=info, cursor_at=page.cursor_at, count=count)
 
 
 class Pages(Protocol):

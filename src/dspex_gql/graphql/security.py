@@ -17,8 +17,10 @@ from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from dspex_gql import errors
@@ -90,5 +92,7 @@ def security_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaEx
         lambda: QueryDepthLimiter(max_depth=settings.max_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
         ErrorPresentation,
     ]

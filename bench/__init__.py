@@ -1,0 +1,1 @@
+"""Benchmark scripts for dspex-gql: each prints one JSON object to stdout (see README.md)."""

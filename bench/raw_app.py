@@ -1,0 +1,146 @@
+"""The raw baseline: a bare Starlette app doing the same SQL as the service, nothing else.
+
+Same engine factory as the service (`dspex_gql.db.engine.create_engine`: same driver, pool and
+SQLite pragmas), SQLAlchemy Core on the same tables, and the same JSON shape as the GraphQL
+response. Each route takes the very request body the GraphQL endpoint gets and reads its
+`variables`, so the load generator sends the same bytes to both (only the path differs):
+
+    POST /raw/program   {"variables": {"id": ...}}      → {"data": {"program": {...}}}
+    POST /raw/programs  {"variables": {"first": 1000}}  → {"data": {"programs": {"nodes": [...]}}}
+    POST /raw/execute   {"variables": {"input": {...}}} → insert PENDING, create_task, return
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from dspex_gql.accounts.models import Organization
+from dspex_gql.config import DatabaseSettings
+from dspex_gql.db.base import utcnow
+from dspex_gql.db.engine import create_engine
+from dspex_gql.executions.models import Execution
+from dspex_gql.programs.models import Program, ProgramStatus
+
+PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
+EXECUTIONS: Table = Execution.__table__  # type: ignore[assignment]
+ORGANIZATIONS: Table = Organization.__table__  # type: ignore[assignment]
+
+TaskStarted = Callable[[Mapping[str, Any]], None]
+"""Called first thing in the task `/raw/execute` starts, with the execution's inputs."""
+
+
+def create_raw_app(
+    database_url: str, organization_slug: str, *, on_task_start: TaskStarted | None = None
+) -> Starlette:
+    tasks: set[asyncio.Task[None]] = set()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(DatabaseSettings(url=database_url))
+        try:
+            app.state.engine = engine
+            app.state.organization_id = await _organization_id(engine, organization_slug)
+            yield
+            for task in list(tasks):
+                await task
+        finally:
+            await engine.dispose()
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def program(request: Request) -> JSONResponse:
+        variables = (await request.json())["variables"]
+        query = select(PROGRAMS.c.id, PROGRAMS.c.name, PROGRAMS.c.status, PROGRAMS.c.type).where(
+            PROGRAMS.c.organization_id == request.app.state.organization_id,
+            PROGRAMS.c.id == uuid.UUID(variables["id"]),
+        )
+        async with request.app.state.engine.connect() as connection:
+            row = (await connection.execute(query)).one_or_none()
+        node = None if row is None else _program_json(row._mapping)
+        return JSONResponse({"data": {"program": node}})
+
+    async def programs(request: Request) -> JSONResponse:
+        first = int((await request.json())["variables"]["first"])
+        columns = (PROGRAMS.c.id, PROGRAMS.c.name, PROGRAMS.c.status, PROGRAMS.c.type)
+        query = (
+            select(*columns, PROGRAMS.c.created_at)
+            .where(
+                PROGRAMS.c.organization_id == request.app.state.organization_id,
+                PROGRAMS.c.status != ProgramStatus.ARCHIVED,
+            )
+            .order_by(PROGRAMS.c.created_at.desc(), PROGRAMS.c.id.desc())
+            .limit(first + 1)
+        )
+        async with request.app.state.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        nodes = [
+            {**_program_json(row._mapping), "createdAt": row.created_at.isoformat()}
+            for row in rows[:first]
+        ]
+        return JSONResponse({"data": {"programs": {"nodes": nodes}}})
+
+    async def execute(request: Request) -> JSONResponse:
+        given = (await request.json())["variables"]["input"]
+        now, execution_id = utcnow(), uuid.uuid4()
+        inputs = given["inputs"]
+        async with request.app.state.engine.begin() as connection:
+            await connection.execute(
+                insert(EXECUTIONS).values(
+                    id=execution_id,
+                    organization_id=request.app.state.organization_id,
+                    program_id=uuid.UUID(given["programId"]),
+                    status="PENDING",
+                    sequence=1,
+                    inputs=inputs,
+                    **{"metadata": {}},  # the column behind Execution.meta
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        task = asyncio.create_task(_job(inputs))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        body = {"__typename": "Execution", "id": str(execution_id), "status": "PENDING"}
+        return JSONResponse({"data": {"executeProgram": body}})
+
+    async def _job(inputs: Mapping[str, Any]) -> None:
+        if on_task_start is not None:
+            on_task_start(inputs)
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/raw/program", program, methods=["POST"]),
+        Route("/raw/programs", programs, methods=["POST"]),
+        Route("/raw/execute", execute, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _program_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "status": row["status"].value,
+        "type": row["type"].value,
+    }
+
+
+async def _organization_id(engine: AsyncEngine, slug: str) -> uuid.UUID:
+    query = select(ORGANIZATIONS.c.id).where(ORGANIZATIONS.c.slug == slug)
+    async with engine.connect() as connection:
+        found = (await connection.execute(query)).scalar_one_or_none()
+    if found is None:
+        raise RuntimeError(f"organization {slug!r} not found: start the service once to create it")
+    return uuid.UUID(str(found))

@@ -1,0 +1,75 @@
+"""Child process: one uvicorn server, the service or the raw baseline, on an inherited socket.
+
+    python -m bench.serve service --fd 5 --database-url sqlite+aiosqlite:///... --organization bench
+
+Started by `bench.servers.running_server`, which binds the listening socket itself (no port race)
+and passes it down. uvicorn runs as `dspex-gql serve` does (loop and HTTP parser "auto": uvloop
+and httptools when installed), but with access logs off for both servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+from pathlib import Path
+from typing import Literal
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from bench.gcstats import GCStats
+from bench.raw_app import create_raw_app
+from dspex_gql.app import create_app
+from dspex_gql.config import DatabaseSettings, ServerSettings, Settings
+
+Lifespan = Literal["auto", "on", "off"]
+
+
+def service_app(database_url: str, organization: str) -> FastAPI:
+    settings = Settings(
+        database=DatabaseSettings(url=database_url, migrate_on_start=False),
+        server=ServerSettings(default_organization=organization),
+    )
+    return create_app(settings)
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, optionally recording GC pauses."""
+
+    def __init__(self, config: uvicorn.Config, gc_stats: Path | None = None) -> None:
+        super().__init__(config)
+        self.gc_stats = gc_stats
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.gc_stats is not None:
+            GCStats(self.gc_stats).install(asyncio.get_running_loop())
+
+
+def uvicorn_config(app: ASGIApp, lifespan: Lifespan = "on") -> uvicorn.Config:
+    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("kind", choices=("service", "raw"))
+    parser.add_argument("--fd", type=int, required=True, help="an inherited listening socket")
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--organization", required=True)
+    parser.add_argument("--gc-stats", type=Path, help="record GC pauses (see bench/gcstats.py)")
+    args = parser.parse_args()
+    if args.kind == "service":
+        app: ASGIApp = service_app(args.database_url, args.organization)
+    else:
+        app = create_raw_app(args.database_url, args.organization)
+    listening = socket.socket(fileno=args.fd)
+    # uvicorn re-raises the SIGINT it stopped on, after a clean shutdown
+    with contextlib.suppress(KeyboardInterrupt):
+        Server(uvicorn_config(app), args.gc_stats).run(sockets=[listening])
+
+
+if __name__ == "__main__":
+    main()
