@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -56,11 +55,6 @@ async def database_url(
     await drop_database(server, make_url(url).database or "")
 
 
-@pytest.fixture
-def redis_url() -> str:
-    return service_url(REDIS, "Redis")
-
-
 def make_settings(database_url: str, **sections: object) -> Settings:
     defaults: dict[str, object] = {
         "database": DatabaseSettings(url=database_url, migrate_on_start=False),
@@ -89,11 +83,6 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[GraphQLClient]:
     async with GraphQLClient.for_app(app) as graphql:
         yield graphql
-
-
-@pytest.fixture
-def sqlite_file(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from dspex_gql.app import create_app
 from dspex_gql.config import BroadcastSettings, Settings
 from tests.conftest import make_settings
+from tests.services import POSTGRES, REDIS, service_url
 
 EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) {
@@ -242,12 +244,20 @@ class TestLegacyGraphqlWs:
         assert done == {"type": "complete", "id": "1"}
 
 
-class TestOverRedis:
-    @pytest.fixture
-    def settings(self, database_url: str, redis_url: str) -> Settings:
-        return make_settings(database_url, broadcast=BroadcastSettings(url=redis_url))
+def listen_notify_url() -> str:
+    server = make_url(service_url(POSTGRES, "PostgreSQL LISTEN/NOTIFY"))
+    return server.set(drivername="postgres").render_as_string(hide_password=False)
 
-    def test_changes_travel_through_redis(self, http: Http) -> None:
+
+class TestAcrossProcessesBackends:
+    """The same subscription with events carried by Redis, then by PostgreSQL LISTEN/NOTIFY."""
+
+    @pytest.fixture(params=["redis", "postgres"])
+    def settings(self, request: pytest.FixtureRequest, database_url: str) -> Settings:
+        url = service_url(REDIS, "Redis") if request.param == "redis" else listen_notify_url()
+        return make_settings(database_url, broadcast=BroadcastSettings(url=url))
+
+    def test_changes_travel_through_the_backend(self, http: Http) -> None:
         execution = http.execute(http.program(**SLOW))
 
         with connect(http) as socket:
