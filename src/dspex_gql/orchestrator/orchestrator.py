@@ -59,11 +59,10 @@ class Orchestrator:
         return len(self._tasks)
 
     def submit(self, job: Job) -> None:
-        if not self._accepting:
-            task = asyncio.create_task(job.abandon(SHUTDOWN_REASON))
-        else:
-            task = asyncio.create_task(self._drive(job), name=f"job:{job.key}")
-            self._tasks[job.key] = task
+        """Start the job; once stopping, a job submitted late is recorded as abandoned instead."""
+        run = self._drive(job) if self._accepting else job.abandon(SHUTDOWN_REASON)
+        task = asyncio.create_task(run, name=f"job:{job.key}")
+        self._tasks[job.key] = task
         task.add_done_callback(lambda done: self._forget(job.key, done))
 
     def owns(self, key: Hashable) -> bool:
@@ -93,8 +92,8 @@ class Orchestrator:
             await asyncio.wait(tasks, timeout=self._shutdown_grace)
         for task in tasks:
             task.cancel(SHUTDOWN_REASON)
-        if tasks:
-            await asyncio.wait(tasks)
+        while self._tasks:  # including jobs abandoned while we waited
+            await asyncio.wait(set(self._tasks.values()))
 
     async def _drive(self, job: Job) -> None:
         started = False
