@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from dspex_gql.db.base import UTCDateTime
 from dspex_gql.models import Base
 
 config = context.config
@@ -24,12 +26,20 @@ def _url() -> str:
     return os.environ.get("DSPEX_DATABASE_URL") or config.get_main_option("sqlalchemy.url") or ""
 
 
+def _render_item(kind: str, item: Any, _context: Any) -> str | bool:
+    """Migrations must not import the application's types: UTCDateTime is a timezone DateTime."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
 
 

@@ -15,19 +15,33 @@ class GraphQLError(AssertionError):
 
 
 class GraphQLClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    """Speaks for one credential: `Authorization: Bearer <credential>` on every request."""
+
+    def __init__(self, http: httpx.AsyncClient, credential: str | None = None) -> None:
         self.http = http
+        self.credential = credential
 
     @classmethod
     @asynccontextmanager
-    async def for_app(cls, app: FastAPI) -> AsyncIterator[GraphQLClient]:
-        transport = httpx.ASGITransport(app=app)
+    async def for_app(
+        cls, app: FastAPI, credential: str | None = None
+    ) -> AsyncIterator[GraphQLClient]:
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 41000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield cls(http)
+            yield cls(http, credential)
+
+    def acting_as(self, credential: str | None) -> GraphQLClient:
+        """Another client on the same app, with another credential (None: none at all)."""
+        return GraphQLClient(self.http, credential)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.credential}"} if self.credential else {}
 
     async def execute(self, query: str, **variables: Any) -> dict[str, Any]:
         """The whole response: `data` and, when something failed, `errors`."""
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        payload = {"query": query, "variables": variables}
+        response = await self.http.post("/graphql", json=payload, headers=self.headers)
         body: dict[str, Any] = response.json()
         return body
 

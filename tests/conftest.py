@@ -17,9 +17,11 @@ from sqlalchemy.engine import make_url
 
 from dspex_gql.app import create_app
 from dspex_gql.config import (
+    AuthSettings,
     BroadcastSettings,
     DatabaseSettings,
     ExecutionSettings,
+    LimitsSettings,
     ServerSettings,
     Settings,
 )
@@ -27,8 +29,11 @@ from dspex_gql.db import migrations
 from tests.client import GraphQLClient
 from tests.databases import create_database, drop_database
 from tests.services import POSTGRES, REDIS, service_url
+from tests.tenants import Tenant, new_tenant
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
 def pytest_report_header() -> list[str]:
@@ -60,9 +65,14 @@ def make_settings(database_url: str, **sections: object) -> Settings:
         "database": DatabaseSettings(url=database_url, migrate_on_start=False),
         "broadcast": BroadcastSettings(url="memory://", heartbeat_seconds=1.0),
         "execution": ExecutionSettings(shutdown_grace_seconds=0, progress_interval_ms=20),
-        "server": ServerSettings(
-            default_organization=f"test-{uuid.uuid4().hex[:12]}", gc_freeze=False
+        "server": ServerSettings(gc_freeze=False),
+        "auth": AuthSettings(
+            jwt_secret=TEST_JWT_SECRET,
+            argon2_time_cost=1,
+            argon2_memory_kib=8,
+            argon2_parallelism=1,
         ),
+        "limits": LimitsSettings(requests_per_second=1000, request_burst=1000),
     }
     return Settings(**(defaults | sections))  # type: ignore[arg-type]
 
@@ -80,8 +90,15 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[GraphQLClient]:
-    async with GraphQLClient.for_app(app) as graphql:
+async def tenant(app: FastAPI) -> Tenant:
+    """A fresh organization of the test's app, with its admin and the admin's API key."""
+    return await new_tenant(app)
+
+
+@pytest.fixture
+async def client(app: FastAPI, tenant: Tenant) -> AsyncIterator[GraphQLClient]:
+    """The tenant's admin, signed in with an API key."""
+    async with GraphQLClient.for_app(app, tenant.admin_key) as graphql:
         yield graphql
 
 

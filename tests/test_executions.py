@@ -12,6 +12,7 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.factories import EXECUTION, create_program, errors, execute, get_execution
+from tests.tenants import new_tenant
 
 SLOW = {"latency_ms": 60_000}
 CANCEL = (
@@ -274,12 +275,17 @@ class TestUnexpectedFailures:
 class TestShutdown:
     async def test_running_executions_are_cancelled_and_recorded(self, settings: Settings) -> None:
         first = create_app(settings)
-        async with first.router.lifespan_context(first), GraphQLClient.for_app(first) as client:
-            program = await create_program(client, configuration=SLOW)
-            execution = await execute(client, program["id"])
+        async with first.router.lifespan_context(first):
+            key = (await new_tenant(first)).admin_key
+            async with GraphQLClient.for_app(first, key) as client:
+                program = await create_program(client, configuration=SLOW)
+                execution = await execute(client, program["id"])
 
         second = create_app(settings)
-        async with second.router.lifespan_context(second), GraphQLClient.for_app(second) as client:
+        async with (
+            second.router.lifespan_context(second),
+            GraphQLClient.for_app(second, key) as client,
+        ):
             after = await get_execution(client, execution["id"])
 
         assert after["status"] == "CANCELLED"

@@ -23,6 +23,7 @@ from dspex_gql.app import create_app
 from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.factories import create_program, create_signature, errors, execute
+from tests.tenants import new_tenant
 
 Node = dict[str, Any]
 OrderBy = list[tuple[str, str]]
@@ -165,11 +166,10 @@ async def shared_client(database_url: str) -> AsyncIterator[GraphQLClient]:
     """A client of an app (and organization) of its own, for a test class whose tests only
     read: the class's data is made once, not once per test."""
     application = create_app(make_settings(database_url))
-    async with (
-        application.router.lifespan_context(application),
-        GraphQLClient.for_app(application) as client,
-    ):
-        yield client
+    async with application.router.lifespan_context(application):
+        key = (await new_tenant(application)).admin_key
+        async with GraphQLClient.for_app(application, key) as client:
+            yield client
 
 
 def on(signature: Node) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from dspex_gql.config import Settings
 from tests.client import GraphQLClient
 from tests.factories import (
     PROGRAM,
@@ -18,6 +17,7 @@ from tests.factories import (
     execute,
     unique,
 )
+from tests.tenants import Tenant
 
 
 def mutation(variables: str, call: str, *error_types: str) -> str:
@@ -141,7 +141,7 @@ class TestCreateWithSignatureId:
             "status": "DRAFT",
         }
 
-    async def test_defaults(self, client: GraphQLClient, settings: Settings) -> None:
+    async def test_defaults(self, client: GraphQLClient, tenant: Tenant) -> None:
         signature = await create_signature(client)
 
         program = await create(
@@ -159,10 +159,9 @@ class TestCreateWithSignatureId:
         assert program["parent"] is None
         assert program["children"] == []
         assert program["lastExecutedAt"] is None
-        slug = settings.server.default_organization
-        assert program["owner"]["email"] == f"admin@{slug}.local"
+        assert program["owner"]["email"] == tenant.admin_email
 
-    async def test_owner_is_the_local_admin(self, client: GraphQLClient) -> None:
+    async def test_owner_is_the_creator(self, client: GraphQLClient) -> None:
         program = await create_program(client, ready=False)
 
         data = await client.data(
@@ -171,7 +170,7 @@ class TestCreateWithSignatureId:
 
         assert data["program"]["owner"] == {
             "id": program["owner"]["id"],
-            "name": "Local admin",
+            "name": "Admin",
             "role": "ADMIN",
         }
 

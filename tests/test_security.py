@@ -16,6 +16,7 @@ from dspex_gql.db import migrations
 from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.factories import create_signature
+from tests.tenants import new_tenant
 
 
 def nested_parents(depth: int) -> str:
@@ -123,7 +124,8 @@ class TestUnexpectedErrors:
         self, broken: tuple[FastAPI, Path], caplog: pytest.LogCaptureFixture
     ) -> None:
         app, path = broken
-        async with GraphQLClient.for_app(app) as client:
+        key = (await new_tenant(app)).admin_key
+        async with GraphQLClient.for_app(app, key) as client:
             await create_signature(client)
             with sqlite3.connect(path) as connection:
                 connection.execute("PRAGMA foreign_keys=OFF")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,14 +17,16 @@ import httpx2 as httpx
 import pytest
 
 from dspex_gql.app import create_app
-from dspex_gql.config import DatabaseSettings, ServerSettings, Settings
+from dspex_gql.config import DatabaseSettings, Settings
 from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.databases import create_database, drop_database
 from tests.factories import create_program, execute, get_execution
 from tests.services import POSTGRES, service_url
+from tests.tenants import new_tenant
 
 STARTUP_SECONDS = 30
+ADMIN_KEY_LINE = re.compile(r"^Admin API key: (dsx_\S+)$", re.M)
 
 
 def free_port() -> int:
@@ -56,9 +59,20 @@ class Server:
                 time.sleep(0.05)  # polling a process that is starting; there is no event to await
         raise AssertionError(f"server not ready:\n{self.log.read_text()}")
 
+    def printed_keys(self) -> list[str]:
+        return ADMIN_KEY_LINE.findall(self.log.read_text())
+
+    def post(self, query: str, key: str | None, **variables: Any) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        payload = {"query": query, "variables": variables}
+        body: dict[str, Any] = httpx.post(
+            f"{self.url}/graphql", json=payload, headers=headers
+        ).json()
+        return body
+
     def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables})
-        body: dict[str, Any] = response.json()
+        """As the admin whose key the first start printed."""
+        body = self.post(query, self.printed_keys()[0], **variables)
         assert not body.get("errors"), body
         data: dict[str, Any] = body["data"]
         return data
@@ -105,6 +119,49 @@ class TestServeWithNoConfiguration:
         assert "graphiql" in ide.text.lower()
 
 
+class TestSecureByDefault:
+    def test_the_first_start_prints_an_admin_key_once(self, tmp_path: Path) -> None:
+        first = Server(tmp_path, clean_env())
+        first.wait_ready()
+        keys = first.printed_keys()
+        me = first.post("{ me { email role organization { slug } } }", keys[0])
+        anonymous = first.post("{ programs { totalCount } }", None)
+        first.stop()
+        again = Server(tmp_path, clean_env())
+        again.wait_ready()
+        again.stop()
+
+        assert len(keys) == 1
+        assert me["data"]["me"] == {
+            "email": "admin@localhost",
+            "role": "ADMIN",
+            "organization": {"slug": "default"},
+        }
+        assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert anonymous["data"] is None
+        assert again.printed_keys() == []
+        assert keys[0] not in again.log.read_text()
+
+    def test_anonymous_development_access_needs_loopback(self, tmp_path: Path) -> None:
+        env = clean_env(DSPEX_AUTH_DEV_ANONYMOUS_ADMIN="true")
+        local = Server(tmp_path, env)
+        local.wait_ready()
+        answered = local.post("{ me { role } }", None)
+        local.stop()
+        exposed = subprocess.run(
+            [sys.executable, "-m", "dspex_gql", "serve", "--host", "0.0.0.0"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_SECONDS,
+        )
+
+        assert answered["data"]["me"]["role"] == "ADMIN"
+        assert exposed.returncode == 2
+        assert "only allowed when the server binds to a loopback address" in exposed.stderr
+
+
 class TestCrashRecovery:
     async def test_runs_a_dead_process_left_behind_become_failed(
         self, server: Server, tmp_path: Path
@@ -124,10 +181,9 @@ class TestCrashRecovery:
         server.kill()
 
         url = f"sqlite+aiosqlite:///{tmp_path / 'dspex.db'}"
-        local = ServerSettings(default_organization="default", gc_freeze=False)
-        settings = make_settings(url, server=local)
-        app = create_app(settings)
-        async with app.router.lifespan_context(app), GraphQLClient.for_app(app) as client:
+        app = create_app(make_settings(url))
+        key = server.printed_keys()[0]
+        async with app.router.lifespan_context(app), GraphQLClient.for_app(app, key) as client:
             after = await get_execution(client, started["id"])
         assert after["status"] == "FAILED"
         assert after["error"] == "Interrupted: the service stopped before this execution finished"
@@ -187,12 +243,14 @@ class TestHealth:
 
 async def test_a_program_survives_a_restart(settings: Settings) -> None:
     first = create_app(settings)
-    async with first.router.lifespan_context(first), GraphQLClient.for_app(first) as client:
-        program = await create_program(client)
-        done = await execute(client, program["id"], wait=True)
+    async with first.router.lifespan_context(first):
+        key = (await new_tenant(first)).admin_key
+        async with GraphQLClient.for_app(first, key) as client:
+            program = await create_program(client)
+            done = await execute(client, program["id"], wait=True)
 
     second = create_app(settings)
-    async with second.router.lifespan_context(second), GraphQLClient.for_app(second) as client:
+    async with second.router.lifespan_context(second), GraphQLClient.for_app(second, key) as client:
         again = await get_execution(client, done["id"])
 
     assert again == {field: value for field, value in done.items() if field != "__typename"}

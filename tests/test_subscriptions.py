@@ -14,6 +14,7 @@ from dspex_gql.app import create_app
 from dspex_gql.config import BroadcastSettings, Settings
 from tests.conftest import make_settings
 from tests.services import POSTGRES, REDIS, service_url
+from tests.tenants import new_tenant_in
 
 EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) {
@@ -29,11 +30,15 @@ SLOW = {"latency_ms": 60_000}
 class Http:
     """Plain GraphQL over HTTP with the sync test client."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient, key: str) -> None:
         self.client = client
+        self.key = key
+        self.authorization = f"Bearer {key}"
 
     def data(self, query: str, **variables: Any) -> dict[str, Any]:
-        body = self.client.post("/graphql", json={"query": query, "variables": variables}).json()
+        payload = {"query": query, "variables": variables}
+        headers = {"authorization": self.authorization}
+        body = self.client.post("/graphql", json=payload, headers=headers).json()
         assert not body.get("errors"), body
         data: dict[str, Any] = body["data"]
         return data
@@ -70,9 +75,9 @@ class Http:
 class TransportWs:
     """A graphql-transport-ws client: subscribe, then read until `complete`."""
 
-    def __init__(self, socket: WebSocketTestSession) -> None:
+    def __init__(self, socket: WebSocketTestSession, authorization: str) -> None:
         self.socket = socket
-        socket.send_json({"type": "connection_init", "payload": {}})
+        socket.send_json({"type": "connection_init", "payload": {"authorization": authorization}})
         assert socket.receive_json()["type"] == "connection_ack"
 
     def subscribe(self, query: str, operation: str = "1", **variables: Any) -> None:
@@ -95,8 +100,9 @@ class TransportWs:
 
 @pytest.fixture
 def http(settings: Settings) -> Iterator[Http]:
-    with TestClient(create_app(settings)) as client:
-        yield Http(client)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield Http(client, new_tenant_in(client, app).admin_key)
 
 
 def connect(http: Http, protocol: str = "graphql-transport-ws") -> Any:
@@ -108,7 +114,7 @@ class TestExecutionUpdated:
         execution = http.execute(http.program(**SLOW))
 
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
             snapshot = ws.next_payload()["data"]["executionUpdated"]
             http.cancel(execution["id"])
@@ -125,7 +131,7 @@ class TestExecutionUpdated:
         execution = http.execute(http.program(latency_ms=300))
 
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
             states = [p["data"]["executionUpdated"] for p in ws.until_complete()]
 
@@ -139,7 +145,7 @@ class TestExecutionUpdated:
         assert execution["status"] == "COMPLETED"
 
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
             states = [p["data"]["executionUpdated"] for p in ws.until_complete()]
 
@@ -151,7 +157,7 @@ class TestExecutionUpdated:
     @pytest.mark.parametrize("id", [str(uuid.uuid4()), "garbage"])
     def test_an_unknown_execution_is_an_error(self, http: Http, id: str) -> None:
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(EXECUTION_UPDATED, id=id)
             payloads = ws.until_complete()
 
@@ -163,7 +169,7 @@ class TestExecutionUpdated:
         first, second = http.execute(program_id), http.execute(program_id)
 
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(EXECUTION_UPDATED, operation="a", id=first["id"])
             ws.subscribe(EXECUTION_UPDATED, operation="b", id=second["id"])
             snapshots: set[str] = set()
@@ -186,7 +192,7 @@ class TestProgramExecutions:
         unfinished = http.execute(http.program(**SLOW))  # another program: never shown
 
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(PROGRAM_EXECUTIONS, id=program_id)
             one = http.execute(program_id, wait=True)
             two = http.execute(program_id, wait=True)
@@ -208,7 +214,7 @@ class TestProgramExecutions:
         http.execute(http.program(), wait=True)  # finished, on another program
 
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(PROGRAM_EXECUTIONS, id=program_id)
             snapshot = ws.next_payload()["data"]["programExecutions"]
             http.cancel(running["id"])
@@ -220,7 +226,7 @@ class TestProgramExecutions:
 
     def test_an_unknown_program_is_an_error(self, http: Http) -> None:
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(PROGRAM_EXECUTIONS, id=str(uuid.uuid4()))
             payloads = ws.until_complete()
 
@@ -232,7 +238,8 @@ class TestLegacyGraphqlWs:
         execution = http.execute(http.program(), wait=True)
 
         with connect(http, "graphql-ws") as socket:
-            socket.send_json({"type": "connection_init", "payload": {}})
+            init = {"authorization": http.authorization}
+            socket.send_json({"type": "connection_init", "payload": init})
             assert socket.receive_json()["type"] == "connection_ack"
             payload = {"query": EXECUTION_UPDATED, "variables": {"id": execution["id"]}}
             socket.send_json({"id": "1", "type": "start", "payload": payload})
@@ -261,7 +268,7 @@ class TestAcrossProcessesBackends:
         execution = http.execute(http.program(**SLOW))
 
         with connect(http) as socket:
-            ws = TransportWs(socket)
+            ws = TransportWs(socket, http.authorization)
             ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
             ws.next_payload()
             http.cancel(execution["id"])

@@ -1,29 +1,26 @@
 """Two organizations on one database: nothing of one is visible to, or changeable by, the other.
 
-Until accounts land, each app instance acts for its own local organization, so two apps on one
-database are two tenants. (The generated every-operation isolation test comes with accounts.)
+Each test gets two organizations on one service; the second's admin tries everything on the
+first's ids. (`test_isolation.py` does this for every operation of the schema.)
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
-from dspex_gql.app import create_app
 from dspex_gql.config import Settings
 from tests.client import GraphQLClient
-from tests.conftest import make_settings
 from tests.factories import create_program, create_signature, errors, execute
+from tests.tenants import new_tenant
 
 
 @pytest.fixture
-async def other(database_url: str) -> AsyncIterator[GraphQLClient]:
-    """A client of another organization on the same database."""
-    app = create_app(make_settings(database_url))
-    async with app.router.lifespan_context(app), GraphQLClient.for_app(app) as client:
-        yield client
+async def other(app: FastAPI, client: GraphQLClient) -> GraphQLClient:
+    """The admin of another organization on the same service and database."""
+    return client.acting_as((await new_tenant(app)).admin_key)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -11,11 +12,13 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.requests import HTTPConnection
-from strawberry.fastapi import GraphQLRouter
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from dspex_gql import __version__
-from dspex_gql.accounts.service import ensure_local_actor
+from dspex_gql.accounts.authentication import Authenticator
+from dspex_gql.accounts.organizations import bootstrap
+from dspex_gql.accounts.passwords import Passwords
+from dspex_gql.accounts.sessions import SessionService
+from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.config import Settings
 from dspex_gql.db import migrations
 from dspex_gql.db.engine import create_engine, create_session_factory
@@ -23,15 +26,16 @@ from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.executions.runner import ExecutionRunner, recover_interrupted
-from dspex_gql.graphql.context import Context
-from dspex_gql.graphql.schema import build_schema
-from dspex_gql.http import BodySizeLimit
+from dspex_gql.graphql.router import graphql_router
+from dspex_gql.http import BodySizeLimit, RequestId
 from dspex_gql.orchestrator import Orchestrator, ProgressReporter
 from dspex_gql.programs.runner import recover_initializing
 from dspex_gql.pubsub import Hub
+from dspex_gql.ratelimit import RateLimiter
 from dspex_gql.runtime import Runtime
 
 READINESS_TIMEOUT = 2.0
+LOOPBACK_NAMES = {"localhost"}
 
 
 def create_app(
@@ -41,6 +45,7 @@ def create_app(
     custom_programs: CustomProgramRegistry | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    refuse_unsafe(settings)
     adapters = adapters or AdapterRegistry.default()
     custom_programs = custom_programs or CustomProgramRegistry.from_entry_points()
 
@@ -49,9 +54,9 @@ def create_app(
         async with AsyncExitStack() as stack:
             runtime = await _start(stack, settings, adapters, custom_programs)
             app.state.runtime = runtime
-            app.state.local_actor = await ensure_local_actor(
-                runtime.uow, settings.server.default_organization
-            )
+            first_key = await bootstrap(runtime.uow)
+            if first_key is not None:
+                print(f"Admin API key: {first_key}", flush=True)
             if settings.server.gc_freeze:
                 gc.collect()
                 gc.freeze()
@@ -59,10 +64,29 @@ def create_app(
 
     app = FastAPI(title="dspex-gql", version=__version__, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
-    app.include_router(_graphql_router(settings), prefix="/graphql")
+    app.add_middleware(RequestId)
+    app.include_router(graphql_router(settings), prefix="/graphql")
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
     return app
+
+
+def refuse_unsafe(settings: Settings) -> None:
+    """Anonymous admin access is for a developer's own machine: only on a loopback address."""
+    if settings.auth.dev_anonymous_admin and not is_loopback(settings.server.host):
+        raise ValueError(
+            "DSPEX_AUTH_DEV_ANONYMOUS_ADMIN is only allowed when the server binds to a loopback "
+            f"address (127.0.0.1, ::1, localhost), not {settings.server.host!r}"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def _start(
@@ -97,25 +121,23 @@ async def _start(
     runner = ExecutionRunner(reporter, hub, adapters, custom_programs)
     await recover_interrupted(uow, runner)
     await recover_initializing(uow)
-    return Runtime(settings, engine, uow, hub, orchestrator, adapters, custom_programs, runner)
-
-
-def _graphql_router(settings: Settings) -> GraphQLRouter[Context, None]:
-    return GraphQLRouter(
-        build_schema(settings.graphql),
-        context_getter=_context,
-        graphql_ide="graphiql" if settings.graphql.graphiql else None,
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
-    )
-
-
-async def _context(connection: HTTPConnection) -> Context:
-    state = connection.app.state
-    return Context(
-        state.runtime,
-        state.local_actor,
-        request_id=connection.headers.get("x-request-id"),
-        cache=connection.scope["type"] == "http",
+    passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
+    authenticator = Authenticator(uow, tokens, anonymous_admin=settings.auth.dev_anonymous_admin)
+    limits = settings.limits
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        uow=uow,
+        hub=hub,
+        orchestrator=orchestrator,
+        adapters=adapters,
+        custom_programs=custom_programs,
+        execution_runner=runner,
+        passwords=passwords,
+        tokens=tokens,
+        authenticator=authenticator,
+        sessions=SessionService(uow, passwords, tokens, settings.auth, limits),
+        requests=RateLimiter(limits.request_burst, limits.requests_per_second),
     )
 
 
@@ -130,9 +152,8 @@ async def _ready(connection: HTTPConnection) -> JSONResponse:
         "pubsub": await runtime.hub.ping(READINESS_TIMEOUT),
     }
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "unavailable"} | {
-        k: "ok" if v else "down" for k, v in checks.items()
-    }
+    body = {"status": "ready" if ready else "unavailable"}
+    body |= {name: "ok" if ok else "down" for name, ok in checks.items()}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

@@ -9,11 +9,19 @@ import sys
 from pathlib import Path
 
 from dspex_gql.config import Settings
+from dspex_gql.errors import DomainError
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        _run(args)
+    except (DomainError, ValueError) as error:
+        parser.exit(2, f"dspex-gql: error: {error}\n")
+
+
+def _run(args: argparse.Namespace) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -34,6 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
     migrate.add_argument("--downgrade", action="store_true", help="go down to REVISION instead")
     migrate.set_defaults(command=_migrate)
+
+    org = commands.add_parser("create-org", help="create an organization and its first admin")
+    org.add_argument("name")
+    org.add_argument("--admin-email", required=True)
+    org.add_argument("--admin-name", default="Admin")
+    org.add_argument("--compute-quota-seconds", type=float, help="default: unlimited")
+    org.set_defaults(command=_create_org)
+
+    quota = commands.add_parser("set-quota", help="set an organization's compute quota")
+    quota.add_argument("slug")
+    quota.add_argument("seconds", help="seconds of compute, or 'none' for unlimited")
+    quota.set_defaults(command=_set_quota)
 
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("-o", "--output", type=Path, help="write to a file instead of stdout")
@@ -64,6 +84,26 @@ def _migrate(args: argparse.Namespace) -> None:
     step = migrations.downgrade if args.downgrade else migrations.upgrade
     asyncio.run(step(url, args.revision))
     print(f"database at revision {asyncio.run(migrations.current_revision(url))}")
+
+
+def _create_org(args: argparse.Namespace) -> None:
+    from dspex_gql.accounts import admin
+
+    created = asyncio.run(
+        admin.create_org(
+            Settings(), args.name, args.admin_email, args.admin_name, args.compute_quota_seconds
+        )
+    )
+    print(f"Organization: {created.organization.name} ({created.organization.slug})")
+    print(f"Admin API key: {created.admin_key}")
+
+
+def _set_quota(args: argparse.Namespace) -> None:
+    from dspex_gql.accounts import admin
+
+    seconds = None if args.seconds.lower() == "none" else float(args.seconds)
+    asyncio.run(admin.set_quota(Settings(), args.slug, seconds))
+    print(f"Compute quota of {args.slug}: {'unlimited' if seconds is None else seconds}")
 
 
 def _export_schema(args: argparse.Namespace) -> None:

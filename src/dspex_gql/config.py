@@ -7,7 +7,7 @@ Each section has its own prefix, e.g. `DSPEX_DATABASE_URL`, `DSPEX_BROADCAST_URL
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,11 +57,49 @@ class ServerSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    default_organization: str = "default"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     gc_freeze: bool = True
     """After start-up, move what exists to the permanent GC generation: full collections then
     scan only what requests create (measured in bench/: p99 roughly halves under load)."""
+
+
+class AuthSettings(BaseSettings):
+    model_config = _section("AUTH_")
+
+    jwt_secret: SecretStr | None = None
+    """At least 32 random bytes. Unset: a random per-process key (tokens end at restart)."""
+    jwt_issuer: str = "dspex-gql"
+    jwt_audience: str = "dspex-gql"
+    token_ttl_seconds: int = Field(default=43_200, ge=60)
+    allow_signup: bool = Field(
+        default=False, validation_alias=AliasChoices("DSPEX_ALLOW_SIGNUP", "allow_signup")
+    )
+    dev_anonymous_admin: bool = False
+    """Requests without credentials act as the first admin; refused unless bound to loopback."""
+    public_introspection: bool = True
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is None:
+            return None
+        raw = secret.get_secret_value().encode()
+        if len(raw) < 32 or len(set(raw)) < 16:
+            raise ValueError("the JWT secret must be at least 32 random bytes")
+        return secret
+
+
+class LimitsSettings(BaseSettings):
+    model_config = _section("LIMITS_")
+
+    requests_per_second: float = Field(default=20.0, gt=0)
+    request_burst: int = Field(default=60, ge=1)
+    sign_in_attempts_per_account: int = Field(default=10, ge=1)
+    sign_in_attempts_per_address: int = Field(default=30, ge=1)
+    sign_in_window_seconds: float = Field(default=900.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -72,3 +110,5 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)

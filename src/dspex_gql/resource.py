@@ -7,12 +7,11 @@ from typing import Generic, TypeVar
 from uuid import UUID
 
 from dspex_gql.accounts.actor import Actor
-from dspex_gql.db.base import TenantOwned
 from dspex_gql.db.listing import FilterExpr, Page, PageRequest
-from dspex_gql.db.repository import TenantRepository
+from dspex_gql.db.repository import TenantRepository, TenantRow
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 
-M = TypeVar("M", bound=TenantOwned)
+M = TypeVar("M", bound=TenantRow)
 
 
 class ResourceService(Generic[M]):

@@ -8,7 +8,12 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dspex_gql.accounts.actor import Actor
+from dspex_gql.accounts.authentication import Authenticator
+from dspex_gql.accounts.passwords import Passwords
 from dspex_gql.accounts.service import AccountService
+from dspex_gql.accounts.sessions import SessionService
+from dspex_gql.accounts.tokens import Tokens
+from dspex_gql.audit.service import AuditService
 from dspex_gql.config import Settings
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.registry import AdapterRegistry
@@ -18,6 +23,7 @@ from dspex_gql.executions.service import ExecutionService
 from dspex_gql.orchestrator import Orchestrator
 from dspex_gql.programs.service import ProgramService
 from dspex_gql.pubsub import Hub
+from dspex_gql.ratelimit import RateLimiter
 from dspex_gql.signatures.service import SignatureService
 
 
@@ -31,6 +37,12 @@ class Runtime:
     adapters: AdapterRegistry
     custom_programs: CustomProgramRegistry
     execution_runner: ExecutionRunner
+    passwords: Passwords
+    tokens: Tokens
+    authenticator: Authenticator
+    sessions: SessionService
+    requests: RateLimiter
+    """Per-actor request budget (token bucket)."""
 
 
 class Services:
@@ -42,7 +54,12 @@ class Services:
 
     @cached_property
     def accounts(self) -> AccountService:
-        return AccountService(self.runtime.uow, self.actor)
+        runtime = self.runtime
+        return AccountService(runtime.uow, self.actor, runtime.passwords, runtime.tokens)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        return AuditService(self.runtime.uow, self.actor)
 
     @cached_property
     def signatures(self) -> SignatureService:

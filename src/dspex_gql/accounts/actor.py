@@ -1,9 +1,34 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
 from uuid import UUID
 
 from dspex_gql.accounts.models import Role
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from; recorded in the audit log."""
+
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+class CredentialKind(StrEnum):
+    API_KEY = "api_key"
+    TOKEN = "token"
+    ANONYMOUS = "anonymous"
+    """Only with DSPEX_AUTH_DEV_ANONYMOUS_ADMIN, on loopback."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    kind: CredentialKind
+    key_id: UUID | None = None
+    token_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -13,3 +38,9 @@ class Actor:
     user_id: UUID
     organization_id: UUID
     role: Role
+    credential: Credential = Credential(CredentialKind.ANONYMOUS)
+    origin: Origin = field(default_factory=Origin)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN

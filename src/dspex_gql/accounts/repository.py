@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dspex_gql.accounts.models import Organization, User
+from dspex_gql.accounts.models import ApiKey, Organization, Role, User
+from dspex_gql.db.listing import Listing, SortKey
+from dspex_gql.db.repository import TenantRepository
+from dspex_gql.executions.models import Execution
 
 
 class OrganizationRepository:
@@ -15,36 +18,107 @@ class OrganizationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def get(self, id: UUID) -> Organization | None:
+        return await self.session.get(Organization, id)
+
     async def by_slug(self, slug: str) -> Organization | None:
         query = select(Organization).where(Organization.slug == slug)
         return (await self.session.scalars(query)).one_or_none()
+
+    async def slugs_like(self, stem: str) -> set[str]:
+        query = select(Organization.slug).where(Organization.slug.startswith(stem))
+        return set(await self.session.scalars(query))
+
+    async def any(self) -> bool:
+        return (await self.session.scalar(select(func.count()).select_from(Organization))) != 0
+
+    async def execution_count(self, id: UUID) -> int:
+        query = select(func.count()).where(Execution.organization_id == id)
+        return int(await self.session.scalar(query) or 0)
+
+    async def add_compute(self, id: UUID, seconds: float) -> None:
+        used = Organization.compute_used_seconds + seconds
+        await self.session.execute(
+            update(Organization).where(Organization.id == id).values(compute_used_seconds=used)
+        )
 
     def add(self, organization: Organization) -> Organization:
         self.session.add(organization)
         return organization
 
 
-class UserRepository:
-    def __init__(self, session: AsyncSession, organization_id: UUID) -> None:
-        self.session = session
-        self.organization_id = organization_id
+class UserRepository(TenantRepository[User]):
+    model = User
+    resource = "User"
+    listing = Listing(
+        fields={
+            "email": User.email,
+            "name": User.name,
+            "role": User.role,
+            "active": User.active,
+            "created_at": User.created_at,
+        },
+        id=User.id,
+        default_order=(SortKey("created_at"),),
+    )
 
-    async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, User]:
-        query = select(User).where(
-            User.organization_id == self.organization_id, User.id.in_(set(ids))
+    async def by_email(self, email: str) -> User | None:
+        query = select(User).where(User.email == email)
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def active_admins(self) -> int:
+        query = select(func.count()).where(
+            User.organization_id == self.organization_id,
+            User.role == Role.ADMIN,
+            User.active.is_(True),
         )
-        return {user.id: user for user in await self.session.scalars(query)}
+        return int(await self.session.scalar(query) or 0)
+
+
+class ApiKeyRepository(TenantRepository[ApiKey]):
+    model = ApiKey
+    resource = "ApiKey"
+    listing = Listing(fields={"created_at": ApiKey.created_at}, id=ApiKey.id)
+
+    async def of_user(self, user_id: UUID) -> list[ApiKey]:
+        query = self._select().where(ApiKey.user_id == user_id).order_by(ApiKey.created_at)
+        return list(await self.session.scalars(query))
+
+
+class CredentialRepository:
+    """Lookups that come before tenancy: whose credential is this?"""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def key_and_owner(self, prefix: str) -> tuple[ApiKey, User] | None:
+        query = select(ApiKey, User).join(User, User.id == ApiKey.user_id)
+        row = (await self.session.execute(query.where(ApiKey.prefix == prefix))).one_or_none()
+        return None if row is None else (row[0], row[1])
+
+    async def key(self, id: UUID) -> ApiKey | None:
+        return await self.session.get(ApiKey, id)
+
+    async def user(self, id: UUID) -> User | None:
+        return await self.session.get(User, id)
+
+    async def user_by_email(self, email: str) -> User | None:
+        query = select(User).where(User.email == email)
+        return (await self.session.scalars(query)).one_or_none()
 
     async def first_admin(self) -> User | None:
         query = (
             select(User)
-            .where(User.organization_id == self.organization_id, User.role == "ADMIN")
+            .where(User.role == Role.ADMIN, User.active.is_(True))
             .order_by(User.created_at)
             .limit(1)
         )
         return (await self.session.scalars(query)).one_or_none()
 
-    def add(self, user: User) -> User:
-        user.organization_id = self.organization_id
-        self.session.add(user)
-        return user
+    async def has_credentials(self) -> bool:
+        keys = select(func.count()).select_from(ApiKey)
+        passwords = select(func.count()).where(User.password_hash.is_not(None))
+        return bool(await self.session.scalar(keys)) or bool(await self.session.scalar(passwords))
+
+    async def touch_key(self, id: UUID, when: datetime) -> None:
+        await self.session.execute(update(ApiKey).where(ApiKey.id == id).values(last_used_at=when))

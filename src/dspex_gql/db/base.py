@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -64,11 +64,9 @@ class TenantOwned(Timestamps):
     """Columns every tenant-owned row carries: id, organization, creator, timestamps."""
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-
-    @declared_attr
-    def organization_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=False)
-
-    @declared_attr
-    def created_by(cls) -> Mapped[uuid.UUID | None]:
-        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )

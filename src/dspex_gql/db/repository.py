@@ -1,20 +1,32 @@
-"""Repositories own all SQL. A `TenantRepository` is bound to one session and one organization:
-every query starts from `self._select()`, which already carries the tenant filter."""
+"""Repositories own all SQL. A `TenantRepository` is bound to one session and one organization,
+and, when built for an actor (`reader`), to what that actor may read: every query starts from
+`self._select()`, which already carries both filters. The orchestrator builds them without a
+reader: system code sees the whole organization, never more."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dspex_gql.db.base import TenantOwned
+from dspex_gql import policies
+from dspex_gql.accounts.actor import Actor
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
 from dspex_gql.errors import NotFound
 
-M = TypeVar("M", bound=TenantOwned)
+
+class TenantRow(Protocol):
+    """A row of one organization: it has an id, an organization and (maybe) a creator."""
+
+    id: Any
+    organization_id: Any
+    created_by: Any
+
+
+M = TypeVar("M", bound=TenantRow)
 
 
 class TenantRepository(Generic[M]):
@@ -22,12 +34,20 @@ class TenantRepository(Generic[M]):
     resource: ClassVar[str]
     listing: ClassVar[Listing]
 
-    def __init__(self, session: AsyncSession, organization_id: UUID) -> None:
+    def __init__(
+        self, session: AsyncSession, organization_id: UUID, reader: Actor | None = None
+    ) -> None:
         self.session = session
         self.organization_id = organization_id
+        self.reader = reader
 
     def _select(self) -> Select[M]:
-        return select(self.model).where(self.model.organization_id == self.organization_id)
+        query = select(self.model).where(self.model.organization_id == self.organization_id)
+        visible = self._visible()
+        return query if visible is None else query.where(visible)
+
+    def _visible(self) -> ColumnElement[bool] | None:
+        return policies.readable(self.reader, self.model)
 
     async def get(self, id: UUID) -> M | None:
         result = await self.session.scalars(self._select().where(self.model.id == id))

@@ -6,13 +6,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dspex_gql import policies
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import TenantRepository
 from dspex_gql.executions.models import TERMINAL, Execution, ExecutionStatus
+from dspex_gql.programs.models import Program
 
 UNFINISHED = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 
@@ -47,6 +49,9 @@ class ExecutionRepository(TenantRepository[Execution]):
         id=Execution.id,
         default_order=(SortKey("created_at", descending=True),),
     )
+
+    def _visible(self) -> ColumnElement[bool] | None:
+        return policies.readable_through(self.reader, Execution.program_id, Program)
 
     async def record(self, id: UUID, sequence: int, values: Mapping[str, Any]) -> bool:
         """Apply a state with its sequence unless the row already holds a later or final one."""

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dspex_gql.accounts.repository import OrganizationRepository
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import AdapterError, AdapterRequest, AdapterResult
@@ -136,9 +137,16 @@ class ExecutionJob:
             completed_at=values.get("completed_at"),
         )
 
+        compute = values.get("duration_ms") if status.is_terminal and self.started_at else None
+
         async def write(session: AsyncSession) -> bool:
             repo = ExecutionRepository(session, plan.organization_id)
-            return await repo.record(plan.id, sequence, {"status": status, **values})
+            recorded = await repo.record(plan.id, sequence, {"status": status, **values})
+            if recorded and compute:
+                await OrganizationRepository(session).add_compute(
+                    plan.organization_id, compute / 1000
+                )
+            return recorded
 
         return Progress(key=plan.id, write=write, announce=lambda: self.runner.announce(event))
 

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from dspex_gql import validation
+from dspex_gql import policies, validation
 from dspex_gql.accounts.actor import Actor
+from dspex_gql.accounts.repository import OrganizationRepository
+from dspex_gql.audit import recorder as audit
 from dspex_gql.config import ExecutionSettings
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.signatures import validate_inputs
-from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
+from dspex_gql.errors import Conflict, FieldProblem, QuotaExceeded, ValidationFailed
 from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository
@@ -58,13 +60,15 @@ class ExecutionService(ResourceService[Execution]):
         self._settings = settings
 
     def _repo(self, tx: UnitOfWork) -> ExecutionRepository:
-        return ExecutionRepository(tx.session, self._actor.organization_id)
+        return ExecutionRepository(tx.session, self._actor.organization_id, self._actor)
 
     async def start(self, start: StartExecution) -> Execution:
+        policies.ensure_can_create(self._actor, "executions")
         self._check_shape(start)
         async with self._uow() as tx:
             program, signature = await self._runnable(tx, start.program_id)
             _check_inputs(signature, start.inputs)
+            await _ensure_compute_left(tx, self._actor.organization_id)
             execution = Execution(
                 program_id=program.id,
                 status=ExecutionStatus.PENDING,
@@ -76,6 +80,8 @@ class ExecutionService(ResourceService[Execution]):
             )
             self._repo(tx).add(execution, created_by=self._actor.user_id)
             await tx.session.flush()
+            changes = {"programId": program.id, "inputs": sorted(start.inputs)}
+            audit.record(tx, self._actor, "execution.start", "Execution", execution.id, changes)
             job = self._runner.job(_plan(execution, program, signature))
             tx.after_commit(lambda: self._orchestrator.submit(job))
             tx.after_commit(lambda: self._runner.announce(state_event(execution)))
@@ -85,12 +91,21 @@ class ExecutionService(ResourceService[Execution]):
         return await self.get(execution.id)
 
     async def cancel(self, id: UUID) -> Execution:
+        """Cancel a run: its owner (who triggered it) or an admin."""
         execution = await self.get(id)
+        policies.ensure_can_change(self._actor, execution, "execution")
         if execution.status.is_terminal:
             raise Conflict(f"The execution already finished ({execution.status.value})")
         if not await self._orchestrator.cancel(id, CANCELLED_BY_USER):
             await self._cancel_unowned(execution)
+        else:
+            async with self._uow() as tx:
+                self._audit_cancel(tx, execution)
         return await self.get(id)
+
+    def _audit_cancel(self, tx: UnitOfWork, execution: Execution) -> None:
+        changes = {"status": [execution.status, ExecutionStatus.CANCELLED]}
+        audit.record(tx, self._actor, "execution.cancel", "Execution", execution.id, changes)
 
     async def watch(self, id: UUID) -> AsyncIterator[Execution]:
         """The execution now, then after each change, until it finishes."""
@@ -133,7 +148,7 @@ class ExecutionService(ResourceService[Execution]):
         return current
 
     def _programs(self, tx: UnitOfWork) -> ProgramRepository:
-        return ProgramRepository(tx.session, self._actor.organization_id)
+        return ProgramRepository(tx.session, self._actor.organization_id, self._actor)
 
     async def _unfinished_of(self, program_id: UUID) -> dict[UUID, Execution]:
         async with self._uow.read() as tx:
@@ -147,6 +162,7 @@ class ExecutionService(ResourceService[Execution]):
             values = {"status": ExecutionStatus.CANCELLED, "error": CANCELLED_BY_USER}
             if not await self._repo(tx).record(execution.id, sequence, values):
                 raise Conflict("The execution finished before it could be cancelled")
+            self._audit_cancel(tx, execution)
             execution.status, execution.sequence = ExecutionStatus.CANCELLED, sequence
             event = state_event(execution)
             tx.after_commit(lambda: self._runner.announce(event))
@@ -197,6 +213,15 @@ class SequenceMemory:
         self._sequences.move_to_end(execution.id)
         if len(self._sequences) > self._capacity:
             self._sequences.popitem(last=False)
+
+
+async def _ensure_compute_left(tx: UnitOfWork, organization_id: UUID) -> None:
+    organization = await OrganizationRepository(tx.session).get(organization_id)
+    assert organization is not None, "an actor's organization exists"
+    quota, used = organization.compute_quota_seconds, organization.compute_used_seconds
+    if quota is not None and used >= quota:
+        message = f"The organization used its compute quota ({used:.1f} of {quota:.1f} seconds)"
+        raise QuotaExceeded(message, limit=quota, used=used)
 
 
 def _check_inputs(signature: Signature, inputs: dict[str, Any]) -> None:

@@ -1,37 +1,65 @@
 from __future__ import annotations
 
-import uuid
 from functools import cached_property
 
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
-from dspex_gql.accounts.actor import Actor
+from dspex_gql.accounts.actor import Actor, Origin
 from dspex_gql.config import Settings
 from dspex_gql.graphql.loaders import Loaders
 from dspex_gql.runtime import Runtime, Services
 
 
 class Context(BaseContext):
-    """Per HTTP request, or per websocket connection (then loaders don't cache across events)."""
+    """Per HTTP request, or per websocket connection (then loaders don't cache across events).
+
+    The actor is set once authentication succeeded; the `Authentication` extension makes sure
+    no operation that needs one runs without it.
+    """
 
     def __init__(
-        self, runtime: Runtime, actor: Actor, *, request_id: str | None = None, cache: bool = True
+        self,
+        runtime: Runtime,
+        origin: Origin,
+        *,
+        actor: Actor | None = None,
+        auth_error: str | None = None,
+        websocket: bool = False,
     ) -> None:
         super().__init__()
         self.runtime = runtime
-        self.actor = actor
-        self.request_id = request_id or uuid.uuid4().hex
-        self.services = Services(runtime, actor)
-        self._cache = cache
+        self.origin = origin
+        self.auth_error = auth_error
+        self.websocket = websocket
+        self.connection_params: dict[str, object] | None = None
+        self._actor = actor
 
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
 
+    @property
+    def signed_in(self) -> bool:
+        return self._actor is not None
+
+    @property
+    def actor(self) -> Actor:
+        assert self._actor is not None, "the Authentication extension runs first"
+        return self._actor
+
+    def sign_in_as(self, actor: Actor) -> None:
+        self._actor = actor
+        self.__dict__.pop("services", None)
+        self.__dict__.pop("loaders", None)
+
+    @cached_property
+    def services(self) -> Services:
+        return Services(self.runtime, self.actor)
+
     @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.services, cache=self._cache)
+        return Loaders(self.services, cache=not self.websocket)
 
 
 Info = StrawberryInfo[Context, None]

@@ -114,9 +114,12 @@ class DateTimeFilter(Operators):
     is_null: bool | None = filter_field()
 
     def convert(self, value: Any, field: str) -> Any:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        return as_utc(value) if isinstance(value, datetime) else value
+
+
+@strawberry.input
+class BooleanFilter(Operators):
+    eq: bool | None = filter_field()
 
 
 @strawberry.input(description="Operators on a list of tags.")
@@ -138,6 +141,11 @@ class EnumFilter(Operators, Generic[E]):
 class Order(Generic[E]):
     field: E
     direction: SortDirection = SortDirection.ASC
+
+
+def as_utc(value: datetime) -> datetime:
+    """A client's date-time without a zone is read as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def parse_id(value: Any, field: str) -> uuid.UUID:

@@ -33,9 +33,9 @@ class Loaders:
         ) -> DataLoader[Any, Any]:
             return DataLoader(load_fn=_by_key(fetch, default), cache=cache)
 
-        self.signature: DataLoader[UUID, Any] = loader(signatures.get_many)
+        self.program_signature: DataLoader[UUID, Any] = loader(signatures.for_programs)
         self.signature_program_count: DataLoader[UUID, int] = loader(signatures.program_counts, 0)
         self.program: DataLoader[UUID, Any] = loader(programs.get_many)
         self.program_stats: DataLoader[UUID, Any] = loader(programs.stats)
         self.program_children: DataLoader[UUID, list[Any]] = loader(programs.children, [])
-        self.user: DataLoader[UUID, Any] = loader(services.accounts.users)
+        self.user: DataLoader[UUID, Any] = loader(services.accounts.get_many)

@@ -9,15 +9,22 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from dspex_gql.accounts.schema import AccountMutation, AccountQuery
+from dspex_gql.audit.schema import AuditQuery
 from dspex_gql.config import GraphQLSettings
 from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, ExecutionSubscription
+from dspex_gql.graphql.authentication import Authentication
 from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
 from dspex_gql.graphql.security import security_extensions
 from dspex_gql.programs.schema import ProgramMutation, ProgramQuery
 from dspex_gql.signatures.schema import SignatureMutation, SignatureQuery
 
-Query = merge_types("Query", (SignatureQuery, ProgramQuery, ExecutionQuery))
-Mutation = merge_types("Mutation", (SignatureMutation, ProgramMutation, ExecutionMutation))
+Query = merge_types(
+    "Query", (AccountQuery, AuditQuery, SignatureQuery, ProgramQuery, ExecutionQuery)
+)
+Mutation = merge_types(
+    "Mutation", (AccountMutation, SignatureMutation, ProgramMutation, ExecutionMutation)
+)
 Subscription = merge_types("Subscription", (ExecutionSubscription,))
 
 
@@ -34,7 +41,7 @@ def build_schema(settings: GraphQLSettings | None = None) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=ERROR_TYPES,
-        extensions=security_extensions(settings or GraphQLSettings()),
+        extensions=[*security_extensions(settings or GraphQLSettings()), Authentication],
         exception_handlers=EXCEPTION_HANDLERS,
     )
 

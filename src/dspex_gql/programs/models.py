@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, TenantOwned
-from dspex_gql.db.enums import enum_column
+from dspex_gql.db.enums import Visibility, enum_column
 from dspex_gql.engine.adapters.base import ProgramType
 
 
@@ -19,11 +19,6 @@ class ProgramStatus(StrEnum):
     ERROR = "ERROR"
     OPTIMIZING = "OPTIMIZING"
     ARCHIVED = "ARCHIVED"
-
-
-class Visibility(StrEnum):
-    PRIVATE = "PRIVATE"
-    ORGANIZATION = "ORGANIZATION"
 
 
 class Program(TenantOwned, Base):

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dspex_gql.accounts.schema import User
+from dspex_gql.db.enums import Visibility
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.executions.repository import ExecutionStats
@@ -27,16 +28,15 @@ from dspex_gql.graphql.ids import or_none, to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.programs import models
-from dspex_gql.programs.models import ProgramStatus, Visibility
+from dspex_gql.programs.models import ProgramStatus
 from dspex_gql.programs.service import NewProgram, ProgramChanges
-from dspex_gql.signatures.schema import Signature
+from dspex_gql.signatures.schema import Signature, VisibilityFilter
 
 if TYPE_CHECKING:
     from dspex_gql.executions.schema import Execution, ExecutionFilter, ExecutionOrder
 
 strawberry.enum(ProgramType)
 strawberry.enum(ProgramStatus)
-strawberry.enum(Visibility)
 
 ExecutionType = Annotated["Execution", strawberry.lazy("dspex_gql.executions.schema")]
 ExecutionFilterType = Annotated["ExecutionFilter", strawberry.lazy("dspex_gql.executions.schema")]
@@ -93,7 +93,7 @@ class Program:
 
     @strawberry.field
     async def signature(self, info: Info) -> Signature:
-        return Signature.of(await info.context.loaders.signature.load(self.signature_id))
+        return Signature.of(await info.context.loaders.program_signature.load(self.signature_id))
 
     @strawberry.field
     async def parent(self, info: Info) -> Program | None:
@@ -173,11 +173,6 @@ class ProgramStatusFilter(EnumFilter[ProgramStatus]):
 
 @strawberry.input(name="ProgramTypeFilter")
 class ProgramTypeFilter(EnumFilter[ProgramType]):
-    pass
-
-
-@strawberry.input(name="VisibilityFilter")
-class VisibilityFilter(EnumFilter[Visibility]):
     pass
 
 

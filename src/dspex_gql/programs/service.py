@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from dspex_gql import validation
+from dspex_gql import policies, validation
 from dspex_gql.accounts.actor import Actor
+from dspex_gql.audit import recorder as audit
+from dspex_gql.db.enums import Visibility
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
@@ -16,7 +18,7 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
 from dspex_gql.orchestrator import Orchestrator
-from dspex_gql.programs.models import Program, ProgramStatus, Visibility
+from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.programs.runner import InitializationJob, InitializationPlan
 from dspex_gql.resource import ResourceService
@@ -80,7 +82,7 @@ class ProgramService(ResourceService[Program]):
         self._custom_programs = custom_programs
 
     def _repo(self, tx: UnitOfWork) -> ProgramRepository:
-        return ProgramRepository(tx.session, self._actor.organization_id)
+        return ProgramRepository(tx.session, self._actor.organization_id, self._actor)
 
     async def children(self, ids: Iterable[UUID]) -> dict[UUID, list[Program]]:
         async with self._uow.read() as tx:
@@ -93,9 +95,12 @@ class ProgramService(ResourceService[Program]):
         return {id: found.get(id, ExecutionStats()) for id in wanted}
 
     async def create(self, new: NewProgram) -> Program:
+        policies.ensure_can_create(self._actor, "programs")
         self._check(_new_problems(new), new.type, new.adapter, new.implementation)
         async with self._uow() as tx:
-            signature = await self._signature(tx, new.signature_id, new.signature_spec)
+            signature = await self._signature(
+                tx, new.signature_id, new.signature_spec, new.visibility
+            )
             program = Program(
                 name=new.name.strip(),
                 description=new.description,
@@ -112,11 +117,15 @@ class ProgramService(ResourceService[Program]):
             )
             self._repo(tx).add(program, created_by=self._actor.user_id)
             await tx.session.flush()
+            audit.record(
+                tx, self._actor, "program.create", "Program", program.id, _created(program)
+            )
         return await self.initialize(program.id) if new.initialize else program
 
     async def update(self, id: UUID, changes: ProgramChanges) -> Program:
         async with self._uow() as tx:
             program = await self._repo(tx).require(id)
+            policies.ensure_can_change(self._actor, program, "program")
             _check_changeable(program, runtime=changes.touches_runtime())
             self._check(
                 _change_problems(changes),
@@ -127,17 +136,23 @@ class ProgramService(ResourceService[Program]):
             runtime = _runtime(program)
             if changes.signature_id is not UNSET or changes.signature_spec is not UNSET:
                 signature = await self._signature(
-                    tx, _pick(changes.signature_id, None), _pick(changes.signature_spec, None)
+                    tx,
+                    _pick(changes.signature_id, None),
+                    _pick(changes.signature_spec, None),
+                    _pick(changes.visibility, program.visibility),
                 )
                 program.signature_id = signature.id
             _apply(program, changes)
             if _runtime(program) != runtime:
                 program.status, program.error_message = ProgramStatus.DRAFT, None
+            given = {k: v for k, v in vars(changes).items() if v is not UNSET}
+            audit.record(tx, self._actor, "program.update", "Program", id, given)
             return program
 
     async def initialize(self, id: UUID) -> Program:
         async with self._uow() as tx:
             program = await self._repo(tx).require(id)
+            policies.ensure_can_change(self._actor, program, "program")
             if program.status not in (
                 ProgramStatus.DRAFT,
                 ProgramStatus.ERROR,
@@ -147,13 +162,16 @@ class ProgramService(ResourceService[Program]):
             signature = await SignatureRepository(tx.session, program.organization_id).get(
                 program.signature_id
             )
+            changes = {"status": [program.status, ProgramStatus.INITIALIZING]}
             program.status, program.error_message = ProgramStatus.INITIALIZING, None
+            audit.record(tx, self._actor, "program.initialize", "Program", id, changes)
             job = self._initialization(program, signature)
             tx.after_commit(lambda: self._orchestrator.submit(job))
         await self._orchestrator.wait(job.key, INITIALIZE_WAIT_SECONDS)
         return await self.get(id)
 
     async def clone(self, id: UUID, name: str) -> Program:
+        policies.ensure_can_create(self._actor, "programs")
         _raise_if(validation.text("name", name, max_length=200, required=True))
         async with self._uow() as tx:
             source = await self._repo(tx).require(id)
@@ -174,13 +192,18 @@ class ProgramService(ResourceService[Program]):
             )
             self._repo(tx).add(clone, created_by=self._actor.user_id)
             await tx.session.flush()
+            changes = _created(clone) | {"parentId": source.id}
+            audit.record(tx, self._actor, "program.clone", "Program", clone.id, changes)
             return clone
 
     async def archive(self, id: UUID) -> Program:
         async with self._uow() as tx:
             program = await self._repo(tx).require(id)
+            policies.ensure_can_change(self._actor, program, "program")
             _check_changeable(program, runtime=True)
+            changes = {"status": [program.status, ProgramStatus.ARCHIVED]}
             program.status = ProgramStatus.ARCHIVED
+            audit.record(tx, self._actor, "program.archive", "Program", id, changes)
             return program
 
     async def update_metrics(self, id: UUID, metrics: Any) -> Program:
@@ -188,9 +211,11 @@ class ProgramService(ResourceService[Program]):
         _raise_if(validation.json_object("metrics", metrics, max_bytes=MAX_CONFIGURATION_BYTES))
         async with self._uow() as tx:
             program = await self._repo(tx).require(id)
+            policies.ensure_can_change(self._actor, program, "program")
             _check_changeable(program, runtime=False)
             merged = {**program.performance_metrics, **metrics}
             program.performance_metrics = {k: v for k, v in merged.items() if v is not None}
+            audit.record(tx, self._actor, "program.updateMetrics", "Program", id, metrics)
             return program
 
     def _check(
@@ -227,15 +252,19 @@ class ProgramService(ResourceService[Program]):
         return problems
 
     async def _signature(
-        self, tx: UnitOfWork, signature_id: UUID | None, signature_spec: str | None
+        self,
+        tx: UnitOfWork,
+        signature_id: UUID | None,
+        signature_spec: str | None,
+        visibility: Visibility,
     ) -> Signature:
-        repo = SignatureRepository(tx.session, self._actor.organization_id)
+        repo = SignatureRepository(tx.session, self._actor.organization_id, self._actor)
         if (signature_id is None) == (signature_spec is None):
             raise ValidationFailed.single(
                 "signatureId", "give either signatureId or signatureSpec", "required"
             )
         if signature_spec is not None:
-            return await find_or_create_for_spec(repo, signature_spec, self._actor)
+            return await find_or_create_for_spec(tx, repo, signature_spec, self._actor, visibility)
         assert signature_id is not None
         signature = await repo.require(signature_id)
         if signature.status == SignatureStatus.DEPRECATED:
@@ -290,6 +319,19 @@ def _change_problems(changes: ProgramChanges) -> list[FieldProblem]:
     if changes.tags is not UNSET and changes.tags is not None:
         problems += validation.tags("tags", list(changes.tags))
     return problems
+
+
+def _created(program: Program) -> dict[str, Any]:
+    return {
+        "name": program.name,
+        "type": program.type,
+        "adapter": program.adapter,
+        "implementation": program.implementation,
+        "signatureId": program.signature_id,
+        "configuration": program.configuration,
+        "tags": program.tags,
+        "visibility": program.visibility,
+    }
 
 
 def _runtime(program: Program) -> tuple[Any, ...]:

@@ -7,7 +7,7 @@ from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, TenantOwned
-from dspex_gql.db.enums import enum_column
+from dspex_gql.db.enums import Visibility, enum_column
 
 
 class SignatureStatus(StrEnum):
@@ -24,6 +24,7 @@ class Signature(TenantOwned, Base):
         Index(None, "organization_id", "updated_at", "id"),
         Index(None, "organization_id", "status"),
         Index(None, "organization_id", "version"),
+        Index(None, "organization_id", "visibility"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -36,3 +37,4 @@ class Signature(TenantOwned, Base):
     status: Mapped[SignatureStatus] = mapped_column(
         enum_column(SignatureStatus, "signature_status")
     )
+    visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility, "visibility"))

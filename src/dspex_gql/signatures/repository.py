@@ -6,6 +6,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from dspex_gql import policies
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import TenantRepository
 from dspex_gql.errors import Conflict
@@ -47,13 +48,19 @@ class SignatureRepository(TenantRepository[Signature]):
         )
         return (await self.session.scalars(query)).one_or_none()
 
-    async def program_counts(self, ids: Iterable[UUID]) -> dict[UUID, int]:
+    async def program_counts(
+        self, ids: Iterable[UUID], *, visible_only: bool = True
+    ) -> dict[UUID, int]:
+        """Programs bound to each signature: those the reader can see, or all of them."""
         query = (
             select(Program.signature_id, func.count())
             .where(Program.organization_id == self.organization_id)
             .where(Program.signature_id.in_(set(ids)))
             .group_by(Program.signature_id)
         )
+        visible = policies.readable(self.reader, Program) if visible_only else None
+        if visible is not None:
+            query = query.where(visible)
         return {row[0]: row[1] for row in await self.session.execute(query)}
 
     async def save_unique(self, signature: Signature) -> Signature:

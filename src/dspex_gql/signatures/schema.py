@@ -3,9 +3,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
 
 import strawberry
 
+from dspex_gql.accounts.schema import User
+from dspex_gql.db.enums import Visibility
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine import signatures as engine
 from dspex_gql.errors import ValidationFailed
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from dspex_gql.programs.schema import Program
 
 strawberry.enum(SignatureStatus)
+strawberry.enum(Visibility)
 
 ProgramType = Annotated["Program", strawberry.lazy("dspex_gql.programs.schema")]
 
@@ -68,8 +72,17 @@ class Signature:
     outputs: list[SignatureField]
     version: str
     status: SignatureStatus
+    visibility: Visibility
     created_at: datetime
     updated_at: datetime
+    created_by: strawberry.Private[UUID | None]
+
+    @strawberry.field(description="The user who created the signature.")
+    async def owner(self, info: Info) -> User | None:
+        if self.created_by is None:
+            return None
+        user = await info.context.loaders.user.load(self.created_by)
+        return None if user is None else User.of(user)
 
     @strawberry.field(description="Programs bound to this signature, archived ones included.")
     async def program_count(self, info: Info) -> int:
@@ -100,8 +113,10 @@ class Signature:
             outputs=[SignatureField.of(field) for field in signature.outputs],
             version=signature.version,
             status=signature.status,
+            visibility=signature.visibility,
             created_at=signature.created_at,
             updated_at=signature.updated_at,
+            created_by=signature.created_by,
         )
 
 
@@ -120,8 +135,14 @@ class SignatureFilter:
     name: StringFilter | None = filter_field()
     status: SignatureStatusFilter | None = filter_field()
     version: StringFilter | None = filter_field()
+    visibility: VisibilityFilter | None = filter_field()
     created_at: DateTimeFilter | None = filter_field()
     updated_at: DateTimeFilter | None = filter_field()
+
+
+@strawberry.input(name="VisibilityFilter")
+class VisibilityFilter(EnumFilter[Visibility]):
+    pass
 
 
 @strawberry.input(name="SignatureStatusFilter")
@@ -150,6 +171,7 @@ class CreateSignatureInput:
     description: str | None = None
     instructions: str | None = None
     version: str = "1.0.0"
+    visibility: Visibility = Visibility.PRIVATE
 
     def to_new(self) -> NewSignature:
         return NewSignature(
@@ -160,6 +182,7 @@ class CreateSignatureInput:
             description=self.description,
             instructions=self.instructions,
             version=self.version,
+            visibility=self.visibility,
         )
 
 
@@ -172,6 +195,7 @@ class UpdateSignatureInput:
     spec: str | None = strawberry.UNSET
     inputs: list[SignatureFieldInput] | None = strawberry.UNSET
     outputs: list[SignatureFieldInput] | None = strawberry.UNSET
+    visibility: Visibility | None = strawberry.UNSET
 
     def to_changes(self) -> SignatureChanges:
         given = provided(self)

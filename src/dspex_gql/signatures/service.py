@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from dspex_gql import validation
+from dspex_gql import policies, validation
 from dspex_gql.accounts.actor import Actor
+from dspex_gql.audit import recorder as audit
+from dspex_gql.db.enums import Visibility
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine import signatures as engine
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
@@ -29,6 +31,7 @@ class NewSignature:
     description: str | None = None
     instructions: str | None = None
     version: str = DEFAULT_VERSION
+    visibility: Visibility = Visibility.PRIVATE
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class SignatureChanges:
     spec: Maybe[str] = UNSET
     inputs: Maybe[Sequence[engine.SignatureField]] = UNSET
     outputs: Maybe[Sequence[engine.SignatureField]] = UNSET
+    visibility: Maybe[Visibility] = UNSET
 
     def touches_contract(self) -> bool:
         """Changes that alter what programs bound to the signature see."""
@@ -56,13 +60,20 @@ class SignatureChanges:
 
 class SignatureService(ResourceService[Signature]):
     def _repo(self, tx: UnitOfWork) -> SignatureRepository:
-        return SignatureRepository(tx.session, self._actor.organization_id)
+        return SignatureRepository(tx.session, self._actor.organization_id, self._actor)
 
     async def program_counts(self, ids: Iterable[UUID]) -> dict[UUID, int]:
         async with self._uow.read() as tx:
             return await self._repo(tx).program_counts(ids)
 
+    async def for_programs(self, ids: Iterable[UUID]) -> dict[UUID, Signature]:
+        """Signatures of programs the actor reads: reading a program shows its signature, even a
+        PRIVATE one of someone else."""
+        async with self._uow.read() as tx:
+            return await SignatureRepository(tx.session, self._actor.organization_id).get_many(ids)
+
     async def create(self, new: NewSignature) -> Signature:
+        policies.ensure_can_create(self._actor, "signatures")
         parsed = _parse_new(new)
         name = new.name.strip()
         async with self._uow() as tx:
@@ -75,18 +86,25 @@ class SignatureService(ResourceService[Signature]):
                 instructions=new.instructions,
                 version=new.version,
                 status=SignatureStatus.DRAFT,
+                visibility=new.visibility,
             )
             _set_fields(signature, parsed)
             repo.add(signature, created_by=self._actor.user_id)
-            return await repo.save_unique(signature)
+            await repo.save_unique(signature)
+            _audit_created(tx, self._actor, signature)
+            return signature
 
     async def update(self, id: UUID, changes: SignatureChanges) -> Signature:
         async with self._uow() as tx:
             repo = self._repo(tx)
             signature = await repo.require(id)
+            policies.ensure_can_change(self._actor, signature, "signature")
             _check_changeable(signature, changes)
             _apply(signature, changes)
-            return await repo.save_unique(signature)
+            await repo.save_unique(signature)
+            given = {k: v for k, v in vars(changes).items() if v is not UNSET}
+            audit.record(tx, self._actor, "signature.update", "Signature", id, given)
+            return signature
 
     async def activate(self, id: UUID) -> Signature:
         return await self._transition(
@@ -108,10 +126,13 @@ class SignatureService(ResourceService[Signature]):
         async with self._uow() as tx:
             repo = self._repo(tx)
             signature = await repo.require(id)
-            used_by = (await repo.program_counts([id])).get(id, 0)
+            policies.ensure_can_change(self._actor, signature, "signature")
+            used_by = (await repo.program_counts([id], visible_only=False)).get(id, 0)
             if used_by:
                 raise Conflict(f"Signature is used by {used_by} program(s); it cannot be deleted")
+            changes = {"name": signature.name, "version": signature.version}
             await repo.delete(signature)
+            audit.record(tx, self._actor, "signature.delete", "Signature", id, changes)
             return signature
 
     async def _transition(
@@ -119,14 +140,21 @@ class SignatureService(ResourceService[Signature]):
     ) -> Signature:
         async with self._uow() as tx:
             signature = await self._repo(tx).require(id)
+            policies.ensure_can_change(self._actor, signature, "signature")
             if signature.status != source:
                 raise Conflict(refusal)
             signature.status = target
+            action = {SignatureStatus.ACTIVE: "activate", SignatureStatus.DEPRECATED: "deprecate"}
+            changes = {"status": [source, target]}
+            audit.record(tx, self._actor, f"signature.{action[target]}", "Signature", id, changes)
             return signature
 
 
-async def find_or_create_for_spec(repo: SignatureRepository, spec: str, actor: Actor) -> Signature:
-    """The organization's usable signature with this spec, or a new ACTIVE one named by it."""
+async def find_or_create_for_spec(
+    tx: UnitOfWork, repo: SignatureRepository, spec: str, actor: Actor, visibility: Visibility
+) -> Signature:
+    """A usable signature with this spec that the actor can read, or a new ACTIVE one named by it
+    (with the visibility of the program it is made for)."""
     parsed = parse_spec(spec, "signatureSpec")
     canonical = parsed.to_spec()
     found = await repo.find_usable_by_spec(canonical)
@@ -134,10 +162,24 @@ async def find_or_create_for_spec(repo: SignatureRepository, spec: str, actor: A
         return found
     name = canonical[:200]
     version = _next_free_version(await repo.versions_of(name))
-    signature = Signature(name=name, version=version, status=SignatureStatus.ACTIVE)
+    signature = Signature(
+        name=name, version=version, status=SignatureStatus.ACTIVE, visibility=visibility
+    )
     _set_fields(signature, parsed)
     repo.add(signature, created_by=actor.user_id)
-    return await repo.save_unique(signature)
+    await repo.save_unique(signature)
+    _audit_created(tx, actor, signature)
+    return signature
+
+
+def _audit_created(tx: UnitOfWork, actor: Actor, signature: Signature) -> None:
+    changes = {
+        "name": signature.name,
+        "version": signature.version,
+        "spec": signature.spec,
+        "visibility": signature.visibility,
+    }
+    audit.record(tx, actor, "signature.create", "Signature", signature.id, changes)
 
 
 def _next_free_version(taken: set[str]) -> str:
@@ -212,7 +254,8 @@ def _check_changeable(signature: Signature, changes: SignatureChanges) -> None:
         raise Conflict("Deprecated signatures cannot be changed")
     if signature.status == SignatureStatus.ACTIVE and changes.touches_contract():
         raise Conflict(
-            "Only the description of an active signature can change; create a new version instead"
+            "Only the description and visibility of an active signature can change; "
+            "create a new version instead"
         )
 
 
@@ -228,6 +271,8 @@ def _apply(signature: Signature, changes: SignatureChanges) -> None:
         signature.description = changes.description
     if changes.instructions is not UNSET:
         signature.instructions = changes.instructions
+    if changes.visibility is not UNSET:
+        signature.visibility = changes.visibility
     problems = _apply_contract(signature, changes)
     if problems:
         raise ValidationFailed(problems)
@@ -243,6 +288,8 @@ def _check_changes(changes: SignatureChanges) -> list[FieldProblem]:
         problems += validation.text("description", changes.description, max_length=10_000)
     if changes.instructions is not UNSET:
         problems += validation.text("instructions", changes.instructions, max_length=20_000)
+    if changes.visibility is None:
+        problems.append(FieldProblem("visibility", "must not be null", "required"))
     return problems
 
 

@@ -1,0 +1,119 @@
+"""Credentials → Actor. `Authorization: Bearer <api key or token>` on HTTP; the same value as
+`{"authorization": "Bearer …"}` in a websocket's connection_init payload.
+
+One generic message for every failure: a client learns only that its credential did not work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dspex_gql.accounts.actor import Actor, Credential, CredentialKind, Origin
+from dspex_gql.accounts.keys import parse_key, secret_matches
+from dspex_gql.accounts.models import ApiKey, User
+from dspex_gql.accounts.repository import CredentialRepository
+from dspex_gql.accounts.tokens import InvalidToken, Tokens
+from dspex_gql.db.base import utcnow
+from dspex_gql.db.uow import UnitOfWorkFactory
+
+KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+"""`lastUsedAt` is written at most this often per key, not on every request."""
+
+
+class Unauthenticated(Exception):
+    def __init__(self, message: str = "Invalid or expired credentials") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+MISSING = "Authentication required: send Authorization: Bearer <API key or token>"
+
+
+class Authenticator:
+    def __init__(self, uow: UnitOfWorkFactory, tokens: Tokens, *, anonymous_admin: bool) -> None:
+        self._uow = uow
+        self._tokens = tokens
+        self._anonymous_admin = anonymous_admin
+
+    async def authenticate(self, authorization: str | None, origin: Origin) -> Actor:
+        if not authorization:
+            return await self._anonymous(origin)
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated()
+        value = value.strip()
+        if (parts := parse_key(value)) is not None:
+            return await self._by_key(parts.prefix, parts.secret, origin)
+        return await self._by_token(value, origin)
+
+    async def recheck(self, actor: Actor) -> None:
+        """Is the credential behind `actor` still good? (Each websocket operation asks again.)"""
+        async with self._uow.read() as tx:
+            repo = CredentialRepository(tx.session)
+            user = await repo.user(actor.user_id)
+            key_id = actor.credential.key_id
+            key = await repo.key(key_id) if key_id else None
+        if user is None or not user.active:
+            raise Unauthenticated()
+        credential = actor.credential
+        if credential.kind == CredentialKind.API_KEY and (key is None or not _usable(key)):
+            raise Unauthenticated()
+        if (
+            credential.kind == CredentialKind.TOKEN
+            and credential.token_version != user.token_version
+        ):
+            raise Unauthenticated()
+
+    async def _by_key(self, prefix: str, secret: str, origin: Origin) -> Actor:
+        async with self._uow.read() as tx:
+            found = await CredentialRepository(tx.session).key_and_owner(prefix)
+        if found is None or not secret_matches(secret, found[0].secret_hash):
+            raise Unauthenticated()
+        key, user = found
+        if not _usable(key) or not user.active:
+            raise Unauthenticated()
+        await self._touch(key)
+        return _actor(user, Credential(CredentialKind.API_KEY, key_id=key.id), origin)
+
+    async def _by_token(self, token: str, origin: Origin) -> Actor:
+        try:
+            claims = self._tokens.verify(token)
+        except InvalidToken:
+            raise Unauthenticated() from None
+        async with self._uow.read() as tx:
+            user = await CredentialRepository(tx.session).user(claims.user_id)
+        if user is None or not user.active or user.token_version != claims.version:
+            raise Unauthenticated()
+        credential = Credential(CredentialKind.TOKEN, token_version=claims.version)
+        return _actor(user, credential, origin)
+
+    async def _anonymous(self, origin: Origin) -> Actor:
+        if not self._anonymous_admin:
+            raise Unauthenticated(MISSING)
+        async with self._uow.read() as tx:
+            admin = await CredentialRepository(tx.session).first_admin()
+        if admin is None:
+            raise Unauthenticated(MISSING)
+        return _actor(admin, Credential(CredentialKind.ANONYMOUS), origin)
+
+    async def _touch(self, key: ApiKey) -> None:
+        now = utcnow()
+        if key.last_used_at is not None and now - key.last_used_at < KEY_TOUCH_INTERVAL:
+            return
+        async with self._uow() as tx:
+            await CredentialRepository(tx.session).touch_key(key.id, now)
+
+
+def _usable(key: ApiKey, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
+
+
+def _actor(user: User, credential: Credential, origin: Origin) -> Actor:
+    return Actor(
+        user_id=user.id,
+        organization_id=user.organization_id,
+        role=user.role,
+        credential=credential,
+        origin=origin,
+    )

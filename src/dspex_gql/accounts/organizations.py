@@ -1,0 +1,106 @@
+"""Creating organizations: `dspex-gql create-org`, first start, and (when enabled) sign-up."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dspex_gql.accounts.actor import Actor, Origin
+from dspex_gql.accounts.keys import new_key, secret_hash
+from dspex_gql.accounts.models import ApiKey, Organization, Role, User
+from dspex_gql.accounts.repository import (
+    CredentialRepository,
+    OrganizationRepository,
+    UserRepository,
+)
+from dspex_gql.audit import recorder as audit
+from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.errors import Conflict
+
+FIRST_ORGANIZATION = "default"
+FIRST_ADMIN_EMAIL = "admin@localhost"
+
+
+@dataclass(frozen=True)
+class NewOrganization:
+    organization: Organization
+    admin: User
+    admin_key: str | None
+    """The admin's first API key, shown once."""
+
+
+async def create_organization(
+    tx: UnitOfWork,
+    name: str,
+    admin_email: str,
+    *,
+    admin_name: str = "Admin",
+    password_hash: str | None = None,
+    with_key: bool = True,
+    origin: Origin | None = None,
+) -> NewOrganization:
+    if await CredentialRepository(tx.session).user_by_email(admin_email) is not None:
+        raise Conflict("A user with this email already exists")
+    organizations = OrganizationRepository(tx.session)
+    slug = await _free_slug(organizations, name)
+    organization = organizations.add(Organization(name=name.strip(), slug=slug))
+    await tx.session.flush()
+    users = UserRepository(tx.session, organization.id)
+    admin = User(email=admin_email, name=admin_name, role=Role.ADMIN, password_hash=password_hash)
+    users.add(admin)
+    await tx.session.flush()
+    actor = Actor(admin.id, organization.id, Role.ADMIN, origin=origin or Origin())
+    audit.record(
+        tx,
+        actor,
+        "organization.create",
+        "Organization",
+        organization.id,
+        {"name": organization.name, "slug": slug, "adminEmail": admin_email},
+    )
+    key = await _first_key(tx, actor) if with_key else None
+    return NewOrganization(organization, admin, key)
+
+
+async def bootstrap(uow: UnitOfWorkFactory) -> str | None:
+    """On a database nobody can sign in to, create the first organization and admin and return
+    the admin's API key (to be shown once); otherwise None."""
+    async with uow() as tx:
+        if await CredentialRepository(tx.session).has_credentials():
+            return None
+        existing = await OrganizationRepository(tx.session).by_slug(FIRST_ORGANIZATION)
+        if existing is None:
+            created = await create_organization(tx, FIRST_ORGANIZATION, FIRST_ADMIN_EMAIL)
+            return created.admin_key
+        admin = await CredentialRepository(tx.session).first_admin()
+        assert admin is not None, "an existing organization has an admin"
+        return await _first_key(tx, Actor(admin.id, admin.organization_id, Role.ADMIN))
+
+
+async def _first_key(tx: UnitOfWork, admin: Actor) -> str:
+    parts = new_key()
+    key = ApiKey(
+        organization_id=admin.organization_id,
+        user_id=admin.user_id,
+        created_by=admin.user_id,
+        name="first admin key",
+        prefix=parts.prefix,
+        secret_hash=secret_hash(parts.secret),
+    )
+    tx.session.add(key)
+    await tx.session.flush()
+    audit.record(
+        tx, admin, "apiKey.create", "ApiKey", key.id, {"name": key.name, "prefix": key.prefix}
+    )
+    return str(parts)
+
+
+async def _free_slug(organizations: OrganizationRepository, name: str) -> str:
+    stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80] or "organization"
+    taken = await organizations.slugs_like(stem)
+    if stem not in taken:
+        return stem
+    number = 2
+    while f"{stem}-{number}" in taken:
+        number += 1
+    return f"{stem}-{number}"

@@ -1,0 +1,61 @@
+"""The GraphQL endpoint: HTTP requests authenticate from their Authorization header, websockets
+from their connection_init payload (a refusal closes the socket with 4403)."""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
+
+from dspex_gql.accounts.actor import Origin
+from dspex_gql.accounts.authentication import Unauthenticated
+from dspex_gql.config import Settings
+from dspex_gql.graphql.context import Context
+from dspex_gql.graphql.schema import build_schema
+from dspex_gql.runtime import Runtime
+
+
+class Router(GraphQLRouter[Context, None]):
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params or {}
+        authorization = params.get("authorization") or params.get("Authorization")
+        if not isinstance(authorization, str) and context.request is not None:
+            authorization = context.request.headers.get("authorization")
+        if not isinstance(authorization, str):
+            authorization = None
+        try:
+            actor = await context.runtime.authenticator.authenticate(authorization, context.origin)
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"message": error.message}) from None
+        context.sign_in_as(actor)
+        unset: UnsetType = UNSET
+        return unset
+
+
+def graphql_router(settings: Settings) -> Router:
+    return Router(
+        build_schema(settings.graphql),
+        context_getter=context_for,
+        graphql_ide="graphiql" if settings.graphql.graphiql else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+    )
+
+
+async def context_for(connection: HTTPConnection) -> Context:
+    runtime: Runtime = connection.app.state.runtime
+    origin = Origin(
+        request_id=connection.scope.get("state", {}).get("request_id") or Origin().request_id,
+        ip_address=connection.client.host if connection.client else None,
+        user_agent=connection.headers.get("user-agent"),
+    )
+    if connection.scope["type"] == "websocket":
+        return Context(runtime, origin, websocket=True)
+    try:
+        actor = await runtime.authenticator.authenticate(
+            connection.headers.get("authorization"), origin
+        )
+    except Unauthenticated as error:
+        return Context(runtime, origin, auth_error=error.message)
+    return Context(runtime, origin, actor=actor)
