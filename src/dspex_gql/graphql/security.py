@@ -25,6 +25,7 @@ from strawberry.extensions import (
 
 from dspex_gql import errors
 from dspex_gql.config import GraphQLSettings
+from dspex_gql.ratelimit import RateLimited
 
 logger = logging.getLogger("dspex_gql.errors")
 
@@ -34,6 +35,7 @@ TOP_LEVEL_CODES: dict[type[errors.DomainError], str] = {
     errors.Conflict: "CONFLICT",
     errors.Forbidden: "FORBIDDEN",
     errors.QuotaExceeded: "QUOTA_EXCEEDED",
+    RateLimited: "RATE_LIMITED",
 }
 
 
@@ -47,11 +49,20 @@ def present(error: GraphQLError) -> GraphQLError:
 
 
 def _expected(error: GraphQLError, original: errors.DomainError) -> GraphQLError:
-    code = next(c for kind, c in TOP_LEVEL_CODES.items() if isinstance(original, kind))
-    extensions: dict[str, Any] = {"code": code}
+    code = next(
+        (c for kind, c in TOP_LEVEL_CODES.items() if isinstance(original, kind)), original.code
+    )
+    return _copy(error, original.message, {"code": code, **_details(original)})
+
+
+def _details(original: errors.DomainError) -> dict[str, Any]:
     if isinstance(original, errors.ValidationFailed):
-        extensions["fieldErrors"] = [asdict(problem) for problem in original.problems]
-    return _copy(error, original.message, extensions)
+        return {"fieldErrors": [asdict(problem) for problem in original.problems]}
+    if isinstance(original, RateLimited):
+        return {"retryAfter": round(original.retry_after, 3)}
+    if isinstance(original, errors.QuotaExceeded):
+        return {"limit": original.limit, "used": original.used}
+    return {}
 
 
 def _masked(error: GraphQLError, original: Exception) -> GraphQLError:
