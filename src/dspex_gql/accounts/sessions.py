@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from dspex_gql import validation
 from dspex_gql.accounts.actor import Actor, Credential, CredentialKind, Origin
+from dspex_gql.accounts.models import Organization
 from dspex_gql.accounts.organizations import create_organization
 from dspex_gql.accounts.passwords import Passwords
-from dspex_gql.accounts.repository import CredentialRepository
+from dspex_gql.accounts.repository import CredentialRepository, OrganizationRepository
 from dspex_gql.accounts.service import SignedIn, normalized_email, user_problems
 from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.audit import recorder as audit
@@ -83,6 +86,13 @@ class SessionService:
         admin = created.admin
         token, expires_at = self._tokens.issue(admin.id, admin.token_version)
         return SignedIn(token, expires_at, admin)
+
+    async def organization(self, id: UUID) -> Organization:
+        """The organization of a user this service already showed (a payload, an owner...)."""
+        async with self._uow.read() as tx:
+            organization = await OrganizationRepository(tx.session).get(id)
+        assert organization is not None, "every user has an organization"
+        return organization
 
     def _limit(self, email: str, origin: Origin) -> None:
         waits = [self._per_account.take(email)]

@@ -5,6 +5,7 @@ audit.record(tx, actor, "program.archive", "Program", program.id, {"status": ["R
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,8 +17,12 @@ from dspex_gql.accounts.actor import Actor
 from dspex_gql.audit.models import AuditLog
 from dspex_gql.db.uow import UnitOfWork
 
-SECRET_KEY = re.compile(r"secret|password|passwd|token|api[_-]?key|authorization|credential", re.I)
+SECRET_WORDS = frozenset(
+    {"secret", "password", "passwd", "pwd", "token", "credential", "credentials", "authorization"}
+)
+SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key")})
 REDACTED = "[redacted]"
+WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
 def record(
@@ -35,7 +40,7 @@ def record(
             action=action,
             resource_type=resource_type,
             resource_id=None if resource_id is None else str(resource_id),
-            changes=redacted(to_jsonable_python(dict(changes or {}))),
+            changes=redacted(to_jsonable_python(_api_names(changes or {}))),
             meta={"credential": actor.credential.kind.value},
             request_id=actor.origin.request_id,
             ip_address=actor.origin.ip_address,
@@ -45,9 +50,26 @@ def record(
 
 
 def redacted(value: Any) -> Any:
-    """The value with anything under a secret-looking key replaced: `{"api_key": "[redacted]"}`."""
+    """The value with anything under a secret-looking key replaced: `{"api_key": "[redacted]"}`,
+    while `{"max_tokens": 256}` stays."""
     if isinstance(value, dict):
-        return {k: REDACTED if SECRET_KEY.search(k) else redacted(v) for k, v in value.items()}
+        return {k: REDACTED if is_secret(k) else redacted(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redacted(item) for item in value]
     return value
+
+
+def is_secret(key: str) -> bool:
+    words = [w.lower() for w in WORD.findall(key)]
+    pairs = set(itertools.pairwise(words))
+    return bool(SECRET_WORDS.intersection(words) or SECRET_PAIRS & pairs)
+
+
+def _api_names(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Field names as the API spells them: `signature_id` → `signatureId`."""
+    return {_camel(name): value for name, value in changes.items()}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -215,7 +215,8 @@ class ProgramService(ResourceService[Program]):
             _check_changeable(program, runtime=False)
             merged = {**program.performance_metrics, **metrics}
             program.performance_metrics = {k: v for k, v in merged.items() if v is not None}
-            audit.record(tx, self._actor, "program.updateMetrics", "Program", id, metrics)
+            changes = {"metrics": metrics}
+            audit.record(tx, self._actor, "program.updateMetrics", "Program", id, changes)
             return program
 
     def _check(

@@ -22,6 +22,7 @@ class SignatureRepository(TenantRepository[Signature]):
             "name": Signature.name,
             "status": Signature.status,
             "version": Signature.version,
+            "visibility": Signature.visibility,
             "created_at": Signature.created_at,
             "updated_at": Signature.updated_at,
         },
