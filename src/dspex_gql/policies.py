@@ -1,8 +1,9 @@
 """Who may read and change what, in one place.
 
 ADMIN: anything in its organization. USER: creates; reads its own and ORGANIZATION-visible
-resources; changes only its own. VIEWER: reads what a USER reads, changes nothing (but its own
-password and API keys). Nothing crosses organizations (repositories filter by organization).
+resources; changes only its own. VIEWER: reads what a USER reads, changes nothing but its own
+profile (name, email), password and API keys. Nothing crosses organizations (repositories filter
+by organization).
 
 Read rules are SQL clauses, so lists just come back shorter and a forbidden `get` is not found;
 write rules raise Forbidden.

@@ -55,7 +55,9 @@ class Services:
     @cached_property
     def accounts(self) -> AccountService:
         runtime = self.runtime
-        return AccountService(runtime.uow, self.actor, runtime.passwords, runtime.tokens)
+        return AccountService(
+            runtime.uow, self.actor, runtime.passwords, runtime.tokens, runtime.sessions
+        )
 
     @cached_property
     def audit(self) -> AuditService:

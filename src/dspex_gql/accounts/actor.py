@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -29,6 +30,8 @@ class Credential:
     kind: CredentialKind
     key_id: UUID | None = None
     token_version: int | None = None
+    expires_at: datetime | None = None
+    """A token's expiry (a key's is read again from the store)."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,6 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    def with_role(self, role: Role) -> Actor:
+        return replace(self, role=role)

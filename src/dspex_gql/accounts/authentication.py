@@ -46,8 +46,10 @@ class Authenticator:
             return await self._by_key(parts.prefix, parts.secret, origin)
         return await self._by_token(value, origin)
 
-    async def recheck(self, actor: Actor) -> None:
-        """Is the credential behind `actor` still good? (Each websocket operation asks again.)"""
+    async def recheck(self, actor: Actor) -> Actor:
+        """The actor as it is now, if the credential behind it still holds (each operation on an
+        open websocket asks again: a revoked key, an expired token or a deactivated user stops,
+        and a changed role applies)."""
         async with self._uow.read() as tx:
             repo = CredentialRepository(tx.session)
             user = await repo.user(actor.user_id)
@@ -58,11 +60,9 @@ class Authenticator:
         credential = actor.credential
         if credential.kind == CredentialKind.API_KEY and (key is None or not _usable(key)):
             raise Unauthenticated()
-        if (
-            credential.kind == CredentialKind.TOKEN
-            and credential.token_version != user.token_version
-        ):
+        if credential.kind == CredentialKind.TOKEN and not _current(credential, user):
             raise Unauthenticated()
+        return actor.with_role(user.role)
 
     async def _by_key(self, prefix: str, secret: str, origin: Origin) -> Actor:
         async with self._uow.read() as tx:
@@ -84,7 +84,9 @@ class Authenticator:
             user = await CredentialRepository(tx.session).user(claims.user_id)
         if user is None or not user.active or user.token_version != claims.version:
             raise Unauthenticated()
-        credential = Credential(CredentialKind.TOKEN, token_version=claims.version)
+        credential = Credential(
+            CredentialKind.TOKEN, token_version=claims.version, expires_at=claims.expires_at
+        )
         return _actor(user, credential, origin)
 
     async def _anonymous(self, origin: Origin) -> Actor:
@@ -107,6 +109,11 @@ class Authenticator:
 def _usable(key: ApiKey, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
+
+
+def _current(token: Credential, user: User) -> bool:
+    expired = token.expires_at is not None and token.expires_at <= utcnow()
+    return token.token_version == user.token_version and not expired
 
 
 def _actor(user: User, credential: Credential, origin: Origin) -> Actor:

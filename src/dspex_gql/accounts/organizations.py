@@ -13,10 +13,13 @@ from dspex_gql.accounts.repository import (
     OrganizationRepository,
     UserRepository,
 )
+from dspex_gql.accounts.service import EMAIL_TAKEN
 from dspex_gql.audit import recorder as audit
+from dspex_gql.db.repository import flush_unique
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict
 
+SLUG_RACE = "Another organization with this name was created at the same moment; try again"
 FIRST_ORGANIZATION = "default"
 FIRST_ADMIN_EMAIL = "admin@localhost"
 
@@ -40,15 +43,15 @@ async def create_organization(
     origin: Origin | None = None,
 ) -> NewOrganization:
     if await CredentialRepository(tx.session).user_by_email(admin_email) is not None:
-        raise Conflict("A user with this email already exists")
+        raise Conflict(EMAIL_TAKEN)
     organizations = OrganizationRepository(tx.session)
     slug = await _free_slug(organizations, name)
     organization = organizations.add(Organization(name=name.strip(), slug=slug))
-    await tx.session.flush()
+    await flush_unique(tx.session, Conflict(SLUG_RACE))
     users = UserRepository(tx.session, organization.id)
     admin = User(email=admin_email, name=admin_name, role=Role.ADMIN, password_hash=password_hash)
     users.add(admin)
-    await tx.session.flush()
+    await flush_unique(tx.session, Conflict(EMAIL_TAKEN))
     actor = Actor(admin.id, organization.id, Role.ADMIN, origin=origin or Origin())
     audit.record(
         tx,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor
+from dspex_gql.accounts.actor import Actor, Origin
 from dspex_gql.accounts.keys import new_key, secret_hash
 from dspex_gql.accounts.models import ApiKey, Organization, Role, User
 from dspex_gql.accounts.passwords import Passwords, password_problem
@@ -17,12 +17,18 @@ from dspex_gql.accounts.repository import ApiKeyRepository, OrganizationReposito
 from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.audit import recorder as audit
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.repository import flush_unique
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.resource import ResourceService
 from dspex_gql.unset import UNSET, Maybe
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+EMAIL_TAKEN = "A user with this email already exists"
+
+
+class AttemptLimits(Protocol):
+    def limit_attempt(self, email: str, origin: Origin) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,17 @@ class SignedIn:
 
 class AccountService(ResourceService[User]):
     def __init__(
-        self, uow: UnitOfWorkFactory, actor: Actor, passwords: Passwords, tokens: Tokens
+        self,
+        uow: UnitOfWorkFactory,
+        actor: Actor,
+        passwords: Passwords,
+        tokens: Tokens,
+        attempts: AttemptLimits,
     ) -> None:
         super().__init__(uow, actor)
         self._passwords = passwords
         self._tokens = tokens
+        self._attempts = attempts
 
     def _repo(self, tx: UnitOfWork) -> UserRepository:
         return UserRepository(tx.session, self._actor.organization_id, self._actor)
@@ -97,7 +109,7 @@ class AccountService(ResourceService[User]):
                 email=email, name=new.name.strip(), role=new.role, password_hash=password_hash
             )
             repo.add(user, created_by=self._actor.user_id)
-            await tx.session.flush()
+            await flush_unique(tx.session, Conflict(EMAIL_TAKEN))
             audit.record(tx, self._actor, "user.create", "User", user.id, _public(user))
             return user
 
@@ -115,6 +127,7 @@ class AccountService(ResourceService[User]):
                 user.role = changes.role
             if changes.name is not UNSET:
                 user.name = changes.name.strip()
+            await flush_unique(tx.session, Conflict(EMAIL_TAKEN))
             audit.record(tx, self._actor, "user.update", "User", user.id, _given(changes))
             return user
 
@@ -136,6 +149,7 @@ class AccountService(ResourceService[User]):
         if problem:
             raise ValidationFailed.single("newPassword", problem, "weak_password")
         user = await self.me()
+        self._attempts.limit_attempt(user.email, self._actor.origin)
         if not await self._passwords.verify(user.password_hash, current):
             raise ValidationFailed.single(
                 "currentPassword", "The current password is wrong", "invalid"
@@ -242,7 +256,7 @@ def _change_problems(changes: UserChanges) -> list[FieldProblem]:
 
 async def _ensure_email_free(repo: UserRepository, email: str) -> None:
     if await repo.by_email(email) is not None:
-        raise Conflict("A user with this email already exists")
+        raise Conflict(EMAIL_TAKEN)
 
 
 async def _keep_an_admin(repo: UserRepository, user: User, new_role: Role | None) -> None:

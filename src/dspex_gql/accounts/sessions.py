@@ -45,7 +45,7 @@ class SessionService:
 
     async def sign_in(self, email: str, password: str, origin: Origin) -> SignedIn:
         email = normalized_email(email)
-        self._limit(email, origin)
+        self.limit_attempt(email, origin)
         async with self._uow.read() as tx:
             user = await CredentialRepository(tx.session).user_by_email(email)
         valid = await self._passwords.verify(user.password_hash if user else None, password)
@@ -65,6 +65,7 @@ class SessionService:
     ) -> SignedIn:
         if not self._auth.allow_signup:
             raise Forbidden("Sign-up is disabled on this service")
+        self._limit_address(origin, "sign-up")
         email = normalized_email(email)
         problems = user_problems(email, name, password)
         problems += validation.text(
@@ -94,12 +95,18 @@ class SessionService:
         assert organization is not None, "every user has an organization"
         return organization
 
-    def _limit(self, email: str, origin: Origin) -> None:
-        waits = [self._per_account.take(email)]
-        if origin.ip_address:
-            waits.append(self._per_address.take(origin.ip_address))
-        if max(waits) > 0:
-            raise RateLimited("Too many sign-in attempts; try again later", retry_after=max(waits))
+    def limit_attempt(self, email: str, origin: Origin) -> None:
+        """Spend one attempt of the account and of the client address (sign-in, and guesses
+        at a current password), or raise RateLimited."""
+        wait = self._per_account.take(email)
+        if wait > 0:
+            raise RateLimited("Too many attempts for this account; try again later", wait)
+        self._limit_address(origin, "sign-in")
+
+    def _limit_address(self, origin: Origin, what: str) -> None:
+        wait = self._per_address.take(origin.ip_address) if origin.ip_address else 0.0
+        if wait > 0:
+            raise RateLimited(f"Too many {what} attempts from this address; try again later", wait)
 
 
 def _actor_of(user_id: object, organization_id: object, role: object, origin: Origin) -> Actor:

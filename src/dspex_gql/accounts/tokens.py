@@ -24,6 +24,7 @@ ALGORITHM = "HS256"
 class TokenClaims:
     user_id: UUID
     version: int
+    expires_at: datetime
 
 
 class InvalidToken(Exception):
@@ -66,6 +67,7 @@ class Tokens:
             return TokenClaims(
                 user_id=UUID(str(decoded.claims["sub"])),
                 version=int(decoded.claims["ver"]),
+                expires_at=datetime.fromtimestamp(int(decoded.claims["exp"]), UTC),
             )
         except (JoseError, ValueError, KeyError, TypeError) as error:
             raise InvalidToken(type(error).__name__) from None

@@ -10,12 +10,13 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
 from dspex_gql.accounts.actor import Actor
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
-from dspex_gql.errors import NotFound
+from dspex_gql.errors import Conflict, NotFound
 
 
 class TenantRow(Protocol):
@@ -84,3 +85,22 @@ class TenantRepository(Generic[M]):
 
     async def flush(self) -> None:
         await self.session.flush()
+
+
+async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:
+    """Flush, turning a unique violation (two requests racing past the same check) into
+    `conflict`; any other integrity error is a bug and stays one."""
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if not _unique_violation(error):
+            raise
+        raise conflict from error
+
+
+def _unique_violation(error: IntegrityError) -> bool:
+    original = error.orig
+    return (
+        getattr(original, "sqlstate", None) == "23505"
+        or getattr(original, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_UNIQUE"
+    )

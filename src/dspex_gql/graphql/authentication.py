@@ -49,7 +49,7 @@ async def _admit(context: Context) -> None:
         raise _unauthenticated(context.auth_error or Unauthenticated().message)
     if context.websocket:
         try:
-            await context.runtime.authenticator.recheck(context.actor)
+            context.sign_in_as(await context.runtime.authenticator.recheck(context.actor))
         except Unauthenticated as error:
             raise _unauthenticated(error.message) from None
     retry_after = context.runtime.requests.take(context.actor.user_id)

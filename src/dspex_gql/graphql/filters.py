@@ -145,7 +145,7 @@ class Order(Generic[E]):
 
 def as_utc(value: datetime) -> datetime:
     """A client's date-time without a zone is read as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_id(value: Any, field: str) -> uuid.UUID:

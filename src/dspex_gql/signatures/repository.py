@@ -4,11 +4,10 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from dspex_gql import policies
 from dspex_gql.db.listing import Listing, SortKey
-from dspex_gql.db.repository import TenantRepository
+from dspex_gql.db.repository import TenantRepository, flush_unique
 from dspex_gql.errors import Conflict
 from dspex_gql.programs.models import Program
 from dspex_gql.signatures.models import Signature, SignatureStatus
@@ -66,11 +65,7 @@ class SignatureRepository(TenantRepository[Signature]):
 
     async def save_unique(self, signature: Signature) -> Signature:
         """Flush, turning a (name, version) collision that raced past our check into a Conflict."""
-        conflict = _duplicate(signature.name, signature.version)
-        try:
-            await self.session.flush()
-        except IntegrityError as error:
-            raise conflict from error
+        await flush_unique(self.session, _duplicate(signature.name, signature.version))
         return signature
 
     async def delete(self, signature: Signature) -> None:

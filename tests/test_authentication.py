@@ -1,0 +1,1051 @@
+"""Authentication as a client meets it: over HTTP and over both websocket protocols.
+
+Every operation needs an actor (an API key or a signed token), except signIn, signUp and
+introspection. A credential that stops being good (revoked, expired, its user deactivated, its
+password changed) stops at the next request, and at the next operation of an open websocket.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from starlette.testclient import TestClient, WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+from dspex_gql.accounts.authentication import Authenticator
+from dspex_gql.accounts.tokens import Tokens
+from dspex_gql.app import create_app
+from dspex_gql.config import AuthSettings, LimitsSettings, Settings
+from dspex_gql.db.base import utcnow
+from tests.client import GraphQLClient
+from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.people import CREATE_KEY, CREATE_USER, PASSWORD, SIGN_IN, member
+from tests.tenants import Tenant, new_tenant, new_tenant_in
+
+ME = "{ me { id role } }"
+GENERIC = "Invalid or expired credentials"
+"""The one message for any credential that was sent but did not work."""
+MISSING = "Authentication required"
+HINTS = ("prefix", "secret", "signature", "issuer", "audience", "revoked", "scheme", "basic")
+"""Words that would tell a caller which part of its credential was wrong."""
+
+REVOKE_KEY = """mutation($id: ID!) { revokeApiKey(id: $id) {
+  __typename ... on ApiKey { id revokedAt } ... on Error { message code } } }"""
+CREATE_KEY_EXPIRING = """mutation($name: String!, $expiresAt: DateTime) {
+  createApiKey(name: $name, expiresAt: $expiresAt) { __typename
+  ... on NewApiKey { secret apiKey { id expiresAt } } ... on Error { message code } } }"""
+API_KEYS = "{ apiKeys { id name prefix createdAt lastUsedAt expiresAt revokedAt } }"
+DEACTIVATE = """mutation($id: ID!) { deactivateUser(id: $id) {
+  __typename ... on User { id active } ... on Error { message code } } }"""
+CHANGE_PASSWORD = """mutation($current: String!, $new: String!) {
+  changePassword(currentPassword: $current, newPassword: $new) {
+  __typename ... on AuthPayload { token expiresAt user { id } }
+  ... on ValidationError { message code fieldErrors { field code } } } }"""
+UPDATE_ROLE = """mutation($id: ID!, $role: Role!) { updateUser(id: $id, input: {role: $role}) {
+  __typename ... on User { id role } ... on Error { message code } } }"""
+EXECUTION_UPDATED = """subscription($id: ID!) {
+  executionUpdated(id: $id) { id status } }"""
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def unauthenticated(body: dict[str, Any]) -> str:
+    """The message of a response refused for want of a working credential."""
+    assert body["data"] is None, body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED", body
+    message: str = error["message"]
+    return message
+
+
+async def refused(client: GraphQLClient, query: str = ME, **variables: Any) -> str:
+    return unauthenticated(await client.execute(query, **variables))
+
+
+async def works(client: GraphQLClient) -> dict[str, Any]:
+    me: dict[str, Any] = (await client.data(ME))["me"]
+    return me
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def flipped(text: str, at: int) -> str:
+    return text[:at] + ("B" if text[at] == "A" else "A") + text[at + 1 :]
+
+
+def with_claims(token: str, **changes: Any) -> str:
+    """The token with some claims changed and its original signature kept."""
+    header, payload, signature = token.split(".")
+    claims = json.loads(unb64(payload)) | changes
+    return ".".join([header, b64(json.dumps(claims).encode()), signature])
+
+
+def tampered(token: str, part: str) -> str:
+    header, payload, signature = token.split(".")
+    if part == "payload":
+        payload = flipped(payload, len(payload) // 2)
+    elif part == "signature":
+        signature = flipped(signature, len(signature) // 2)
+    return ".".join([header, payload, signature])
+
+
+def unsigned(token: str) -> str:
+    """The same claims under `alg: none`, with no signature at all."""
+    _, payload, _ = token.split(".")
+    return ".".join([b64(b'{"alg":"none","typ":"JWT"}'), payload, ""])
+
+
+def auth(**changes: Any) -> AuthSettings:
+    """The tests' auth settings (cheap argon2, the tests' JWT secret), with some changed."""
+    given: dict[str, Any] = {
+        "jwt_secret": TEST_JWT_SECRET,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 8,
+        "argon2_parallelism": 1,
+    }
+    return AuthSettings(**(given | changes))
+
+
+def key_id_of(body: dict[str, Any]) -> str:
+    key_id: str = body["createApiKey"]["apiKey"]["id"]
+    return key_id
+
+
+async def new_key(client: GraphQLClient, name: str = "another") -> tuple[str, str]:
+    """A new API key of the client's user: (secret, id)."""
+    created = (await client.data(CREATE_KEY, name=name))["createApiKey"]
+    assert created["__typename"] == "NewApiKey", created
+    return created["secret"], created["apiKey"]["id"]
+
+
+async def sign_in(client: GraphQLClient, email: str, password: str) -> dict[str, Any]:
+    result: dict[str, Any] = (
+        await client.acting_as(None).data(SIGN_IN, email=email, password=password)
+    )["signIn"]
+    return result
+
+
+Later = Callable[..., None]
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> Later:
+    """Move the authenticator's clock forward, instead of sleeping: `later(hours=2)`."""
+
+    def move(**delta: float) -> None:
+        moved = utcnow() + timedelta(**delta)
+        monkeypatch.setattr(f"{Authenticator.__module__}.utcnow", lambda: moved)
+
+    return move
+
+
+class TestWithoutCredentials:
+    @pytest.mark.parametrize(
+        "query",
+        [
+            ME,
+            'mutation { createApiKey(name: "mine") { __typename } }',
+            'subscription { executionUpdated(id: "00000000-0000-0000-0000-000000000000") { id } }',
+        ],
+        ids=["query", "mutation", "subscription"],
+    )
+    async def test_every_operation_needs_a_credential(
+        self, client: GraphQLClient, query: str
+    ) -> None:
+        message = await refused(client.acting_as(None), query)
+
+        assert message.startswith(MISSING)
+        assert "Bearer" in message
+
+    async def test_nothing_was_changed(self, client: GraphQLClient) -> None:
+        before = len((await client.data(API_KEYS))["apiKeys"])
+
+        await refused(client.acting_as(None), 'mutation { createApiKey(name: "x") { __typename } }')
+
+        assert len((await client.data(API_KEYS))["apiKeys"]) == before
+
+    async def test_get_requests_too(self, client: GraphQLClient) -> None:
+        response = await client.http.get("/graphql", params={"query": ME})
+
+        assert unauthenticated(response.json()).startswith(MISSING)
+
+
+class TestMalformedCredentials:
+    @pytest.fixture
+    async def headers(self, tenant: Tenant) -> dict[str, str]:
+        _, prefix, secret = tenant.admin_key.split("_", 2)
+        wrong_secret = "aaaa" + secret[4:] if not secret.startswith("aaaa") else "bbbb" + secret[4:]
+        return {
+            "basic": "Basic YWRtaW46YWRtaW4=",
+            "basic with the key": f"Basic {tenant.admin_key}",
+            "bearer alone": "Bearer",
+            "bearer and spaces": "Bearer    ",
+            "the key without a scheme": tenant.admin_key,
+            "garbage": "garbage",
+            "bearer garbage": "Bearer garbage",
+            "bearer jwt-shaped garbage": "Bearer aaa.bbb.ccc",
+            "wrong secret": f"Bearer dsx_{prefix}_{wrong_secret}",
+            "no secret": f"Bearer dsx_{prefix}_",
+            "unknown prefix": f"Bearer dsx_{uuid.uuid4().hex[:12]}_{secret}",
+            "short prefix": f"Bearer dsx_{prefix[:-1]}_{secret}",
+            "other scheme": f"Bearer xyz_{prefix}_{secret}",
+        }
+
+    async def test_are_refused_with_one_generic_message(
+        self, client: GraphQLClient, headers: dict[str, str]
+    ) -> None:
+        messages = {}
+        for case, header in headers.items():
+            response = await client.http.post(
+                "/graphql", json={"query": ME}, headers={"authorization": header}
+            )
+            messages[case] = unauthenticated(response.json())
+
+        assert set(messages.values()) == {GENERIC}, messages
+        assert not any(hint in GENERIC.lower() for hint in HINTS)
+
+    async def test_the_scheme_is_case_insensitive(
+        self, client: GraphQLClient, tenant: Tenant
+    ) -> None:
+        response = await client.http.post(
+            "/graphql", json={"query": ME}, headers={"authorization": f"bearer {tenant.admin_key}"}
+        )
+
+        assert response.json()["data"]["me"]["id"] == tenant.admin_id
+
+
+class TestPublicOperations:
+    async def test_sign_in_needs_no_credential(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+
+        signed_in = await sign_in(client, someone.email, PASSWORD)
+
+        assert signed_in["__typename"] == "AuthPayload"
+        assert signed_in["user"]["id"] == someone.id
+
+    async def test_sign_up_needs_no_credential(self, client: GraphQLClient) -> None:
+        data = await client.acting_as(None).data(
+            """mutation { signUp(input: {organizationName: "Acme", name: "Ann",
+                 email: "ann@example.test", password: "long enough password"}) {
+                 __typename ... on Error { code } } }"""
+        )
+
+        assert data["signUp"] == {"__typename": "ForbiddenError", "code": "FORBIDDEN"}
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("{ __schema { queryType { name } } }", {"__schema": {"queryType": {"name": "Query"}}}),
+            ('{ __type(name: "User") { name } }', {"__type": {"name": "User"}}),
+            ("{ __typename }", {"__typename": "Query"}),
+        ],
+    )
+    async def test_introspection_needs_no_credential(
+        self, client: GraphQLClient, query: str, expected: dict[str, Any]
+    ) -> None:
+        assert await client.acting_as(None).data(query) == expected
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            """mutation { signIn(email: "a@example.test", password: "whatever it is") {
+                 __typename } createApiKey(name: "sneaky") { __typename } }""",
+            """mutation { ...Both } fragment Both on Mutation {
+                 signIn(email: "a@example.test", password: "whatever it is") { __typename }
+                 createApiKey(name: "sneaky") { __typename } }""",
+            """mutation { signIn: createApiKey(name: "sneaky") { __typename } }""",
+            "{ __schema { queryType { name } } programs { totalCount } }",
+            "{ __typename ... on Query { me { id } } }",
+        ],
+        ids=["alongside", "in a fragment", "aliased", "with introspection", "inline fragment"],
+    )
+    async def test_public_fields_do_not_carry_others_along(
+        self, client: GraphQLClient, query: str
+    ) -> None:
+        message = await refused(client.acting_as(None), query)
+
+        assert message.startswith(MISSING)
+        assert [key["name"] for key in (await client.data(API_KEYS))["apiKeys"]] == [
+            "first admin key"
+        ]
+
+    async def test_a_document_with_sign_in_and_programs_needs_one_for_programs(
+        self, client: GraphQLClient
+    ) -> None:
+        someone = await member(client)
+        document = """
+          mutation In($email: String!, $password: String!) {
+            signIn(email: $email, password: $password) { __typename } }
+          query Read { programs { totalCount } }"""
+        variables = {"email": someone.email, "password": PASSWORD}
+
+        async def run(operation: str) -> dict[str, Any]:
+            payload = {"query": document, "variables": variables, "operationName": operation}
+            body: dict[str, Any] = (await client.http.post("/graphql", json=payload)).json()
+            return body
+
+        assert (await run("In"))["data"] == {"signIn": {"__typename": "AuthPayload"}}
+        assert unauthenticated(await run("Read")).startswith(MISSING)
+
+
+class TestPrivateIntrospection:
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return make_settings(database_url, auth=auth(public_introspection=False))
+
+    async def test_introspection_needs_a_credential_when_not_public(
+        self, client: GraphQLClient
+    ) -> None:
+        await refused(client.acting_as(None), "{ __schema { queryType { name } } }")
+        data = await client.data("{ __schema { queryType { name } } }")
+
+        assert data["__schema"]["queryType"]["name"] == "Query"
+
+
+class TestTokens:
+    async def test_a_signed_in_token_acts_as_its_user(self, client: GraphQLClient) -> None:
+        someone = await member(client, "VIEWER")
+
+        assert await works(client.acting_as(someone.token)) == {"id": someone.id, "role": "VIEWER"}
+
+    async def test_expires_at_is_the_configured_lifetime_away(
+        self, client: GraphQLClient, settings: Settings
+    ) -> None:
+        someone = await member(client)
+        before = datetime.now(UTC)
+
+        signed_in = await sign_in(client, someone.email, PASSWORD)
+
+        expires_at = datetime.fromisoformat(signed_in["expiresAt"])
+        lifetime = timedelta(seconds=settings.auth.token_ttl_seconds)
+        assert before + lifetime - timedelta(seconds=2) <= expires_at
+        assert expires_at <= datetime.now(UTC) + lifetime
+
+    async def test_one_minted_with_the_services_settings_works(
+        self, client: GraphQLClient, settings: Settings
+    ) -> None:
+        """The control for the forgeries below: done right, such a token would be accepted."""
+        someone = await member(client)
+        token, _ = Tokens(settings.auth).issue(uuid.UUID(someone.id), 0)
+
+        assert (await works(client.acting_as(token)))["id"] == someone.id
+
+    @pytest.mark.parametrize("part", ["payload", "signature"])
+    async def test_a_tampered_token_is_refused(self, client: GraphQLClient, part: str) -> None:
+        someone = await member(client)
+
+        assert await refused(client.acting_as(tampered(someone.token, part))) == GENERIC
+
+    async def test_claims_cannot_be_changed_under_the_signature(
+        self, client: GraphQLClient, tenant: Tenant
+    ) -> None:
+        someone = await member(client)
+
+        as_admin = with_claims(someone.token, sub=tenant.admin_id)
+        newer = with_claims(someone.token, exp=int(datetime.now(UTC).timestamp()) + 10**6)
+
+        assert await refused(client.acting_as(as_admin)) == GENERIC
+        assert await refused(client.acting_as(newer)) == GENERIC
+
+    async def test_an_unsigned_token_is_refused(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+
+        assert await refused(client.acting_as(unsigned(someone.token))) == GENERIC
+
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"jwt_secret": "another-secret-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789"},
+            {"jwt_issuer": "someone-else"},
+            {"jwt_audience": "someone-else"},
+        ],
+        ids=["another secret", "another issuer", "another audience"],
+    )
+    async def test_a_token_of_other_settings_is_refused(
+        self, client: GraphQLClient, changes: dict[str, str]
+    ) -> None:
+        someone = await member(client)
+        token, _ = Tokens(auth(**changes)).issue(uuid.UUID(someone.id), 0)
+
+        assert await refused(client.acting_as(token)) == GENERIC
+
+    async def test_an_expired_token_is_refused(
+        self, client: GraphQLClient, settings: Settings
+    ) -> None:
+        someone = await member(client)
+        lifetime = timedelta(seconds=settings.auth.token_ttl_seconds)
+        issued = datetime.now(UTC) - lifetime - timedelta(seconds=5)
+        token, expires_at = Tokens(settings.auth).issue(uuid.UUID(someone.id), 0, now=issued)
+
+        assert expires_at < datetime.now(UTC)
+        assert await refused(client.acting_as(token)) == GENERIC
+
+    async def test_a_token_issued_in_the_future_is_refused(
+        self, client: GraphQLClient, settings: Settings
+    ) -> None:
+        someone = await member(client)
+        issued = datetime.now(UTC) + timedelta(hours=1)
+        token, _ = Tokens(settings.auth).issue(uuid.UUID(someone.id), 0, now=issued)
+
+        assert await refused(client.acting_as(token)) == GENERIC
+
+    async def test_a_token_of_nobody_or_of_an_old_version_is_refused(
+        self, client: GraphQLClient, settings: Settings
+    ) -> None:
+        someone = await member(client)
+        tokens = Tokens(settings.auth)
+        nobody, _ = tokens.issue(uuid.uuid4(), 0)
+        other_version, _ = tokens.issue(uuid.UUID(someone.id), 1)
+
+        assert await refused(client.acting_as(nobody)) == GENERIC
+        assert await refused(client.acting_as(other_version)) == GENERIC
+
+
+class TestApiKeys:
+    async def test_a_revoked_key_stops_at_the_next_request(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+        other_secret, _ = await new_key(someone.client)
+        assert await works(someone.client)
+
+        revoked = (await someone.client.data(REVOKE_KEY, id=someone.key_id))["revokeApiKey"]
+
+        assert revoked["__typename"] == "ApiKey"
+        assert await refused(someone.client) == GENERIC
+        assert (await works(client.acting_as(other_secret)))["id"] == someone.id
+        assert (await works(client.acting_as(someone.token)))["id"] == someone.id
+        assert await works(client)
+
+    async def test_a_key_revoked_by_an_admin_stops_too(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+
+        await client.data(REVOKE_KEY, id=someone.key_id)
+
+        assert await refused(someone.client) == GENERIC
+
+    async def test_a_key_works_until_it_expires(self, client: GraphQLClient, later: Later) -> None:
+        someone = await member(client)
+        expires_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        created = (
+            await someone.client.data(CREATE_KEY_EXPIRING, name="hourly", expiresAt=expires_at)
+        )["createApiKey"]
+        expiring = client.acting_as(created["secret"])
+        assert (await works(expiring))["id"] == someone.id
+
+        later(hours=2)
+
+        assert await refused(expiring) == GENERIC
+        assert (await works(someone.client))["id"] == someone.id, "a key without expiry works"
+
+    async def test_last_used_at_is_set_once_the_key_is_used(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+        as_token = client.acting_as(someone.token)
+        secret, key_id = await new_key(as_token, "fresh")
+
+        def fresh(keys: list[dict[str, Any]]) -> dict[str, Any]:
+            return next(key for key in keys if key["id"] == key_id)
+
+        unused = fresh((await as_token.data(API_KEYS))["apiKeys"])
+        before = datetime.now(UTC)
+        await works(client.acting_as(secret))
+        used = fresh((await as_token.data(API_KEYS))["apiKeys"])
+
+        assert unused["lastUsedAt"] is None
+        last_used = datetime.fromisoformat(used["lastUsedAt"])
+        assert before - timedelta(seconds=1) <= last_used <= datetime.now(UTC)
+
+    async def test_a_deactivated_users_keys_and_tokens_stop_at_once(
+        self, client: GraphQLClient
+    ) -> None:
+        someone = await member(client)
+        bystander = await member(client)
+        assert await works(someone.client)
+
+        deactivated = (await client.data(DEACTIVATE, id=someone.id))["deactivateUser"]
+
+        assert deactivated == {"__typename": "User", "id": someone.id, "active": False}
+        assert await refused(someone.client) == GENERIC
+        assert await refused(client.acting_as(someone.token)) == GENERIC
+        assert (await works(bystander.client))["id"] == bystander.id
+        assert (await works(client.acting_as(bystander.token)))["id"] == bystander.id
+
+
+class TestChangePassword:
+    async def test_ends_old_tokens_and_keeps_api_keys(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+        second_token = (await sign_in(client, someone.email, PASSWORD))["token"]
+        as_token = client.acting_as(someone.token)
+
+        changed = (await as_token.data(CHANGE_PASSWORD, current=PASSWORD, new=NEW_PASSWORD))[
+            "changePassword"
+        ]
+
+        assert changed["__typename"] == "AuthPayload"
+        assert changed["user"]["id"] == someone.id
+        assert await refused(as_token) == GENERIC
+        assert await refused(client.acting_as(second_token)) == GENERIC
+        assert (await works(client.acting_as(changed["token"])))["id"] == someone.id
+        assert (await works(someone.client))["id"] == someone.id
+
+    async def test_only_the_new_password_signs_in(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+
+        await someone.client.data(CHANGE_PASSWORD, current=PASSWORD, new=NEW_PASSWORD)
+
+        assert (await sign_in(client, someone.email, PASSWORD))["__typename"] == "ValidationError"
+        signed_in = await sign_in(client, someone.email, NEW_PASSWORD)
+        assert signed_in["__typename"] == "AuthPayload"
+        assert (await works(client.acting_as(signed_in["token"])))["id"] == someone.id
+
+    async def test_a_refused_change_changes_nothing(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+        as_token = client.acting_as(someone.token)
+
+        wrong = (
+            await as_token.data(CHANGE_PASSWORD, current="not the password", new=NEW_PASSWORD)
+        )["changePassword"]
+
+        assert wrong["__typename"] == "ValidationError"
+        assert (await works(as_token))["id"] == someone.id
+        assert (await sign_in(client, someone.email, PASSWORD))["__typename"] == "AuthPayload"
+
+
+class TestRoleChanges:
+    async def test_a_demoted_admin_loses_admin_rights_at_the_next_request(
+        self, client: GraphQLClient
+    ) -> None:
+        deputy = await member(client, "ADMIN")
+        assert (await deputy.client.data("{ users { totalCount } }"))["users"]["totalCount"] == 2
+
+        await client.data(UPDATE_ROLE, id=deputy.id, role="VIEWER")
+
+        for credential in (deputy.key, deputy.token):
+            errors = await client.acting_as(credential).errors("{ users { totalCount } }")
+            assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+class TestRequestRateLimit:
+    BURST = 5
+
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        limits = LimitsSettings(requests_per_second=0.001, request_burst=self.BURST)
+        return make_settings(database_url, limits=limits)
+
+    async def test_each_actor_has_its_own_budget(self, client: GraphQLClient) -> None:
+        someone = await member(client)  # the admin spends one request, the member one
+        for _ in range(self.BURST - 1):
+            await works(client)
+
+        body = await client.execute(ME)
+
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        assert error["extensions"]["retryAfter"] > 0
+        assert (await works(someone.client))["id"] == someone.id
+
+    async def test_keys_and_tokens_of_one_user_share_it(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+        for _ in range(self.BURST - 1):
+            await works(someone.client)
+
+        errors = await client.acting_as(someone.token).errors(ME)
+
+        assert errors[0]["extensions"]["code"] == "RATE_LIMITED"
+
+    async def test_sign_in_is_not_spent_from_it(self, client: GraphQLClient) -> None:
+        someone = await member(client)
+        for _ in range(self.BURST - 1):
+            await works(someone.client)
+
+        assert (await sign_in(client, someone.email, PASSWORD))["__typename"] == "AuthPayload"
+
+
+class TestSignInRateLimit:
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        limits = LimitsSettings(
+            requests_per_second=1000,
+            request_burst=1000,
+            sign_in_attempts_per_account=3,
+            sign_in_attempts_per_address=5,
+            sign_in_window_seconds=3600,
+        )
+        return make_settings(database_url, limits=limits)
+
+    async def user(self, client: GraphQLClient) -> str:
+        email = f"limited-{uuid.uuid4().hex[:8]}@example.test"
+        given = {"email": email, "name": "Limited", "password": PASSWORD}
+        created = (await client.data(CREATE_USER, input=given))["createUser"]
+        assert created["__typename"] == "User", created
+        return email
+
+    async def attempt(self, client: GraphQLClient, email: str, password: str) -> dict[str, Any]:
+        payload = {"query": SIGN_IN, "variables": {"email": email, "password": password}}
+        body: dict[str, Any] = (await client.http.post("/graphql", json=payload)).json()
+        return body
+
+    async def test_an_account_gets_a_few_attempts(self, client: GraphQLClient) -> None:
+        email, other = await self.user(client), await self.user(client)
+        for _ in range(3):
+            body = await self.attempt(client, email.upper(), "not the password")
+            assert body["data"]["signIn"]["__typename"] == "ValidationError"
+
+        limited = await self.attempt(client, email, PASSWORD)
+
+        assert limited["data"] is None
+        [error] = limited["errors"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        assert error["extensions"]["retryAfter"] > 0
+        assert "Too many" in error["message"]
+        other_body = await self.attempt(client, other, PASSWORD)
+        assert other_body["data"]["signIn"]["__typename"] == "AuthPayload"
+
+    async def test_an_address_gets_a_few_more(self, client: GraphQLClient) -> None:
+        for _ in range(5):
+            body = await self.attempt(client, f"{uuid.uuid4().hex}@example.test", "wrong")
+            assert body["data"]["signIn"]["__typename"] == "ValidationError"
+
+        limited = await self.attempt(client, await self.user(client), PASSWORD)
+
+        assert limited["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+class TestRequestId:
+    async def post(self, client: GraphQLClient, request_id: str | bytes | None = None) -> Any:
+        headers = {name.encode(): value.encode() for name, value in client.headers.items()}
+        if request_id is not None:
+            raw = request_id if isinstance(request_id, bytes) else request_id.encode()
+            headers[b"x-request-id"] = raw
+        return await client.http.post("/graphql", json={"query": ME}, headers=headers)
+
+    async def test_every_response_carries_a_fresh_one(self, client: GraphQLClient) -> None:
+        first = await self.post(client)
+        second = await self.post(client.acting_as(None))
+
+        ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+        assert all(re.fullmatch(r"[0-9a-f]{32}", id) for id in ids), ids
+        assert ids[0] != ids[1]
+
+    @pytest.mark.parametrize("sane", ["abc-123", "A.b_c-9", "x" * 64])
+    async def test_a_sane_incoming_one_is_echoed(self, client: GraphQLClient, sane: str) -> None:
+        response = await self.post(client, sane)
+
+        assert response.headers.get_list("x-request-id") == [sane]
+
+    @pytest.mark.parametrize(
+        "insane", ["x" * 65, "has spaces", "semi;colon", "", "\u00e9t\u00e9".encode()]
+    )
+    async def test_an_insane_one_is_replaced(
+        self, client: GraphQLClient, insane: str | bytes
+    ) -> None:
+        response = await self.post(client, insane)
+
+        [request_id] = response.headers.get_list("x-request-id")
+        assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+
+    async def test_the_audit_log_records_it(self, client: GraphQLClient) -> None:
+        payload = {"query": CREATE_KEY, "variables": {"name": "traced"}}
+        headers = client.headers | {"x-request-id": "trace-me-42", "user-agent": "tests/1.0"}
+        created = (await client.http.post("/graphql", json=payload, headers=headers)).json()
+        key_id = key_id_of(created["data"])
+
+        logs = await client.data(
+            """query($id: String!) { auditLogs(filter: {resourceId: {eq: $id}}) {
+                 nodes { action requestId ipAddress userAgent } } }""",
+            id=key_id,
+        )
+
+        assert logs["auditLogs"]["nodes"] == [
+            {
+                "action": "apiKey.create",
+                "requestId": "trace-me-42",
+                "ipAddress": "10.0.0.7",
+                "userAgent": "tests/1.0",
+            }
+        ]
+
+
+# Websockets: the sync Starlette TestClient, as in tests/test_subscriptions.py.
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    email: str
+    token: str
+    key: str
+    key_id: str
+
+
+class Web:
+    """GraphQL over HTTP with the sync test client, as any credential."""
+
+    def __init__(self, client: TestClient, app: FastAPI, tenant: Tenant) -> None:
+        self.client = client
+        self.app = app
+        self.admin_key = tenant.admin_key
+
+    def execute(self, query: str, credential: str | None, **variables: Any) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {credential}"} if credential else {}
+        payload = {"query": query, "variables": variables}
+        body: dict[str, Any] = self.client.post("/graphql", json=payload, headers=headers).json()
+        return body
+
+    def data(self, query: str, credential: str | None = None, **variables: Any) -> dict[str, Any]:
+        body = self.execute(query, credential or self.admin_key, **variables)
+        assert not body.get("errors"), body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def person(self, role: str = "USER") -> Person:
+        email = f"ws-{role.lower()}-{uuid.uuid4().hex[:8]}@example.test"
+        given = {"email": email, "name": role.title(), "role": role, "password": PASSWORD}
+        created = self.data(CREATE_USER, input=given)["createUser"]
+        signed_in = self.execute(SIGN_IN, None, email=email, password=PASSWORD)["data"]["signIn"]
+        key = self.data(CREATE_KEY, signed_in["token"], name="ws")["createApiKey"]
+        return Person(created["id"], email, signed_in["token"], key["secret"], key["apiKey"]["id"])
+
+    def execution(self, credential: str, *, finished: bool = True) -> str:
+        """An execution of a new program of the credential's user: finished, or far from it."""
+        configuration = {} if finished else {"latency_ms": 60_000}
+        program = self.data(
+            """mutation($configuration: JSON!) { createProgram(input: {
+                 name: "watched", signatureSpec: "question -> answer", initialize: true,
+                 configuration: $configuration }) { ... on Program { id status } } }""",
+            credential,
+            configuration=configuration,
+        )["createProgram"]
+        assert program["status"] == "READY", program
+        execution = self.data(
+            """mutation($id: ID!, $wait: Boolean!) { executeProgram(input: {
+                 programId: $id, inputs: {question: "Why?"}, wait: $wait }) {
+                 ... on Execution { id status } } }""",
+            credential,
+            id=program["id"],
+            wait=finished,
+        )["executeProgram"]
+        execution_id: str = execution["id"]
+        return execution_id
+
+    def cancel(self, execution_id: str, credential: str) -> None:
+        self.data(
+            "mutation($id: ID!) { cancelExecution(id: $id) { ... on Execution { status } } }",
+            credential,
+            id=execution_id,
+        )
+
+    def connect(self, protocol: str = "graphql-transport-ws", **kwargs: Any) -> Any:
+        return self.client.websocket_connect("/graphql", subprotocols=[protocol], **kwargs)
+
+
+class Socket:
+    """A graphql-transport-ws connection: operations by id, messages read in order."""
+
+    def __init__(self, socket: WebSocketTestSession) -> None:
+        self.socket = socket
+
+    def init(self, authorization: str | None) -> dict[str, Any]:
+        payload = {} if authorization is None else {"authorization": authorization}
+        self.socket.send_json({"type": "connection_init", "payload": payload})
+        message: dict[str, Any] = self.socket.receive_json()
+        return message
+
+    def subscribe(self, operation: str, query: str, **variables: Any) -> None:
+        payload = {"query": query, "variables": variables}
+        self.socket.send_json({"id": operation, "type": "subscribe", "payload": payload})
+
+    def results(self, operation: str) -> list[dict[str, Any]]:
+        """The payloads of `operation` until it completes (other operations' are skipped).
+
+        An operation refused before it ran may end with an `error` message instead (the
+        protocol allows both): its errors come back as a last payload without data."""
+        payloads: list[dict[str, Any]] = []
+        while True:
+            message = self.socket.receive_json()
+            if message.get("id") != operation:
+                continue
+            if message["type"] == "complete":
+                return payloads
+            if message["type"] == "error":
+                return [*payloads, {"data": None, "errors": message["payload"]}]
+            assert message["type"] == "next", message
+            payloads.append(message["payload"])
+
+    def run(self, operation: str, query: str, **variables: Any) -> list[dict[str, Any]]:
+        self.subscribe(operation, query, **variables)
+        return self.results(operation)
+
+
+def refused_on_socket(payloads: list[dict[str, Any]]) -> str:
+    [payload] = payloads
+    return unauthenticated(payload)
+
+
+def watched(payloads: list[dict[str, Any]]) -> list[str]:
+    for payload in payloads:
+        assert not payload.get("errors"), payload
+    return [payload["data"]["executionUpdated"]["status"] for payload in payloads]
+
+
+@pytest.fixture
+def web(settings: Settings) -> Iterator[Web]:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield Web(client, app, new_tenant_in(client, app))
+
+
+class TestWebsocketConnection:
+    @pytest.mark.parametrize("credential", ["key", "token"])
+    def test_a_good_credential_is_acknowledged_and_subscribes(
+        self, web: Web, credential: str
+    ) -> None:
+        someone = web.person()
+        execution_id = web.execution(someone.key)
+
+        with web.connect() as connection:
+            socket = Socket(connection)
+            ack = socket.init(f"Bearer {getattr(someone, credential)}")
+            states = watched(socket.run("1", EXECUTION_UPDATED, id=execution_id))
+            me = socket.run("2", ME)
+
+        assert ack["type"] == "connection_ack"
+        assert states == ["COMPLETED"]
+        assert me == [{"data": {"me": {"id": someone.id, "role": "USER"}}}]
+
+    def test_the_payload_key_may_be_capitalised(self, web: Web) -> None:
+        with web.connect() as connection:
+            init = {"Authorization": f"Bearer {web.admin_key}"}
+            connection.send_json({"type": "connection_init", "payload": init})
+            ack = connection.receive_json()
+
+        assert ack["type"] == "connection_ack"
+
+    def test_the_upgrade_requests_authorization_header_is_used_too(self, web: Web) -> None:
+        headers = {"authorization": f"Bearer {web.admin_key}"}
+
+        with web.connect(headers=headers) as connection:
+            socket = Socket(connection)
+            ack = socket.init(None)
+            me = socket.run("1", ME)
+
+        assert ack["type"] == "connection_ack"
+        assert me[0]["data"]["me"]["role"] == "ADMIN"
+
+    @pytest.mark.parametrize(
+        "authorization",
+        [None, "", "Bearer", "Bearer nope", "Basic YTpi", "Bearer dsx_000000000000_secret"],
+    )
+    def test_no_or_a_bad_credential_closes_with_4403(
+        self, web: Web, authorization: str | None
+    ) -> None:
+        with web.connect() as connection, pytest.raises(WebSocketDisconnect) as closed:
+            Socket(connection).init(authorization)
+
+        assert closed.value.code == 4403
+
+    @pytest.mark.parametrize("stopped", ["revoked key", "deactivated user", "expired token"])
+    def test_a_credential_that_stopped_closes_with_4403(
+        self, web: Web, settings: Settings, stopped: str
+    ) -> None:
+        someone = web.person()
+        credential = someone.key
+        if stopped == "revoked key":
+            web.data(REVOKE_KEY, id=someone.key_id)
+        elif stopped == "deactivated user":
+            web.data(DEACTIVATE, id=someone.id)
+            credential = someone.token
+        else:
+            issued = datetime.now(UTC) - timedelta(days=30)
+            credential, _ = Tokens(settings.auth).issue(uuid.UUID(someone.id), 0, now=issued)
+
+        with web.connect() as connection, pytest.raises(WebSocketDisconnect) as closed:
+            Socket(connection).init(f"Bearer {credential}")
+
+        assert closed.value.code == 4403
+
+    def test_subscribing_before_connection_init_is_refused(self, web: Web) -> None:
+        with web.connect() as connection:
+            Socket(connection).subscribe("1", ME)
+            with pytest.raises(WebSocketDisconnect) as closed:
+                connection.receive_json()
+
+        assert closed.value.code == 4401
+
+
+class TestWebsocketRecheck:
+    """An open connection asks again at each operation: a credential that stopped, stops."""
+
+    def test_a_key_revoked_while_open_stops_the_next_subscribe(self, web: Web) -> None:
+        someone = web.person()
+        running = web.execution(someone.key, finished=False)
+
+        with web.connect() as connection:
+            socket = Socket(connection)
+            socket.init(f"Bearer {someone.key}")
+            socket.subscribe("open", EXECUTION_UPDATED, id=running)
+            snapshot = connection.receive_json()
+            web.data(REVOKE_KEY, someone.token, id=someone.key_id)
+            refusal = socket.run("next", EXECUTION_UPDATED, id=running)
+            web.cancel(running, someone.token)
+            socket.results("open")  # the open one may still finish; it must end
+
+        assert snapshot["id"] == "open"
+        assert snapshot["type"] == "next"
+        assert refused_on_socket(refusal) == GENERIC
+
+    def test_queries_over_the_socket_are_rechecked_too(self, web: Web) -> None:
+        someone = web.person()
+
+        with web.connect() as connection:
+            socket = Socket(connection)
+            socket.init(f"Bearer {someone.key}")
+            assert socket.run("1", ME)[0]["data"]["me"]["id"] == someone.id
+            web.data(REVOKE_KEY, id=someone.key_id)
+            refusal = socket.run("2", ME)
+
+        assert refused_on_socket(refusal) == GENERIC
+
+    def test_a_user_deactivated_while_open_stops_at_the_next_subscribe(self, web: Web) -> None:
+        someone = web.person()
+        finished = web.execution(someone.key)
+
+        with web.connect() as by_token, web.connect() as by_key:
+            token_socket, key_socket = Socket(by_token), Socket(by_key)
+            token_socket.init(f"Bearer {someone.token}")
+            key_socket.init(f"Bearer {someone.key}")
+            web.data(DEACTIVATE, id=someone.id)
+            by_token_refusal = token_socket.run("1", EXECUTION_UPDATED, id=finished)
+            by_key_refusal = key_socket.run("1", EXECUTION_UPDATED, id=finished)
+
+        assert refused_on_socket(by_token_refusal) == GENERIC
+        assert refused_on_socket(by_key_refusal) == GENERIC
+
+    def test_a_password_change_stops_token_sockets_not_key_sockets(self, web: Web) -> None:
+        someone = web.person()
+        finished = web.execution(someone.key)
+
+        with web.connect() as by_token, web.connect() as by_key:
+            token_socket, key_socket = Socket(by_token), Socket(by_key)
+            token_socket.init(f"Bearer {someone.token}")
+            key_socket.init(f"Bearer {someone.key}")
+            changed = web.data(CHANGE_PASSWORD, someone.key, current=PASSWORD, new=NEW_PASSWORD)
+            by_token_refusal = token_socket.run("1", EXECUTION_UPDATED, id=finished)
+            by_key_states = watched(key_socket.run("1", EXECUTION_UPDATED, id=finished))
+
+        assert changed["changePassword"]["__typename"] == "AuthPayload"
+        assert refused_on_socket(by_token_refusal) == GENERIC
+        assert by_key_states == ["COMPLETED"]
+
+    def test_a_key_that_expired_while_open_stops_at_the_next_subscribe(
+        self, web: Web, later: Later
+    ) -> None:
+        someone = web.person()
+        finished = web.execution(someone.key)
+        expires_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        created = web.data(CREATE_KEY_EXPIRING, someone.key, name="hourly", expiresAt=expires_at)
+
+        with web.connect() as connection:
+            socket = Socket(connection)
+            socket.init(f"Bearer {created['createApiKey']['secret']}")
+            assert watched(socket.run("1", EXECUTION_UPDATED, id=finished)) == ["COMPLETED"]
+            later(hours=2)
+            refusal = socket.run("2", EXECUTION_UPDATED, id=finished)
+
+        assert refused_on_socket(refusal) == GENERIC
+
+    def test_a_token_that_expired_while_open_stops_at_the_next_subscribe(
+        self, web: Web, settings: Settings, later: Later
+    ) -> None:
+        someone = web.person()
+        finished = web.execution(someone.key)
+        lifetime = timedelta(seconds=settings.auth.token_ttl_seconds)
+        issued = datetime.now(UTC) - lifetime + timedelta(minutes=5)
+        token, _ = Tokens(settings.auth).issue(uuid.UUID(someone.id), 0, now=issued)
+
+        with web.connect() as connection:
+            socket = Socket(connection)
+            socket.init(f"Bearer {token}")
+            assert watched(socket.run("1", EXECUTION_UPDATED, id=finished)) == ["COMPLETED"]
+            later(hours=1)
+            refusal = socket.run("2", EXECUTION_UPDATED, id=finished)
+
+        assert refused_on_socket(refusal) == GENERIC
+
+    def test_a_demoted_admin_loses_admin_rights_on_an_open_socket(self, web: Web) -> None:
+        deputy = web.person("ADMIN")
+
+        with web.connect() as connection:
+            socket = Socket(connection)
+            socket.init(f"Bearer {deputy.key}")
+            assert socket.run("1", "{ users { totalCount } }")[0]["data"]["users"]
+            web.data(UPDATE_ROLE, id=deputy.id, role="VIEWER")
+            listing = socket.run("2", "{ users { totalCount } }")
+
+        [payload] = listing
+        assert payload["data"] is None
+        assert payload["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+class TestLegacyGraphqlWs:
+    @pytest.mark.parametrize("authorization", [None, "Bearer nope", "Basic YTpi"])
+    def test_a_bad_credential_gets_connection_error(
+        self, web: Web, authorization: str | None
+    ) -> None:
+        payload = {} if authorization is None else {"authorization": authorization}
+
+        with web.connect("graphql-ws") as connection:
+            connection.send_json({"type": "connection_init", "payload": payload})
+            error = connection.receive_json()
+            with pytest.raises(WebSocketDisconnect):
+                connection.receive_json()
+
+        assert error["type"] == "connection_error"
+        message = error["payload"]["message"]
+        assert message.startswith(MISSING) if authorization is None else message == GENERIC
+
+    def test_a_key_revoked_while_open_stops_the_next_start(self, web: Web) -> None:
+        someone = web.person()
+        finished = web.execution(someone.key)
+        start = {"query": EXECUTION_UPDATED, "variables": {"id": finished}}
+
+        with web.connect("graphql-ws") as connection:
+            init = {"authorization": f"Bearer {someone.key}"}
+            connection.send_json({"type": "connection_init", "payload": init})
+            assert connection.receive_json()["type"] == "connection_ack"
+            web.data(REVOKE_KEY, id=someone.key_id)
+            connection.send_json({"id": "1", "type": "start", "payload": start})
+            data = connection.receive_json()
+            done = connection.receive_json()
+
+        assert data["type"] == "data"
+        assert unauthenticated(data["payload"]) == GENERIC
+        assert done == {"type": "complete", "id": "1"}
+
+
+async def test_a_credential_acts_in_its_own_organization(
+    app: FastAPI, client: GraphQLClient
+) -> None:
+    """A credential names its user, and so its organization: there is nothing else to pick."""
+    other = await new_tenant(app)
+
+    mine = (await client.data("{ organization { id } }"))["organization"]["id"]
+    theirs = (await client.acting_as(other.admin_key).data("{ organization { id } }"))[
+        "organization"
+    ]["id"]
+
+    assert theirs == other.organization_id != mine
