@@ -13,7 +13,7 @@ from dspex_gql.accounts.repository import (
     OrganizationRepository,
     UserRepository,
 )
-from dspex_gql.accounts.service import EMAIL_TAKEN
+from dspex_gql.accounts.service import EMAIL_TAKEN, ensure_email_free
 from dspex_gql.audit import recorder as audit
 from dspex_gql.db.repository import flush_unique
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
@@ -42,8 +42,7 @@ async def create_organization(
     with_key: bool = True,
     origin: Origin | None = None,
 ) -> NewOrganization:
-    if await CredentialRepository(tx.session).user_by_email(admin_email) is not None:
-        raise Conflict(EMAIL_TAKEN)
+    await ensure_email_free(tx, admin_email)
     organizations = OrganizationRepository(tx.session)
     slug = await _free_slug(organizations, name)
     organization = organizations.add(Organization(name=name.strip(), slug=slug))

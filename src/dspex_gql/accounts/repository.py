@@ -62,10 +62,6 @@ class UserRepository(TenantRepository[User]):
         default_order=(SortKey("created_at"),),
     )
 
-    async def by_email(self, email: str) -> User | None:
-        query = select(User).where(User.email == email)
-        return (await self.session.scalars(query)).one_or_none()
-
     async def active_admins(self) -> int:
         query = select(func.count()).where(
             User.organization_id == self.organization_id,

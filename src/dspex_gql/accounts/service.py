@@ -13,7 +13,12 @@ from dspex_gql.accounts.actor import Actor, Origin
 from dspex_gql.accounts.keys import new_key, secret_hash
 from dspex_gql.accounts.models import ApiKey, Organization, Role, User
 from dspex_gql.accounts.passwords import Passwords, password_problem
-from dspex_gql.accounts.repository import ApiKeyRepository, OrganizationRepository, UserRepository
+from dspex_gql.accounts.repository import (
+    ApiKeyRepository,
+    CredentialRepository,
+    OrganizationRepository,
+    UserRepository,
+)
 from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.audit import recorder as audit
 from dspex_gql.db.base import utcnow
@@ -104,7 +109,7 @@ class AccountService(ResourceService[User]):
         password_hash = None if new.password is None else await self._passwords.hash(new.password)
         async with self._uow() as tx:
             repo = self._repo(tx)
-            await _ensure_email_free(repo, email)
+            await ensure_email_free(tx, email)
             user = User(
                 email=email, name=new.name.strip(), role=new.role, password_hash=password_hash
             )
@@ -120,7 +125,7 @@ class AccountService(ResourceService[User]):
             self._ensure_can_change_user(user, changes)
             _raise_if(_change_problems(changes))
             if changes.email is not UNSET and normalized_email(changes.email) != user.email:
-                await _ensure_email_free(repo, normalized_email(changes.email))
+                await ensure_email_free(tx, normalized_email(changes.email))
                 user.email = normalized_email(changes.email)
             if changes.role is not UNSET and changes.role != user.role:
                 await _keep_an_admin(repo, user, changes.role)
@@ -254,8 +259,9 @@ def _change_problems(changes: UserChanges) -> list[FieldProblem]:
     return problems
 
 
-async def _ensure_email_free(repo: UserRepository, email: str) -> None:
-    if await repo.by_email(email) is not None:
+async def ensure_email_free(tx: UnitOfWork, email: str) -> None:
+    """Emails are unique across the service: signing in takes only an email."""
+    if await CredentialRepository(tx.session).user_by_email(email) is not None:
         raise Conflict(EMAIL_TAKEN)
 
 
