@@ -3,13 +3,21 @@
 Each step is timed alone (median of `repeats`), from the inside out, on the service's own runtime
 (`create_app(...)` with its lifespan running):
 
+    authenticate      `Authenticator.authenticate("Bearer <API key>")`: what the endpoint does
+                      for every HTTP request before the operation runs (API key + owner, one
+                      indexed query, secret hash compared; `lastUsedAt` written once a minute)
     graphql_validate  graphql-core `validate()` of the document, specified rules only (Strawberry
                       runs it on every request, plus its depth/alias/oneOf rules)
     service           the service call behind the resolver (e.g. ProgramService.get)
-    graphql_execute   `schema.execute()`: parse, validate, resolvers, completing every field
+    graphql_execute   `schema.execute()` with an already authenticated actor in the context:
+                      parse, validate, the Authentication extension's check (root fields, rate
+                      limiter), resolvers, completing every field
     json_encode       `json.dumps` of the result, as Strawberry's HTTP view does
-    asgi              the whole FastAPI app called in-process (no socket)
+    asgi              the whole FastAPI app called in-process (no socket), authentication included
     http              uvicorn in this process and loop, one keep-alive loopback connection
+
+Every request carries `Authorization: Bearer <api_key>`, the key of the run's organization admin;
+the actor behind `service` and `graphql_execute` is the one that key authenticates as.
 
 For `programs(first: 1000)` also the layers under the resolver (SQL with all columns or only the 5
 asked for, ORM page, cursors, Strawberry objects), an attribution of the HTTP median to them, and
@@ -38,6 +46,7 @@ from bench import httpclient
 from bench.gcstats import GCStats
 from bench.raw_app import PROGRAMS
 from bench.servers import serving
+from dspex_gql.accounts.actor import Actor, Origin
 from dspex_gql.db.listing import PageRequest
 from dspex_gql.executions.service import StartExecution
 from dspex_gql.graphql.context import Context
@@ -82,9 +91,15 @@ async def median_ms(step: Step, repeats: int, settle: Step | None = None) -> flo
     return round(statistics.median(samples), 3)
 
 
-def asgi_post(app: FastAPI, path: str, body: bytes) -> Callable[[], Awaitable[list[Message]]]:
+def asgi_post(
+    app: FastAPI, path: str, body: bytes, api_key: str
+) -> Callable[[], Awaitable[list[Message]]]:
     """One in-process POST through the whole ASGI app: `await call()` → the messages it sent."""
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"authorization", f"Bearer {api_key}".encode()),
+    ]
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -120,20 +135,29 @@ def asgi_post(app: FastAPI, path: str, body: bytes) -> Callable[[], Awaitable[li
     return call
 
 
-async def http_median(app: FastAPI, body: bytes, repeats: int, settle: Step | None) -> float:
+async def http_median(
+    app: FastAPI, body: bytes, api_key: str, repeats: int, settle: Step | None
+) -> float:
     async with serving(app, lifespan="off") as port:
         connection = await httpclient.Connection.open(port)
         try:
-            request = httpclient.request_bytes("POST", "/graphql", body)
+            request = httpclient.request_bytes("POST", "/graphql", body, api_key=api_key)
             return await median_ms(lambda: connection.send(request), repeats, settle)
         finally:
             await connection.close()
+
+
+async def authenticated(app: FastAPI, api_key: str) -> Actor:
+    """The actor `api_key` authenticates as, as the GraphQL endpoint finds it."""
+    runtime: Runtime = app.state.runtime
+    return await runtime.authenticator.authenticate(f"Bearer {api_key}", Origin())
 
 
 async def graphql_steps(
     app: FastAPI,
     query: str,
     variables: dict[str, Any],
+    api_key: str,
     repeats: int,
     service: Step,
     settle: Step | None = None,
@@ -142,12 +166,17 @@ async def graphql_steps(
     runtime: Runtime = app.state.runtime
     schema = build_schema(runtime.settings.graphql)
     document = parse(query)
+    actor = await authenticated(app, api_key)
+    authorization, origin = f"Bearer {api_key}", Origin()
+
+    async def authentication() -> object:
+        return await runtime.authenticator.authenticate(authorization, origin)
 
     async def validation() -> object:
         return validate(schema._schema, document)
 
     async def execute() -> dict[str, Any]:
-        context = Context(runtime, app.state.local_actor)
+        context = Context(runtime, actor.origin, actor=actor)
         result = await schema.execute(query, variable_values=variables, context_value=context)
         if result.errors:
             raise RuntimeError(result.errors)
@@ -162,41 +191,47 @@ async def graphql_steps(
 
     body = json.dumps({"query": query, "variables": variables}).encode()
     return {
+        "authenticate": await median_ms(authentication, repeats),
         "graphql_validate": await median_ms(validation, repeats),
         "service": await median_ms(service, repeats, settle),
         "graphql_execute": await median_ms(execute, repeats, settle),
         "json_encode": await median_ms(json_encode, repeats),
-        "asgi": await median_ms(asgi_post(app, "/graphql", body), repeats, settle),
-        "http": await http_median(app, body, repeats, settle),
+        "asgi": await median_ms(asgi_post(app, "/graphql", body, api_key), repeats, settle),
+        "http": await http_median(app, body, api_key, repeats, settle),
     }
 
 
 async def program_get(
-    app: FastAPI, query: str, variables: dict[str, Any], repeats: int
+    app: FastAPI, query: str, variables: dict[str, Any], api_key: str, repeats: int
 ) -> dict[str, Any]:
-    programs = Services(app.state.runtime, app.state.local_actor).programs
+    programs = Services(app.state.runtime, await authenticated(app, api_key)).programs
     id = uuid.UUID(variables["id"])
-    steps = await graphql_steps(app, query, variables, repeats, lambda: programs.get(id))
+    steps = await graphql_steps(app, query, variables, api_key, repeats, lambda: programs.get(id))
     return {"repeats": repeats, "service_call": "ProgramService.get", "steps_ms": steps}
 
 
 async def execute_program(
-    app: FastAPI, query: str, variables: dict[str, Any], repeats: int, settle: Step
+    app: FastAPI, query: str, variables: dict[str, Any], api_key: str, repeats: int, settle: Step
 ) -> dict[str, Any]:
-    executions = Services(app.state.runtime, app.state.local_actor).executions
+    executions = Services(app.state.runtime, await authenticated(app, api_key)).executions
     given = variables["input"]
     start = StartExecution(program_id=uuid.UUID(given["programId"]), inputs=given["inputs"])
     steps = await graphql_steps(
-        app, query, variables, repeats, lambda: executions.start(start), settle
+        app, query, variables, api_key, repeats, lambda: executions.start(start), settle
     )
     return {"repeats": repeats, "service_call": "ExecutionService.start", "steps_ms": steps}
 
 
 async def programs_list(
-    app: FastAPI, query: str, variables: dict[str, Any], repeats: int, subprocess_median: float
+    app: FastAPI,
+    query: str,
+    variables: dict[str, Any],
+    api_key: str,
+    repeats: int,
+    subprocess_median: float,
 ) -> dict[str, Any]:
     runtime: Runtime = app.state.runtime
-    actor = app.state.local_actor
+    actor = await authenticated(app, api_key)
     programs = Services(runtime, actor).programs
     first = int(variables["first"])
     request = PageRequest(first=first)
@@ -231,7 +266,9 @@ async def programs_list(
         "sql_fetch_5_cols": await median_ms(sql_fetch(*needed), repeats),
         "graphql_objects": await median_ms(graphql_objects, repeats),
     }
-    steps |= await graphql_steps(app, query, variables, repeats, lambda: programs.page(request))
+    steps |= await graphql_steps(
+        app, query, variables, api_key, repeats, lambda: programs.page(request)
+    )
     body = json.dumps({"query": query, "variables": variables}).encode()
     return {
         "repeats": repeats,
@@ -239,7 +276,7 @@ async def programs_list(
         "http_subprocess_median_ms": subprocess_median,
         "steps_ms": steps,
         "attribution_ms": attribute(steps),
-        "cprofile": await profile(asgi_post(app, "/graphql", body), repeats),
+        "cprofile": await profile(asgi_post(app, "/graphql", body, api_key), repeats),
     }
 
 
@@ -253,7 +290,10 @@ def attribute(steps: dict[str, float]) -> dict[str, float]:
         "building_graphql_objects": steps["graphql_objects"],
         "graphql_parse_validate_resolve_complete": rest_of_execution,
         "json_encode": steps["json_encode"],
-        "http_view_and_asgi_stack": steps["asgi"] - steps["graphql_execute"] - steps["json_encode"],
+        "authentication": steps["authenticate"],
+        "http_view_and_asgi_stack": (
+            steps["asgi"] - steps["graphql_execute"] - steps["json_encode"] - steps["authenticate"]
+        ),
         "network_and_uvicorn": steps["http"] - steps["asgi"],
     }
     return {name: round(value, 3) for name, value in parts.items()}

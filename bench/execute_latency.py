@@ -13,6 +13,10 @@ Measured twice, `--requests` each, after `--warmup` requests:
 - `back_to_back`: the next request is sent as soon as the previous task has started, so the
   previous execution's terminal write overlaps the next request, as under sequential use.
 
+Every request carries `Authorization: Bearer <API key>` of the admin of an organization created
+for the run before the app starts, so the service authenticates each one, as deployed; the request
+budget is raised (`common.BENCH_LIMITS`). The baselines do not authenticate.
+
 Baselines, same run, same database: `raw_insert` (SQLAlchemy Core INSERT INTO executions in one
 transaction on an engine from the service's own factory, then `asyncio.create_task`, timed until
 that task starts) and `raw_http` (the same behind a bare Starlette route, `bench/raw_app.py`,
@@ -34,15 +38,18 @@ from sqlalchemy import insert
 
 from bench import breakdown
 from bench.common import (
-    ORGANIZATION,
+    AUTH_SETUP,
+    BenchOrganization,
     CPUWindow,
     add_database_argument,
     bench_database,
+    create_bench_organization,
     emit,
     event_loop_name,
     log,
     machine,
     run,
+    service_settings,
     summarize,
     versions,
     warn_if_busy,
@@ -53,7 +60,7 @@ from bench.raw_app import EXECUTIONS, create_raw_app
 from bench.seed import create_program
 from bench.servers import serving
 from dspex_gql.app import create_app
-from dspex_gql.config import DatabaseSettings, ServerSettings, Settings
+from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.engine import create_engine
 from dspex_gql.engine.adapters import AdapterRegistry, AdapterRequest, AdapterResult, MockAdapter
@@ -132,6 +139,7 @@ async def http_phase(
     connection: Connection,
     path: str,
     program_id: str,
+    api_key: str,
     expect: Callable[[str], asyncio.Future[float]],
     count: int,
     settle: Callable[[], Awaitable[None]] | None,
@@ -140,7 +148,7 @@ async def http_phase(
     for _ in range(count):
         key = uuid.uuid4().hex
         variables = {"input": {"programId": program_id, "inputs": {"question": key}}}
-        request = graphql_post(MUTATION, variables, path=path)
+        request = graphql_post(MUTATION, variables, path=path, api_key=api_key)
         started = expect(key)
         sent = time.perf_counter()
         status, body = await connection.send(request)
@@ -154,15 +162,14 @@ async def http_phase(
     return samples
 
 
-async def measure_service(args: argparse.Namespace, url: str) -> dict[str, Any]:
+async def measure_service(
+    args: argparse.Namespace, url: str, organization: BenchOrganization
+) -> dict[str, Any]:
     probe = ProbeAdapter()
     registry = AdapterRegistry.default()
     registry.register(probe)
-    settings = Settings(
-        database=DatabaseSettings(url=url, migrate_on_start=False),
-        server=ServerSettings(default_organization=ORGANIZATION),
-    )
-    app = create_app(settings, adapters=registry)
+    app = create_app(service_settings(url), adapters=registry)
+    api_key = organization.api_key
     async with serving(app) as port:
         orchestrator = app.state.runtime.orchestrator
 
@@ -174,6 +181,7 @@ async def measure_service(args: argparse.Namespace, url: str) -> dict[str, Any]:
         connection = await Connection.open(port)
         program = await create_program(
             connection,
+            api_key,
             name="bench-execute",
             signatureSpec="question -> answer",
             adapter="probe",
@@ -183,7 +191,7 @@ async def measure_service(args: argparse.Namespace, url: str) -> dict[str, Any]:
         if program["status"] != "READY":
             raise RuntimeError(f"program not READY: {program}")
         phases: dict[str, Any] = {"program_id": program["id"]}
-        phase_args = (connection, "/graphql", program["id"], probe.expect)
+        phase_args = (connection, "/graphql", program["id"], api_key, probe.expect)
         await http_phase(*phase_args, args.warmup, finished)
         for name, settle in (("isolated", finished), ("back_to_back", None)):
             log(f"service, {name}: {args.requests} sequential executeProgram requests")
@@ -198,9 +206,8 @@ async def measure_service(args: argparse.Namespace, url: str) -> dict[str, Any]:
         log(f"in-process breakdown of executeProgram, {args.breakdown_repeats} repeats per step")
         variables = {"input": {"programId": program["id"], "inputs": {"question": "breakdown"}}}
         phases["breakdown"] = await breakdown.execute_program(
-            app, MUTATION, variables, args.breakdown_repeats, finished
+            app, MUTATION, variables, api_key, args.breakdown_repeats, finished
         )
-        phases["organization_id"] = app.state.local_actor.organization_id
     return phases
 
 
@@ -250,12 +257,15 @@ async def measure_raw_insert(
         await engine.dispose()
 
 
-async def measure_raw_http(url: str, program_id: str, args: argparse.Namespace) -> dict[str, Any]:
+async def measure_raw_http(
+    url: str, organization: BenchOrganization, program_id: str, args: argparse.Namespace
+) -> dict[str, Any]:
     starts = TaskStarts()
-    app = create_raw_app(url, ORGANIZATION, on_task_start=starts.mark)
+    app = create_raw_app(url, organization.slug, on_task_start=starts.mark)
     async with serving(app) as port:
         connection = await Connection.open(port)
-        phase_args = (connection, "/raw/execute", program_id, starts.expect)
+        # the same request bytes as the service's, Authorization header included (ignored)
+        phase_args = (connection, "/raw/execute", program_id, organization.api_key, starts.expect)
         await http_phase(*phase_args, args.warmup, None)
         with CPUWindow() as window:
             samples = await http_phase(*phase_args, args.requests, None)
@@ -273,14 +283,15 @@ def verdict(phases: Mapping[str, Any]) -> dict[str, bool]:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     load_before = warn_if_busy()
     async with bench_database(args.database_url) as database:
-        service = await measure_service(args, database.url)
-        organization_id, program_id = service.pop("organization_id"), service.pop("program_id")
+        organization = await create_bench_organization(database.url)
+        service = await measure_service(args, database.url, organization)
+        program_id = service.pop("program_id")
         log(f"raw insert + create_task: {args.requests} times")
         raw_insert = await measure_raw_insert(
-            database.url, organization_id, uuid.UUID(program_id), args.requests
+            database.url, organization.id, uuid.UUID(program_id), args.requests
         )
         log(f"raw HTTP route (insert + create_task): {args.requests} sequential requests")
-        raw_http = await measure_raw_http(database.url, program_id, args)
+        raw_http = await measure_raw_http(database.url, organization, program_id, args)
     met = verdict(service)
     return {
         "benchmark": "execute_latency",
@@ -289,9 +300,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             f"{event_loop_name()}, httptools, access log off) in ONE process and ONE event "
             "loop, so perf_counter timestamps compare; real HTTP/1.1 over loopback, one "
             "keep-alive connection, sequential requests; task start = first line of the probe "
-            f"adapter's run(); machine has {machine()['cpus']} CPUs"
+            f"adapter's run(); machine has {machine()['cpus']} CPUs; " + AUTH_SETUP
         ),
         "database": database.describe(),
+        "organization": organization.describe(),
         "versions": versions() | {"event_loop": event_loop_name()},
         "machine": machine() | {"load_average_1m_before": load_before},
         "requests": args.requests,

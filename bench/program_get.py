@@ -7,6 +7,11 @@ One program is created through the service's own API (createProgram). Then, one 
 connections busy for `--seconds` (after `--warmup-seconds`) with the same request body:
 first against the service's /graphql, then against `bench/raw_app.py`'s /raw/program, which does
 the same tenant-filtered SELECT of the same row through SQLAlchemy Core and the same driver.
+
+Every request carries `Authorization: Bearer <API key>` of the admin of an organization created
+for the run before the servers start: the service authenticates each request (one more indexed
+query), with its request budget raised (`common.BENCH_LIMITS`); the raw route ignores the header
+and filters by the organization it looked up by slug at start-up.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from typing import Any
 
 from bench import breakdown
 from bench.common import (
-    ORGANIZATION,
+    AUTH_SETUP,
     add_database_argument,
     bench_database,
+    create_bench_organization,
     emit,
     event_loop_name,
     log,
@@ -57,28 +63,33 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_seconds": args.warmup_seconds,
     }
     async with bench_database(args.database_url) as database:
-        async with running_server("service", database.url) as server:
+        organization = await create_bench_organization(database.url)
+        api_key = organization.api_key
+        async with running_server("service", database.url, organization.slug) as server:
             connection = await Connection.open(server.port)
             try:
                 program = await create_program(
-                    connection, name="bench-get", signatureSpec="question -> answer"
+                    connection, api_key, name="bench-get", signatureSpec="question -> answer"
                 )
             finally:
                 await connection.close()
             variables = {"id": program["id"]}
-            service_request = graphql_post(QUERY, variables)
+            service_request = graphql_post(QUERY, variables, api_key=api_key)
             responses["service"] = await check(server, service_request)
             log(f"service: {args.concurrency} clients for {args.seconds}s")
             runs["service"] = await load(server, service_request, **options)
-        async with running_server("raw", database.url) as server:
-            raw_request = graphql_post(QUERY, variables, path="/raw/program")
+        async with running_server("raw", database.url, organization.slug) as server:
+            # the same bytes but the path: the Authorization header too, which the raw app ignores
+            raw_request = graphql_post(QUERY, variables, path="/raw/program", api_key=api_key)
             responses["raw"] = await check(server, raw_request)
             log(f"raw: {args.concurrency} clients for {args.seconds}s")
             runs["raw"] = await load(server, raw_request, **options)
         log(f"in-process breakdown of one request, {args.breakdown_repeats} repeats per step")
-        app = service_app(database.url, ORGANIZATION)
+        app = service_app(database.url)
         async with app.router.lifespan_context(app):
-            where = await breakdown.program_get(app, QUERY, variables, args.breakdown_repeats)
+            where = await breakdown.program_get(
+                app, QUERY, variables, api_key, args.breakdown_repeats
+            )
     if responses["service"] != responses["raw"]:
         raise RuntimeError(f"responses differ: {responses}")
     service, raw = runs["service"], runs["raw"]
@@ -90,9 +101,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "run one at a time; the load generator is a separate process "
             f"({args.concurrency} keep-alive HTTP/1.1 connections over loopback, asyncio "
             "streams); the parent process only starts and stops them; machine has "
-            f"{machine()['cpus']} CPUs"
+            f"{machine()['cpus']} CPUs; " + AUTH_SETUP
         ),
         "database": database.describe(),
+        "organization": organization.describe(),
         "versions": versions() | {"event_loop": event_loop_name()},
         "machine": machine() | {"load_average_1m_before": load_before},
         "same_response": True,

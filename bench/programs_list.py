@@ -9,6 +9,11 @@ connection: to the service's /graphql, then to `bench/raw_app.py`'s /raw/program
 the same tenant-filtered, ordered SELECT through SQLAlchemy Core and the same driver and returns
 the same JSON (checked). When the service misses the target (or with `--profile`), `breakdown`
 says where the time goes, measured in-process on the server side (see `bench/breakdown.py`).
+
+Every request carries `Authorization: Bearer <API key>` of the admin of an organization created
+for the run before the servers start: the service authenticates each request (one more indexed
+query), with its request budget raised (`common.BENCH_LIMITS`); the raw route ignores the header
+and filters by the organization it looked up by slug at start-up.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from typing import Any
 
 from bench import breakdown
 from bench.common import (
-    ORGANIZATION,
+    AUTH_SETUP,
     add_database_argument,
     bench_database,
+    create_bench_organization,
     emit,
     event_loop_name,
     log,
@@ -53,10 +59,12 @@ async def fetch(server: ServerProcess, request: bytes) -> Any:
     return json.loads(body)
 
 
-async def seed(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
+async def seed(server: ServerProcess, api_key: str, args: argparse.Namespace) -> dict[str, Any]:
     log(f"creating {args.programs} programs (createProgram, {args.seed_concurrency} at a time)")
     started = time.perf_counter()
-    created = await create_programs(server.port, args.programs, concurrency=args.seed_concurrency)
+    created = await create_programs(
+        server.port, api_key, args.programs, concurrency=args.seed_concurrency
+    )
     seconds = time.perf_counter() - started
     return {
         "programs": len(created),
@@ -72,14 +80,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     options = {"concurrency": 1, "requests": args.requests, "warmup_requests": args.warmup}
     responses: dict[str, Any] = {}
     async with bench_database(args.database_url) as database:
-        async with running_server("service", database.url) as server:
-            seeding = await seed(server, args)
-            service_request = graphql_post(QUERY, variables)
+        organization = await create_bench_organization(database.url)
+        api_key = organization.api_key
+        async with running_server("service", database.url, organization.slug) as server:
+            seeding = await seed(server, api_key, args)
+            service_request = graphql_post(QUERY, variables, api_key=api_key)
             responses["service"] = await fetch(server, service_request)
             log(f"service: {args.requests} sequential requests")
             service = await load(server, service_request, **options)
-        async with running_server("raw", database.url) as server:
-            raw_request = graphql_post(QUERY, variables, path="/raw/programs")
+        async with running_server("raw", database.url, organization.slug) as server:
+            # the same bytes but the path: the Authorization header too, which the raw app ignores
+            raw_request = graphql_post(QUERY, variables, path="/raw/programs", api_key=api_key)
             responses["raw"] = await fetch(server, raw_request)
             log(f"raw: {args.requests} sequential requests")
             raw = await load(server, raw_request, **options)
@@ -92,10 +103,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         where = None
         if args.profile or not met:
             log("profiling one request's parts in-process on the server side")
-            app = service_app(database.url, ORGANIZATION)
+            app = service_app(database.url)
             async with app.router.lifespan_context(app):
                 where = await breakdown.programs_list(
-                    app, QUERY, variables, args.profile_repeats, service["latency_ms"]["median"]
+                    app,
+                    QUERY,
+                    variables,
+                    api_key,
+                    args.profile_repeats,
+                    service["latency_ms"]["median"],
                 )
     return {
         "benchmark": "programs_list",
@@ -104,9 +120,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "each server is a uvicorn subprocess (1 worker, loop/http 'auto', access log off), "
             "run one at a time; the client is a separate load-generator process sending "
             "sequential requests over one keep-alive HTTP/1.1 connection on loopback; "
-            f"machine has {machine()['cpus']} CPUs; the breakdown runs in-process afterwards"
+            f"machine has {machine()['cpus']} CPUs; the breakdown runs in-process afterwards; "
+            + AUTH_SETUP
         ),
         "database": database.describe(),
+        "organization": organization.describe(),
         "versions": versions() | {"event_loop": event_loop_name()},
         "machine": machine() | {"load_average_1m_before": load_before},
         "seeding": seeding,

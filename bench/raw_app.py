@@ -8,6 +8,10 @@ response. Each route takes the very request body the GraphQL endpoint gets and r
     POST /raw/program   {"variables": {"id": ...}}      → {"data": {"program": {...}}}
     POST /raw/programs  {"variables": {"first": 1000}}  → {"data": {"programs": {"nodes": [...]}}}
     POST /raw/execute   {"variables": {"input": {...}}} → insert PENDING, create_task, return
+
+No authentication and no rate limit: the organization is looked up once, by slug, at start-up
+(it is created for the run before any server starts), and the `Authorization` header the requests
+carry for the service is ignored.
 """
 
 from __future__ import annotations
@@ -142,5 +146,5 @@ async def _organization_id(engine: AsyncEngine, slug: str) -> uuid.UUID:
     async with engine.connect() as connection:
         found = (await connection.execute(query)).scalar_one_or_none()
     if found is None:
-        raise RuntimeError(f"organization {slug!r} not found: start the service once to create it")
+        raise RuntimeError(f"organization {slug!r} not found: create it first (create_org)")
     return uuid.UUID(str(found))

@@ -1,4 +1,4 @@
-"""Set-up through the service's own GraphQL API, as a client would do it."""
+"""Set-up through the service's own GraphQL API, as a client would do it (with its API key)."""
 
 from __future__ import annotations
 
@@ -18,20 +18,22 @@ mutation($input: CreateProgramInput!) {
 """
 
 
-async def create_program(connection: Connection, **fields: Any) -> dict[str, Any]:
-    data = await graphql(connection, CREATE_PROGRAM, input=fields)
+async def create_program(connection: Connection, api_key: str, **fields: Any) -> dict[str, Any]:
+    data = await graphql(connection, CREATE_PROGRAM, {"input": fields}, api_key=api_key)
     program: dict[str, Any] = data["createProgram"]
     if program["__typename"] != "Program":
         raise RuntimeError(f"createProgram failed: {program}")
     return program
 
 
-async def create_programs(port: int, count: int, *, concurrency: int = 8) -> list[dict[str, Any]]:
+async def create_programs(
+    port: int, api_key: str, count: int, *, concurrency: int = 8
+) -> list[dict[str, Any]]:
     """`count` DRAFT programs sharing one signature, created `concurrency` at a time."""
     connections = [await Connection.open(port) for _ in range(concurrency)]
     try:
         first = await create_program(
-            connections[0], name="bench-0000", signatureSpec="question -> answer"
+            connections[0], api_key, name="bench-0000", signatureSpec="question -> answer"
         )
         signature_id = first["signature"]["id"]
         names = iter(range(1, count))
@@ -40,7 +42,7 @@ async def create_programs(port: int, count: int, *, concurrency: int = 8) -> lis
         async def worker(connection: Connection) -> None:
             for number in names:
                 program = await create_program(
-                    connection, name=f"bench-{number:04d}", signatureId=signature_id
+                    connection, api_key, name=f"bench-{number:04d}", signatureId=signature_id
                 )
                 created.append(program)
 

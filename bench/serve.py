@@ -5,6 +5,10 @@
 Started by `bench.servers.running_server`, which binds the listening socket itself (no port race)
 and passes it down. uvicorn runs as `dspex-gql serve` does (loop and HTTP parser "auto": uvloop
 and httptools when installed), but with access logs off for both servers.
+
+The service authenticates every request from its `Authorization` header (the organization and
+its API key exist before it starts), with the request budget raised (`common.BENCH_LIMITS`).
+`--organization` is the slug the raw baseline filters by; the service does not use it.
 """
 
 from __future__ import annotations
@@ -20,20 +24,16 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from bench.common import service_settings
 from bench.gcstats import GCStats
 from bench.raw_app import create_raw_app
 from dspex_gql.app import create_app
-from dspex_gql.config import DatabaseSettings, ServerSettings, Settings
 
 Lifespan = Literal["auto", "on", "off"]
 
 
-def service_app(database_url: str, organization: str) -> FastAPI:
-    settings = Settings(
-        database=DatabaseSettings(url=database_url, migrate_on_start=False),
-        server=ServerSettings(default_organization=organization),
-    )
-    return create_app(settings)
+def service_app(database_url: str) -> FastAPI:
+    return create_app(service_settings(database_url))
 
 
 class Server(uvicorn.Server):
@@ -58,11 +58,11 @@ def main() -> None:
     parser.add_argument("kind", choices=("service", "raw"))
     parser.add_argument("--fd", type=int, required=True, help="an inherited listening socket")
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--organization", required=True)
+    parser.add_argument("--organization", required=True, help="the raw baseline's tenant (slug)")
     parser.add_argument("--gc-stats", type=Path, help="record GC pauses (see bench/gcstats.py)")
     args = parser.parse_args()
     if args.kind == "service":
-        app: ASGIApp = service_app(args.database_url, args.organization)
+        app: ASGIApp = service_app(args.database_url)
     else:
         app = create_raw_app(args.database_url, args.organization)
     listening = socket.socket(fileno=args.fd)

@@ -1,6 +1,6 @@
 """Run a benchmark server in its own process, and drive load at it from another one.
 
-    async with running_server("service", database.url) as server:
+    async with running_server("service", database.url, organization.slug) as server:
         result = await load(server, request, concurrency=16, seconds=5)
 
 The parent only starts and stops processes: while load runs, the 2 cores go to the server and to
@@ -26,7 +26,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from bench.common import CLOCK_TICKS, ORGANIZATION, PROJECT_ROOT, busy_cpu_seconds, log
+from bench.common import CLOCK_TICKS, PROJECT_ROOT, busy_cpu_seconds, log
 from bench.httpclient import HOST, wait_until_up
 from bench.serve import Lifespan, uvicorn_config
 
@@ -71,8 +71,12 @@ def _environment() -> dict[str, str]:
 
 @asynccontextmanager
 async def running_server(
-    kind: str, database_url: str, organization: str = ORGANIZATION
+    kind: str, database_url: str, organization: str
 ) -> AsyncIterator[ServerProcess]:
+    """`organization`: the slug the raw baseline filters by (the service authenticates instead).
+
+    The server's stdout goes to this process's stderr: stdout carries only the JSON result.
+    """
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.bind((HOST, 0))
@@ -85,7 +89,7 @@ async def running_server(
     gc_path = Path(scratch.name) / "gc.json"
     command += ["--gc-stats", str(gc_path)]
     process = await asyncio.create_subprocess_exec(
-        *command, pass_fds=(fd,), cwd=PROJECT_ROOT, env=_environment()
+        *command, pass_fds=(fd,), cwd=PROJECT_ROOT, env=_environment(), stdout=sys.stderr
     )
     listening.close()
     server = ServerProcess(kind, process, port, gc_path)

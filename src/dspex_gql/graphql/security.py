@@ -13,15 +13,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from dspex_gql import errors
 from dspex_gql.config import GraphQLSettings
@@ -99,10 +100,15 @@ class ErrorPresentation(SchemaExtension):
 
 
 def security_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaExtension]]:
+    # The depth and alias rules are built once: validation results are cached per document
+    # *and* rule classes, so rules made afresh for each request would never hit the cache.
+    limits: list[type[ASTValidationRule]] = [
+        depth_validator(settings.max_depth, None),
+        aliases_validator(settings.max_aliases),
+    ]
     return [
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(limits),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         ErrorPresentation,
