@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from strawberry.extensions.validation_cache import _get_validate_cache
 
 from dspex_gql.app import create_app
 from dspex_gql.config import GraphQLSettings, Settings
@@ -140,3 +141,18 @@ class TestUnexpectedErrors:
         logged = [r for r in caplog.records if error["extensions"]["errorId"] in r.getMessage()]
         assert logged
         assert logged[0].exc_info is not None
+
+
+class TestValidationIsCached:
+    async def test_the_same_document_is_validated_once(self, client: GraphQLClient) -> None:
+        """Validation costs milliseconds; a repeated document must come from the cache (the
+        depth and alias rules must be the same classes every time for that to happen)."""
+        cache = _get_validate_cache(256)
+        query = "{ signatures(first: 1) { totalCount } }"
+        await client.data(query)
+        before = cache.cache_info()
+
+        await client.data(query)
+        after = cache.cache_info()
+
+        assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
