@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
+from functools import _lru_cache_wrapper
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
@@ -147,7 +149,7 @@ class TestValidationIsCached:
     async def test_the_same_document_is_validated_once(self, client: GraphQLClient) -> None:
         """Validation costs milliseconds; a repeated document must come from the cache (the
         depth and alias rules must be the same classes every time for that to happen)."""
-        cache = _get_validate_cache(256)
+        cache = cast("_lru_cache_wrapper[Any]", _get_validate_cache(256))
         query = "{ signatures(first: 1) { totalCount } }"
         await client.data(query)
         before = cache.cache_info()
