@@ -26,10 +26,9 @@ A owns nothing of, a subscription without an id) fails, and so does one that nev
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,7 +54,6 @@ from graphql import (
     get_named_type,
     is_leaf_type,
 )
-from starlette.types import Message
 
 from dspex_gql.app import create_app
 from dspex_gql.graphql.schema import build_schema
@@ -63,6 +61,7 @@ from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.factories import create_program, create_signature, execute
 from tests.people import PASSWORD, member
+from tests.sockets import Socket
 from tests.tenants import Tenant, new_tenant
 
 SCHEMA: GraphQLSchema = build_schema()._schema
@@ -73,8 +72,6 @@ SELECTION_DEPTH = 3
 """Object levels selected under a root field (the service allows 12)."""
 SLOW = {"latency_ms": 600_000}
 """Runs that stay RUNNING for the whole module (shutdown cancels them)."""
-WAIT = 10.0
-"""Upper bound on any one websocket exchange; only reached when something is broken."""
 
 ANY_KIND = "*"
 KIND_ALIASES = {"actorId": "User", "parentId": "Program", "resourceId": ANY_KIND}
@@ -328,95 +325,6 @@ class Generator:
 
 
 # --- Running operations ---------------------------------------------------------------------
-
-
-class Socket:
-    """graphql-transport-ws through the ASGI app, in the test's event loop (the real protocol
-    and the real router, as a browser would speak it; the sync TestClient would need its own
-    loop, and the app's database connections belong to this one)."""
-
-    def __init__(self, app: FastAPI, credential: str) -> None:
-        self.app = app
-        self.credential = credential
-        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._from_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._operations = 0
-
-    async def __aenter__(self) -> Socket:
-        scope = {
-            "type": "websocket",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "scheme": "ws",
-            "server": ("testserver", 80),
-            "client": ("10.0.0.7", 41000),
-            "root_path": "",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
-            "query_string": b"",
-            "headers": [
-                (b"host", b"testserver"),
-                (b"sec-websocket-protocol", b"graphql-transport-ws"),
-            ],
-            "subprotocols": ["graphql-transport-ws"],
-            "state": {},
-            "extensions": {},
-        }
-        self._task = asyncio.create_task(self.app(scope, self._to_app.get, self._from_app.put))
-        await self._to_app.put({"type": "websocket.connect"})
-        accepted = await self._raw()
-        assert accepted["type"] == "websocket.accept", accepted
-        init = {"authorization": f"Bearer {self.credential}"}
-        await self.send({"type": "connection_init", "payload": init})
-        assert (await self.receive())["type"] == "connection_ack"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._to_app.put({"type": "websocket.disconnect", "code": 1000})
-        assert self._task is not None
-        async with asyncio.timeout(WAIT):
-            await self._task
-
-    async def _raw(self) -> Message:
-        async with asyncio.timeout(WAIT):
-            return await self._from_app.get()
-
-    async def send(self, message: dict[str, Any]) -> None:
-        await self._to_app.put({"type": "websocket.receive", "text": json.dumps(message)})
-
-    async def receive(self) -> dict[str, Any]:
-        raw = await self._raw()
-        assert raw["type"] == "websocket.send", f"the socket closed: {raw}"
-        message: dict[str, Any] = json.loads(raw["text"])
-        return message
-
-    async def subscribe(
-        self,
-        document: str,
-        variables: dict[str, Any],
-        *,
-        until: Callable[[dict[str, Any]], bool] | None = None,
-    ) -> list[dict[str, Any]]:
-        """The messages of one subscription until it ends (or until one satisfies `until`,
-        then stop it)."""
-        self._operations += 1
-        id = str(self._operations)
-        payload = {"query": document, "variables": variables}
-        await self.send({"id": id, "type": "subscribe", "payload": payload})
-        messages: list[dict[str, Any]] = []
-        while True:
-            message = await self.receive()
-            if message["type"] == "ping":
-                await self.send({"type": "pong"})
-            if message.get("id") != id:
-                continue
-            messages.append(message)
-            if message["type"] in {"complete", "error"}:
-                return messages
-            if until is not None and until(message):
-                await self.send({"id": id, "type": "complete"})
-                return messages
 
 
 async def post(client: GraphQLClient, document: str, variables: dict[str, Any]) -> Any:

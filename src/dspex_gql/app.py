@@ -25,9 +25,13 @@ from dspex_gql.db.engine import create_engine, create_session_factory
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.runner import ExecutionRunner, recover_interrupted
 from dspex_gql.graphql.router import graphql_router
 from dspex_gql.http import BodySizeLimit, RequestId
+from dspex_gql.optimization_runs.planning import Toolbox
+from dspex_gql.optimization_runs.recovery import resume_unfinished
+from dspex_gql.optimization_runs.runner import OptimizationRunner
 from dspex_gql.orchestrator import Orchestrator, ProgressReporter
 from dspex_gql.programs.runner import recover_initializing
 from dspex_gql.pubsub import Hub
@@ -121,6 +125,9 @@ async def _start(
     runner = ExecutionRunner(reporter, hub, adapters, custom_programs)
     await recover_interrupted(uow, runner)
     await recover_initializing(uow)
+    tools = Toolbox(metrics=MetricRegistry.default())
+    optimizer = OptimizationRunner(reporter, hub, runner.invoker)
+    await resume_unfinished(uow, tools, optimizer, orchestrator)
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
     authenticator = Authenticator(uow, tokens, anonymous_admin=settings.auth.dev_anonymous_admin)
     limits = settings.limits
@@ -133,6 +140,8 @@ async def _start(
         adapters=adapters,
         custom_programs=custom_programs,
         execution_runner=runner,
+        optimization_runner=optimizer,
+        tools=tools,
         passwords=passwords,
         tokens=tokens,
         authenticator=authenticator,

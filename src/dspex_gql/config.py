@@ -42,6 +42,19 @@ class ExecutionSettings(BaseSettings):
     max_input_bytes: int = Field(default=262_144, ge=1)
 
 
+class OptimizationSettings(BaseSettings):
+    model_config = _section("OPTIMIZATION_")
+
+    max_iterations: int = Field(default=10_000, ge=1)
+    max_training_examples: int = Field(default=1_000, ge=1)
+    max_training_bytes: int = Field(default=2_097_152, ge=1)
+    max_concurrency: int = Field(default=16, ge=1)
+    """Examples of one evaluation run at once, at most."""
+    default_concurrency: int = Field(default=4, ge=1)
+    progress_messages_per_second: float = Field(default=10.0, gt=0)
+    """Per subscriber of `optimizationProgress`, whatever the evaluation rate."""
+
+
 class GraphQLSettings(BaseSettings):
     model_config = _section("GRAPHQL_")
 
@@ -108,6 +121,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    optimization: OptimizationSettings = Field(default_factory=OptimizationSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -4,16 +4,21 @@ from dspex_gql.accounts.models import ApiKey, Organization, User
 from dspex_gql.audit.models import AuditLog
 from dspex_gql.db.base import Base
 from dspex_gql.executions.models import Execution
+from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
 from dspex_gql.programs.models import Program
 from dspex_gql.signatures.models import Signature
+from dspex_gql.variable_spaces.models import VariableSpace
 
 __all__ = [
     "ApiKey",
     "AuditLog",
     "Base",
+    "Evaluation",
     "Execution",
+    "OptimizationRun",
     "Organization",
     "Program",
     "Signature",
     "User",
+    "VariableSpace",
 ]

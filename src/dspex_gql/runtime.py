@@ -16,15 +16,20 @@ from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.audit.service import AuditService
 from dspex_gql.config import Settings
 from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.executions.runner import ExecutionRunner
 from dspex_gql.executions.service import ExecutionService
+from dspex_gql.optimization_runs.planning import Toolbox
+from dspex_gql.optimization_runs.runner import OptimizationRunner
+from dspex_gql.optimization_runs.service import EvaluationService, OptimizationService
 from dspex_gql.orchestrator import Orchestrator
 from dspex_gql.programs.service import ProgramService
 from dspex_gql.pubsub import Hub
 from dspex_gql.ratelimit import RateLimiter
 from dspex_gql.signatures.service import SignatureService
+from dspex_gql.variable_spaces.service import VariableSpaceService
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class Runtime:
     adapters: AdapterRegistry
     custom_programs: CustomProgramRegistry
     execution_runner: ExecutionRunner
+    optimization_runner: OptimizationRunner
+    tools: Toolbox
     passwords: Passwords
     tokens: Tokens
     authenticator: Authenticator
@@ -73,6 +80,29 @@ class Services:
         return ProgramService(
             runtime.uow, self.actor, runtime.orchestrator, runtime.adapters, runtime.custom_programs
         )
+
+    @cached_property
+    def variable_spaces(self) -> VariableSpaceService:
+        runtime = self.runtime
+        modules = [*ProgramType.__members__, *runtime.custom_programs.names()]
+        return VariableSpaceService(runtime.uow, self.actor, modules)
+
+    @cached_property
+    def optimizations(self) -> OptimizationService:
+        runtime = self.runtime
+        return OptimizationService(
+            runtime.uow,
+            self.actor,
+            runtime.orchestrator,
+            runtime.optimization_runner,
+            runtime.hub,
+            runtime.tools,
+            runtime.settings.optimization,
+        )
+
+    @cached_property
+    def evaluations(self) -> EvaluationService:
+        return EvaluationService(self.runtime.uow, self.actor)
 
     @cached_property
     def executions(self) -> ExecutionService:

@@ -30,9 +30,7 @@ def version(field: str, value: str) -> list[FieldProblem]:
 def json_object(field: str, value: Any, *, max_bytes: int | None = None) -> list[FieldProblem]:
     if not isinstance(value, dict):
         return [FieldProblem(field, "must be a JSON object", "type")]
-    if max_bytes is not None and len(json.dumps(value)) > max_bytes:
-        return [FieldProblem(field, f"must be at most {max_bytes} bytes of JSON", "too_large")]
-    return []
+    return [] if max_bytes is None else json_size(field, value, max_bytes=max_bytes)
 
 
 def tags(field: str, value: list[str]) -> list[FieldProblem]:
@@ -41,4 +39,10 @@ def tags(field: str, value: list[str]) -> list[FieldProblem]:
     bad = [tag for tag in value if not tag.strip() or len(tag) > 64]
     if bad:
         return [FieldProblem(field, "tags must be 1 to 64 characters", "invalid")]
+    return []
+
+
+def json_size(field: str, value: Any, *, max_bytes: int) -> list[FieldProblem]:
+    if len(json.dumps(value, default=str)) > max_bytes:
+        return [FieldProblem(field, f"must be at most {max_bytes} bytes of JSON", "too_large")]
     return []

@@ -18,6 +18,7 @@ from dspex_gql.engine.adapters import (
     ProgramType,
 )
 from dspex_gql.engine.adapters.base import canonical_json
+from dspex_gql.engine.adapters.mock import MOCK_CONTROL_KEYS
 from dspex_gql.engine.signatures import Signature, parse_signature
 from dspex_gql.engine.types import check_value
 
@@ -36,6 +37,7 @@ def request(
     signature: Signature = QA,
     program_type: ProgramType = ProgramType.PREDICT,
     instructions: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> AdapterRequest:
     return AdapterRequest(
         program_type=program_type,
@@ -43,6 +45,7 @@ def request(
         instructions=instructions,
         inputs={"question": "What is 2 + 2?"} if inputs is None else inputs,
         configuration=configuration or {},
+        options=options or {},
     )
 
 
@@ -223,6 +226,173 @@ async def test_fail_rate_extremes() -> None:
 async def test_invalid_configuration_fails_the_run() -> None:
     with pytest.raises(AdapterError, match="Invalid mock configuration: fail_rate must be"):
         await run(request(configuration={"fail_rate": 2}))
+
+
+# -- quality landscape --------------------------------------------------------------------------
+
+LANDSCAPE = {"kind": "distance", "optimum": {"temperature": 0.7, "model": "gpt-4"}, "width": 0.5}
+AT_OPTIMUM = {"temperature": 0.7, "model": "gpt-4", "landscape": LANDSCAPE}
+
+
+def example(number: int) -> tuple[dict[str, str], dict[str, str]]:
+    return {"question": f"question {number}"}, {"answer": f"answer {number}"}
+
+
+async def score(configuration: Mapping[str, Any], count: int) -> float:
+    """The share of `count` examples the mock answers with the expected outputs."""
+    right = 0
+    for number in range(count):
+        inputs, expected = example(number)
+        result = await run(request(inputs, configuration, options={"expected": expected}))
+        right += result.outputs == expected
+    return right / count
+
+
+async def test_landscape_at_the_optimum_answers_every_example() -> None:
+    assert await score(AT_OPTIMUM, 50) == 1.0
+
+
+async def test_landscape_far_from_the_optimum_answers_almost_none() -> None:
+    assert await score({**AT_OPTIMUM, "temperature": 3.0, "model": "gpt-3.5"}, 50) <= 0.02
+
+
+async def test_landscape_score_falls_monotonically_away_from_the_optimum() -> None:
+    temperatures = [0.7 + step / 10 for step in range(13)]
+    scores = [await score({**AT_OPTIMUM, "temperature": t}, 200) for t in temperatures]
+
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == 1.0
+    assert scores[-1] < 0.2
+    for temperature, achieved in zip(temperatures, scores, strict=True):
+        p = math.exp(-((temperature - 0.7) ** 2) / (2 * 0.5**2))
+        assert achieved == pytest.approx(p, abs=0.1)
+
+
+async def test_landscape_metadata_reports_the_probability() -> None:
+    inputs, expected = example(1)
+    configuration = {**AT_OPTIMUM, "temperature": 1.2}
+
+    with_expected = await run(request(inputs, configuration, options={"expected": expected}))
+    without = await run(request(inputs, configuration))
+
+    assert with_expected.metadata["landscape_p"] == pytest.approx(math.exp(-0.5))
+    assert without.metadata["landscape_p"] == pytest.approx(math.exp(-0.5))
+    assert with_expected.metadata["adapter"] == "mock"
+
+
+async def test_landscape_without_expected_outputs_changes_nothing() -> None:
+    for number in range(20):
+        inputs = {"question": f"question {number}"}
+        plain = await run(
+            request(inputs, {"temperature": 0.7, "model": "gpt-4"}, signature=ALL_TYPES)
+        )
+        shaped = await run(request(inputs, AT_OPTIMUM, signature=ALL_TYPES))
+
+        assert shaped.outputs == plain.outputs
+        assert shaped.completion_tokens == plain.completion_tokens
+
+
+async def test_expected_outputs_without_a_landscape_change_nothing() -> None:
+    inputs, expected = example(2)
+
+    plain = await run(request(inputs))
+    with_expected = await run(request(inputs, options={"expected": expected}))
+
+    assert with_expected == plain
+    assert "landscape_p" not in with_expected.metadata
+
+
+async def test_landscape_answers_only_the_expected_fields() -> None:
+    signature = parse_signature("question -> answer, confidence: float")
+    inputs = {"question": "Why?"}
+    options = {"expected": {"answer": "because", "unknown": 1}}
+
+    plain = await run(request(inputs, {"temperature": 0.7, "model": "gpt-4"}, signature=signature))
+    right = await run(request(inputs, AT_OPTIMUM, signature=signature, options=options))
+
+    assert right.outputs == {"answer": "because", "confidence": plain.outputs["confidence"]}
+
+
+async def test_wrong_answers_are_todays_outputs() -> None:
+    inputs, expected = example(3)
+    far = {**AT_OPTIMUM, "temperature": 5.0}
+
+    plain = await run(request(inputs, {"temperature": 5.0, "model": "gpt-4"}))
+    wrong = await run(request(inputs, far, options={"expected": expected}))
+
+    assert wrong.outputs == plain.outputs != expected
+
+
+async def answered(configuration: Mapping[str, Any], count: int = 200) -> list[bool]:
+    results = []
+    for number in range(count):
+        inputs, expected = example(number)
+        result = await run(request(inputs, configuration, options={"expected": expected}))
+        results.append(result.outputs == expected)
+    return results
+
+
+async def test_landscape_seed_picks_which_examples_not_how_many() -> None:
+    halfway = {**AT_OPTIMUM, "temperature": 0.7 + 0.5 * math.sqrt(2 * math.log(2))}  # p = 0.5
+    seeded = {**halfway, "landscape": {**LANDSCAPE, "seed": 1}}
+
+    first, again, other = await answered(halfway), await answered(halfway), await answered(seeded)
+
+    assert first == again
+    assert first != other
+    assert 0.4 <= sum(first) / 200 <= 0.6
+    assert 0.4 <= sum(other) / 200 <= 0.6
+
+
+async def test_branin_landscape_scores_about_p() -> None:
+    landscape = {"kind": "branin", "x": "x1", "y": "x2", "tau": 10}
+    configuration = {"x1": math.pi, "x2": 5.0, "landscape": landscape}  # f = 2.725² + f_min
+
+    result = await run(request(configuration=configuration))
+    p = result.metadata["landscape_p"]
+
+    assert p == pytest.approx(math.exp(-(2.725**2) / 10))
+    assert await score(configuration, 200) == pytest.approx(p, abs=0.1)
+
+
+async def test_missing_landscape_variable_fails_only_when_answering() -> None:
+    configuration = {"x1": 1.0, "landscape": {"kind": "branin", "x": "x1", "y": "x2"}}
+    inputs, expected = example(4)
+
+    with pytest.raises(AdapterError, match=r"^landscape variable 'x2' is missing or not a number$"):
+        await run(request(inputs, configuration, options={"expected": expected}))
+    result = await run(request(inputs, configuration))
+    assert "landscape_p" not in result.metadata
+
+
+async def test_bad_landscape_fails_the_run() -> None:
+    with pytest.raises(AdapterError, match=r"Invalid mock configuration: landscape\.kind must be"):
+        await run(request(configuration={"landscape": {"kind": "flat"}}))
+
+
+def test_landscape_is_a_control_key() -> None:
+    assert "landscape" in MOCK_CONTROL_KEYS
+
+
+def test_check_configuration_accepts_landscapes() -> None:
+    adapter = MockAdapter()
+    hartmann = {"kind": "hartmann6", "variables": ["a", "b", "c", "d", "e", "f"], "seed": 2}
+
+    assert adapter.check_configuration({"landscape": LANDSCAPE}) == []
+    assert adapter.check_configuration({"landscape": hartmann}) == []
+    # The landscape's variables may come from a variable configuration merged in later.
+    assert adapter.check_configuration({"landscape": {"kind": "branin", "x": "a", "y": "b"}}) == []
+
+
+def test_check_configuration_reports_a_bad_landscape() -> None:
+    problems = MockAdapter().check_configuration(
+        {"fail_rate": 3, "landscape": {"kind": "distance", "optimum": {"t": 1}, "width": -1}}
+    )
+
+    assert problems == ["fail_rate must be between 0 and 1", "landscape.width must be a number > 0"]
+    assert MockAdapter().check_configuration({"landscape": "yes"}) == [
+        "landscape must be an object"
+    ]
 
 
 # -- accounting and latency ---------------------------------------------------------------------

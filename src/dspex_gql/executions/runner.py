@@ -24,6 +24,7 @@ from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import AdapterError, AdapterRequest, AdapterResult
 from dspex_gql.engine.adapters.registry import AdapterRegistry, NotRegistered
 from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository, interrupt_unfinished
@@ -59,8 +60,7 @@ class ExecutionRunner:
     ) -> None:
         self.reporter = reporter
         self.hub = hub
-        self.adapters = adapters
-        self.custom_programs = custom_programs
+        self.invoker = ProgramInvoker(adapters, custom_programs)
 
     def job(self, plan: ExecutionPlan) -> ExecutionJob:
         return ExecutionJob(self, plan)
@@ -70,11 +70,7 @@ class ExecutionRunner:
         await self.hub.publish(channels.program_executions(event.program_id), event)
 
     async def invoke(self, plan: ExecutionPlan) -> AdapterResult:
-        adapter = self.adapters.get(plan.adapter)
-        if plan.implementation is None:
-            return await adapter.run(plan.request)
-        implementation = self.custom_programs.get(plan.implementation)
-        return await implementation(plan.request, adapter)
+        return await self.invoker(plan.adapter, plan.implementation, plan.request)
 
 
 @dataclass

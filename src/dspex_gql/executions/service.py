@@ -10,13 +10,14 @@ from uuid import UUID
 
 from dspex_gql import policies, validation
 from dspex_gql.accounts.actor import Actor
-from dspex_gql.accounts.repository import OrganizationRepository
+from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import ExecutionSettings
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.signatures import validate_inputs
-from dspex_gql.errors import Conflict, FieldProblem, QuotaExceeded, ValidationFailed
+from dspex_gql.engine.variables import validate_configuration
+from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository
@@ -29,6 +30,8 @@ from dspex_gql.resource import ResourceService
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.service import engine_signature
+from dspex_gql.variable_spaces.repository import VariableSpaceRepository
+from dspex_gql.variable_spaces.service import engine_space
 
 CANCELLED_BY_USER = "Cancelled by user"
 
@@ -68,7 +71,8 @@ class ExecutionService(ResourceService[Execution]):
         async with self._uow() as tx:
             program, signature = await self._runnable(tx, start.program_id)
             _check_inputs(signature, start.inputs)
-            await _ensure_compute_left(tx, self._actor.organization_id)
+            await self._check_variables(tx, program, start.variable_configuration)
+            await ensure_compute_left(tx, self._actor.organization_id)
             execution = Execution(
                 program_id=program.id,
                 status=ExecutionStatus.PENDING,
@@ -169,7 +173,7 @@ class ExecutionService(ResourceService[Execution]):
 
     async def _runnable(self, tx: UnitOfWork, program_id: UUID) -> tuple[Program, Signature]:
         program = await self._programs(tx).require(program_id)
-        if program.status != ProgramStatus.READY:
+        if program.status not in (ProgramStatus.READY, ProgramStatus.OPTIMIZING):
             raise Conflict(
                 f"The program is {program.status.value}; only READY programs can be executed"
             )
@@ -178,6 +182,23 @@ class ExecutionService(ResourceService[Execution]):
         )
         assert signature is not None, "programs.signature_id is a foreign key"
         return program, signature
+
+    async def _check_variables(self, tx: UnitOfWork, program: Program, given: Any) -> None:
+        """A variable configuration must fit the program's variable space, when it has one."""
+        if given is None or program.variable_space_id is None:
+            return
+        space = await VariableSpaceRepository(tx.session, program.organization_id).get(
+            program.variable_space_id
+        )
+        assert space is not None, "programs.variable_space_id is a foreign key"
+        problems = validate_configuration(engine_space(space), given)
+        if problems:
+            raise ValidationFailed(
+                FieldProblem(
+                    p.field.replace("configuration", "variableConfiguration", 1), p.message, p.code
+                )
+                for p in problems
+            )
 
     def _check_shape(self, start: StartExecution) -> None:
         limit = self._settings.max_input_bytes
@@ -213,15 +234,6 @@ class SequenceMemory:
         self._sequences.move_to_end(execution.id)
         if len(self._sequences) > self._capacity:
             self._sequences.popitem(last=False)
-
-
-async def _ensure_compute_left(tx: UnitOfWork, organization_id: UUID) -> None:
-    organization = await OrganizationRepository(tx.session).get(organization_id)
-    assert organization is not None, "an actor's organization exists"
-    quota, used = organization.compute_quota_seconds, organization.compute_used_seconds
-    if quota is not None and used >= quota:
-        message = f"The organization used its compute quota ({used:.1f} of {quota:.1f} seconds)"
-        raise QuotaExceeded(message, limit=quota, used=used)
 
 
 def _check_inputs(signature: Signature, inputs: dict[str, Any]) -> None:

@@ -39,3 +39,10 @@ class Loaders:
         self.program_stats: DataLoader[UUID, Any] = loader(programs.stats)
         self.program_children: DataLoader[UUID, list[Any]] = loader(programs.children, [])
         self.user: DataLoader[UUID, Any] = loader(services.accounts.get_many)
+        spaces, optimizations = services.variable_spaces, services.optimizations
+        self.variable_space: DataLoader[UUID, Any] = loader(spaces.get_many)
+        self.variable_space_program_count: DataLoader[UUID, int] = loader(spaces.program_counts, 0)
+        self.program_optimization_stats: DataLoader[UUID, Any] = loader(optimizations.stats)
+        self.evaluation_counts: DataLoader[UUID, Any] = loader(
+            optimizations.evaluation_counts, (0, None)
+        )

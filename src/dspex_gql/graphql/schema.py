@@ -16,16 +16,39 @@ from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, Execu
 from dspex_gql.graphql.authentication import Authentication
 from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
 from dspex_gql.graphql.security import security_extensions
+from dspex_gql.optimization_runs.schema import (
+    OptimizationMutation,
+    OptimizationQuery,
+    OptimizationSubscription,
+)
 from dspex_gql.programs.schema import ProgramMutation, ProgramQuery
 from dspex_gql.signatures.schema import SignatureMutation, SignatureQuery
+from dspex_gql.variable_spaces.schema import VariableSpaceMutation, VariableSpaceQuery
 
 Query = merge_types(
-    "Query", (AccountQuery, AuditQuery, SignatureQuery, ProgramQuery, ExecutionQuery)
+    "Query",
+    (
+        AccountQuery,
+        AuditQuery,
+        SignatureQuery,
+        ProgramQuery,
+        ExecutionQuery,
+        VariableSpaceQuery,
+        OptimizationQuery,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (AccountMutation, SignatureMutation, ProgramMutation, ExecutionMutation)
+    "Mutation",
+    (
+        AccountMutation,
+        SignatureMutation,
+        ProgramMutation,
+        ExecutionMutation,
+        VariableSpaceMutation,
+        OptimizationMutation,
+    ),
 )
-Subscription = merge_types("Subscription", (ExecutionSubscription,))
+Subscription = merge_types("Subscription", (ExecutionSubscription, OptimizationSubscription))
 
 
 class Schema(strawberry.Schema):

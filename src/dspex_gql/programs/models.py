@@ -50,3 +50,6 @@ class Program(TenantOwned, Base):
     performance_metrics: Mapped[dict[str, Any]] = mapped_column(JSONValue)
     tags: Mapped[list[str]] = mapped_column(JSONValue)
     visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility, "visibility"))
+    variable_space_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("variable_spaces.id", ondelete="SET NULL"), index=True
+    )

@@ -26,6 +26,7 @@ class ProgramRepository(TenantRepository[Program]):
             "tags": Program.tags,
             "signature_id": Program.signature_id,
             "parent_id": Program.parent_id,
+            "variable_space_id": Program.variable_space_id,
             "created_at": Program.created_at,
             "updated_at": Program.updated_at,
         },
@@ -63,6 +64,16 @@ class ProgramRepository(TenantRepository[Program]):
             .where(Program.organization_id == self.organization_id, Program.id == id)
             .where(Program.status == ProgramStatus.INITIALIZING)
             .values(updated_at=utcnow(), **values)
+        )
+        result = await self.session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def finish_optimization(self, id: UUID) -> bool:
+        statement = (
+            update(Program)
+            .where(Program.organization_id == self.organization_id, Program.id == id)
+            .where(Program.status == ProgramStatus.OPTIMIZING)
+            .values(status=ProgramStatus.READY, updated_at=utcnow())
         )
         result = await self.session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -34,6 +34,8 @@ from dspex_gql.signatures.schema import Signature, VisibilityFilter
 
 if TYPE_CHECKING:
     from dspex_gql.executions.schema import Execution, ExecutionFilter, ExecutionOrder
+    from dspex_gql.optimization_runs.schema import OptimizationRun
+    from dspex_gql.variable_spaces.schema import VariableSpace
 
 strawberry.enum(ProgramType)
 strawberry.enum(ProgramStatus)
@@ -41,6 +43,10 @@ strawberry.enum(ProgramStatus)
 ExecutionType = Annotated["Execution", strawberry.lazy("dspex_gql.executions.schema")]
 ExecutionFilterType = Annotated["ExecutionFilter", strawberry.lazy("dspex_gql.executions.schema")]
 ExecutionOrderType = Annotated["ExecutionOrder", strawberry.lazy("dspex_gql.executions.schema")]
+VariableSpaceType = Annotated["VariableSpace", strawberry.lazy("dspex_gql.variable_spaces.schema")]
+OptimizationRunType = Annotated[
+    "OptimizationRun", strawberry.lazy("dspex_gql.optimization_runs.schema")
+]
 
 
 @strawberry.type
@@ -54,10 +60,27 @@ class ProgramStats:
     average_duration_ms: float | None = strawberry.field(description="Of completed executions.")
     total_cost: float
     total_tokens: int
+    program_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="The best score any of its optimization runs reached.")
+    async def best_score(self, info: Info) -> float | None:
+        stats = await info.context.loaders.program_optimization_stats.load(self.program_id)
+        return stats.best_score  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The mean of its optimization runs' best scores.")
+    async def average_score(self, info: Info) -> float | None:
+        stats = await info.context.loaders.program_optimization_stats.load(self.program_id)
+        return stats.average_score  # type: ignore[no-any-return]
+
+    @strawberry.field
+    async def optimization_count(self, info: Info) -> int:
+        stats = await info.context.loaders.program_optimization_stats.load(self.program_id)
+        return stats.optimization_count  # type: ignore[no-any-return]
 
     @classmethod
-    def of(cls, stats: ExecutionStats) -> ProgramStats:
+    def of(cls, stats: ExecutionStats, program_id: UUID) -> ProgramStats:
         return cls(
+            program_id=program_id,
             execution_count=stats.execution_count,
             completed_count=stats.completed_count,
             failed_count=stats.failed_count,
@@ -89,6 +112,7 @@ class Program:
     updated_at: datetime
     signature_id: strawberry.Private[UUID]
     parent_id: strawberry.Private[UUID | None]
+    variable_space_id: strawberry.Private[UUID | None]
     created_by: strawberry.Private[UUID | None]
 
     @strawberry.field
@@ -116,7 +140,8 @@ class Program:
 
     @strawberry.field
     async def stats(self, info: Info) -> ProgramStats:
-        return ProgramStats.of(await info.context.loaders.program_stats.load(self.uuid))
+        stats = await info.context.loaders.program_stats.load(self.uuid)
+        return ProgramStats.of(stats, self.uuid)
 
     @strawberry.field
     async def last_executed_at(self, info: Info) -> datetime | None:
@@ -137,6 +162,25 @@ class Program:
         within = Condition("program_id", "eq", self.uuid)
         request = list_request(info, filter, order_by, first, after, within=within)
         return await connection(info.context.services.executions, request, Execution.of)
+
+    @strawberry.field
+    async def variable_space(self, info: Info) -> VariableSpaceType | None:
+        from dspex_gql.variable_spaces.schema import VariableSpace
+
+        if self.variable_space_id is None:
+            return None
+        space = await info.context.loaders.variable_space.load(self.variable_space_id)
+        return None if space is None else VariableSpace.of(space)
+
+    @strawberry.field
+    async def optimization_runs(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[OptimizationRunType]:
+        from dspex_gql.optimization_runs.schema import OptimizationRun
+
+        within = Condition("program_id", "eq", self.uuid)
+        request = list_request(info, None, None, first, after, within=within)
+        return await connection(info.context.services.optimizations, request, OptimizationRun.of)
 
     @property
     def uuid(self) -> UUID:
@@ -162,6 +206,7 @@ class Program:
             updated_at=program.updated_at,
             signature_id=program.signature_id,
             parent_id=program.parent_id,
+            variable_space_id=program.variable_space_id,
             created_by=program.created_by,
         )
 
@@ -217,12 +262,14 @@ class CreateProgramInput:
     configuration: JSON = strawberry.field(default_factory=dict)
     tags: list[str] = strawberry.field(default_factory=list)
     visibility: Visibility = Visibility.PRIVATE
+    variable_space_id: strawberry.ID | None = None
     initialize: bool = False
 
     def to_new(self) -> NewProgram:
         signature_id = (
             None if self.signature_id is None else to_uuid(self.signature_id, "Signature")
         )
+        space_id = self.variable_space_id
         return NewProgram(
             name=self.name,
             type=self.type,
@@ -234,6 +281,7 @@ class CreateProgramInput:
             configuration=self.configuration,
             tags=tuple(self.tags),
             visibility=self.visibility,
+            variable_space_id=None if space_id is None else to_uuid(space_id, "VariableSpace"),
             initialize=self.initialize,
         )
 
@@ -253,11 +301,16 @@ class UpdateProgramInput:
     signature_spec: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
     visibility: Visibility | None = strawberry.UNSET
+    variable_space_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="null detaches the variable space."
+    )
 
     def to_changes(self) -> ProgramChanges:
         given: dict[str, Any] = provided(self)
         if given.get("signature_id") is not None:
             given["signature_id"] = to_uuid(given["signature_id"], "Signature")
+        if given.get("variable_space_id") is not None:
+            given["variable_space_id"] = to_uuid(given["variable_space_id"], "VariableSpace")
         return ProgramChanges(**given)
 
 

@@ -26,6 +26,7 @@ from dspex_gql.signatures.models import Signature, SignatureStatus
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.service import find_or_create_for_spec
 from dspex_gql.unset import UNSET, Maybe
+from dspex_gql.variable_spaces.repository import VariableSpaceRepository
 
 MAX_CONFIGURATION_BYTES = 65_536
 INITIALIZE_WAIT_SECONDS = 30.0
@@ -44,6 +45,7 @@ class NewProgram:
     configuration: Any = field(default_factory=dict)
     tags: Sequence[str] = ()
     visibility: Visibility = Visibility.PRIVATE
+    variable_space_id: UUID | None = None
     initialize: bool = False
 
 
@@ -59,6 +61,7 @@ class ProgramChanges:
     signature_spec: Maybe[str] = UNSET
     tags: Maybe[Sequence[str]] = UNSET
     visibility: Maybe[Visibility] = UNSET
+    variable_space_id: Maybe[UUID | None] = UNSET
 
     def touches_runtime(self) -> bool:
         """Changes after which the program must be initialized again."""
@@ -114,6 +117,7 @@ class ProgramService(ResourceService[Program]):
                 performance_metrics={},
                 tags=list(new.tags),
                 visibility=new.visibility,
+                variable_space_id=await self._space_id(tx, new.variable_space_id),
             )
             self._repo(tx).add(program, created_by=self._actor.user_id)
             await tx.session.flush()
@@ -143,6 +147,8 @@ class ProgramService(ResourceService[Program]):
                 )
                 program.signature_id = signature.id
             _apply(program, changes)
+            if changes.variable_space_id is not UNSET:
+                program.variable_space_id = await self._space_id(tx, changes.variable_space_id)
             if _runtime(program) != runtime:
                 program.status, program.error_message = ProgramStatus.DRAFT, None
             given = {k: v for k, v in vars(changes).items() if v is not UNSET}
@@ -175,21 +181,7 @@ class ProgramService(ResourceService[Program]):
         _raise_if(validation.text("name", name, max_length=200, required=True))
         async with self._uow() as tx:
             source = await self._repo(tx).require(id)
-            clone = Program(
-                name=name.strip(),
-                description=source.description,
-                type=source.type,
-                adapter=source.adapter,
-                implementation=source.implementation,
-                status=ProgramStatus.DRAFT,
-                signature_id=source.signature_id,
-                configuration=dict(source.configuration),
-                parent_id=source.id,
-                version=1,
-                performance_metrics={},
-                tags=list(source.tags),
-                visibility=source.visibility,
-            )
+            clone = derived_program(source, name=name, configuration=dict(source.configuration))
             self._repo(tx).add(clone, created_by=self._actor.user_id)
             await tx.session.flush()
             changes = _created(clone) | {"parentId": source.id}
@@ -252,6 +244,13 @@ class ProgramService(ResourceService[Program]):
             )
         return problems
 
+    async def _space_id(self, tx: UnitOfWork, id: UUID | None) -> UUID | None:
+        """A variable space the actor can read, or NotFound."""
+        if id is None:
+            return None
+        repo = VariableSpaceRepository(tx.session, self._actor.organization_id, self._actor)
+        return (await repo.require(id)).id
+
     async def _signature(
         self,
         tx: UnitOfWork,
@@ -287,6 +286,33 @@ class ProgramService(ResourceService[Program]):
             signature_status=signature.status if signature else SignatureStatus.DEPRECATED,
         )
         return InitializationJob(plan, self._uow, self._adapters, self._custom_programs)
+
+
+def derived_program(
+    source: Program,
+    *,
+    name: str,
+    configuration: dict[str, Any],
+    version: int = 1,
+    performance_metrics: dict[str, Any] | None = None,
+) -> Program:
+    """A DRAFT child of `source`: same program, its own name, configuration and version."""
+    return Program(
+        name=name.strip(),
+        description=source.description,
+        type=source.type,
+        adapter=source.adapter,
+        implementation=source.implementation,
+        status=ProgramStatus.DRAFT,
+        signature_id=source.signature_id,
+        configuration=configuration,
+        parent_id=source.id,
+        version=version,
+        performance_metrics=performance_metrics or {},
+        tags=list(source.tags),
+        visibility=source.visibility,
+        variable_space_id=source.variable_space_id,
+    )
 
 
 def _new_problems(new: NewProgram) -> list[FieldProblem]:
@@ -332,6 +358,7 @@ def _created(program: Program) -> dict[str, Any]:
         "configuration": program.configuration,
         "tags": program.tags,
         "visibility": program.visibility,
+        "variableSpaceId": program.variable_space_id,
     }
 
 

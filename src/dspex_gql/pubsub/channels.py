@@ -13,3 +13,8 @@ def execution(id: UUID) -> str:
 def program_executions(program_id: UUID) -> str:
     """`ExecutionChanged` events of every execution of one program."""
     return f"dspex.program-executions.{program_id}"
+
+
+def optimization_run(id: UUID) -> str:
+    """`OptimizationChanged` events of one optimization run."""
+    return f"dspex.optimization-run.{id}"

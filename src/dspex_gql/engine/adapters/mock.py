@@ -3,6 +3,11 @@
 Each output field draws from its own `random.Random`, seeded with a SHA-256 of the inputs, the
 configuration (without the mock's own control keys below) and the field name: the same inputs and
 configuration always give the same outputs, and changing e.g. `temperature` changes them.
+
+With a `landscape` in the configuration (see `dspex_gql.engine.landscapes`) and the example's
+expected outputs in `options["expected"]`, as an evaluation passes them, the mock answers right
+(returns the expected values) with probability `p(configuration)`. Each example's draw depends
+only on its inputs and `landscape.seed`, so a run's score is monotone in `p`.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ from dspex_gql.engine.adapters.base import (
     ProgramType,
     canonical_json,
 )
+from dspex_gql.engine.landscapes import Landscape, is_number, parse_landscape
 from dspex_gql.engine.types import FieldType, ListType, LiteralType
 
 DEFAULT_MODEL = "mock-1"
 MOCK_CONTROL_KEYS = frozenset(
-    {"latency_ms", "fail_rate", "fail_seed", "fail_on"}
+    {"latency_ms", "fail_rate", "fail_seed", "fail_on", "landscape"}
     | {"prompt_price_per_1k", "completion_price_per_1k"}
 )
 _WORDS = (
@@ -36,16 +42,12 @@ _WORDS = (
 )  # fmt: skip
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_non_negative(value: Any) -> bool:
-    return _is_number(value) and value >= 0
+    return is_number(value) and value >= 0
 
 
 _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
@@ -60,11 +62,17 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
 
 
 def check_mock_configuration(configuration: Mapping[str, Any]) -> list[str]:
-    return [
+    problems = [
         message
         for key, is_valid, message in _RULES
         if key in configuration and not is_valid(configuration[key])
     ]
+    if "landscape" in configuration:
+        try:
+            parse_landscape(configuration["landscape"])
+        except ValueError as error:
+            problems.append(str(error))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -76,13 +84,17 @@ class MockSettings:
     fail_on: Mapping[str, Any] = field(default_factory=dict)
     prompt_price_per_1k: float = 0
     completion_price_per_1k: float = 0
+    landscape: Landscape | None = None
 
     @classmethod
     def from_configuration(cls, configuration: Mapping[str, Any]) -> MockSettings:
         if problems := check_mock_configuration(configuration):
             raise AdapterError(f"Invalid mock configuration: {'; '.join(problems)}")
-        known = {setting.name for setting in fields(cls)}
-        return cls(**{key: value for key, value in configuration.items() if key in known})
+        known = {setting.name for setting in fields(cls)} - {"landscape"}
+        settings = {key: value for key, value in configuration.items() if key in known}
+        if "landscape" in configuration:
+            settings["landscape"] = parse_landscape(configuration["landscape"])
+        return cls(**settings)
 
 
 class MockAdapter:
@@ -97,7 +109,14 @@ class MockAdapter:
             await asyncio.sleep(settings.latency_ms / 1000)
         basis = hash_basis(request, settings)
         _raise_injected_failure(request, settings, basis)
-        return _result(request, settings, generate_outputs(request, basis))
+        outputs = generate_outputs(request, basis)
+        landscape_p = _landscape_probability(request, settings.landscape)
+        if expected := _answered_right(request, settings.landscape, landscape_p):
+            outputs |= {key: value for key, value in expected.items() if key in outputs}
+        result = _result(request, settings, outputs)
+        if landscape_p is not None:
+            result.metadata["landscape_p"] = landscape_p
+        return result
 
 
 def hash_basis(request: AdapterRequest, settings: MockSettings) -> dict[str, Any]:
@@ -139,6 +158,39 @@ def _fails_by_rate(basis: Mapping[str, Any], settings: MockSettings) -> bool:
     """Raising `fail_rate` only adds failing inputs: each input's draw is fixed by the seed."""
     draw = _digest({**basis, "fail_seed": settings.fail_seed}) / 2**256
     return draw < settings.fail_rate
+
+
+# -- landscape ----------------------------------------------------------------------------------
+
+
+def _expected(request: AdapterRequest) -> Mapping[str, Any] | None:
+    expected = request.options.get("expected")
+    return expected if isinstance(expected, Mapping) else None
+
+
+def _landscape_probability(request: AdapterRequest, landscape: Landscape | None) -> float | None:
+    """`p(configuration)`, None without a landscape; a landscape variable missing from the
+    configuration fails the run only when an example is being answered."""
+    if landscape is None:
+        return None
+    try:
+        return landscape.probability(request.configuration)
+    except ValueError as error:
+        if _expected(request) is None:
+            return None
+        raise AdapterError(str(error)) from error
+
+
+def _answered_right(
+    request: AdapterRequest, landscape: Landscape | None, p: float | None
+) -> Mapping[str, Any] | None:
+    """The expected outputs when this example is answered right, else None. Common random
+    numbers: the draw depends on the inputs and `landscape.seed`, not on the configuration."""
+    expected = _expected(request)
+    if expected is None or landscape is None or p is None:
+        return None
+    draw = _digest({"inputs": request.inputs, "landscape_seed": landscape.seed}) / 2**256
+    return expected if draw < p else None
 
 
 # -- outputs ------------------------------------------------------------------------------------

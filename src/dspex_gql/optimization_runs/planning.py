@@ -1,0 +1,110 @@
+"""Builds what a run's loop needs from its stored row: at start, and again to resume it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.engine.evaluation import Example, ProgramUnderTest
+from dspex_gql.engine.optimization import (
+    Candidate,
+    Direction,
+    MetricRegistry,
+    Objective,
+    Outcome,
+    Strategy,
+    create_strategy,
+)
+from dspex_gql.engine.variables import VariableSpace
+from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
+from dspex_gql.optimization_runs.runner import Limits, OptimizationPlan
+from dspex_gql.optimization_runs.state import objective_values
+from dspex_gql.programs.models import Program
+from dspex_gql.programs.repository import ProgramRepository
+from dspex_gql.signatures.models import Signature
+from dspex_gql.signatures.repository import SignatureRepository
+from dspex_gql.signatures.service import engine_signature
+from dspex_gql.variable_spaces.stored import stored_space
+
+
+@dataclass(frozen=True)
+class Toolbox:
+    metrics: MetricRegistry
+
+    def space(self, run: OptimizationRun) -> VariableSpace:
+        return stored_space(run.space["variables"], run.space["dependencies"])
+
+
+def objectives_of(run: OptimizationRun) -> tuple[Objective, ...]:
+    return tuple(Objective(o["name"], Direction(o["direction"])) for o in run.objectives)
+
+
+def strategy_for(
+    tools: Toolbox, run: OptimizationRun, history: Sequence[Evaluation] = ()
+) -> Strategy:
+    """The run's strategy; given stored evaluations, rebuilt from them to continue after them."""
+    objectives = objectives_of(run)
+    told = [
+        (_candidate(e), Outcome(objective_values(e, objectives), tuple(e.example_scores)))
+        for e in history
+    ]
+    return create_strategy(
+        run.strategy,
+        tools.space(run),
+        objectives,
+        seed=run.seed,
+        example_count=len(run.training_data),
+        options=run.strategy_options,
+        history=told,
+    )
+
+
+def _candidate(evaluation: Evaluation) -> Candidate:
+    examples = None if evaluation.examples is None else tuple(evaluation.examples)
+    return Candidate(evaluation.iteration, evaluation.configuration, examples)
+
+
+def plan_for(
+    tools: Toolbox,
+    run: OptimizationRun,
+    program: Program,
+    signature: Signature,
+    history: Sequence[Evaluation] = (),
+) -> OptimizationPlan:
+    under_test = ProgramUnderTest(
+        adapter=program.adapter,
+        implementation=program.implementation,
+        type=program.type,
+        signature=engine_signature(signature),
+        instructions=signature.instructions,
+        configuration=dict(program.configuration),
+    )
+    return OptimizationPlan(
+        id=run.id,
+        organization_id=run.organization_id,
+        program_id=program.id,
+        program=under_test,
+        examples=[Example(e["inputs"], e["expected"]) for e in run.training_data],
+        metric=tools.metrics.get(run.metric),
+        objectives=objectives_of(run),
+        strategy=strategy_for(tools, run, history),
+        limits=Limits(run.max_iterations, run.max_cost, run.timeout_seconds),
+        patience=run.patience,
+        concurrency=run.concurrency,
+        sequence=run.sequence,
+        started_at=run.started_at,
+        history=list(history),
+    )
+
+
+async def load_plan(
+    session: AsyncSession, tools: Toolbox, run: OptimizationRun, history: Sequence[Evaluation]
+) -> OptimizationPlan:
+    """For a run resumed by the system (no actor): its program and signature as stored."""
+    program = await ProgramRepository(session, run.organization_id).require(run.program_id)
+    signature = await SignatureRepository(session, run.organization_id).require(
+        program.signature_id
+    )
+    return plan_for(tools, run, program, signature, history)

@@ -1,0 +1,250 @@
+"""Runs one optimization: ask the strategy, evaluate, tell, record; until a stop rule holds.
+
+PENDING → RUNNING → COMPLETED (a stop rule: max iterations, cost budget, timeout, convergence,
+exhausted grid) | FAILED | CANCELLED. Evaluations and progress are written behind, together, at
+most every progress interval; the terminal state at once. A run stopped by a shutdown stays
+RUNNING and is resumed from its stored evaluations at the next start (`resume_unfinished`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.accounts.repository import OrganizationRepository
+from dspex_gql.db.base import utcnow
+from dspex_gql.engine.evaluation import Example, ProgramUnderTest, evaluate
+from dspex_gql.engine.invoke import ProgramInvoker
+from dspex_gql.engine.optimization import Candidate, Metric, Objective, Outcome, Strategy
+from dspex_gql.optimization_runs.events import OptimizationChanged
+from dspex_gql.optimization_runs.models import Evaluation, OptimizationStatus
+from dspex_gql.optimization_runs.repository import OptimizationRunRepository
+from dspex_gql.optimization_runs.state import RunState, objective_values
+from dspex_gql.orchestrator import SHUTDOWN_REASON, Progress, ProgressReporter, cancel_reason
+from dspex_gql.programs.repository import ProgramRepository
+from dspex_gql.pubsub import Hub, channels
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_iterations: int
+    max_cost: float | None = None
+    timeout_seconds: float | None = None
+
+
+@dataclass
+class OptimizationPlan:
+    """Everything the loop needs, captured when the run starts (or resumes)."""
+
+    id: UUID
+    organization_id: UUID
+    program_id: UUID
+    program: ProgramUnderTest
+    examples: list[Example]
+    metric: Metric
+    objectives: tuple[Objective, ...]
+    strategy: Strategy
+    limits: Limits
+    patience: int | None
+    concurrency: int
+    sequence: int
+    started_at: datetime | None
+    history: list[Evaluation] = field(default_factory=list)
+
+
+class OptimizationRunner:
+    """Shared by every run of the process."""
+
+    def __init__(self, reporter: ProgressReporter, hub: Hub, invoker: ProgramInvoker) -> None:
+        self.reporter = reporter
+        self.hub = hub
+        self.invoker = invoker
+
+    def job(self, plan: OptimizationPlan) -> OptimizationJob:
+        return OptimizationJob(self, plan)
+
+    async def announce(self, event: OptimizationChanged) -> None:
+        await self.hub.publish(channels.optimization_run(event.id), event)
+
+
+class OptimizationJob:
+    def __init__(self, runner: OptimizationRunner, plan: OptimizationPlan) -> None:
+        self.runner = runner
+        self.plan = plan
+        self.sequence = plan.sequence
+        self.state = RunState.start(plan.objectives, plan.patience)
+        for evaluation in plan.history:
+            self.state.add(evaluation)
+        self.unwritten: list[Evaluation] = []
+        self.started_at = plan.started_at or utcnow()
+        self._compute_seconds = 0.0
+
+    @property
+    def key(self) -> tuple[str, UUID]:
+        return ("optimization", self.plan.id)
+
+    async def run(self) -> None:
+        self._report(OptimizationStatus.RUNNING)
+        try:
+            async with asyncio.timeout(self._seconds_left()):
+                reason = await self._loop()
+        except TimeoutError:
+            await self._complete("timeout")
+        except asyncio.CancelledError as error:
+            await self._stop(cancel_reason(error))
+            raise
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            logger.exception("optimization %s failed (error id %s)", self.plan.id, error_id)
+            await self._finish(
+                OptimizationStatus.FAILED, error=f"Internal error (error id {error_id})"
+            )
+        else:
+            await self._complete(reason)
+
+    async def abandon(self, reason: str) -> None:
+        await self._stop(reason)
+
+    async def _loop(self) -> str:
+        plan = self.plan
+        while True:
+            if reason := self._stop_rule():
+                return reason
+            candidate = plan.strategy.ask()
+            if candidate is None:
+                return "grid_exhausted"
+            evaluation, outcome = await self._evaluate(candidate)
+            plan.strategy.tell(candidate, outcome)
+            self.state.add(evaluation)
+            self.unwritten.append(evaluation)
+            self._report(OptimizationStatus.RUNNING)
+
+    def _stop_rule(self) -> str | None:
+        limits, state = self.plan.limits, self.state
+        if state.iterations >= limits.max_iterations:
+            return "max_iterations"
+        if limits.max_cost is not None and state.total_cost >= limits.max_cost:
+            return "max_cost"
+        if state.tracker.converged:
+            return "converged"
+        return None
+
+    async def _evaluate(self, candidate: Candidate) -> tuple[Evaluation, Outcome]:
+        plan = self.plan
+        indices = list(candidate.examples) if candidate.examples is not None else None
+        examples = plan.examples if indices is None else [plan.examples[i] for i in indices]
+        started = time.perf_counter()
+        result = await evaluate(
+            self.runner.invoker,
+            plan.program,
+            candidate.configuration,
+            examples,
+            plan.metric,
+            plan.concurrency,
+        )
+        self._compute_seconds += time.perf_counter() - started
+        scores = tuple(example.score for example in result.examples)
+        evaluation = Evaluation(
+            id=uuid.uuid4(),
+            organization_id=plan.organization_id,
+            optimization_run_id=plan.id,
+            iteration=candidate.number,
+            configuration=candidate.configuration,
+            score=result.score,
+            cost=result.cost,
+            latency_ms=result.latency_ms,
+            metrics=_metrics(result.examples, result.errors),
+            status="FAILED" if result.failed else "COMPLETED",
+            examples=indices,
+            example_scores=list(scores),
+            created_at=utcnow(),
+        )
+        values = objective_values(evaluation, plan.objectives)
+        return evaluation, Outcome(values=values, example_scores=scores)
+
+    def _seconds_left(self) -> float | None:
+        limit = self.plan.limits.timeout_seconds
+        if limit is None:
+            return None
+        return max(0.0, limit - (utcnow() - self.started_at).total_seconds())
+
+    async def _complete(self, reason: str) -> None:
+        state = self.state
+        results = {
+            "stopReason": reason,
+            "evaluations": state.iterations,
+            "failedEvaluations": state.failures,
+            "totalCost": state.total_cost,
+            "bestIteration": None if state.best is None else state.best.iteration,
+        }
+        await self._finish(OptimizationStatus.COMPLETED, results=results)
+
+    async def _stop(self, reason: str) -> None:
+        """A shutdown leaves the run RUNNING, its evaluations stored, for the next start."""
+        if reason == SHUTDOWN_REASON:
+            await self.runner.reporter.finish(self._progress(OptimizationStatus.RUNNING))
+            return
+        await self._finish(OptimizationStatus.CANCELLED, error=reason)
+
+    async def _finish(self, status: OptimizationStatus, **values: Any) -> None:
+        progress = self._progress(status, completed_at=utcnow(), **values)
+        await self.runner.reporter.finish(progress)
+
+    def _report(self, status: OptimizationStatus, **values: Any) -> None:
+        self.runner.reporter.report(self._progress(status, **values))
+
+    def _progress(self, status: OptimizationStatus, **values: Any) -> Progress:
+        self.sequence += 1
+        sequence, plan, state = self.sequence, self.plan, self.state
+        columns = {"status": status, "started_at": self.started_at, **state.snapshot(), **values}
+        event = OptimizationChanged(
+            id=plan.id,
+            program_id=plan.program_id,
+            sequence=sequence,
+            status=status,
+            iterations_completed=state.iterations,
+            best_score=columns["best_score"],
+        )
+
+        async def write(session: AsyncSession) -> bool:
+            await self._write_evaluations(session)
+            repo = OptimizationRunRepository(session, plan.organization_id)
+            recorded = await repo.record(plan.id, sequence, columns)
+            if recorded and status.is_terminal:
+                await self._release(session)
+            return recorded
+
+        return Progress(key=self.key, write=write, announce=lambda: self.runner.announce(event))
+
+    async def _write_evaluations(self, session: AsyncSession) -> None:
+        unwritten, self.unwritten = self.unwritten, []
+        session.add_all(unwritten)
+        await session.flush()
+
+    async def _release(self, session: AsyncSession) -> None:
+        """At the end: the program is no longer optimizing; the compute used is counted."""
+        plan = self.plan
+        await ProgramRepository(session, plan.organization_id).finish_optimization(plan.program_id)
+        await OrganizationRepository(session).add_compute(
+            plan.organization_id, self._compute_seconds
+        )
+        self._compute_seconds = 0.0
+
+
+def _metrics(examples: Any, errors: list[str]) -> dict[str, Any]:
+    answered = [example for example in examples if example.error is None]
+    return {
+        "examples": len(examples),
+        "failures": len(examples) - len(answered),
+        "errors": errors,
+    }
