@@ -60,6 +60,7 @@ from dspex_gql.graphql.schema import build_schema
 from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.factories import create_program, create_signature, execute
+from tests.optimizing import PROGRESS, create_space, finished, start
 from tests.people import PASSWORD, member
 from tests.sockets import Socket
 from tests.tenants import Tenant, new_tenant
@@ -74,9 +75,24 @@ SLOW = {"latency_ms": 600_000}
 """Runs that stay RUNNING for the whole module (shutdown cancels them)."""
 
 ANY_KIND = "*"
-KIND_ALIASES = {"actorId": "User", "parentId": "Program", "resourceId": ANY_KIND}
+KIND_ALIASES = {
+    "actorId": "User",
+    "parentId": "Program",
+    "resourceId": ANY_KIND,
+    "optimizationRunIds": "OptimizationRun",
+}
 """Id slots whose name is not `<kind>Id` (`*`: any kind, tried with one id of each)."""
-A_KINDS = ("Organization", "User", "ApiKey", "Signature", "Program", "Execution", "AuditLog")
+A_KINDS = (
+    "Organization",
+    "User",
+    "ApiKey",
+    "Signature",
+    "Program",
+    "Execution",
+    "AuditLog",
+    "VariableSpace",
+    "OptimizationRun",
+)
 """What organization A makes one (or more) of, below."""
 
 FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
@@ -346,6 +362,18 @@ async def until_running(app: FastAPI, credential: str, execution_id: str) -> Non
     assert running(messages[-1]), messages
 
 
+async def until_optimizing(app: FastAPI, credential: str, run_id: str) -> None:
+    """Wait until a slow run is RUNNING (so snapshots of it are stable)."""
+
+    def running(message: dict[str, Any]) -> bool:
+        data = message.get("payload", {}).get("data") or {}
+        return bool(data.get("optimizationProgress", {}).get("status") == "RUNNING")
+
+    async with Socket(app, credential) as socket:
+        messages = await socket.subscribe(PROGRESS, {"id": run_id}, until=running)
+    assert running(messages[-1]), messages
+
+
 # --- Two organizations ----------------------------------------------------------------------
 
 
@@ -375,6 +403,8 @@ EVERYTHING = """{
       [DRAFT, INITIALIZING, READY, ERROR, OPTIMIZING, ARCHIVED]}}) { nodes { id name } }
   executions(first: 1000) { nodes { id } }
   auditLogs(first: 1000) { nodes { id } }
+  variableSpaces(first: 1000) { nodes { id name } }
+  optimizationRuns(first: 1000) { nodes { id name } }
 }"""
 
 
@@ -392,13 +422,16 @@ async def inventory(organization: Organization) -> None:
         "Program": data["programs"]["nodes"],
         "Execution": data["executions"]["nodes"],
         "AuditLog": data["auditLogs"]["nodes"],
+        "VariableSpace": data["variableSpaces"]["nodes"],
+        "OptimizationRun": data["optimizationRuns"]["nodes"],
     }
     organization.ids = {kind: [row["id"] for row in rows] for kind, rows in lists.items()}
     organization.values |= {id for ids in organization.ids.values() for id in ids}
     organization.values |= {data["organization"][k] for k in ("name", "slug")}
     organization.values |= {u["email"] for u in data["users"]["nodes"]}
     organization.values |= {k["prefix"] for k in keys}
-    organization.values |= {r["name"] for r in lists["Signature"] + lists["Program"]}
+    named = ("Signature", "Program", "VariableSpace", "OptimizationRun")
+    organization.values |= {r["name"] for kind in named for r in lists[kind]}
 
 
 @pytest.fixture(scope="module")
@@ -452,6 +485,21 @@ async def make_organization(
     assert done["status"] == "COMPLETED", done
     running = await execute(admin, private["id"], inputs=question)
     await until_running(app, tenant.admin_key, running["id"])
+    space = await create_space(admin, name=f"{marker}-space", description=marker)
+    optimized = await start(
+        admin,
+        visible["id"],
+        name=f"{marker}-done",
+        variableSpaceId=space["id"],
+        maxIterations=2,
+        trainingData=[{"inputs": {"topic": marker}, "expected": {"summary": marker}}],
+    )
+    assert (await finished(app, tenant.admin_key, optimized["id"]))["status"] == "COMPLETED"
+    slow = await create_program(admin, name=f"{marker}-slow", configuration=SLOW)
+    optimizing = await start(
+        admin, slow["id"], name=f"{marker}-running", variableSpaceId=space["id"]
+    )
+    await until_optimizing(app, tenant.admin_key, optimizing["id"])
     someone = await member(admin, "USER", name=f"{marker}-member")
     settings = await admin.data(
         "mutation($s: JSON) { updateOrganization(input: {settings: $s}) { __typename } }",
@@ -463,7 +511,12 @@ async def make_organization(
     await inventory(organization)
     # The live ones first: B's own ids fill required slots and control runs, and a subscription
     # on a running execution (or its program) has something to say at once.
-    for kind, live in (("Program", private["id"]), ("Execution", running["id"])):
+    live_ones = (
+        ("Program", private["id"]),
+        ("Execution", running["id"]),
+        ("OptimizationRun", optimizing["id"]),
+    )
+    for kind, live in live_ones:
         organization.ids[kind] = [live, *(id for id in organization.ids[kind] if id != live)]
     return organization
 
@@ -481,6 +534,12 @@ STATE = """{
     stats { executionCount completedCount failedCount } } }
   executions(first: 1000) { nodes { id status sequence outputs error completedAt program { id } } }
   auditLogs(first: 1000) { totalCount nodes { id action resourceId actor { id } } }
+  variableSpaces(first: 1000) { nodes {
+    id name description variables { name type default constraints } dependencies visibility
+    programCount updatedAt } }
+  optimizationRuns(first: 1000) { nodes {
+    id name status sequence iterationsCompleted bestScore paretoFrontier { evaluationId }
+    evaluationCount program { id status } } }
 }"""
 
 
@@ -495,6 +554,10 @@ async def state(organization: Organization) -> dict[str, Any]:
 
 
 # --- Checks ---------------------------------------------------------------------------------
+
+
+VOLATILE = frozenset({"durationSeconds", "estimatedCompletion"})
+"""Fields computed from the clock: two reads a moment apart differ."""
 
 
 def scrubbed(value: Any) -> Any:
@@ -513,7 +576,15 @@ def leaks(response: Any, values: set[str]) -> list[str]:
 
 
 def normalized(response: Any, id: str) -> str:
-    return json.dumps(response, sort_keys=True).replace(id, "<asked-for id>")
+    return json.dumps(without_clock(response), sort_keys=True).replace(id, "<asked-for id>")
+
+
+def without_clock(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "<now>" if k in VOLATILE else without_clock(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_clock(item) for item in value]
+    return value
 
 
 def top_level_codes(response: Any) -> list[str]:

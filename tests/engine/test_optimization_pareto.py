@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -41,8 +39,7 @@ def brute_force(vectors: list[tuple[int, ...]], directions: tuple[Direction, ...
     kept = []
     for i, candidate in enumerate(vectors):
         dominated = any(
-            other != candidate
-            and all(itertools.starmap(better_or_equal, zip(other, candidate, directions)))
+            other != candidate and all(map(better_or_equal, other, candidate, directions))
             for other in vectors
         )
         if not dominated:
@@ -53,8 +50,9 @@ def brute_force(vectors: list[tuple[int, ...]], directions: tuple[Direction, ...
 @st.composite
 def point_sets(draw: st.DrawFn) -> tuple[list[tuple[int, ...]], tuple[Direction, ...]]:
     dimensions = draw(st.integers(1, 3))
-    directions = tuple(draw(st.lists(st.sampled_from([MAX, MIN]), min_size=dimensions,
-                                     max_size=dimensions)))
+    directions = tuple(
+        draw(st.lists(st.sampled_from([MAX, MIN]), min_size=dimensions, max_size=dimensions))
+    )
     vector = st.tuples(*[st.integers(0, 4)] * dimensions)
     return draw(st.lists(vector, max_size=30)), directions
 

@@ -57,7 +57,9 @@ def test_f1_is_squad_style_token_overlap() -> None:
     # tokens: [paris, france] vs [paris]: precision 1/2, recall 1 → 2/3
     assert f1({"a": "Paris, France!"}, {"a": "The Paris"}) == pytest.approx(2 / 3)
     # [cat, sat, on, mat] vs [cat, on, mat, today]: 3 common → p = r = 3/4
-    assert f1({"a": "The cat sat on the mat."}, {"a": "a cat on a mat today"}) == pytest.approx(0.75)
+    assert f1({"a": "The cat sat on the mat."}, {"a": "a cat on a mat today"}) == pytest.approx(
+        0.75
+    )
     assert f1({"a": "red red"}, {"a": "red"}) == pytest.approx(2 / 3)
     assert f1({"a": "nothing"}, {"a": "else"}) == 0.0
     assert f1({"a": "the"}, {"a": "a"}) == 1.0  # both empty after normalization
@@ -100,9 +102,7 @@ def test_registry_has_the_built_ins_and_lists_them_for_unknown_names() -> None:
     assert registry.get("f1") is f1
     with pytest.raises(NotRegistered) as caught:
         registry.get("bleu")
-    assert str(caught.value) == (
-        f"unknown metric 'bleu'; available: {', '.join(registry.names())}"
-    )
+    assert str(caught.value) == (f"unknown metric 'bleu'; available: {', '.join(registry.names())}")
     with pytest.raises(ValueError, match="already registered"):
         registry.register("f1", f1)
 

@@ -33,7 +33,7 @@ def example_score(configuration: dict[str, Any], example: int) -> float:
     """Best at x = 0.8, y = 3, style = verbose; heavier examples punish distance more."""
     distance = abs(configuration["x"] - 0.8) * WEIGHTS[example] + 0.05 * abs(configuration["y"] - 3)
     bonus = 0.1 if configuration["style"] == "verbose" else 0.0
-    return min(1.0, max(0.0, 0.9 - distance + bonus))
+    return float(min(1.0, max(0.0, 0.9 - distance + bonus)))
 
 
 def full_score(configuration: dict[str, Any]) -> float:
@@ -68,7 +68,9 @@ def test_steps_ask_the_incumbent_then_perturbations_on_one_batch() -> None:
         assert step[0].configuration == strategy.incumbent
         for candidate in step[1:]:
             assert_valid(SPACE, candidate.configuration)
-            changed = [k for k in SPACE.names if candidate.configuration[k] != strategy.incumbent[k]]
+            changed = [
+                k for k in SPACE.names if candidate.configuration[k] != strategy.incumbent[k]
+            ]
             assert 1 <= len(changed) <= 2
         for candidate in step:
             strategy.tell(candidate, evaluate(candidate))
@@ -158,9 +160,7 @@ def test_minimizing_first_objective_without_example_scores() -> None:
         example_count=EXAMPLES,
     )
     assert isinstance(strategy, Simba)
-    step = scripted_step(
-        strategy, [Outcome((5.0, 0.0)), Outcome((6.0, 1.0)), Outcome((4.0, 0.0))]
-    )
+    step = scripted_step(strategy, [Outcome((5.0, 0.0)), Outcome((6.0, 1.0)), Outcome((4.0, 0.0))])
     assert strategy.incumbent == step[2].configuration
 
 

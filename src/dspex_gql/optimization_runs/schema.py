@@ -217,7 +217,7 @@ class OptimizationRun:
         request = list_request(info, None, order_by, first, after, within=within)
         return await connection(info.context.services.evaluations, request, Evaluation.of)
 
-    @strawberry.field(description="Of this run's evaluations (fANOVA).")
+    @strawberry.field(description="From this run's evaluations, with Optuna's PED-ANOVA.")
     async def variable_importance(self, info: Info) -> list[VariableImportance]:
         service = info.context.services.optimizations
         found = await service.importance(self.variable_space_id, [self.uuid])

@@ -101,6 +101,7 @@ class ProgramService(ResourceService[Program]):
         policies.ensure_can_create(self._actor, "programs")
         self._check(_new_problems(new), new.type, new.adapter, new.implementation)
         async with self._uow() as tx:
+            space_id = await self._space_id(tx, new.variable_space_id)
             signature = await self._signature(
                 tx, new.signature_id, new.signature_spec, new.visibility
             )
@@ -117,7 +118,7 @@ class ProgramService(ResourceService[Program]):
                 performance_metrics={},
                 tags=list(new.tags),
                 visibility=new.visibility,
-                variable_space_id=await self._space_id(tx, new.variable_space_id),
+                variable_space_id=space_id,
             )
             self._repo(tx).add(program, created_by=self._actor.user_id)
             await tx.session.flush()

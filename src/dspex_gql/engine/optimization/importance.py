@@ -1,19 +1,22 @@
-"""Which variables matter: fANOVA importance of each variable for the score.
+"""Which variables matter: the importance of each variable for the score.
 
     variable_importance(space, [({"temperature": 0.2, "retriever": "bm25"}, 0.71), ...])
     # {"temperature": 0.83, "retriever": 0.17}
 
-Every variable of the space is present, sorted by importance (descending); importances sum to
-1, except that with fewer than 2 trials, no variation in the scores, or no variable that varied
-in every trial, all are 0. Only variables active in every trial are assessed (Optuna's
-intersection search space); the others get 0. Optuna is imported on first use.
+fANOVA (seeded) when scikit-learn is installed, else (or when fANOVA fails) PED-ANOVA, Optuna's
+default. fANOVA assesses only the variables active in every trial (the others get 0); PED-ANOVA
+also assesses conditional ones. Every variable of the space is present, sorted by importance
+(descending, ties in space order); importances sum to 1, except that with fewer than 2 trials,
+no variation in the scores, or no assessable variable, all are 0. Optuna is imported on first
+use.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dspex_gql.engine.variables.model import VariableSpace
@@ -40,6 +43,11 @@ def variable_importance(
     )
 
 
+def fanova_available() -> bool:
+    """Optuna's fANOVA needs scikit-learn, which is optional."""
+    return importlib.util.find_spec("sklearn") is not None
+
+
 def _importances(space: VariableSpace, trials: Sequence[Trial], seed: int) -> dict[str, float]:
     import optuna
     from optuna.importance import FanovaImportanceEvaluator, PedAnovaImportanceEvaluator
@@ -50,12 +58,14 @@ def _importances(space: VariableSpace, trials: Sequence[Trial], seed: int) -> di
     study.add_trials(
         [frozen_trial(space, configuration, [score]) for configuration, score in trials]
     )
-    evaluators: list[Any] = [FanovaImportanceEvaluator(seed=seed), PedAnovaImportanceEvaluator()]
+    evaluators: list[Callable[[], Any]] = [PedAnovaImportanceEvaluator]
+    if fanova_available():
+        evaluators.insert(0, lambda: FanovaImportanceEvaluator(seed=seed))
     for evaluator in evaluators:
         try:
-            importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
+            importances = optuna.importance.get_param_importances(study, evaluator=evaluator())
         except Exception as error:
-            logger.warning("%s failed: %s", type(evaluator).__name__, error)
+            logger.warning("Variable importance evaluator failed: %s", error)
             continue
         return {name: max(0.0, float(value)) for name, value in importances.items()}
     return {}

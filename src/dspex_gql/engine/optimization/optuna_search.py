@@ -17,7 +17,13 @@ import optuna
 from optuna.samplers import BaseSampler, CmaEsSampler, NSGAIISampler, RandomSampler, TPESampler
 from optuna.trial import TrialState
 
-from dspex_gql.engine.optimization.base import Candidate, History, Objective, Outcome
+from dspex_gql.engine.optimization.base import (
+    Candidate,
+    History,
+    Objective,
+    Outcome,
+    next_number,
+)
 from dspex_gql.engine.optimization.optuna_space import (
     frozen_trial,
     parameters,
@@ -86,10 +92,8 @@ class OptunaSearch:
         if trial is None:
             self.study.add_trial(frozen_trial(self.space, candidate.configuration, values))
             self._next = max(self._next, candidate.number + 1)
-        elif values is None:
-            self.study.tell(trial, state=TrialState.FAIL)
         else:
-            self.study.tell(trial, list(values))
+            self._finish(trial, values)
 
     def replay(self, history: History) -> None:
         """Rebuild the study from evaluations told before a restart; asking continues after them."""
@@ -102,14 +106,17 @@ class OptunaSearch:
         else:
             for candidate, outcome in history:
                 self._retell(candidate, outcome)
-        self._next = max([self._next, *(candidate.number + 1 for candidate, _ in history)])
+        self._next = max(self._next, next_number(history))
 
     def _retell(self, candidate: Candidate, outcome: Outcome) -> None:
         params, _ = parameters(self.space, candidate.configuration)
         self.study.enqueue_trial(params, skip_if_exists=False)
         trial = self.study.ask()
+        _ = trial.relative_params  # fixed parameters skip it, but it records the sampler state
         suggest_configuration(self.space, trial)
-        values = self._values(outcome)
+        self._finish(trial, self._values(outcome))
+
+    def _finish(self, trial: optuna.Trial, values: tuple[float, ...] | None) -> None:
         if values is None:
             self.study.tell(trial, state=TrialState.FAIL)
         else:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from dspex_gql.engine.optimization.base import Candidate, History, Outcome
+from dspex_gql.engine.optimization.base import Candidate, History, Outcome, next_number
 from dspex_gql.engine.optimization.pareto import Direction
 from dspex_gql.engine.optimization.random_space import perturb, sample_configuration
 from dspex_gql.engine.variables.model import VariableSpace
@@ -102,7 +102,7 @@ class Simba:
         for candidate, outcome in history:
             asked = self.ask()
             self.tell(replace(candidate, number=asked.number), outcome)
-        self._next = max([self._next, *(candidate.number + 1 for candidate, _ in history)])
+        self._next = max(self._next, next_number(history))
 
     def _new_step(self) -> _Step:
         rng = np.random.default_rng([self.seed, _STEP_STREAM, self.steps_taken])
