@@ -447,6 +447,16 @@ async def world(database_url: str) -> AsyncIterator[World]:
             await make_organization(app, http.acting_as(b.admin_key), b, "beta"),
         )
         yield world
+        for organization in (world.a, world.b):
+            await stop_live_run(organization)
+
+
+async def stop_live_run(organization: Organization) -> None:
+    """A run left RUNNING would be resumed by every later app on this database."""
+    live = organization.ids["OptimizationRun"][0]
+    document = "mutation($id: ID!) { cancelOptimization(id: $id) { __typename } }"
+    cancelled = await organization.admin.data(document, id=live)
+    assert cancelled["cancelOptimization"]["__typename"] == "OptimizationRun", cancelled
 
 
 async def make_organization(

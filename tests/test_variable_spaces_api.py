@@ -15,12 +15,9 @@ import sys
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
 from tests.client import GraphQLClient
 from tests.factories import create_program, errors, execute, unique
-from tests.people import member
-from tests.tenants import new_tenant
 
 Node = dict[str, Any]
 
@@ -84,11 +81,19 @@ PROGRAM_SPACE = """query($id: ID!) { program(id: $id) {
   variableSpace { id name programCount programs { totalCount nodes { id } } } } }"""
 SPACE_PROGRAMS = """query($id: ID!) { variableSpace(id: $id) {
   programCount programs { totalCount nodes { id } } } }"""
-CREATE_PROGRAM = """mutation($input: CreateProgramInput!) { result: createProgram(input: $input) {
-  __typename ... on Program { id variableSpace { id } } """ + errors("NotFoundError") + "} }"
-UPDATE_PROGRAM = """mutation($id: ID!, $input: UpdateProgramInput!) {
+CREATE_PROGRAM = (
+    """mutation($input: CreateProgramInput!) { result: createProgram(input: $input) {
+  __typename ... on Program { id variableSpace { id } } """
+    + errors("NotFoundError")
+    + "} }"
+)
+UPDATE_PROGRAM = (
+    """mutation($id: ID!, $input: UpdateProgramInput!) {
   result: updateProgram(id: $id, input: $input) {
-  __typename ... on Program { id variableSpace { id } } """ + errors("NotFoundError") + "} }"
+  __typename ... on Program { id variableSpace { id } } """
+    + errors("NotFoundError")
+    + "} }"
+)
 AUDIT_COUNT = """query($action: String!) {
   auditLogs(filter: {action: {eq: $action}}) { totalCount } }"""
 
@@ -126,8 +131,8 @@ USE_CACHE = {"name": "use_cache", "type": "BOOLEAN", "default": True}
 TOP_K_WHEN_DENSE = {"variable": "top_k", "dependsOn": "retriever", "values": ["dense"]}
 
 EVERY_TYPE = [TEMPERATURE, LEARNING_RATE, TOP_P, MAX_TOKENS, RETRIEVER, TOP_K, MODULE, USE_CACHE]
-"""A space with a dependency (top_k only with the dense retriever), for sampling and checks."""
-RAG = [TEMPERATURE, RETRIEVER, TOP_K, MODULE, USE_CACHE]
+RAG = [TEMPERATURE, RETRIEVER, TOP_K, MAX_TOKENS, MODULE, USE_CACHE]
+"""With TOP_K_WHEN_DENSE, a space where top_k is only used with the dense retriever."""
 
 
 async def run(client: GraphQLClient, document: str, **variables: Any) -> Node:
@@ -197,7 +202,7 @@ def named(result: Node) -> dict[str, Node]:
 
 def active(configuration: Node) -> set[str]:
     """The variables of RAG that must be set: top_k only with the dense retriever."""
-    names = {"temperature", "retriever", "module", "use_cache"}
+    names = {"temperature", "retriever", "max_tokens", "module", "use_cache"}
     return names | {"top_k"} if configuration["retriever"] == "dense" else names
 
 
@@ -525,9 +530,7 @@ class TestAddAndRemove:
         created = await space(client, SMALL)
 
         duplicate = await run(client, ADD, id=created["id"], variable=RETRIEVER)
-        out_of_range = await run(
-            client, ADD, id=created["id"], variable=TOP_K | {"default": 99}
-        )
+        out_of_range = await run(client, ADD, id=created["id"], variable=TOP_K | {"default": 99})
 
         # the new variable is the space's third: its problems are named by its place there
         assert problems(duplicate) == [("variables[2].name", "duplicate")]
@@ -549,9 +552,7 @@ class TestAddAndRemove:
             "fieldErrors": [],
         }
 
-    async def test_removing_a_dependent_drops_its_dependencies(
-        self, client: GraphQLClient
-    ) -> None:
+    async def test_removing_a_dependent_drops_its_dependencies(self, client: GraphQLClient) -> None:
         created = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
 
         removed = await run(client, REMOVE, id=created["id"], name="top_k")
@@ -640,9 +641,7 @@ class TestUpdate:
         assert cleared["dependencies"] == []
         assert cleared["complexityScore"] == pytest.approx(created["complexityScore"] - 0.5)
 
-    async def test_new_variables_must_fit_the_old_dependencies(
-        self, client: GraphQLClient
-    ) -> None:
+    async def test_new_variables_must_fit_the_old_dependencies(self, client: GraphQLClient) -> None:
         created = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
 
         result = await run(client, UPDATE, id=created["id"], input={"variables": [TOP_K]})
@@ -707,7 +706,9 @@ class TestDelete:
         program = await create_program(client, ready=False, variableSpaceId=created["id"])
 
         refused = await run(client, DELETE, id=created["id"])
-        detached = await run(client, UPDATE_PROGRAM, id=program["id"], input={"variableSpaceId": None})
+        detached = await run(
+            client, UPDATE_PROGRAM, id=program["id"], input={"variableSpaceId": None}
+        )
         deleted = await run(client, DELETE, id=created["id"])
 
         assert refused["__typename"] == "ConflictError", refused
@@ -715,3 +716,290 @@ class TestDelete:
         assert detached["variableSpace"] is None
         assert deleted["__typename"] == "VariableSpace"
         assert await get_space(client, created["id"]) is None
+
+
+# -- sampling and checking configurations -------------------------------------------------------
+
+SAMPLED = ["RANDOM", "LATIN_HYPERCUBE", "SOBOL"]
+
+
+class TestGenerate:
+    @pytest.mark.parametrize("strategy", [*SAMPLED, "GRID"])
+    async def test_every_configuration_is_valid_and_has_exactly_the_active_variables(
+        self, client: GraphQLClient, strategy: str
+    ) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+
+        found = await generated(client, rag["id"], strategy, 24, seed=11)
+
+        assert len(found) == 24
+        for configuration in found:
+            assert set(configuration) == active(configuration), configuration
+            assert await check(client, rag["id"], configuration) == {
+                "valid": True,
+                "fieldErrors": [],
+            }, configuration
+        if strategy != "GRID":  # the grid walks the last variables first
+            assert {c["retriever"] for c in found} == {"bm25", "dense"}
+
+    @pytest.mark.parametrize("strategy", SAMPLED)
+    async def test_a_seed_reproduces_the_sample(self, client: GraphQLClient, strategy: str) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+
+        first = await generated(client, rag["id"], strategy, 8, seed=3)
+        again = await generated(client, rag["id"], strategy, 8, seed=3)
+        other = await generated(client, rag["id"], strategy, 8, seed=4)
+
+        assert first == again
+        assert first != other
+
+    async def test_the_grid_ignores_the_seed(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+
+        first = await generated(client, rag["id"], "GRID", 10, seed=3)
+        other = await generated(client, rag["id"], "GRID", 10, seed=4)
+        unseeded = await generated(client, rag["id"], "GRID", 10)
+
+        assert first == other == unseeded
+        assert len({tuple(sorted(c.items())) for c in first}) == 10  # no configuration twice
+
+    async def test_a_grid_that_runs_out_gives_fewer(self, client: GraphQLClient) -> None:
+        flag = await space(client, [USE_CACHE])
+
+        assert await generated(client, flag["id"], "GRID", 10) == [
+            {"use_cache": False},
+            {"use_cache": True},
+        ]
+
+    async def test_one_configuration_by_default(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+
+        data = await client.data(
+            "query($id: ID!) { generateConfigurations(variableSpaceId: $id) }", id=rag["id"]
+        )
+
+        [configuration] = data["generateConfigurations"]
+        assert set(configuration) == active(configuration)
+
+    @pytest.mark.parametrize("count", [0, -1, 1001])
+    async def test_a_count_out_of_range_is_an_error(
+        self, client: GraphQLClient, count: int
+    ) -> None:
+        rag = await space(client, RAG)
+
+        body = await client.execute(GENERATE, id=rag["id"], strategy="RANDOM", count=count)
+
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["path"] == ["generateConfigurations"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert [(e["field"], e["code"]) for e in error["extensions"]["fieldErrors"]] == [
+            ("count", "out_of_range")
+        ]
+
+    async def test_the_largest_count_is_allowed(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+
+        assert len(await generated(client, rag["id"], "SOBOL", 1000, seed=1)) == 1000
+
+
+VALID = {
+    "temperature": 0.3,
+    "retriever": "dense",
+    "top_k": 7,
+    "max_tokens": 512,
+    "module": "PREDICT",
+    "use_cache": False,
+}
+
+
+class TestValidateConfiguration:
+    @pytest.mark.parametrize(
+        "configuration",
+        [VALID, {}, {"retriever": "bm25"}, {"temperature": 1.5, "max_tokens": 1024}],
+        ids=["complete", "empty", "inactive-left-out", "bounds"],
+    )
+    async def test_a_valid_configuration(self, client: GraphQLClient, configuration: Node) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+
+        assert await check(client, rag["id"], configuration) == {"valid": True, "fieldErrors": []}
+
+    @pytest.mark.parametrize(
+        ("configuration", "expected"),
+        [
+            pytest.param({"ghost": 1}, [("configuration.ghost", "unknown")], id="unknown"),
+            pytest.param(
+                {"retriever": "dense", "top_k": "five"},
+                [("configuration.top_k", "invalid")],
+                id="string-for-integer",
+            ),
+            pytest.param(
+                {"retriever": "dense", "top_k": 2.5},
+                [("configuration.top_k", "invalid")],
+                id="float-for-integer",
+            ),
+            pytest.param({"use_cache": 1}, [("configuration.use_cache", "invalid")], id="one"),
+            pytest.param({"retriever": "sparse"}, [("configuration.retriever", "invalid")]),
+            pytest.param({"module": "REACT"}, [("configuration.module", "invalid")], id="module"),
+            pytest.param(
+                {"temperature": 1.6}, [("configuration.temperature", "out_of_range")], id="above"
+            ),
+            pytest.param(
+                {"max_tokens": 100}, [("configuration.max_tokens", "out_of_range")], id="off-step"
+            ),
+            pytest.param(
+                {"retriever": "bm25", "top_k": 5},
+                [("configuration.top_k", "inactive")],
+                id="inactive",
+            ),
+            pytest.param(
+                {"top_k": 5}, [("configuration.top_k", "inactive")], id="inactive-by-default"
+            ),
+            pytest.param(
+                {"ghost": 1, "temperature": -1, "use_cache": "yes"},
+                [
+                    ("configuration.ghost", "unknown"),
+                    ("configuration.temperature", "out_of_range"),
+                    ("configuration.use_cache", "invalid"),
+                ],
+                id="every-problem-at-once",
+            ),
+            pytest.param([VALID], [("configuration", "invalid")], id="not-an-object"),
+        ],
+    )
+    async def test_each_problem_is_one_field_error(
+        self, client: GraphQLClient, configuration: Any, expected: list[tuple[str, str]]
+    ) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+
+        result = await check(client, rag["id"], configuration)
+
+        assert result["valid"] is False
+        assert [(e["field"], e["code"]) for e in result["fieldErrors"]] == expected
+        assert all(e["message"] for e in result["fieldErrors"])
+
+    async def test_an_inactive_variable_names_its_condition(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+
+        result = await check(client, rag["id"], {"retriever": "bm25", "top_k": 5})
+
+        assert "retriever is one of ['dense']" in result["fieldErrors"][0]["message"]
+
+
+# -- programs -----------------------------------------------------------------------------------
+
+
+async def new_program(client: GraphQLClient, **fields: Any) -> Node:
+    given = {"name": unique("program"), "signatureSpec": "question -> answer"} | fields
+    return await run(client, CREATE_PROGRAM, input=given)
+
+
+async def space_programs(client: GraphQLClient, id: str) -> tuple[int, int]:
+    """programCount and programs.totalCount of the space."""
+    found = (await client.data(SPACE_PROGRAMS, id=id))["variableSpace"]
+    return found["programCount"], found["programs"]["totalCount"]
+
+
+class TestPrograms:
+    async def test_a_program_uses_a_space(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG)
+
+        program = await new_program(client, variableSpaceId=rag["id"])
+        other = await new_program(client, variableSpaceId=rag["id"])
+        await new_program(client)
+
+        assert program["variableSpace"] == {"id": rag["id"]}
+        found = (await client.data(PROGRAM_SPACE, id=program["id"]))["program"]["variableSpace"]
+        assert (found["id"], found["name"], found["programCount"]) == (rag["id"], rag["name"], 2)
+        assert found["programs"]["totalCount"] == 2
+        assert {node["id"] for node in found["programs"]["nodes"]} == {program["id"], other["id"]}
+
+    async def test_an_unknown_space_is_not_found(self, client: GraphQLClient) -> None:
+        missing = "00000000-0000-4000-8000-000000000000"
+
+        created = await new_program(client, variableSpaceId=missing)
+
+        assert (created["__typename"], created["id"]) == ("NotFoundError", missing)
+        programs = await client.data("{ programs { totalCount } }")
+        assert programs["programs"]["totalCount"] == 0
+
+    async def test_attach_and_detach(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG)
+        program = await new_program(client)
+        assert program["variableSpace"] is None
+
+        attached = await run(
+            client, UPDATE_PROGRAM, id=program["id"], input={"variableSpaceId": rag["id"]}
+        )
+        counted = await space_programs(client, rag["id"])
+        renamed = await run(client, UPDATE_PROGRAM, id=program["id"], input={"name": "renamed"})
+        detached = await run(
+            client, UPDATE_PROGRAM, id=program["id"], input={"variableSpaceId": None}
+        )
+
+        assert attached["variableSpace"] == {"id": rag["id"]}
+        assert counted == (1, 1)
+        assert renamed["variableSpace"] == {"id": rag["id"]}  # left alone when not given
+        assert detached["variableSpace"] is None
+        assert await space_programs(client, rag["id"]) == (0, 0)
+
+    async def test_attaching_an_unknown_space_is_not_found(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG)
+        program = await new_program(client, variableSpaceId=rag["id"])
+        missing = "00000000-0000-4000-8000-000000000000"
+
+        result = await run(
+            client, UPDATE_PROGRAM, id=program["id"], input={"variableSpaceId": missing}
+        )
+
+        assert (result["__typename"], result["id"]) == ("NotFoundError", missing)
+        assert await space_programs(client, rag["id"]) == (1, 1)
+
+    async def test_archived_programs_are_not_counted(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG)
+        program = await new_program(client, variableSpaceId=rag["id"])
+
+        await client.data(
+            "mutation($id: ID!) { archiveProgram(id: $id) { __typename } }", id=program["id"]
+        )
+
+        assert await space_programs(client, rag["id"]) == (0, 0)
+
+
+class TestExecute:
+    async def test_a_valid_configuration_runs(self, client: GraphQLClient) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+        program = await create_program(client, variableSpaceId=rag["id"])
+        configuration = {"temperature": 0.2, "retriever": "dense", "top_k": 3}
+
+        execution = await execute(
+            client, program["id"], variableConfiguration=configuration, wait=True
+        )
+
+        assert execution["__typename"] == "Execution", execution
+        assert execution["status"] == "COMPLETED", execution
+        assert execution["variableConfiguration"] == configuration
+
+    @pytest.mark.parametrize(
+        ("configuration", "expected"),
+        [
+            ({"temperature": 9}, [("variableConfiguration.temperature", "out_of_range")]),
+            ({"ghost": True}, [("variableConfiguration.ghost", "unknown")]),
+            (
+                {"retriever": "bm25", "top_k": 3},
+                [("variableConfiguration.top_k", "inactive")],
+            ),
+        ],
+        ids=["out-of-range", "unknown", "inactive"],
+    )
+    async def test_an_invalid_configuration_is_refused(
+        self, client: GraphQLClient, configuration: Node, expected: list[tuple[str, str]]
+    ) -> None:
+        rag = await space(client, RAG, dependencies=[TOP_K_WHEN_DENSE])
+        program = await create_program(client, variableSpaceId=rag["id"])
+
+        result = await execute(client, program["id"], variableConfiguration=configuration)
+
+        assert problems(result) == expected
+        data = await client.data("{ executions { totalCount } }")
+        assert data["executions"]["totalCount"] == 0

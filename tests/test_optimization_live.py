@@ -1,0 +1,154 @@
+"""Optimization runs across a restart, and watched live: progress and Pareto frontier."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from dspex_gql.app import create_app
+from dspex_gql.config import OptimizationSettings, Settings
+from tests.client import GraphQLClient
+from tests.conftest import make_settings
+from tests.optimizing import (
+    PROGRESS,
+    create_space,
+    finished,
+    landscape_program,
+    start,
+    training_data,
+)
+from tests.sockets import Socket
+from tests.tenants import Tenant, new_tenant
+
+EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
+  status iterationsCompleted results
+  evaluations(first: 1000) { totalCount nodes { id iteration configuration score createdAt } }
+} }"""
+FRONTIER = """subscription($id: ID!) {
+  paretoFrontierUpdated(optimizationRunId: $id) { evaluationId configuration objectives }
+}"""
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def run_state(client: GraphQLClient, run_id: str) -> dict[str, Any]:
+    data = await client.data(EVALUATIONS, id=run_id)
+    run: dict[str, Any] = data["optimizationRun"]
+    return run
+
+
+def progressed(iterations: int) -> Any:
+    def enough(message: dict[str, Any]) -> bool:
+        run = (message.get("payload", {}).get("data") or {}).get("optimizationProgress") or {}
+        return bool(run.get("iterationsCompleted", 0) >= iterations)
+
+    return enough
+
+
+async def test_a_run_stopped_by_a_restart_resumes_from_its_evaluations(
+    database_url: str,
+) -> None:
+    settings = make_settings(database_url)
+    slow = {"latency_ms": 15}
+    fields = {"strategy": "RANDOM", "maxIterations": 30, "concurrency": 1, "seed": 11}
+    fields["trainingData"] = training_data(3)
+    async with running(settings) as first:
+        tenant = await new_tenant(first)
+        async with GraphQLClient.for_app(first, tenant.admin_key) as client:
+            space = await create_space(client)
+            program_id = await landscape_program(client, space["id"], **slow)
+            run = await start(client, program_id, **fields)
+            async with Socket(first, tenant.admin_key) as socket:
+                await socket.subscribe(PROGRESS, {"id": run["id"]}, until=progressed(5))
+    async with running(settings) as second:
+        async with GraphQLClient.for_app(second, tenant.admin_key) as client:
+            before = await run_state(client, run["id"])
+            done = await finished(second, tenant.admin_key, run["id"])
+            after = await run_state(client, run["id"])
+            twin = await start(client, program_id, **fields)
+            await finished(second, tenant.admin_key, twin["id"])
+            uninterrupted = await run_state(client, twin["id"])
+
+    kept = before["evaluations"]["nodes"]
+    assert before["status"] == "RUNNING" and 5 <= len(kept) < 30, before
+    assert done["status"] == "COMPLETED" and done["iterationsCompleted"] == 30, done
+    evaluations = after["evaluations"]["nodes"]
+    assert [e["iteration"] for e in evaluations] == list(range(30))
+    assert evaluations[: len(kept)] == kept, "the evaluations before the restart stay as they were"
+    assert after["results"]["evaluations"] == 30
+    configurations = [e["configuration"] for e in evaluations]
+    assert configurations == [e["configuration"] for e in uninterrupted["evaluations"]["nodes"]]
+
+
+async def test_progress_comes_at_most_ten_times_a_second(database_url: str) -> None:
+    settings = make_settings(
+        database_url, optimization=OptimizationSettings(progress_messages_per_second=10)
+    )
+    async with running(settings) as app:
+        tenant = await new_tenant(app)
+        async with GraphQLClient.for_app(app, tenant.admin_key) as client:
+            space = await create_space(client)
+            program_id = await landscape_program(client, space["id"], latency_ms=1)
+            run = await start(client, program_id, maxIterations=300, trainingData=training_data(2))
+            async with Socket(app, tenant.admin_key) as socket:
+                messages = await socket.subscribe(PROGRESS, {"id": run["id"]})
+            final = await run_state(client, run["id"])
+
+    runs = [m["payload"]["data"]["optimizationProgress"] for m in messages if m["type"] == "next"]
+    assert messages[-1]["type"] == "complete"
+    assert runs[-1]["status"] == "COMPLETED" and runs[-1]["iterationsCompleted"] == 300
+    seconds = runs[-1]["durationSeconds"]
+    assert len(runs) <= 2 + seconds * 10, (len(runs), seconds)
+    assert len(runs) < final["evaluations"]["totalCount"], "progress is coalesced, not per step"
+    iterations = [run["iterationsCompleted"] for run in runs]
+    assert iterations == sorted(iterations)
+    sequences = [run["sequence"] for run in runs]
+    assert sequences == sorted(set(sequences)), "each message is newer than the last"
+
+
+async def test_a_late_subscriber_gets_the_final_state_and_completes(
+    app: FastAPI, tenant: Tenant, client: GraphQLClient
+) -> None:
+    space = await create_space(client)
+    program_id = await landscape_program(client, space["id"])
+    run = await start(client, program_id, maxIterations=3)
+    first = await finished(app, tenant.admin_key, run["id"])
+    async with Socket(app, tenant.admin_key) as socket:
+        messages = await socket.subscribe(PROGRESS, {"id": run["id"]})
+    assert [m["type"] for m in messages] == ["next", "complete"]
+    assert messages[0]["payload"]["data"]["optimizationProgress"] == first
+
+
+async def test_the_frontier_is_sent_when_it_changes_and_ends_with_the_run(
+    app: FastAPI, tenant: Tenant, client: GraphQLClient
+) -> None:
+    space = await create_space(
+        client,
+        variables=[
+            {"name": "temperature", "type": "FLOAT", "constraints": {"min": 0, "max": 1.5}},
+            {"name": "latency_ms", "type": "INTEGER", "constraints": {"min": 0, "max": 4}},
+        ],
+    )
+    program_id = await landscape_program(client, space["id"])
+    objectives = [{"name": "SCORE"}, {"name": "LATENCY"}]
+    run = await start(client, program_id, maxIterations=12, objectives=objectives)
+    async with Socket(app, tenant.admin_key) as socket:
+        messages = await socket.subscribe(FRONTIER, {"id": run["id"]})
+    final = await client.data(
+        "query($id: ID!) { optimizationRun(id: $id) { status paretoFrontier { evaluationId } } }",
+        id=run["id"],
+    )
+    frontiers = [m["payload"]["data"]["paretoFrontierUpdated"] for m in messages[:-1]]
+    assert messages[-1]["type"] == "complete"
+    assert all(earlier != later for earlier, later in zip(frontiers, frontiers[1:], strict=False))
+    last_ids = {point["evaluationId"] for point in frontiers[-1]}
+    assert last_ids == {p["evaluationId"] for p in final["optimizationRun"]["paretoFrontier"]}
+    assert all(set(point["objectives"]) == {"SCORE", "LATENCY"} for point in frontiers[-1])
