@@ -337,6 +337,7 @@ class TestProgramChangesAreAudited:
                 "configuration": {"temperature": 0.2},
                 "tags": ["qa"],
                 "visibility": "PRIVATE",
+                "variableSpaceId": None,
             },
         )
 
@@ -443,6 +444,7 @@ class TestProgramChangesAreAudited:
                 "configuration": {},
                 "tags": [],
                 "visibility": "ORGANIZATION",
+                "variableSpaceId": None,
                 "parentId": source["id"],
             },
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -57,29 +58,31 @@ async def test_a_run_stopped_by_a_restart_resumes_from_its_evaluations(
     database_url: str,
 ) -> None:
     settings = make_settings(database_url)
-    slow = {"latency_ms": 15}
-    fields = {"strategy": "RANDOM", "maxIterations": 30, "concurrency": 1, "seed": 11}
-    fields["trainingData"] = training_data(3)
+    fields: dict[str, Any] = {"strategy": "RANDOM", "maxIterations": 30, "concurrency": 1}
+    fields |= {"seed": 11, "trainingData": training_data(3)}
     async with running(settings) as first:
         tenant = await new_tenant(first)
         async with GraphQLClient.for_app(first, tenant.admin_key) as client:
             space = await create_space(client)
-            program_id = await landscape_program(client, space["id"], **slow)
+            program_id = await landscape_program(client, space["id"], latency_ms=15)
             run = await start(client, program_id, **fields)
             async with Socket(first, tenant.admin_key) as socket:
                 await socket.subscribe(PROGRESS, {"id": run["id"]}, until=progressed(5))
-    async with running(settings) as second:
-        async with GraphQLClient.for_app(second, tenant.admin_key) as client:
-            before = await run_state(client, run["id"])
-            done = await finished(second, tenant.admin_key, run["id"])
-            after = await run_state(client, run["id"])
-            twin = await start(client, program_id, **fields)
-            await finished(second, tenant.admin_key, twin["id"])
-            uninterrupted = await run_state(client, twin["id"])
+    async with (
+        running(settings) as second,
+        GraphQLClient.for_app(second, tenant.admin_key) as client,
+    ):
+        before = await run_state(client, run["id"])
+        done = await finished(second, tenant.admin_key, run["id"])
+        after = await run_state(client, run["id"])
+        twin = await start(client, program_id, **fields)
+        await finished(second, tenant.admin_key, twin["id"])
+        uninterrupted = await run_state(client, twin["id"])
 
     kept = before["evaluations"]["nodes"]
-    assert before["status"] == "RUNNING" and 5 <= len(kept) < 30, before
-    assert done["status"] == "COMPLETED" and done["iterationsCompleted"] == 30, done
+    assert before["status"] == "RUNNING"
+    assert 5 <= len(kept) < 30, before
+    assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 30)
     evaluations = after["evaluations"]["nodes"]
     assert [e["iteration"] for e in evaluations] == list(range(30))
     assert evaluations[: len(kept)] == kept, "the evaluations before the restart stay as they were"
@@ -104,7 +107,7 @@ async def test_progress_comes_at_most_ten_times_a_second(database_url: str) -> N
 
     runs = [m["payload"]["data"]["optimizationProgress"] for m in messages if m["type"] == "next"]
     assert messages[-1]["type"] == "complete"
-    assert runs[-1]["status"] == "COMPLETED" and runs[-1]["iterationsCompleted"] == 300
+    assert (runs[-1]["status"], runs[-1]["iterationsCompleted"]) == ("COMPLETED", 300)
     seconds = runs[-1]["durationSeconds"]
     assert len(runs) <= 2 + seconds * 10, (len(runs), seconds)
     assert len(runs) < final["evaluations"]["totalCount"], "progress is coalesced, not per step"
@@ -148,7 +151,7 @@ async def test_the_frontier_is_sent_when_it_changes_and_ends_with_the_run(
     )
     frontiers = [m["payload"]["data"]["paretoFrontierUpdated"] for m in messages[:-1]]
     assert messages[-1]["type"] == "complete"
-    assert all(earlier != later for earlier, later in zip(frontiers, frontiers[1:], strict=False))
+    assert all(earlier != later for earlier, later in itertools.pairwise(frontiers))
     last_ids = {point["evaluationId"] for point in frontiers[-1]}
     assert last_ids == {p["evaluationId"] for p in final["optimizationRun"]["paretoFrontier"]}
     assert all(set(point["objectives"]) == {"SCORE", "LATENCY"} for point in frontiers[-1])

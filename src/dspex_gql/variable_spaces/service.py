@@ -109,7 +109,11 @@ class VariableSpaceService(ResourceService[VariableSpace]):
         async with self._uow() as tx:
             space = await self._changeable(tx, id)
             variables = [*space.variables, variable]
-            space.variables, space.dependencies = self._checked(variables, space.dependencies, [])
+            try:
+                checked = self._checked(variables, space.dependencies, [])
+            except ValidationFailed as invalid:
+                raise _as_argument(invalid, f"variables[{len(space.variables)}]") from None
+            space.variables, space.dependencies = checked
             changes = {"variable": variable.get("name") if isinstance(variable, dict) else None}
             audit.record(tx, self._actor, "variableSpace.addVariable", "VariableSpace", id, changes)
             return space
@@ -143,7 +147,10 @@ class VariableSpaceService(ResourceService[VariableSpace]):
             space = await repo.require(id)
             policies.ensure_can_change(self._actor, space, "variable space")
             if await repo.in_use(id):
-                raise Conflict("The variable space is used by programs or optimization runs")
+                raise Conflict(
+                    "The variable space is used by programs (archived ones included) or by "
+                    "optimization runs"
+                )
             await repo.delete(space)
             changes = {"name": space.name}
             audit.record(tx, self._actor, "variableSpace.delete", "VariableSpace", id, changes)
@@ -185,6 +192,14 @@ def engine_space(space: VariableSpace) -> EngineSpace:
     return stored_space(space.variables, space.dependencies)
 
 
+def _as_argument(invalid: ValidationFailed, position: str) -> ValidationFailed:
+    """Problems of an added variable, named after the `variable` argument it came in."""
+    return ValidationFailed(
+        FieldProblem(p.field.replace(position, "variable", 1), p.message, p.code)
+        for p in invalid.problems
+    )
+
+
 def space_of(variables: Any, dependencies: Any, known_modules: Collection[str]) -> EngineSpace:
     return build_space(variables, dependencies or [], known_modules=known_modules)
 
@@ -206,7 +221,7 @@ def _change_problems(changes: VariableSpaceChanges) -> list[FieldProblem]:
         problems += validation.text("name", changes.name, max_length=200, required=True)
     if changes.description is not UNSET:
         problems += validation.text("description", changes.description, max_length=10_000)
-    if changes.constraints is not UNSET:
+    if changes.constraints is not UNSET and changes.constraints is not None:
         problems += _constraint_problems(changes.constraints)
     for name in ("variables", "visibility", "constraints"):
         if getattr(changes, name) is None:
@@ -224,4 +239,5 @@ def _apply(space: VariableSpace, changes: VariableSpaceChanges) -> None:
 
 
 def _pick(value: Maybe[Any], default: Any) -> Any:
-    return default if value is UNSET else value
+    """A null was reported already (`_change_problems`): check the rest against the old value."""
+    return default if value is UNSET or value is None else value
