@@ -95,6 +95,14 @@ class User:
         )
 
 
+async def user_by_id(info: Info, id: UUID | None) -> User | None:
+    """A user of the actor's organization, e.g. a resource's owner; None if gone or unknown."""
+    if id is None:
+        return None
+    user = await info.context.loaders.user.load(id)
+    return None if user is None else User.of(user)
+
+
 @strawberry.type
 class ApiKey:
     id: strawberry.ID

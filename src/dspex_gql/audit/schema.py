@@ -7,7 +7,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from dspex_gql.accounts.schema import User
+from dspex_gql.accounts.schema import User, user_by_id
 from dspex_gql.audit import models
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.filters import DateTimeFilter, IDFilter, Order, StringFilter, filter_field
@@ -30,10 +30,7 @@ class AuditLog:
 
     @strawberry.field
     async def actor(self, info: Info) -> User | None:
-        if self.actor_id is None:
-            return None
-        user = await info.context.loaders.user.load(self.actor_id)
-        return None if user is None else User.of(user)
+        return await user_by_id(info, self.actor_id)
 
     @classmethod
     def of(cls, row: models.AuditLog) -> AuditLog:

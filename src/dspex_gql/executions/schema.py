@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from dspex_gql.accounts.schema import User
+from dspex_gql.accounts.schema import User, user_by_id
 from dspex_gql.executions import models
 from dspex_gql.executions.models import ExecutionStatus
 from dspex_gql.executions.service import StartExecution
@@ -64,10 +64,7 @@ class Execution:
 
     @strawberry.field
     async def triggered_by(self, info: Info) -> User | None:
-        if self.created_by is None:
-            return None
-        user = await info.context.loaders.user.load(self.created_by)
-        return None if user is None else User.of(user)
+        return await user_by_id(info, self.created_by)
 
     @classmethod
     def of(cls, execution: models.Execution) -> Execution:

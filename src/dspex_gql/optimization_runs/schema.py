@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from dspex_gql.accounts.schema import User
+from dspex_gql.accounts.schema import User, user_by_id
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine.optimization import ConvergenceStatus, StrategyKind
@@ -225,10 +225,7 @@ class OptimizationRun:
 
     @strawberry.field(description="Who started the run.")
     async def triggered_by(self, info: Info) -> User | None:
-        if self.created_by is None:
-            return None
-        user = await info.context.loaders.user.load(self.created_by)
-        return None if user is None else User.of(user)
+        return await user_by_id(info, self.created_by)
 
     @property
     def uuid(self) -> UUID:

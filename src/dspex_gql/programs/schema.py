@@ -8,7 +8,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from dspex_gql.accounts.schema import User
+from dspex_gql.accounts.schema import User, user_by_id
 from dspex_gql.db.enums import Visibility
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine.adapters.base import ProgramType
@@ -133,10 +133,7 @@ class Program:
 
     @strawberry.field(description="The user who created the program.")
     async def owner(self, info: Info) -> User | None:
-        if self.created_by is None:
-            return None
-        user = await info.context.loaders.user.load(self.created_by)
-        return None if user is None else User.of(user)
+        return await user_by_id(info, self.created_by)
 
     @strawberry.field
     async def stats(self, info: Info) -> ProgramStats:

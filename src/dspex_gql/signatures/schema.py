@@ -7,7 +7,7 @@ from uuid import UUID
 
 import strawberry
 
-from dspex_gql.accounts.schema import User
+from dspex_gql.accounts.schema import User, user_by_id
 from dspex_gql.db.enums import Visibility
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine import signatures as engine
@@ -79,10 +79,7 @@ class Signature:
 
     @strawberry.field(description="The user who created the signature.")
     async def owner(self, info: Info) -> User | None:
-        if self.created_by is None:
-            return None
-        user = await info.context.loaders.user.load(self.created_by)
-        return None if user is None else User.of(user)
+        return await user_by_id(info, self.created_by)
 
     @strawberry.field(description="Programs bound to this signature, archived ones included.")
     async def program_count(self, info: Info) -> int:
