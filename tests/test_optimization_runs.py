@@ -8,6 +8,7 @@ something; each test waits for the terminal state over the progress subscription
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import uuid
 from collections.abc import AsyncIterator
@@ -285,9 +286,14 @@ class TestStrategies:
         steps = [batches[i : i + 4] for i in range(0, 12, 4)]
         assert all(len(set(step)) == 1 for step in steps), batches
         assert len({step[0] for step in steps}) > 1, "each step draws its own batch"
-        for step in (result["evaluations"]["nodes"][i : i + 4] for i in range(0, 12, 4)):
-            incumbent, variants = step[0]["configuration"], [e["configuration"] for e in step[1:]]
-            assert all(variant != incumbent for variant in variants)
+        asked = configurations(result)
+        for first in range(0, 12, 4):
+            incumbent, variants = asked[first], asked[first + 1 : first + 4]
+            for variant in variants:
+                changed = [key for key in incumbent if variant[key] != incumbent[key]]
+                assert len(changed) <= 2, (incumbent, variant)
+            if first + 4 < 12:
+                assert asked[first + 4] in asked[first : first + 4], "the next incumbent"
 
     async def test_simba_starts_from_the_initial_configuration(
         self, app: FastAPI, tenant: Tenant, client: GraphQLClient
@@ -522,7 +528,9 @@ class TestStopRules:
             pytest.param(
                 {"kind": "distance", "optimum": {"unknown": 1}, "width": 1000}, 1.0, id="always"
             ),
-            pytest.param({"kind": "distance", "optimum": {"unknown": 1}, "width": 0.01}, 0.0),
+            pytest.param(
+                {"kind": "distance", "optimum": {"unknown": 1}, "width": 0.01}, 0.0, id="never"
+            ),
         ],
     )
     async def test_convergence_on_a_flat_landscape(
@@ -619,6 +627,26 @@ class TestCancel:
         again = await cancel(client, run["id"])
         assert again["__typename"] == "ConflictError", again
         assert "CANCELLED" in again["message"]
+
+    @pytest.mark.xfail(
+        reason="src bug: Orchestrator.cancel cancels the task again while it records the first "
+        "cancellation, so that write is lost (run RUNNING, program OPTIMIZING); racy, mostly fails"
+    )
+    async def test_concurrent_cancels_cancel_once(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        space = await create_space(client)
+        program_id = await landscape_program(client, space["id"], latency_ms=30)
+        run = await start(client, program_id, trainingData=training_data(8), maxIterations=40)
+        await running(app, tenant.admin_key, run["id"])
+
+        results = await asyncio.gather(*(cancel(client, run["id"]) for _ in range(3)))
+
+        assert (await get_run(client, run["id"]))["status"] == "CANCELLED", results
+        assert (await program_state(client, program_id))["status"] == "READY"
+        for result in results:
+            assert result["__typename"] == "ConflictError" or result["status"] == "CANCELLED"
+        assert len(await audit_rows(client, "optimization.cancel")) == 1
 
     async def test_a_pending_run_is_cancelled(
         self, app: FastAPI, tenant: Tenant, client: GraphQLClient

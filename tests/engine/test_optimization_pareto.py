@@ -92,3 +92,23 @@ def test_frontier_reports_whether_it_changed() -> None:
     assert frontier.add("tie", (0.5, 2.0))
     assert frontier.add("better", (0.6, 1.0))
     assert frontier.points == ["better"]
+
+
+@given(point_sets())
+def test_a_distinct_frontier_keeps_the_first_point_of_each_non_dominated_vector(
+    case: tuple[list[tuple[int, ...]], tuple[Direction, ...]],
+) -> None:
+    vectors, directions = case
+    frontier: ParetoFrontier[int] = ParetoFrontier(directions, distinct=True)
+    for index, vector in enumerate(vectors):
+        frontier.add(index, vector)
+    front = pareto_front(list(range(len(vectors))), vectors.__getitem__, directions)
+    firsts = [i for i in front if vectors.index(vectors[i]) == i]
+    assert frontier.points == firsts
+
+
+def test_a_distinct_frontier_refuses_a_tie() -> None:
+    frontier: ParetoFrontier[str] = ParetoFrontier((MAX,), distinct=True)
+    assert frontier.add("a", (1.0,))
+    assert not frontier.add("tie", (1.0,))
+    assert frontier.points == ["a"]

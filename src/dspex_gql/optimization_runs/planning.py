@@ -15,6 +15,7 @@ from dspex_gql.engine.optimization import (
     Objective,
     Outcome,
     Strategy,
+    StrategyKind,
     create_strategy,
 )
 from dspex_gql.engine.variables import VariableSpace
@@ -96,6 +97,7 @@ def plan_for(
         sequence=run.sequence,
         started_at=run.started_at,
         history=list(history),
+        offload=run.strategy in (StrategyKind.BAYESIAN, StrategyKind.EVOLUTIONARY),
     )
 
 

@@ -12,9 +12,10 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,7 @@ from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class OptimizationPlan:
     sequence: int
     started_at: datetime | None
     history: list[Evaluation] = field(default_factory=list)
+    offload: bool = False
+    """Ask and tell in a worker thread: Optuna's samplers take milliseconds of CPU per call,
+    which would otherwise hold up every request this process serves."""
 
 
 class OptimizationRunner:
@@ -120,14 +125,19 @@ class OptimizationJob:
         while True:
             if reason := self._stop_rule():
                 return reason
-            candidate = plan.strategy.ask()
+            candidate = await self._call(plan.strategy.ask)
             if candidate is None:
                 return "grid_exhausted"
             evaluation, outcome = await self._evaluate(candidate)
-            plan.strategy.tell(candidate, outcome)
+            await self._call(plan.strategy.tell, candidate, outcome)
             self.state.add(evaluation)
             self.unwritten.append(evaluation)
             self._report(OptimizationStatus.RUNNING)
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        if self.plan.offload:
+            return await asyncio.to_thread(function, *args)
+        return function(*args)
 
     def _stop_rule(self) -> str | None:
         limits, state = self.plan.limits, self.state

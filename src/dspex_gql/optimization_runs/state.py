@@ -43,7 +43,8 @@ class RunState:
     @classmethod
     def start(cls, objectives: Sequence[Objective], patience: int | None) -> RunState:
         directions = [objective.direction for objective in objectives]
-        return cls(tuple(objectives), ConvergenceTracker(patience), ParetoFrontier(directions))
+        frontier: ParetoFrontier[dict[str, Any]] = ParetoFrontier(directions, distinct=True)
+        return cls(tuple(objectives), ConvergenceTracker(patience), frontier)
 
     def add(self, evaluation: Evaluation) -> None:
         self.iterations = max(self.iterations, evaluation.iteration + 1)

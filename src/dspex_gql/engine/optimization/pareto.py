@@ -54,16 +54,24 @@ def pareto_front(
 
 
 class ParetoFrontier(Generic[P]):
-    """The non-dominated points among everything added so far, in the order they were added."""
+    """The non-dominated points among everything added so far, in the order they were added.
 
-    def __init__(self, directions: Sequence[Direction]) -> None:
+    With `distinct`, a point whose values equal a member's does not join: the frontier keeps one
+    point (the first) per non-dominated value vector, so ties on a coarse metric don't pile up.
+    """
+
+    def __init__(self, directions: Sequence[Direction], *, distinct: bool = False) -> None:
         self.directions = tuple(directions)
+        self.distinct = distinct
         self._members: list[tuple[P, tuple[float, ...]]] = []
 
     def add(self, point: P, values: Sequence[float]) -> bool:
         """Add a point; True when it joins the frontier (possibly evicting dominated members)."""
         vector = tuple(values)
-        if any(dominates(member, vector, self.directions) for _, member in self._members):
+        if any(
+            dominates(member, vector, self.directions) or (self.distinct and member == vector)
+            for _, member in self._members
+        ):
             return False
         self._members = [
             (kept, member)
