@@ -7,7 +7,7 @@ import pytest
 
 from dspex_gql.engine.optimization import Candidate, Objective, Outcome, StrategyKind
 from dspex_gql.engine.optimization.pareto import Direction
-from dspex_gql.engine.optimization.simba import Simba
+from dspex_gql.engine.optimization.simba import Simba, SimbaSettings
 from dspex_gql.engine.variables.model import (
     Choices,
     FloatRange,
@@ -187,3 +187,12 @@ def test_replay_restores_the_incumbent(k: int) -> None:
     resumed.replay(history)
     assert resumed.incumbent == uninterrupted.incumbent
     assert resumed.ask() == uninterrupted.ask()
+
+
+def test_a_run_concludes_with_the_incumbent_on_every_example() -> None:
+    simba = Simba(SPACE, SimbaSettings(example_count=6, batch_size=2), seed=3)
+    asked = [simba.ask() for _ in range(3)]
+    final = simba.conclude()
+    assert final.examples is None
+    assert final.configuration == simba.incumbent
+    assert final.number == asked[-1].number + 1

@@ -24,7 +24,14 @@ from dspex_gql.accounts.repository import OrganizationRepository
 from dspex_gql.db.base import utcnow
 from dspex_gql.engine.evaluation import Example, ProgramUnderTest, evaluate
 from dspex_gql.engine.invoke import ProgramInvoker
-from dspex_gql.engine.optimization import Candidate, Metric, Objective, Outcome, Strategy
+from dspex_gql.engine.optimization import (
+    Candidate,
+    Concludes,
+    Metric,
+    Objective,
+    Outcome,
+    Strategy,
+)
 from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationStatus
 from dspex_gql.optimization_runs.repository import OptimizationRunRepository
@@ -125,7 +132,7 @@ class OptimizationJob:
         while True:
             if reason := self._stop_rule():
                 return reason
-            candidate = await self._call(plan.strategy.ask)
+            candidate = await self._next_candidate()
             if candidate is None:
                 return "grid_exhausted"
             evaluation, outcome = await self._evaluate(candidate)
@@ -133,6 +140,12 @@ class OptimizationJob:
             self.state.add(evaluation)
             self.unwritten.append(evaluation)
             self._report(OptimizationStatus.RUNNING)
+
+    async def _next_candidate(self) -> Candidate | None:
+        strategy, limits = self.plan.strategy, self.plan.limits
+        if isinstance(strategy, Concludes) and self.state.iterations == limits.max_iterations - 1:
+            return strategy.conclude()
+        return await self._call(strategy.ask)
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         if self.plan.offload:

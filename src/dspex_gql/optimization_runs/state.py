@@ -54,7 +54,7 @@ class RunState:
         if values is None:
             self.failures += 1
             return
-        if self.best is None or (evaluation.score or 0.0) > (self.best.score or 0.0):
+        if self._beats_best(evaluation):
             self.best = evaluation
         point = {
             "evaluationId": str(evaluation.id),
@@ -62,6 +62,17 @@ class RunState:
             "objectives": {o.name: value for o, value in zip(self.objectives, values, strict=True)},
         }
         self.frontier.add(point, values)
+
+    def _beats_best(self, evaluation: Evaluation) -> bool:
+        """A higher score; but a score on every example beats any mini-batch score, whose
+        batches differ (a SIMBA run ends with its incumbent scored on every example)."""
+        best = self.best
+        if best is None:
+            return True
+        on_all, best_on_all = evaluation.examples is None, best.examples is None
+        if on_all != best_on_all:
+            return on_all
+        return (evaluation.score or 0.0) > (best.score or 0.0)
 
     def snapshot(self) -> dict[str, Any]:
         """The run's columns that follow from its evaluations."""

@@ -4,6 +4,7 @@ EVOLUTIONARY strategy is built or importance is computed."""
 
 from dspex_gql.engine.optimization.base import (
     Candidate,
+    Concludes,
     History,
     Objective,
     Outcome,
@@ -27,6 +28,7 @@ from dspex_gql.engine.optimization.strategies import create_strategy
 
 __all__ = [
     "Candidate",
+    "Concludes",
     "ConvergenceStatus",
     "ConvergenceTracker",
     "Direction",

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from dspex_gql.engine.optimization.pareto import Direction
 from dspex_gql.errors import FieldProblem
@@ -54,6 +54,14 @@ class Strategy(Protocol):
         """Restore the state reached after `history` (the told candidates of an interrupted
         run, in order); numbering continues after them."""
         ...
+
+
+@runtime_checkable
+class Concludes(Protocol):
+    """A strategy whose candidates see parts of the data (SIMBA's mini-batches) ends a run by
+    evaluating what it settled on on all of it."""
+
+    def conclude(self) -> Candidate: ...
 
 
 @dataclass(frozen=True)

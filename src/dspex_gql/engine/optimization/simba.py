@@ -13,6 +13,8 @@ objectives the others are ignored); example scores are metric scores, higher is 
 example scores (or with the wrong count) from the incumbent, the hardest-example comparison uses
 the batch value; a candidate without them while the incumbent has them cannot win.
 
+`conclude()` gives the incumbent on all examples, for a run's last evaluation.
+
 The loop is sequential: asking past the end of a step whose outcomes are not all told starts
 the next step from the current incumbent, and late outcomes of the abandoned step are ignored.
 Step k draws from `numpy.random.default_rng([seed, 2, k])`, so replaying the history (`replay`)
@@ -97,9 +99,18 @@ class Simba:
             self._settle(step)
             self._step = None
 
+    def conclude(self) -> Candidate:
+        """The incumbent on every example: mini-batch scores of different batches don't compare,
+        so a run's last evaluation scores the configuration SIMBA settled on on all of them."""
+        number = self._next
+        self._next += 1
+        return Candidate(number, dict(self.incumbent), None)
+
     def replay(self, history: History) -> None:
         """Restore the state reached after `history` by asking and telling it again in order."""
         for candidate, outcome in history:
+            if candidate.examples is None:
+                continue  # a conclusion: it changes nothing
             asked = self.ask()
             self.tell(replace(candidate, number=asked.number), outcome)
         self._next = max(self._next, next_number(history))
