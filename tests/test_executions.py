@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -203,6 +204,16 @@ class TestCancelExecution:
         assert cancelled["error"] == "Cancelled by user"
         assert cancelled["completedAt"] is not None
         assert cancelled["sequence"] > execution["sequence"]
+        assert (await get_execution(client, execution["id"]))["status"] == "CANCELLED"
+
+    async def test_concurrent_cancels_cancel_it_once(self, client: GraphQLClient) -> None:
+        program = await create_program(client, configuration=SLOW)
+        execution = await execute(client, program["id"])
+
+        results = await asyncio.gather(*(client.data(CANCEL, id=execution["id"]) for _ in range(4)))
+
+        outcomes = sorted(result["cancelExecution"]["__typename"] for result in results)
+        assert outcomes == ["ConflictError"] * 3 + ["Execution"], results
         assert (await get_execution(client, execution["id"]))["status"] == "CANCELLED"
 
     async def test_a_finished_execution_cannot_be_cancelled(self, client: GraphQLClient) -> None:

@@ -28,7 +28,7 @@ from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository, interrupt_unfinished
-from dspex_gql.orchestrator import Progress, ProgressReporter, cancel_reason
+from dspex_gql.orchestrator import Progress, ProgressReporter, cancel_reason, uninterrupted
 from dspex_gql.pubsub import Hub, channels
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class ExecutionJob:
         progress = self._progress(
             status, completed_at=utcnow(), started_at=self.started_at, **values
         )
-        await self.runner.reporter.finish(progress)
+        await uninterrupted(self.runner.reporter.finish(progress))
 
     def _elapsed_ms(self) -> int | None:
         return (

@@ -100,6 +100,8 @@ class ExecutionService(ResourceService[Execution]):
         policies.ensure_can_change(self._actor, execution, "execution")
         if execution.status.is_terminal:
             raise Conflict(f"The execution already finished ({execution.status.value})")
+        if self._orchestrator.cancelling(id):
+            raise Conflict("The execution is already being cancelled")
         if not await self._orchestrator.cancel(id, CANCELLED_BY_USER):
             await self._cancel_unowned(execution)
         else:

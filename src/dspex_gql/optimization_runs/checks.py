@@ -50,22 +50,12 @@ def checked_run(
     settings: OptimizationSettings,
 ) -> OptimizationRun:
     """A PENDING run for `start`, or ValidationFailed listing every problem with it."""
-    problems = _scalar_problems(start, settings, tools)
-    objectives, objective_problems = _objectives(start.objectives)
-    problems += objective_problems
-    training_data = start.training_data
-    problems += validation.json_size(
-        "trainingData", training_data, max_bytes=settings.max_training_bytes
+    objectives, problems = _objectives(start.objectives)
+    problems = _scalar_problems(start, settings, tools) + problems
+    size = validation.json_size(
+        "trainingData", start.training_data, max_bytes=settings.max_training_bytes
     )
-    if not problems:
-        try:
-            parse_examples(
-                training_data, engine_signature(signature), limit=settings.max_training_examples
-            )
-        except ExamplesInvalid as invalid:
-            problems += invalid.problems
-    if problems:
-        raise ValidationFailed(problems)
+    problems += size or _example_problems(start.training_data, signature, settings)
     run = OptimizationRun(
         name=start.name.strip(),
         strategy=start.strategy,
@@ -82,14 +72,29 @@ def checked_run(
         or min(settings.default_concurrency, settings.max_concurrency),
         strategy_options=start.strategy_options,
         space={"variables": space.variables, "dependencies": space.dependencies},
-        training_data=training_data,
+        training_data=start.training_data,
         iterations_completed=0,
         convergence_status=ConvergenceStatus.NOT_STARTED,
         pareto_frontier=[],
         total_cost=0.0,
     )
-    _check_strategy(tools, run)
+    if objectives and isinstance(start.strategy_options, dict):
+        problems += _strategy_problems(tools, run)
+    if problems:
+        raise ValidationFailed(problems)
     return run
+
+
+def _example_problems(
+    training_data: Any, signature: Signature, settings: OptimizationSettings
+) -> list[FieldProblem]:
+    try:
+        parse_examples(
+            training_data, engine_signature(signature), limit=settings.max_training_examples
+        )
+    except ExamplesInvalid as invalid:
+        return list(invalid.problems)
+    return []
 
 
 def _scalar_problems(
@@ -136,8 +141,9 @@ def _objectives(
     return [{"name": name, "direction": DIRECTIONS[name]} for name in ordered], problems
 
 
-def _check_strategy(tools: Toolbox, run: OptimizationRun) -> None:
+def _strategy_problems(tools: Toolbox, run: OptimizationRun) -> list[FieldProblem]:
     try:
         strategy_for(tools, run)
     except StrategyOptionsInvalid as invalid:
-        raise ValidationFailed(invalid.problems) from invalid
+        return list(invalid.problems)
+    return []

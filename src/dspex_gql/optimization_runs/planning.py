@@ -56,7 +56,7 @@ def strategy_for(
         tools.space(run),
         objectives,
         seed=run.seed,
-        example_count=len(run.training_data),
+        example_count=len(run.training_data) if isinstance(run.training_data, list) else 0,
         options=run.strategy_options,
         history=told,
     )

@@ -36,7 +36,13 @@ from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationStatus
 from dspex_gql.optimization_runs.repository import OptimizationRunRepository
 from dspex_gql.optimization_runs.state import RunState, objective_values
-from dspex_gql.orchestrator import SHUTDOWN_REASON, Progress, ProgressReporter, cancel_reason
+from dspex_gql.orchestrator import (
+    SHUTDOWN_REASON,
+    Progress,
+    ProgressReporter,
+    cancel_reason,
+    uninterrupted,
+)
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
 
@@ -98,7 +104,7 @@ class OptimizationJob:
         for evaluation in plan.history:
             self.state.add(evaluation)
         self.unwritten: list[Evaluation] = []
-        self.started_at = plan.started_at or utcnow()
+        self.started_at = plan.started_at  # set when the job starts; kept across a resume
         self._compute_seconds = 0.0
 
     @property
@@ -106,6 +112,7 @@ class OptimizationJob:
         return ("optimization", self.plan.id)
 
     async def run(self) -> None:
+        self.started_at = self.started_at or utcnow()
         self._report(OptimizationStatus.RUNNING)
         try:
             async with asyncio.timeout(self._seconds_left()):
@@ -199,7 +206,8 @@ class OptimizationJob:
         limit = self.plan.limits.timeout_seconds
         if limit is None:
             return None
-        return max(0.0, limit - (utcnow() - self.started_at).total_seconds())
+        started = self.started_at or utcnow()
+        return max(0.0, limit - (utcnow() - started).total_seconds())
 
     async def _complete(self, reason: str) -> None:
         state = self.state
@@ -215,13 +223,15 @@ class OptimizationJob:
     async def _stop(self, reason: str) -> None:
         """A shutdown leaves the run RUNNING, its evaluations stored, for the next start."""
         if reason == SHUTDOWN_REASON:
-            await self.runner.reporter.finish(self._progress(OptimizationStatus.RUNNING))
+            await uninterrupted(
+                self.runner.reporter.finish(self._progress(OptimizationStatus.RUNNING))
+            )
             return
         await self._finish(OptimizationStatus.CANCELLED, error=reason)
 
     async def _finish(self, status: OptimizationStatus, **values: Any) -> None:
         progress = self._progress(status, completed_at=utcnow(), **values)
-        await self.runner.reporter.finish(progress)
+        await uninterrupted(self.runner.reporter.finish(progress))
 
     def _report(self, status: OptimizationStatus, **values: Any) -> None:
         self.runner.reporter.report(self._progress(status, **values))

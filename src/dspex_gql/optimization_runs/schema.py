@@ -356,7 +356,9 @@ class StartOptimizationInput:
 
     def to_start(self) -> StartOptimization:
         space_id = self.variable_space_id
-        objectives = self.objectives or [ObjectiveInput(name=ObjectiveName.SCORE)]
+        objectives = self.objectives
+        if objectives is None:
+            objectives = [ObjectiveInput(name=ObjectiveName.SCORE)]
         budget = self.budget or BudgetInput()
         return StartOptimization(
             program_id=to_uuid(self.program_id, "Program"),

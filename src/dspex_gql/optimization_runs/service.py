@@ -102,7 +102,10 @@ class OptimizationService(ResourceService[OptimizationRun]):
         policies.ensure_can_change(self._actor, run, "optimization run")
         if run.status.is_terminal:
             raise Conflict(f"The optimization already finished ({run.status.value})")
-        if await self._orchestrator.cancel(("optimization", id), CANCELLED_BY_USER):
+        key = ("optimization", id)
+        if self._orchestrator.cancelling(key):
+            raise Conflict("The optimization is already being cancelled")
+        if await self._orchestrator.cancel(key, CANCELLED_BY_USER):
             async with self._uow() as tx:
                 self._audit_cancel(tx, run)
         else:

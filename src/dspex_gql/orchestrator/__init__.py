@@ -1,7 +1,13 @@
 """Runs jobs (executions, initializations, optimization loops, later DAG runs) as asyncio tasks,
 and writes their progress behind the hot path."""
 
-from dspex_gql.orchestrator.orchestrator import SHUTDOWN_REASON, Job, Orchestrator, cancel_reason
+from dspex_gql.orchestrator.orchestrator import (
+    SHUTDOWN_REASON,
+    Job,
+    Orchestrator,
+    cancel_reason,
+    uninterrupted,
+)
 from dspex_gql.orchestrator.reporter import Progress, ProgressReporter
 
 __all__ = [
@@ -11,4 +17,5 @@ __all__ = [
     "Progress",
     "ProgressReporter",
     "cancel_reason",
+    "uninterrupted",
 ]

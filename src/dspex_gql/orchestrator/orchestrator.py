@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Hashable
+from collections.abc import Awaitable, Hashable
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 SHUTDOWN_REASON = "Interrupted: the service shut down before this run finished"
 
 
@@ -41,6 +42,7 @@ class Orchestrator:
         self._slots = asyncio.Semaphore(max_concurrency)
         self._shutdown_grace = shutdown_grace
         self._tasks: dict[Hashable, asyncio.Task[None]] = {}
+        self._cancelling: set[Hashable] = set()
         self._accepting = True
 
     async def __aenter__(self) -> Orchestrator:
@@ -76,12 +78,20 @@ class Orchestrator:
         done, _ = await asyncio.wait({task}, timeout=seconds)
         return bool(done)
 
+    def cancelling(self, key: Hashable) -> bool:
+        return key in self._cancelling
+
     async def cancel(self, key: Hashable, reason: str) -> bool:
-        """Cancel a job this process runs and wait until it has recorded that; False if not ours."""
+        """Cancel a job this process runs and wait until it has recorded that; False if not ours.
+
+        A job is cancelled once: a second cancel only waits (cancelling again would interrupt the
+        job while it records the first)."""
         task = self._tasks.get(key)
         if task is None:
             return False
-        task.cancel(reason)
+        if key not in self._cancelling:
+            self._cancelling.add(key)
+            task.cancel(reason)
         await asyncio.wait({task})
         return True
 
@@ -90,8 +100,9 @@ class Orchestrator:
         tasks = set(self._tasks.values())
         if tasks and self._shutdown_grace > 0:
             await asyncio.wait(tasks, timeout=self._shutdown_grace)
-        for task in tasks:
-            task.cancel(SHUTDOWN_REASON)
+        for key, task in list(self._tasks.items()):
+            if task in tasks and key not in self._cancelling:
+                task.cancel(SHUTDOWN_REASON)
         while self._tasks:  # including jobs abandoned while we waited
             await asyncio.wait(set(self._tasks.values()))
 
@@ -110,3 +121,15 @@ class Orchestrator:
     def _forget(self, key: Hashable, task: asyncio.Task[None]) -> None:
         if self._tasks.get(key) is task:
             del self._tasks[key]
+            self._cancelling.discard(key)
+
+
+async def uninterrupted(write: Awaitable[T]) -> T:
+    """Await a job's record of its outcome to the end, even when the job is cancelled meanwhile
+    (the cancellation then goes on): a run is never left without its final state."""
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
