@@ -15,8 +15,9 @@ exactly as the service's loop scores it (`optimization_runs/runner.py`): `evalua
 does. The mock answers example i right iff u_i < p(configuration), `p = exp(-(f - f*) / tau)`,
 so a score is a count of examples out of `--examples`: quantized.
 
-Per run: the best is the evaluation with the highest score (ties: the earliest), as the
-service's `RunState` picks it; its regret is `landscape.objective(best) - landscape.minimum`.
+Per run: the best is the evaluation with the highest score (ties: the earliest; a score on every
+example beats a mini-batch score: SIMBA's last evaluation scores its incumbent on all of them),
+as the service's `RunState` picks it; its regret is `landscape.objective(best) - landscape.minimum`.
 The oracle regret is the smallest true regret among the evaluated configurations: what a
 noise-free pick among the same candidates would give. It separates search quality from score
 quantization. For seed s, the strategy's seed and the landscape's seed (which examples are easy)
@@ -44,6 +45,7 @@ from dspex_gql.engine.evaluation import Example, ProgramUnderTest, evaluate
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.landscapes import Landscape, parse_landscape
 from dspex_gql.engine.optimization import (
+    Concludes,
     Metric,
     MetricRegistry,
     Objective,
@@ -123,10 +125,13 @@ async def one_run(
         kind, problem.space(), OBJECTIVES, seed=seed, example_count=len(training)
     )
     started = time.perf_counter()
-    best: tuple[float, int, dict[str, Any]] | None = None
+    best: tuple[bool, float, int, dict[str, Any]] | None = None
     oracle = float("inf")
-    for _ in range(problem.budget):
-        candidate = strategy.ask()
+    for iteration in range(problem.budget):
+        last = iteration == problem.budget - 1
+        candidate = (
+            strategy.conclude() if last and isinstance(strategy, Concludes) else strategy.ask()
+        )
         if candidate is None:
             raise RuntimeError(f"{kind} ran out of candidates")
         indices = candidate.examples
@@ -139,13 +144,14 @@ async def one_run(
         strategy.tell(candidate, Outcome(None if score is None else (score,), scores))
         if score is None:
             continue
-        if best is None or score > best[0]:
-            best = (score, candidate.number, candidate.configuration)
+        ranked = (indices is None, score, candidate.number, candidate.configuration)
+        if best is None or ranked[:2] > best[:2]:  # a score on every example beats a batch's
+            best = ranked
         oracle = min(oracle, landscape.objective(candidate.configuration) - landscape.minimum)
     seconds = time.perf_counter() - started
     if best is None:
         raise RuntimeError(f"{kind} on {problem.name}, seed {seed}: every evaluation failed")
-    score, iteration, chosen = best
+    _, score, iteration, chosen = best
     return RunResult(
         regret=landscape.objective(chosen) - landscape.minimum,
         oracle_regret=oracle,
@@ -260,8 +266,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "the service's RunState); regret = objective(best) - minimum; oracle regret = "
             "min over evaluated configurations of objective - minimum; seed s is both the "
             "strategy seed and the landscape seed; SIMBA evaluates each candidate on a "
-            "mini-batch (default min(8, examples)) and its best is picked by batch score, as "
-            "in the service; no database"
+            "mini-batch (default min(8, examples)) and its last evaluation scores its incumbent "
+            "on every example, which is then its best, as in the service; no database"
         ),
         "baseline": f"{BASELINE.value}, same run, same seeds, same evaluation",
         "seeds": seeds,
