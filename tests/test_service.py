@@ -22,6 +22,7 @@ from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.databases import create_database, drop_database
 from tests.factories import create_program, execute, get_execution
+from tests.optimizing import LANDSCAPE, SPACE, finished, training_data
 from tests.services import POSTGRES, service_url
 from tests.tenants import new_tenant
 
@@ -188,6 +189,59 @@ class TestCrashRecovery:
         assert after["status"] == "FAILED"
         assert after["error"] == "Interrupted: the service stopped before this execution finished"
         assert after["completedAt"] is not None
+
+    async def test_an_optimization_a_dead_process_left_behind_resumes(
+        self, server: Server, tmp_path: Path
+    ) -> None:
+        server.wait_ready()
+        space = server.graphql(CREATE_SPACE, variables=SPACE)["createVariableSpace"]
+        program = server.graphql(
+            LANDSCAPE_PROGRAM,
+            configuration={"landscape": LANDSCAPE, "latency_ms": 20},
+            space=space["id"],
+        )["createProgram"]
+        run = server.graphql(START_RUN, program=program["id"], training=training_data(2))[
+            "startOptimization"
+        ]
+        before_the_crash = wait_for_evaluations(server, run["id"], at_least=5)
+
+        server.kill()
+
+        url = f"sqlite+aiosqlite:///{tmp_path / 'dspex.db'}"
+        app = create_app(make_settings(url))
+        key = server.printed_keys()[0]
+        async with app.router.lifespan_context(app), GraphQLClient.for_app(app, key) as client:
+            done = await finished(app, key, run["id"])
+            after = (await client.data(RUN_EVALUATIONS, id=run["id"]))["optimizationRun"]
+        iterations = [e["iteration"] for e in after["evaluations"]["nodes"]]
+        kept = {e["id"] for e in after["evaluations"]["nodes"]}
+        assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 20)
+        assert iterations == list(range(20)), "no iteration twice, none missing"
+        assert before_the_crash <= kept, "what was stored before the crash is kept, not redone"
+
+
+CREATE_SPACE = """mutation($variables: [VariableInput!]!) {
+  createVariableSpace(input: {name: "crash", variables: $variables}) { ... on VariableSpace { id } }
+}"""
+LANDSCAPE_PROGRAM = """mutation($configuration: JSON!, $space: ID!) { createProgram(input: {
+  name: "optimized", signatureSpec: "question -> answer", initialize: true,
+  configuration: $configuration, variableSpaceId: $space }) { ... on Program { id status } } }"""
+START_RUN = """mutation($program: ID!, $training: [JSON!]!) { startOptimization(input: {
+  programId: $program, name: "crash", strategy: RANDOM, trainingData: $training,
+  maxIterations: 20, seed: 5, concurrency: 1 }) { ... on OptimizationRun { id } } }"""
+RUN_EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
+  evaluations(first: 100) { nodes { id iteration } } } }"""
+
+
+def wait_for_evaluations(server: Server, run_id: str, at_least: int) -> set[str]:
+    """The ids of the run's stored evaluations once there are `at_least` of them."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        nodes = server.graphql(RUN_EVALUATIONS, id=run_id)["optimizationRun"]["evaluations"]
+        if len(nodes["nodes"]) >= at_least:
+            return {node["id"] for node in nodes["nodes"]}
+        time.sleep(0.02)  # another process's progress: polled, there is no event to await here
+    raise AssertionError(f"fewer than {at_least} evaluations:\n{server.log.read_text()}")
 
 
 class TestCommandLine:
