@@ -5,16 +5,17 @@ reader: system code sees the whole organization, never more."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
 from dspex_gql.accounts.actor import Actor
+from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
 from dspex_gql.errors import Conflict, NotFound
 
@@ -85,6 +86,25 @@ class TenantRepository(Generic[M]):
 
     async def flush(self) -> None:
         await self.session.flush()
+
+
+class RunRepository(TenantRepository[M]):
+    """Rows of runs (executions, optimization runs): a `status` that ends in one of `terminal`,
+    and a `sequence` that grows with every change."""
+
+    terminal: ClassVar[frozenset[Any]]
+
+    async def record(self, id: UUID, sequence: int, values: Mapping[str, Any]) -> bool:
+        """Apply a state with its sequence unless the row already holds a later or final one."""
+        model = self.model
+        statement = (
+            update(model)
+            .where(model.organization_id == self.organization_id, model.id == id)
+            .where(model.sequence < sequence, model.status.not_in(self.terminal))
+            .values(sequence=sequence, updated_at=utcnow(), **values)
+        )
+        result = await self.session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:

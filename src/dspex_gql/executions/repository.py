@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
-from dspex_gql.db.repository import TenantRepository
+from dspex_gql.db.repository import RunRepository
 from dspex_gql.executions.models import TERMINAL, Execution, ExecutionStatus
 from dspex_gql.programs.models import Program
 
@@ -35,8 +35,9 @@ class ExecutionStats:
         return self.completed_count / finished if finished else 0.0
 
 
-class ExecutionRepository(TenantRepository[Execution]):
+class ExecutionRepository(RunRepository[Execution]):
     model = Execution
+    terminal = TERMINAL
     resource = "Execution"
     listing = Listing(
         fields={
@@ -52,17 +53,6 @@ class ExecutionRepository(TenantRepository[Execution]):
 
     def _visible(self) -> ColumnElement[bool] | None:
         return policies.readable_through(self.reader, Execution.program_id, Program)
-
-    async def record(self, id: UUID, sequence: int, values: Mapping[str, Any]) -> bool:
-        """Apply a state with its sequence unless the row already holds a later or final one."""
-        statement = (
-            update(Execution)
-            .where(Execution.organization_id == self.organization_id, Execution.id == id)
-            .where(Execution.sequence < sequence, Execution.status.not_in(TERMINAL))
-            .values(sequence=sequence, updated_at=utcnow(), **values)
-        )
-        result = await self.session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def unfinished_of(self, program_id: UUID, limit: int = 1_000) -> dict[UUID, Execution]:
         query = (

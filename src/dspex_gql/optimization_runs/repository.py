@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
-from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
-from dspex_gql.db.repository import TenantRepository
+from dspex_gql.db.repository import RunRepository, TenantRepository
 from dspex_gql.optimization_runs.models import (
     TERMINAL,
     Evaluation,
@@ -30,8 +29,9 @@ class OptimizationStats:
     average_score: float | None = None
 
 
-class OptimizationRunRepository(TenantRepository[OptimizationRun]):
+class OptimizationRunRepository(RunRepository[OptimizationRun]):
     model = OptimizationRun
+    terminal = TERMINAL
     resource = "OptimizationRun"
     listing = Listing(
         fields={
@@ -50,26 +50,6 @@ class OptimizationRunRepository(TenantRepository[OptimizationRun]):
 
     def _visible(self) -> ColumnElement[bool] | None:
         return policies.readable_through(self.reader, OptimizationRun.program_id, Program)
-
-    async def record(self, id: UUID, sequence: int, values: Mapping[str, Any]) -> bool:
-        """Apply a state with its sequence unless the row already holds a later or final one."""
-        statement = (
-            update(OptimizationRun)
-            .where(OptimizationRun.organization_id == self.organization_id)
-            .where(OptimizationRun.id == id, OptimizationRun.sequence < sequence)
-            .where(OptimizationRun.status.not_in(TERMINAL))
-            .values(sequence=sequence, updated_at=utcnow(), **values)
-        )
-        result = await self.session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def active_for_program(self, program_id: UUID) -> OptimizationRun | None:
-        query = select(OptimizationRun).where(
-            OptimizationRun.organization_id == self.organization_id,
-            OptimizationRun.program_id == program_id,
-            OptimizationRun.status.in_(UNFINISHED),
-        )
-        return (await self.session.scalars(query.limit(1))).first()
 
     async def over_space(self, space_id: UUID, limit: int = 100) -> list[OptimizationRun]:
         query = (

@@ -197,9 +197,6 @@ class OptimizationService(ResourceService[OptimizationRun]):
         ranked = variable_importance(self._tools.space(runs[0]), trials)
         return [Importance(name, value) for name, value in ranked.items()]
 
-    async def run_importance(self, run: OptimizationRun) -> list[Importance]:
-        return await self.importance(run.variable_space_id, [run.id])
-
     async def _runs_over(
         self, tx: UnitOfWork, space: VariableSpace, run_ids: Sequence[UUID] | None
     ) -> list[OptimizationRun]:
