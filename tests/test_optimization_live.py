@@ -163,3 +163,42 @@ async def test_the_frontier_is_sent_when_it_changes_and_ends_with_the_run(
     last_ids = {point["evaluationId"] for point in frontiers[-1]}
     assert last_ids == {p["evaluationId"] for p in final["optimizationRun"]["paretoFrontier"]}
     assert all(set(point["objectives"]) == {"SCORE", "LATENCY"} for point in frontiers[-1])
+
+
+async def test_optimizations_wait_for_their_own_slots_and_never_hold_up_executions(
+    database_url: str,
+) -> None:
+    settings = make_settings(database_url, optimization=OptimizationSettings(max_running=1))
+    async with running(settings) as app:
+        tenant = await new_tenant(app)
+        async with GraphQLClient.for_app(app, tenant.admin_key) as client:
+            space = await create_space(client)
+            busy = await landscape_program(client, space["id"], latency_ms=60_000)
+            queued = await landscape_program(client, space["id"])
+            first = await start(client, busy, maxIterations=3)
+            second = await start(client, queued, maxIterations=3)
+            async with Socket(app, tenant.admin_key) as socket:
+                await socket.subscribe(PROGRESS, {"id": first["id"]}, until=status_is("RUNNING"))
+            executed = await client.data(
+                """mutation($id: ID!) { executeProgram(input: {programId: $id,
+                     inputs: {question: "still served?"}, wait: true}) {
+                     ... on Execution { status } } }""",
+                id=queued,
+            )
+            waiting = await run_state(client, second["id"])
+            await client.data(
+                "mutation($id: ID!) { cancelOptimization(id: $id) { __typename } }", id=first["id"]
+            )
+            done = await finished(app, tenant.admin_key, second["id"])
+
+    assert executed["executeProgram"]["status"] == "COMPLETED"
+    assert waiting["status"] == "PENDING", "one optimization at a time: the second waits"
+    assert done["status"] == "COMPLETED"
+
+
+def status_is(status: str) -> Any:
+    def reached(message: dict[str, Any]) -> bool:
+        run = (message.get("payload", {}).get("data") or {}).get("optimizationProgress") or {}
+        return bool(run.get("status") == status)
+
+    return reached

@@ -31,6 +31,7 @@ from dspex_gql.graphql.router import graphql_router
 from dspex_gql.http import BodySizeLimit, RequestId
 from dspex_gql.optimization_runs.planning import Toolbox
 from dspex_gql.optimization_runs.recovery import resume_unfinished
+from dspex_gql.optimization_runs.runner import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.runner import OptimizationRunner
 from dspex_gql.orchestrator import Orchestrator, ProgressReporter
 from dspex_gql.programs.runner import recover_initializing
@@ -120,6 +121,7 @@ async def _start(
         Orchestrator(
             max_concurrency=execution.max_concurrency,
             shutdown_grace=execution.shutdown_grace_seconds,
+            lanes={OPTIMIZATION_LANE: settings.optimization.max_running},
         )
     )
     runner = ExecutionRunner(reporter, hub, adapters, custom_programs)

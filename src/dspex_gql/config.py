@@ -45,6 +45,8 @@ class ExecutionSettings(BaseSettings):
 class OptimizationSettings(BaseSettings):
     model_config = _section("OPTIMIZATION_")
 
+    max_running: int = Field(default=4, ge=1)
+    """Optimization loops at once per process (apart from executions); the rest wait PENDING."""
     max_iterations: int = Field(default=10_000, ge=1)
     max_training_examples: int = Field(default=1_000, ge=1)
     max_training_bytes: int = Field(default=2_097_152, ge=1)

@@ -102,3 +102,26 @@ async def test_a_job_submitted_while_stopping_is_recorded_as_abandoned() -> None
 
     assert late.outcome == f"abandoned: {SHUTDOWN_REASON}"
     assert orchestrator.running == 0
+
+
+@dataclass
+class LongJob(Job):
+    lane: str = "long"
+
+
+async def test_a_lane_bounds_its_jobs_apart_from_the_others() -> None:
+    async with Orchestrator(max_concurrency=1, lanes={"long": 1}) as orchestrator:
+        first_long, second_long, short = LongJob("long-1"), LongJob("long-2"), Job("short")
+        orchestrator.submit(first_long)
+        orchestrator.submit(second_long)
+        orchestrator.submit(short)
+        await first_long.started.wait()
+        await short.started.wait()  # the long job does not hold the slot short ones wait for
+
+        assert not second_long.started.is_set()
+        first_long.release.set()
+        await second_long.started.wait()
+        second_long.release.set()
+        short.release.set()
+        assert await orchestrator.wait("long-2", 5.0)
+        assert await orchestrator.wait("short", 5.0)

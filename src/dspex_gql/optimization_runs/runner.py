@@ -48,6 +48,8 @@ from dspex_gql.pubsub import Hub, channels
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+LANE = "optimization"
+"""The orchestrator lane of optimization loops (`DSPEX_OPTIMIZATION_MAX_RUNNING` at once)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class OptimizationJob:
         self.unwritten: list[Evaluation] = []
         self.started_at = plan.started_at  # set when the job starts; kept across a resume
         self._compute_seconds = 0.0
+
+    lane = LANE
 
     @property
     def key(self) -> tuple[str, UUID]:

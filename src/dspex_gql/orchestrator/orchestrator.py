@@ -5,6 +5,9 @@
         await orchestrator.wait(job.key, 2.0)
         await orchestrator.cancel(job.key, "Cancelled by user")
 
+A job with a `lane` attribute naming one of `lanes` waits for a slot of that lane instead: long
+jobs (optimization loops) get their own bound and never take the slots short ones wait for.
+
 A job records its own outcome, including cancellation: `run()` sees `CancelledError` carrying the
 reason (see `cancel_reason`), and `abandon(reason)` is called for a job cancelled before it started.
 On exit, running jobs get `shutdown_grace` seconds to finish, then are cancelled and awaited.
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Hashable
+from collections.abc import Awaitable, Hashable, Mapping
 from types import TracebackType
 from typing import Protocol, TypeVar
 
@@ -38,8 +41,15 @@ def cancel_reason(error: asyncio.CancelledError, default: str = "Cancelled") -> 
 
 
 class Orchestrator:
-    def __init__(self, *, max_concurrency: int, shutdown_grace: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_concurrency: int,
+        shutdown_grace: float = 0.0,
+        lanes: Mapping[str, int] | None = None,
+    ) -> None:
         self._slots = asyncio.Semaphore(max_concurrency)
+        self._lanes = {name: asyncio.Semaphore(size) for name, size in (lanes or {}).items()}
         self._shutdown_grace = shutdown_grace
         self._tasks: dict[Hashable, asyncio.Task[None]] = {}
         self._cancelling: set[Hashable] = set()
@@ -109,7 +119,7 @@ class Orchestrator:
     async def _drive(self, job: Job) -> None:
         started = False
         try:
-            async with self._slots:
+            async with self._lanes.get(getattr(job, "lane", ""), self._slots):
                 started = True
                 await job.run()
         except asyncio.CancelledError as error:
