@@ -202,3 +202,23 @@ def status_is(status: str) -> Any:
         return bool(run.get("status") == status)
 
     return reached
+
+
+async def test_compute_is_counted_while_the_run_goes_on(
+    app: FastAPI, tenant: Tenant, client: GraphQLClient
+) -> None:
+    usage = "{ organization { computeUsedSeconds } }"
+    before = (await client.data(usage))["organization"]["computeUsedSeconds"]
+    space = await create_space(client)
+    program_id = await landscape_program(client, space["id"], latency_ms=20)
+    run = await start(client, program_id, maxIterations=200, trainingData=training_data(2))
+    async with Socket(app, tenant.admin_key) as socket:
+        await socket.subscribe(PROGRESS, {"id": run["id"]}, until=progressed(2))
+    during = (await client.data(usage))["organization"]["computeUsedSeconds"]
+    state = await run_state(client, run["id"])
+    await client.data(
+        "mutation($id: ID!) { cancelOptimization(id: $id) { __typename } }", id=run["id"]
+    )
+
+    assert state["status"] == "RUNNING"
+    assert during - before >= 2 * 0.020, "two evaluations of at least 20 ms are counted already"

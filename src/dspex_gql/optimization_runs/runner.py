@@ -255,6 +255,7 @@ class OptimizationJob:
 
         async def write(session: AsyncSession) -> bool:
             await self._write_evaluations(session)
+            await self._count_compute(session)
             repo = OptimizationRunRepository(session, plan.organization_id)
             recorded = await repo.record(plan.id, sequence, columns)
             if recorded and status.is_terminal:
@@ -268,14 +269,16 @@ class OptimizationJob:
         session.add_all(unwritten)
         await session.flush()
 
+    async def _count_compute(self, session: AsyncSession) -> None:
+        """The compute used since the last write, counted with it (so a crash loses little)."""
+        seconds, self._compute_seconds = self._compute_seconds, 0.0
+        if seconds > 0:
+            await OrganizationRepository(session).add_compute(self.plan.organization_id, seconds)
+
     async def _release(self, session: AsyncSession) -> None:
-        """At the end: the program is no longer optimizing; the compute used is counted."""
+        """At the end: the program is no longer optimizing."""
         plan = self.plan
         await ProgramRepository(session, plan.organization_id).finish_optimization(plan.program_id)
-        await OrganizationRepository(session).add_compute(
-            plan.organization_id, self._compute_seconds
-        )
-        self._compute_seconds = 0.0
 
 
 def _metrics(examples: Any, errors: list[str]) -> dict[str, Any]:
