@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from dspex_gql.accounts.admin import set_quota
 from dspex_gql.app import create_app
 from dspex_gql.config import OptimizationSettings, Settings
 from tests.client import GraphQLClient
@@ -222,3 +223,22 @@ async def test_compute_is_counted_while_the_run_goes_on(
 
     assert state["status"] == "RUNNING"
     assert during - before >= 2 * 0.020, "two evaluations of at least 20 ms are counted already"
+
+
+async def test_a_run_stops_once_the_organization_has_used_its_quota(
+    app: FastAPI, tenant: Tenant, client: GraphQLClient, settings: Settings
+) -> None:
+    usage = "{ organization { computeUsedSeconds computeQuotaSeconds } }"
+    space = await create_space(client)
+    program_id = await landscape_program(client, space["id"], latency_ms=20)
+    before = (await client.data(usage))["organization"]["computeUsedSeconds"]
+    await set_quota(settings, tenant.slug, before + 0.1)
+
+    run = await start(client, program_id, maxIterations=200, trainingData=training_data(2))
+    done = await finished(app, tenant.admin_key, run["id"])
+    after = (await client.data(usage))["organization"]
+
+    assert done["status"] == "COMPLETED"
+    assert done["results"]["stopReason"] == "compute_quota"
+    assert done["iterationsCompleted"] < 200
+    assert after["computeUsedSeconds"] >= after["computeQuotaSeconds"]

@@ -36,11 +36,17 @@ class OrganizationRepository:
         query = select(func.count()).where(Execution.organization_id == id)
         return int(await self.session.scalar(query) or 0)
 
-    async def add_compute(self, id: UUID, seconds: float) -> None:
+    async def add_compute(self, id: UUID, seconds: float) -> bool:
+        """Count compute used; True while the organization has some left (or no quota)."""
         used = Organization.compute_used_seconds + seconds
-        await self.session.execute(
-            update(Organization).where(Organization.id == id).values(compute_used_seconds=used)
+        statement = (
+            update(Organization)
+            .where(Organization.id == id)
+            .values(compute_used_seconds=used)
+            .returning(Organization.compute_used_seconds, Organization.compute_quota_seconds)
         )
+        now_used, quota = (await self.session.execute(statement)).one()
+        return quota is None or now_used < quota
 
     def add(self, organization: Organization) -> Organization:
         self.session.add(organization)

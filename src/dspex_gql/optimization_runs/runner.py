@@ -108,6 +108,7 @@ class OptimizationJob:
         self.unwritten: list[Evaluation] = []
         self.started_at = plan.started_at  # set when the job starts; kept across a resume
         self._compute_seconds = 0.0
+        self._quota_used_up = False
 
     lane = LANE
 
@@ -171,6 +172,8 @@ class OptimizationJob:
             return "max_cost"
         if state.tracker.converged:
             return "converged"
+        if self._quota_used_up:
+            return "compute_quota"
         return None
 
     async def _evaluate(self, candidate: Candidate) -> tuple[Evaluation, Outcome]:
@@ -273,7 +276,9 @@ class OptimizationJob:
         """The compute used since the last write, counted with it (so a crash loses little)."""
         seconds, self._compute_seconds = self._compute_seconds, 0.0
         if seconds > 0:
-            await OrganizationRepository(session).add_compute(self.plan.organization_id, seconds)
+            organizations = OrganizationRepository(session)
+            left = await organizations.add_compute(self.plan.organization_id, seconds)
+            self._quota_used_up = not left
 
     async def _release(self, session: AsyncSession) -> None:
         """At the end: the program is no longer optimizing."""

@@ -154,7 +154,7 @@ class OptimizationRun:
     pareto_frontier: list[ParetoPoint]
     results: JSON | None = strawberry.field(
         description="When finished: stopReason (max_iterations, max_cost, timeout, converged, "
-        "grid_exhausted), evaluations, failedEvaluations, totalCost, bestIteration."
+        "grid_exhausted, compute_quota), evaluations, failedEvaluations, totalCost, bestIteration."
     )
     total_cost: float
     seed: int | None
