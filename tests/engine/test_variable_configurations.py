@@ -431,3 +431,16 @@ def test_any_space_round_trips_and_completes_validly(space: VariableSpace) -> No
     assert build_space(*space_to_json(space), known_modules=MODULES) == space
     assert_valid(space, complete(space, {}))
     assert len(ordered(space)) == len(space.variables)
+
+
+def test_a_fine_grid_far_from_zero_accepts_its_own_values() -> None:
+    """Found by hypothesis: near 524288 one unit in the last place is 4e-6 of a step of
+    3.125e-05, so a grid value computed in floating point can be off by more than a millionth
+    of a step."""
+    variable = Variable(
+        "v0", VariableType.FLOAT, FloatRange(524288.0, 524288.001, step=3.125000148429535e-05)
+    )
+    space = VariableSpace((variable,))
+    configuration = complete(space, {})
+    assert validate_configuration(space, configuration) == []
+    assert validate_configuration(space, {"v0": 524288.0 + 3.125000148429535e-05 / 2}) != []

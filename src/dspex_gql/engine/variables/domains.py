@@ -92,11 +92,19 @@ def _check_range(domain: FloatRange | IntRange, value: float) -> Problem | None:
     if isinstance(domain, IntRange):
         on_grid = (int(value) - domain.min) % domain.step == 0
     else:
-        offset = (value - domain.min) / domain.step
-        on_grid = abs(offset - round(offset)) <= GRID_TOLERANCE
+        on_grid = _on_float_grid(domain, value)
     if on_grid:
         return None
     return ("out_of_range", f"must be {domain.min} plus a multiple of {domain.step}")
+
+
+def _on_float_grid(domain: FloatRange, value: float) -> bool:
+    """Within a millionth of a step of a grid value, or within the rounding of numbers this
+    large (near 524288 one unit in the last place is already 4e-6 of a step of 3e-5)."""
+    assert domain.step is not None
+    nearest = domain.min + round((value - domain.min) / domain.step) * domain.step
+    rounding = 8 * math.ulp(max(abs(value), abs(domain.min), abs(nearest)))
+    return abs(value - nearest) <= max(GRID_TOLERANCE * domain.step, rounding)
 
 
 def _not_member(domain: Choices) -> str:
