@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from dspex_gql.app import create_app
@@ -30,6 +31,13 @@ from tests.client import GraphQLClient
 from tests.databases import create_database, drop_database
 from tests.services import POSTGRES, REDIS, service_url
 from tests.tenants import Tenant, new_tenant
+
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+"""Property tests: new random examples on every local run (they found real bugs); the same
+examples in CI (`.ci/run` sets HYPOTHESIS_PROFILE=ci), so a landing never hangs on luck. No
+deadline: a busy 2-core machine is not a slow function."""
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
