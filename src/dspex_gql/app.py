@@ -29,7 +29,6 @@ from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.runner import ExecutionRunner, recover_interrupted
 from dspex_gql.graphql.router import graphql_router
 from dspex_gql.http import BodySizeLimit, RequestId
-from dspex_gql.optimization_runs.planning import Toolbox
 from dspex_gql.optimization_runs.recovery import resume_unfinished
 from dspex_gql.optimization_runs.runner import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.runner import OptimizationRunner
@@ -127,9 +126,9 @@ async def _start(
     runner = ExecutionRunner(reporter, hub, adapters, custom_programs)
     await recover_interrupted(uow, runner)
     await recover_initializing(uow)
-    tools = Toolbox(metrics=MetricRegistry.default())
+    metrics = MetricRegistry.default()
     optimizer = OptimizationRunner(reporter, hub, runner.invoker)
-    await resume_unfinished(uow, tools, optimizer, orchestrator)
+    await resume_unfinished(uow, metrics, optimizer, orchestrator)
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
     authenticator = Authenticator(uow, tokens, anonymous_admin=settings.auth.dev_anonymous_admin)
     limits = settings.limits
@@ -143,7 +142,7 @@ async def _start(
         custom_programs=custom_programs,
         execution_runner=runner,
         optimization_runner=optimizer,
-        tools=tools,
+        metrics=metrics,
         passwords=passwords,
         tokens=tokens,
         authenticator=authenticator,

@@ -19,9 +19,9 @@ from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.runner import ExecutionRunner
 from dspex_gql.executions.service import ExecutionService
-from dspex_gql.optimization_runs.planning import Toolbox
 from dspex_gql.optimization_runs.runner import OptimizationRunner
 from dspex_gql.optimization_runs.service import EvaluationService, OptimizationService
 from dspex_gql.orchestrator import Orchestrator
@@ -43,7 +43,7 @@ class Runtime:
     custom_programs: CustomProgramRegistry
     execution_runner: ExecutionRunner
     optimization_runner: OptimizationRunner
-    tools: Toolbox
+    metrics: MetricRegistry
     passwords: Passwords
     tokens: Tokens
     authenticator: Authenticator
@@ -96,7 +96,7 @@ class Services:
             runtime.orchestrator,
             runtime.optimization_runner,
             runtime.hub,
-            runtime.tools,
+            runtime.metrics,
             runtime.settings.optimization,
         )
 

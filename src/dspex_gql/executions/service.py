@@ -31,7 +31,7 @@ from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.service import engine_signature
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
-from dspex_gql.variable_spaces.service import engine_space
+from dspex_gql.variable_spaces.stored import stored_space
 
 CANCELLED_BY_USER = "Cancelled by user"
 
@@ -193,7 +193,7 @@ class ExecutionService(ResourceService[Execution]):
             program.variable_space_id
         )
         assert space is not None, "programs.variable_space_id is a foreign key"
-        problems = validate_configuration(engine_space(space), given)
+        problems = validate_configuration(stored_space(space.variables, space.dependencies), given)
         if problems:
             raise ValidationFailed(
                 FieldProblem(

@@ -11,11 +11,11 @@ from uuid import UUID
 from dspex_gql import validation
 from dspex_gql.config import OptimizationSettings
 from dspex_gql.engine.evaluation import ExamplesInvalid, parse_examples
-from dspex_gql.engine.optimization import StrategyKind, StrategyOptionsInvalid
+from dspex_gql.engine.optimization import MetricRegistry, StrategyKind, StrategyOptionsInvalid
 from dspex_gql.engine.optimization.convergence import ConvergenceStatus
 from dspex_gql.errors import FieldProblem, ValidationFailed
 from dspex_gql.optimization_runs.models import OptimizationRun, OptimizationStatus
-from dspex_gql.optimization_runs.planning import Toolbox, strategy_for
+from dspex_gql.optimization_runs.planning import strategy_for
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.service import engine_signature
 from dspex_gql.variable_spaces.models import VariableSpace
@@ -46,12 +46,12 @@ def checked_run(
     start: StartOptimization,
     space: VariableSpace,
     signature: Signature,
-    tools: Toolbox,
+    metrics: MetricRegistry,
     settings: OptimizationSettings,
 ) -> OptimizationRun:
     """A PENDING run for `start`, or ValidationFailed listing every problem with it."""
     objectives, problems = _objectives(start.objectives)
-    problems = _scalar_problems(start, settings, tools) + problems
+    problems = _scalar_problems(start, settings, metrics) + problems
     size = validation.json_size(
         "trainingData", start.training_data, max_bytes=settings.max_training_bytes
     )
@@ -79,7 +79,7 @@ def checked_run(
         total_cost=0.0,
     )
     if objectives and isinstance(start.strategy_options, dict):
-        problems += _strategy_problems(tools, run)
+        problems += _strategy_problems(run)
     if problems:
         raise ValidationFailed(problems)
     return run
@@ -98,11 +98,11 @@ def _example_problems(
 
 
 def _scalar_problems(
-    start: StartOptimization, settings: OptimizationSettings, tools: Toolbox
+    start: StartOptimization, settings: OptimizationSettings, metrics: MetricRegistry
 ) -> list[FieldProblem]:
     problems = validation.text("name", start.name, max_length=200, required=True)
-    if start.metric not in tools.metrics:
-        available = ", ".join(tools.metrics.names())
+    if start.metric not in metrics:
+        available = ", ".join(metrics.names())
         message = f"unknown metric '{start.metric}'; available: {available}"
         problems.append(FieldProblem("metric", message, "unknown"))
     ranges: list[tuple[str, float | None, float, float]] = [
@@ -141,9 +141,9 @@ def _objectives(
     return [{"name": name, "direction": DIRECTIONS[name]} for name in ordered], problems
 
 
-def _strategy_problems(tools: Toolbox, run: OptimizationRun) -> list[FieldProblem]:
+def _strategy_problems(run: OptimizationRun) -> list[FieldProblem]:
     try:
-        strategy_for(tools, run)
+        strategy_for(run)
     except StrategyOptionsInvalid as invalid:
         return list(invalid.problems)
     return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,21 +29,16 @@ from dspex_gql.signatures.service import engine_signature
 from dspex_gql.variable_spaces.stored import stored_space
 
 
-@dataclass(frozen=True)
-class Toolbox:
-    metrics: MetricRegistry
-
-    def space(self, run: OptimizationRun) -> VariableSpace:
-        return stored_space(run.space["variables"], run.space["dependencies"])
+def run_space(run: OptimizationRun) -> VariableSpace:
+    """The variable space as it was when the run started."""
+    return stored_space(run.space["variables"], run.space["dependencies"])
 
 
 def objectives_of(run: OptimizationRun) -> tuple[Objective, ...]:
     return tuple(Objective(o["name"], Direction(o["direction"])) for o in run.objectives)
 
 
-def strategy_for(
-    tools: Toolbox, run: OptimizationRun, history: Sequence[Evaluation] = ()
-) -> Strategy:
+def strategy_for(run: OptimizationRun, history: Sequence[Evaluation] = ()) -> Strategy:
     """The run's strategy; given stored evaluations, rebuilt from them to continue after them."""
     objectives = objectives_of(run)
     told = [
@@ -53,7 +47,7 @@ def strategy_for(
     ]
     return create_strategy(
         run.strategy,
-        tools.space(run),
+        run_space(run),
         objectives,
         seed=run.seed,
         example_count=len(run.training_data) if isinstance(run.training_data, list) else 0,
@@ -68,7 +62,7 @@ def _candidate(evaluation: Evaluation) -> Candidate:
 
 
 def plan_for(
-    tools: Toolbox,
+    metrics: MetricRegistry,
     run: OptimizationRun,
     program: Program,
     signature: Signature,
@@ -88,9 +82,9 @@ def plan_for(
         program_id=program.id,
         program=under_test,
         examples=[Example(e["inputs"], e["expected"]) for e in run.training_data],
-        metric=tools.metrics.get(run.metric),
+        metric=metrics.get(run.metric),
         objectives=objectives_of(run),
-        strategy=strategy_for(tools, run, history),
+        strategy=strategy_for(run, history),
         limits=Limits(run.max_iterations, run.max_cost, run.timeout_seconds),
         patience=run.patience,
         concurrency=run.concurrency,
@@ -102,11 +96,14 @@ def plan_for(
 
 
 async def load_plan(
-    session: AsyncSession, tools: Toolbox, run: OptimizationRun, history: Sequence[Evaluation]
+    session: AsyncSession,
+    metrics: MetricRegistry,
+    run: OptimizationRun,
+    history: Sequence[Evaluation],
 ) -> OptimizationPlan:
     """For a run resumed by the system (no actor): its program and signature as stored."""
     program = await ProgramRepository(session, run.organization_id).require(run.program_id)
     signature = await SignatureRepository(session, run.organization_id).require(
         program.signature_id
     )
-    return plan_for(tools, run, program, signature, history)
+    return plan_for(metrics, run, program, signature, history)

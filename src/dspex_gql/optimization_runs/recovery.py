@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.optimization_runs.models import OptimizationRun, OptimizationStatus
-from dspex_gql.optimization_runs.planning import Toolbox, load_plan
+from dspex_gql.optimization_runs.planning import load_plan
 from dspex_gql.optimization_runs.repository import EvaluationRepository, unfinished_runs
 from dspex_gql.optimization_runs.runner import OptimizationPlan, OptimizationRunner
 from dspex_gql.orchestrator import Orchestrator
@@ -19,14 +20,17 @@ logger = logging.getLogger(__name__)
 
 
 async def resume_unfinished(
-    uow: UnitOfWorkFactory, tools: Toolbox, runner: OptimizationRunner, orchestrator: Orchestrator
+    uow: UnitOfWorkFactory,
+    metrics: MetricRegistry,
+    runner: OptimizationRunner,
+    orchestrator: Orchestrator,
 ) -> int:
     plans: list[OptimizationPlan] = []
     async with uow() as tx:
         for run in await unfinished_runs(tx.session):
             history = await EvaluationRepository(tx.session, run.organization_id).of_runs([run.id])
             try:
-                plans.append(await load_plan(tx.session, tools, run, history))
+                plans.append(await load_plan(tx.session, metrics, run, history))
             except Exception as error:
                 logger.warning("optimization %s cannot resume", run.id, exc_info=True)
                 await _fail(tx.session, run, f"Could not resume after a restart: {error}")

@@ -17,12 +17,12 @@ from dspex_gql.audit import recorder as audit
 from dspex_gql.config import OptimizationSettings
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
-from dspex_gql.engine.optimization import variable_importance
+from dspex_gql.engine.optimization import MetricRegistry, variable_importance
 from dspex_gql.errors import Conflict, NotFound, ValidationFailed
 from dspex_gql.optimization_runs.checks import StartOptimization, checked_run
 from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun, OptimizationStatus
-from dspex_gql.optimization_runs.planning import Toolbox, plan_for
+from dspex_gql.optimization_runs.planning import plan_for, run_space
 from dspex_gql.optimization_runs.repository import (
     EvaluationRepository,
     OptimizationRunRepository,
@@ -56,14 +56,14 @@ class OptimizationService(ResourceService[OptimizationRun]):
         orchestrator: Orchestrator,
         runner: OptimizationRunner,
         hub: Hub,
-        tools: Toolbox,
+        metrics: MetricRegistry,
         settings: OptimizationSettings,
     ) -> None:
         super().__init__(uow, actor)
         self._orchestrator = orchestrator
         self._runner = runner
         self._hub = hub
-        self._tools = tools
+        self._metrics = metrics
         self._settings = settings
 
     def _repo(self, tx: UnitOfWork) -> OptimizationRunRepository:
@@ -81,8 +81,8 @@ class OptimizationService(ResourceService[OptimizationRun]):
             signature = await SignatureRepository(tx.session, program.organization_id).require(
                 program.signature_id
             )
-            run = checked_run(start, space, signature, self._tools, self._settings)
-            await self._ensure_startable(tx, program)
+            run = checked_run(start, space, signature, self._metrics, self._settings)
+            _ensure_startable(program)
             await ensure_compute_left(tx, self._actor.organization_id)
             run.program_id, run.variable_space_id = program.id, space.id
             self._repo(tx).add(run, created_by=self._actor.user_id)
@@ -91,7 +91,7 @@ class OptimizationService(ResourceService[OptimizationRun]):
             audit.record(
                 tx, self._actor, "optimization.start", "OptimizationRun", run.id, _started(run)
             )
-            job = self._runner.job(plan_for(self._tools, run, program, signature))
+            job = self._runner.job(plan_for(self._metrics, run, program, signature))
             tx.after_commit(lambda: self._orchestrator.submit(job))
             tx.after_commit(lambda: self._runner.announce(state_event(run)))
             return run
@@ -194,7 +194,7 @@ class OptimizationService(ResourceService[OptimizationRun]):
         trials = [(e.configuration, e.score) for e in evaluations if e.score is not None]
         if not runs:
             return []
-        ranked = variable_importance(self._tools.space(runs[0]), trials)
+        ranked = variable_importance(run_space(runs[0]), trials)
         return [Importance(name, value) for name, value in ranked.items()]
 
     async def _runs_over(
@@ -217,14 +217,6 @@ class OptimizationService(ResourceService[OptimizationRun]):
         return await VariableSpaceRepository(
             tx.session, self._actor.organization_id, self._actor
         ).require(id)
-
-    async def _ensure_startable(self, tx: UnitOfWork, program: Program) -> None:
-        if program.status == ProgramStatus.OPTIMIZING:
-            raise Conflict("The program is already being optimized; cancel that run first")
-        if program.status != ProgramStatus.READY:
-            raise Conflict(
-                f"The program is {program.status.value}; only READY programs can be optimized"
-            )
 
     def _audit_cancel(self, tx: UnitOfWork, run: OptimizationRun) -> None:
         changes = {"status": [run.status, OptimizationStatus.CANCELLED]}
@@ -253,6 +245,15 @@ class OptimizationService(ResourceService[OptimizationRun]):
 class EvaluationService(ResourceService[Evaluation]):
     def _repo(self, tx: UnitOfWork) -> EvaluationRepository:
         return EvaluationRepository(tx.session, self._actor.organization_id, self._actor)
+
+
+def _ensure_startable(program: Program) -> None:
+    if program.status == ProgramStatus.OPTIMIZING:
+        raise Conflict("The program is already being optimized; cancel that run first")
+    if program.status != ProgramStatus.READY:
+        raise Conflict(
+            f"The program is {program.status.value}; only READY programs can be optimized"
+        )
 
 
 def state_event(run: OptimizationRun) -> OptimizationChanged:
