@@ -256,7 +256,9 @@ class CreateProgramInput:
     description: str | None = None
     adapter: str = "mock"
     implementation: str | None = None
-    configuration: JSON = strawberry.field(default_factory=dict)
+    configuration: JSON | None = strawberry.field(
+        default=None, description="Adapter parameters; omitted or null means {}."
+    )
     tags: list[str] = strawberry.field(default_factory=list)
     visibility: Visibility = Visibility.PRIVATE
     variable_space_id: strawberry.ID | None = None
@@ -275,7 +277,7 @@ class CreateProgramInput:
             description=self.description,
             adapter=self.adapter,
             implementation=self.implementation,
-            configuration=self.configuration,
+            configuration=self.configuration or {},
             tags=tuple(self.tags),
             visibility=self.visibility,
             variable_space_id=None if space_id is None else to_uuid(space_id, "VariableSpace"),

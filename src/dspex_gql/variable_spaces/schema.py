@@ -184,10 +184,12 @@ class VariableInput:
     type: VariableType
     default: JSON | None = None
     description: str | None = None
-    constraints: JSON = strawberry.field(default_factory=dict)
+    constraints: JSON | None = strawberry.field(
+        default=None, description="Omitted or null means {}."
+    )
 
     def to_raw(self) -> dict[str, Any]:
-        raw = {"name": self.name, "type": self.type.value, "constraints": self.constraints}
+        raw = {"name": self.name, "type": self.type.value, "constraints": self.constraints or {}}
         if self.default is not None:
             raw["default"] = self.default
         if self.description is not None:
@@ -211,7 +213,9 @@ class CreateVariableSpaceInput:
     variables: list[VariableInput]
     description: str | None = None
     dependencies: list[VariableDependencyInput] = strawberry.field(default_factory=list)
-    constraints: JSON = strawberry.field(default_factory=dict)
+    constraints: JSON | None = strawberry.field(
+        default=None, description="Omitted or null means {}."
+    )
     visibility: Visibility = Visibility.PRIVATE
 
     def to_new(self) -> NewVariableSpace:
@@ -220,7 +224,7 @@ class CreateVariableSpaceInput:
             description=self.description,
             variables=[variable.to_raw() for variable in self.variables],
             dependencies=[dependency.to_raw() for dependency in self.dependencies],
-            constraints=self.constraints,
+            constraints=self.constraints or {},
             visibility=self.visibility,
         )
 
