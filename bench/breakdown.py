@@ -176,7 +176,8 @@ async def graphql_steps(
         return validate(schema._schema, document)
 
     async def execute() -> dict[str, Any]:
-        context = Context(runtime, actor.origin, actor=actor)
+        context = Context(runtime, actor.origin)
+        context.sign_in_as(actor)  # authentication is measured on its own, above
         result = await schema.execute(query, variable_values=variables, context_value=context)
         if result.errors:
             raise RuntimeError(result.errors)

@@ -26,14 +26,17 @@ from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.optimization import MetricRegistry
-from dspex_gql.executions.runner import ExecutionRunner, recover_interrupted
+from dspex_gql.executions.runner import ExecutionRunner, InterruptedExecutions
 from dspex_gql.graphql.router import graphql_router
-from dspex_gql.http import BodySizeLimit, RequestId
-from dspex_gql.optimization_runs.recovery import resume_unfinished
+from dspex_gql.graphql.unavailable import unavailability
+from dspex_gql.http import BodySizeLimit, ErrorResponses, RequestId
+from dspex_gql.optimization_runs.recovery import ResumedOptimizations
 from dspex_gql.optimization_runs.runner import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.runner import OptimizationRunner
 from dspex_gql.orchestrator import Orchestrator, ProgressReporter
-from dspex_gql.programs.runner import recover_initializing
+from dspex_gql.orchestrator.lease import ProcessLease
+from dspex_gql.orchestrator.reclaim import Reclaimer, RunReclamation
+from dspex_gql.programs.runner import InterruptedInitializations
 from dspex_gql.pubsub import Hub
 from dspex_gql.ratelimit import RateLimiter
 from dspex_gql.runtime import Runtime
@@ -67,6 +70,7 @@ def create_app(
             yield
 
     app = FastAPI(title="dspex-gql", version=__version__, lifespan=lifespan)
+    app.add_middleware(ErrorResponses, unavailability=unavailability)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestId)
     app.include_router(graphql_router(settings), prefix="/graphql")
@@ -113,8 +117,11 @@ async def _start(
         )
     )
     execution = settings.execution
+    lease = await stack.enter_async_context(ProcessLease(uow, execution.lease_seconds))
     reporter = await stack.enter_async_context(
-        ProgressReporter(uow, interval=execution.progress_interval_ms / 1000)
+        ProgressReporter(
+            uow, interval=execution.progress_interval_ms / 1000, patience=lease.interval
+        )
     )
     orchestrator = await stack.enter_async_context(
         Orchestrator(
@@ -123,12 +130,15 @@ async def _start(
             lanes={OPTIMIZATION_LANE: settings.optimization.max_running},
         )
     )
-    runner = ExecutionRunner(reporter, hub, adapters, custom_programs)
-    await recover_interrupted(uow, runner)
-    await recover_initializing(uow)
+    runner = ExecutionRunner(reporter, hub, lease, adapters, custom_programs)
     metrics = MetricRegistry.default()
-    optimizer = OptimizationRunner(reporter, hub, runner.invoker)
-    await resume_unfinished(uow, metrics, optimizer, orchestrator)
+    optimizer = OptimizationRunner(reporter, hub, lease, runner.invoker)
+    reclaimers: list[Reclaimer] = [
+        InterruptedExecutions(runner),
+        InterruptedInitializations(),
+        ResumedOptimizations(metrics, optimizer, orchestrator),
+    ]
+    reclamation = await stack.enter_async_context(RunReclamation(uow, lease, reclaimers))
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
     authenticator = Authenticator(uow, tokens, anonymous_admin=settings.auth.dev_anonymous_admin)
     limits = settings.limits
@@ -138,6 +148,8 @@ async def _start(
         uow=uow,
         hub=hub,
         orchestrator=orchestrator,
+        lease=lease,
+        reclamation=reclamation,
         adapters=adapters,
         custom_programs=custom_programs,
         execution_runner=runner,

@@ -22,6 +22,10 @@ class DatabaseSettings(BaseSettings):
     migrate_on_start: bool = True
     echo: bool = False
     pool_size: int = Field(default=10, ge=1)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    """The longest wait for a new connection, or for a free one from the pool."""
+    statement_timeout_seconds: float = Field(default=15.0, gt=0)
+    """The longest wait for one statement's answer (PostgreSQL), or for SQLite's write lock."""
 
 
 class BroadcastSettings(BaseSettings):
@@ -40,6 +44,9 @@ class ExecutionSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     max_wait_ms: int = Field(default=300_000, ge=0)
     max_input_bytes: int = Field(default=262_144, ge=1)
+    lease_seconds: float = Field(default=30.0, ge=0.3)
+    """A process renews its lease every third of this; one that has not renewed it for this
+    long is presumed dead, and another process takes its unfinished runs over."""
 
 
 class OptimizationSettings(BaseSettings):

@@ -5,6 +5,7 @@ from dspex_gql.audit.models import AuditLog
 from dspex_gql.db.base import Base
 from dspex_gql.executions.models import Execution
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
+from dspex_gql.orchestrator.processes import ServiceProcess
 from dspex_gql.programs.models import Program
 from dspex_gql.signatures.models import Signature
 from dspex_gql.variable_spaces.models import VariableSpace
@@ -18,6 +19,7 @@ __all__ = [
     "OptimizationRun",
     "Organization",
     "Program",
+    "ServiceProcess",
     "Signature",
     "User",
     "VariableSpace",

@@ -25,6 +25,8 @@ from dspex_gql.executions.service import ExecutionService
 from dspex_gql.optimization_runs.runner import OptimizationRunner
 from dspex_gql.optimization_runs.service import EvaluationService, OptimizationService
 from dspex_gql.orchestrator import Orchestrator
+from dspex_gql.orchestrator.lease import ProcessLease
+from dspex_gql.orchestrator.reclaim import RunReclamation
 from dspex_gql.programs.service import ProgramService
 from dspex_gql.pubsub import Hub
 from dspex_gql.ratelimit import RateLimiter
@@ -39,6 +41,8 @@ class Runtime:
     uow: UnitOfWorkFactory
     hub: Hub
     orchestrator: Orchestrator
+    lease: ProcessLease
+    reclamation: RunReclamation
     adapters: AdapterRegistry
     custom_programs: CustomProgramRegistry
     execution_runner: ExecutionRunner
@@ -63,7 +67,12 @@ class Services:
     def accounts(self) -> AccountService:
         runtime = self.runtime
         return AccountService(
-            runtime.uow, self.actor, runtime.passwords, runtime.tokens, runtime.sessions
+            runtime.uow,
+            self.actor,
+            runtime.passwords,
+            runtime.tokens,
+            runtime.sessions,
+            runtime.hub,
         )
 
     @cached_property
@@ -78,7 +87,12 @@ class Services:
     def programs(self) -> ProgramService:
         runtime = self.runtime
         return ProgramService(
-            runtime.uow, self.actor, runtime.orchestrator, runtime.adapters, runtime.custom_programs
+            runtime.uow,
+            self.actor,
+            runtime.orchestrator,
+            runtime.lease,
+            runtime.adapters,
+            runtime.custom_programs,
         )
 
     @cached_property

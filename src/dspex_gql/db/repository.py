@@ -6,6 +6,7 @@ reader: system code sees the whole organization, never more."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from enum import Enum
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
@@ -88,14 +89,29 @@ class TenantRepository(Generic[M]):
         await self.session.flush()
 
 
+class Recorded(Enum):
+    APPLIED = "applied"
+    ALREADY = "already"
+    """The row holds exactly this state: an earlier attempt committed without our knowing."""
+    SUPERSEDED = "superseded"
+    """The row moved on without the writer: a later or final state, another process, or gone."""
+
+
 class RunRepository(TenantRepository[M]):
     """Rows of runs (executions, optimization runs): a `status` that ends in one of `terminal`,
-    and a `sequence` that grows with every change."""
+    a `sequence` that grows with every change, and the `process_id` of the process running it."""
 
     terminal: ClassVar[frozenset[Any]]
 
-    async def record(self, id: UUID, sequence: int, values: Mapping[str, Any]) -> bool:
-        """Apply a state with its sequence unless the row already holds a later or final one."""
+    async def record(
+        self,
+        id: UUID,
+        sequence: int,
+        values: Mapping[str, Any],
+        process_id: UUID | None = None,
+    ) -> Recorded:
+        """Apply a state with its sequence unless the row already holds a later or final one —
+        or, given `process_id`, unless another process has taken the run over."""
         model = self.model
         statement = (
             update(model)
@@ -103,8 +119,24 @@ class RunRepository(TenantRepository[M]):
             .where(model.sequence < sequence, model.status.not_in(self.terminal))
             .values(sequence=sequence, updated_at=utcnow(), **values)
         )
+        if process_id is not None:
+            statement = statement.where(model.process_id == process_id)
         result = await self.session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        if result.rowcount:  # type: ignore[attr-defined]
+            return Recorded.APPLIED
+        if process_id is not None and await self._holds(id, sequence, process_id):
+            return Recorded.ALREADY
+        return Recorded.SUPERSEDED
+
+    async def _holds(self, id: UUID, sequence: int, process_id: UUID) -> bool:
+        model = self.model
+        query = select(model.id).where(
+            model.organization_id == self.organization_id,
+            model.id == id,
+            model.sequence == sequence,
+            model.process_id == process_id,
+        )
+        return (await self.session.scalar(query)) is not None
 
 
 async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:

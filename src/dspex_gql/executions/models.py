@@ -35,6 +35,7 @@ class Execution(TenantOwned, Base):
         Index(None, "organization_id", "duration_ms", "id"),
         Index(None, "organization_id", "status"),
         Index(None, "program_id", "created_at", "id"),
+        Index(None, "status", "process_id"),
     )
 
     program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
@@ -55,3 +56,5 @@ class Execution(TenantOwned, Base):
     trace: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    process_id: Mapped[uuid.UUID | None]
+    """The service process running it (see `orchestrator/processes.py`)."""

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
@@ -104,11 +104,22 @@ def _stats(row: Any) -> ExecutionStats:
     )
 
 
-async def interrupt_unfinished(session: AsyncSession, error: str) -> list[Execution]:
-    """System-wide recovery at start-up: runs a dead process left behind become FAILED."""
-    rows = list(await session.scalars(select(Execution).where(Execution.status.in_(UNFINISHED))))
+async def fail_abandoned(
+    session: AsyncSession, abandoned: Callable[[Any], ColumnElement[bool]], error: str
+) -> list[Execution]:
+    """Executions no live process runs become FAILED with `error`, in one statement (two
+    processes sweeping at once never both take one)."""
     now = utcnow()
-    for row in rows:
-        row.status, row.error, row.completed_at = ExecutionStatus.FAILED, error, now
-        row.sequence += 1
-    return rows
+    statement = (
+        update(Execution)
+        .where(Execution.status.in_(UNFINISHED), abandoned(Execution.process_id))
+        .values(
+            status=ExecutionStatus.FAILED,
+            error=error,
+            completed_at=now,
+            updated_at=now,
+            sequence=Execution.sequence + 1,
+        )
+        .returning(Execution)
+    )
+    return list(await session.scalars(statement))

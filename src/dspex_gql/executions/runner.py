@@ -20,15 +20,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.accounts.repository import OrganizationRepository
 from dspex_gql.db.base import utcnow
-from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.db.repository import Recorded
+from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.adapters.base import AdapterError, AdapterRequest, AdapterResult
 from dspex_gql.engine.adapters.registry import AdapterRegistry, NotRegistered
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.models import Execution, ExecutionStatus
-from dspex_gql.executions.repository import ExecutionRepository, interrupt_unfinished
-from dspex_gql.orchestrator import Progress, ProgressReporter, cancel_reason, uninterrupted
+from dspex_gql.executions.repository import ExecutionRepository, fail_abandoned
+from dspex_gql.orchestrator import (
+    SUPERSEDED,
+    Progress,
+    ProgressReporter,
+    cancel_reason,
+    uninterrupted,
+)
+from dspex_gql.orchestrator.lease import Abandoned, ProcessLease
 from dspex_gql.pubsub import Hub, channels
 
 logger = logging.getLogger(__name__)
@@ -43,6 +51,8 @@ class ExecutionPlan:
     id: UUID
     organization_id: UUID
     program_id: UUID
+    process_id: UUID
+    """The process that runs it (its lease): a run taken over by another is not written to."""
     adapter: str
     implementation: str | None
     request: AdapterRequest
@@ -55,11 +65,13 @@ class ExecutionRunner:
         self,
         reporter: ProgressReporter,
         hub: Hub,
+        lease: ProcessLease,
         adapters: AdapterRegistry,
         custom_programs: CustomProgramRegistry,
     ) -> None:
         self.reporter = reporter
         self.hub = hub
+        self.lease = lease
         self.invoker = ProgramInvoker(adapters, custom_programs)
 
     def job(self, plan: ExecutionPlan) -> ExecutionJob:
@@ -80,12 +92,14 @@ class ExecutionJob:
     sequence: int = 1
     started_at: datetime | None = None
     _clock: float = field(default=0.0, repr=False)
+    _task: asyncio.Task[Any] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> UUID:
         return self.plan.id
 
     async def run(self) -> None:
+        self._task = asyncio.current_task()
         self.started_at, self._clock = utcnow(), time.perf_counter()
         self.runner.reporter.report(
             self._progress(ExecutionStatus.RUNNING, started_at=self.started_at)
@@ -93,7 +107,8 @@ class ExecutionJob:
         try:
             result = await self.runner.invoke(self.plan)
         except asyncio.CancelledError as error:
-            await self._finish(ExecutionStatus.CANCELLED, error=cancel_reason(error))
+            if cancel_reason(error) != SUPERSEDED:
+                await self._finish(ExecutionStatus.CANCELLED, error=cancel_reason(error))
             raise
         except (AdapterError, NotRegistered) as error:
             await self._finish(ExecutionStatus.FAILED, error=str(error))
@@ -137,14 +152,25 @@ class ExecutionJob:
 
         async def write(session: AsyncSession) -> bool:
             repo = ExecutionRepository(session, plan.organization_id)
-            recorded = await repo.record(plan.id, sequence, {"status": status, **values})
-            if recorded and compute:
+            values_now = {"status": status, **values}
+            recorded = await repo.record(plan.id, sequence, values_now, plan.process_id)
+            if recorded is Recorded.APPLIED and compute:
                 await OrganizationRepository(session).add_compute(
                     plan.organization_id, compute / 1000
                 )
-            return recorded
+            return recorded is not Recorded.SUPERSEDED
 
-        return Progress(key=plan.id, write=write, announce=lambda: self.runner.announce(event))
+        return Progress(
+            key=plan.id,
+            write=write,
+            announce=lambda: self.runner.announce(event),
+            superseded=self._stop,
+        )
+
+    def _stop(self) -> None:
+        """The run moved on without this job (cancelled elsewhere, or taken over): stop quietly."""
+        if self._task is not None:
+            self._task.cancel(SUPERSEDED)
 
 
 def _result_values(result: AdapterResult) -> dict[str, Any]:
@@ -167,14 +193,24 @@ def state_event(execution: Execution) -> ExecutionChanged:
     )
 
 
-async def recover_interrupted(uow: UnitOfWorkFactory, runner: ExecutionRunner) -> int:
-    """Mark executions a dead process left PENDING or RUNNING as FAILED, and say so."""
-    async with uow() as tx:
-        rows = await interrupt_unfinished(tx.session, INTERRUPTED)
+class InterruptedExecutions:
+    """Executions nobody runs any more (their process died or stopped) become FAILED: their
+    inputs are kept, but an adapter call cannot be resumed halfway."""
+
+    def __init__(self, runner: ExecutionRunner) -> None:
+        self._runner = runner
+
+    async def reclaim(self, tx: UnitOfWork, abandoned: Abandoned) -> int:
+        rows = await fail_abandoned(tx.session, abandoned, INTERRUPTED)
         events = [state_event(row) for row in rows]
-    for event in events:
-        try:
-            await runner.announce(event)
-        except Exception:
-            logger.warning("could not publish recovery of execution %s", event.id, exc_info=True)
-    return len(rows)
+        tx.after_commit(lambda: self._announce(events))
+        return len(rows)
+
+    async def _announce(self, events: list[ExecutionChanged]) -> None:
+        for event in events:
+            try:
+                await self._runner.announce(event)
+            except Exception:
+                logger.warning(
+                    "could not publish recovery of execution %s", event.id, exc_info=True
+                )

@@ -13,6 +13,8 @@ from dspex_gql.accounts.actor import Actor
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import ExecutionSettings
+from dspex_gql.db.base import utcnow
+from dspex_gql.db.repository import Recorded
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.signatures import validate_inputs
@@ -68,6 +70,7 @@ class ExecutionService(ResourceService[Execution]):
     async def start(self, start: StartExecution) -> Execution:
         policies.ensure_can_create(self._actor, "executions")
         self._check_shape(start)
+        process_id = await self._runner.lease.held()
         async with self._uow() as tx:
             program, signature = await self._runnable(tx, start.program_id)
             _check_inputs(signature, start.inputs)
@@ -81,12 +84,13 @@ class ExecutionService(ResourceService[Execution]):
                 variable_configuration=start.variable_configuration,
                 options=start.options,
                 meta={},
+                process_id=process_id,
             )
             self._repo(tx).add(execution, created_by=self._actor.user_id)
             await tx.session.flush()
             changes = {"programId": program.id, "inputs": sorted(start.inputs)}
             audit.record(tx, self._actor, "execution.start", "Execution", execution.id, changes)
-            job = self._runner.job(_plan(execution, program, signature))
+            job = self._runner.job(_plan(execution, program, signature, process_id))
             tx.after_commit(lambda: self._orchestrator.submit(job))
             tx.after_commit(lambda: self._runner.announce(state_event(execution)))
         if not start.wait:
@@ -165,8 +169,12 @@ class ExecutionService(ResourceService[Execution]):
         """A run no task of this process owns (another replica's, or an orphan): cancel in place."""
         async with self._uow() as tx:
             sequence = execution.sequence + 1
-            values = {"status": ExecutionStatus.CANCELLED, "error": CANCELLED_BY_USER}
-            if not await self._repo(tx).record(execution.id, sequence, values):
+            values = {
+                "status": ExecutionStatus.CANCELLED,
+                "error": CANCELLED_BY_USER,
+                "completed_at": utcnow(),
+            }
+            if await self._repo(tx).record(execution.id, sequence, values) is not Recorded.APPLIED:
                 raise Conflict("The execution finished before it could be cancelled")
             self._audit_cancel(tx, execution)
             execution.status, execution.sequence = ExecutionStatus.CANCELLED, sequence
@@ -245,7 +253,9 @@ def _check_inputs(signature: Signature, inputs: dict[str, Any]) -> None:
         raise ValidationFailed(problems, message=f"Input validation failed: {summary}")
 
 
-def _plan(execution: Execution, program: Program, signature: Signature) -> ExecutionPlan:
+def _plan(
+    execution: Execution, program: Program, signature: Signature, process_id: UUID
+) -> ExecutionPlan:
     request = AdapterRequest(
         program_type=program.type,
         signature=engine_signature(signature),
@@ -258,6 +268,7 @@ def _plan(execution: Execution, program: Program, signature: Signature) -> Execu
         id=execution.id,
         organization_id=execution.organization_id,
         program_id=program.id,
+        process_id=process_id,
         adapter=program.adapter,
         implementation=program.implementation,
         request=request,

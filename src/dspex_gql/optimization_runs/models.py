@@ -41,6 +41,7 @@ class OptimizationRun(TenantOwned, Base):
         Index(None, "organization_id", "status"),
         Index(None, "program_id", "created_at", "id"),
         Index(None, "variable_space_id", "created_at", "id"),
+        Index(None, "status", "process_id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -80,6 +81,8 @@ class OptimizationRun(TenantOwned, Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    process_id: Mapped[uuid.UUID | None]
+    """The service process running it (see `orchestrator/processes.py`)."""
 
 
 class Evaluation(TenantOwned, Base):

@@ -76,10 +76,12 @@ def plan_for(
         instructions=signature.instructions,
         configuration=dict(program.configuration),
     )
+    assert run.process_id is not None, "a run is planned by the process that runs it"
     return OptimizationPlan(
         id=run.id,
         organization_id=run.organization_id,
         program_id=program.id,
+        process_id=run.process_id,
         program=under_test,
         examples=[Example(e["inputs"], e["expected"]) for e in run.training_data],
         metric=metrics.get(run.metric),

@@ -3,7 +3,8 @@
 PENDING → RUNNING → COMPLETED (a stop rule: max iterations, cost budget, timeout, convergence,
 exhausted grid) | FAILED | CANCELLED. Evaluations and progress are written behind, together, at
 most every progress interval; the terminal state at once. A run stopped by a shutdown stays
-RUNNING and is resumed from its stored evaluations at the next start (`resume_unfinished`).
+RUNNING, and the next process to sweep resumes it from its stored evaluations
+(`ResumedOptimizations`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.accounts.repository import OrganizationRepository
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.repository import Recorded
 from dspex_gql.engine.evaluation import Example, ProgramUnderTest, evaluate
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import (
@@ -38,11 +40,13 @@ from dspex_gql.optimization_runs.repository import OptimizationRunRepository
 from dspex_gql.optimization_runs.state import RunState, objective_values
 from dspex_gql.orchestrator import (
     SHUTDOWN_REASON,
+    SUPERSEDED,
     Progress,
     ProgressReporter,
     cancel_reason,
     uninterrupted,
 )
+from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
 
@@ -66,6 +70,8 @@ class OptimizationPlan:
     id: UUID
     organization_id: UUID
     program_id: UUID
+    process_id: UUID
+    """The process that runs it (its lease): a run taken over by another is not written to."""
     program: ProgramUnderTest
     examples: list[Example]
     metric: Metric
@@ -85,9 +91,12 @@ class OptimizationPlan:
 class OptimizationRunner:
     """Shared by every run of the process."""
 
-    def __init__(self, reporter: ProgressReporter, hub: Hub, invoker: ProgramInvoker) -> None:
+    def __init__(
+        self, reporter: ProgressReporter, hub: Hub, lease: ProcessLease, invoker: ProgramInvoker
+    ) -> None:
         self.reporter = reporter
         self.hub = hub
+        self.lease = lease
         self.invoker = invoker
 
     def job(self, plan: OptimizationPlan) -> OptimizationJob:
@@ -106,9 +115,12 @@ class OptimizationJob:
         for evaluation in plan.history:
             self.state.add(evaluation)
         self.unwritten: list[Evaluation] = []
+        """Evaluations not stored yet: they go with the next state written."""
+        self.uncounted_seconds = 0.0
+        """Compute not counted against the organization's quota yet: likewise."""
+        self.quota_used_up = False
         self.started_at = plan.started_at  # set when the job starts; kept across a resume
-        self._compute_seconds = 0.0
-        self._quota_used_up = False
+        self._task: asyncio.Task[Any] | None = None
 
     lane = LANE
 
@@ -117,6 +129,7 @@ class OptimizationJob:
         return ("optimization", self.plan.id)
 
     async def run(self) -> None:
+        self._task = asyncio.current_task()
         self.started_at = self.started_at or utcnow()
         self._report(OptimizationStatus.RUNNING)
         try:
@@ -172,7 +185,7 @@ class OptimizationJob:
             return "max_cost"
         if state.tracker.converged:
             return "converged"
-        if self._quota_used_up:
+        if self.quota_used_up:
             return "compute_quota"
         return None
 
@@ -189,7 +202,7 @@ class OptimizationJob:
             plan.metric,
             plan.concurrency,
         )
-        self._compute_seconds += time.perf_counter() - started
+        self.uncounted_seconds += time.perf_counter() - started
         scores = tuple(example.score for example in result.examples)
         evaluation = Evaluation(
             id=uuid.uuid4(),
@@ -228,7 +241,10 @@ class OptimizationJob:
         await self._finish(OptimizationStatus.COMPLETED, results=results)
 
     async def _stop(self, reason: str) -> None:
-        """A shutdown leaves the run RUNNING, its evaluations stored, for the next start."""
+        """A shutdown leaves the run RUNNING, its evaluations stored, for the next start; a run
+        that moved on without this job is left as it is."""
+        if reason == SUPERSEDED:
+            return
         if reason == SHUTDOWN_REASON:
             await uninterrupted(
                 self.runner.reporter.finish(self._progress(OptimizationStatus.RUNNING))
@@ -245,45 +261,69 @@ class OptimizationJob:
 
     def _progress(self, status: OptimizationStatus, **values: Any) -> Progress:
         self.sequence += 1
-        sequence, plan, state = self.sequence, self.plan, self.state
+        state = self.state
         columns = {"status": status, "started_at": self.started_at, **state.snapshot(), **values}
         event = OptimizationChanged(
-            id=plan.id,
-            program_id=plan.program_id,
-            sequence=sequence,
+            id=self.plan.id,
+            program_id=self.plan.program_id,
+            sequence=self.sequence,
             status=status,
             iterations_completed=state.iterations,
             best_score=columns["best_score"],
         )
+        write = StateWrite(self, self.sequence, columns)
+        return Progress(
+            key=self.key,
+            write=write.apply,
+            announce=lambda: self.runner.announce(event),
+            stored=write.stored,
+            superseded=self._stop_quietly,
+        )
 
-        async def write(session: AsyncSession) -> bool:
-            await self._write_evaluations(session)
-            await self._count_compute(session)
-            repo = OptimizationRunRepository(session, plan.organization_id)
-            recorded = await repo.record(plan.id, sequence, columns)
-            if recorded and status.is_terminal:
-                await self._release(session)
-            return recorded
+    def _stop_quietly(self) -> None:
+        """The run moved on without this job (cancelled elsewhere, or taken over): stop."""
+        if self._task is not None:
+            self._task.cancel(SUPERSEDED)
 
-        return Progress(key=self.key, write=write, announce=lambda: self.runner.announce(event))
 
-    async def _write_evaluations(self, session: AsyncSession) -> None:
-        unwritten, self.unwritten = self.unwritten, []
-        session.add_all(unwritten)
+@dataclass
+class StateWrite:
+    """One state of a run, stored with the evaluations and the compute since the last one."""
+
+    job: OptimizationJob
+    sequence: int
+    columns: dict[str, Any]
+    evaluations: int = 0
+    seconds: float = 0.0
+
+    async def apply(self, session: AsyncSession) -> bool:
+        plan = self.job.plan
+        repo = OptimizationRunRepository(session, plan.organization_id)
+        recorded = await repo.record(plan.id, self.sequence, self.columns, plan.process_id)
+        if recorded is Recorded.APPLIED:
+            await self._store_what_came_since(session)
+        return recorded is not Recorded.SUPERSEDED
+
+    def stored(self) -> None:
+        job = self.job
+        del job.unwritten[: self.evaluations]
+        job.uncounted_seconds -= self.seconds
+        self.evaluations, self.seconds = 0, 0.0
+
+    async def _store_what_came_since(self, session: AsyncSession) -> None:
+        job, plan = self.job, self.job.plan
+        batch = list(job.unwritten)
+        session.add_all(batch)
         await session.flush()
-
-    async def _count_compute(self, session: AsyncSession) -> None:
-        """The compute used since the last write, counted with it (so a crash loses little)."""
-        seconds, self._compute_seconds = self._compute_seconds, 0.0
-        if seconds > 0:
+        self.evaluations, self.seconds = len(batch), job.uncounted_seconds
+        if self.seconds > 0:
             organizations = OrganizationRepository(session)
-            left = await organizations.add_compute(self.plan.organization_id, seconds)
-            self._quota_used_up = not left
-
-    async def _release(self, session: AsyncSession) -> None:
-        """At the end: the program is no longer optimizing."""
-        plan = self.plan
-        await ProgramRepository(session, plan.organization_id).finish_optimization(plan.program_id)
+            left = await organizations.add_compute(plan.organization_id, self.seconds)
+            job.quota_used_up = not left
+        if self.columns["status"].is_terminal:
+            await ProgramRepository(session, plan.organization_id).finish_optimization(
+                plan.program_id
+            )
 
 
 def _metrics(examples: Any, errors: list[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import OptimizationSettings
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.repository import Recorded
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.optimization import MetricRegistry, variable_importance
 from dspex_gql.errors import Conflict, NotFound, ValidationFailed
@@ -74,6 +75,7 @@ class OptimizationService(ResourceService[OptimizationRun]):
 
     async def start(self, start: StartOptimization) -> OptimizationRun:
         policies.ensure_can_create(self._actor, "optimization runs")
+        process_id = await self._runner.lease.held()
         async with self._uow() as tx:
             program = await self._programs(tx).require(start.program_id)
             policies.ensure_can_change(self._actor, program, "program")
@@ -85,6 +87,7 @@ class OptimizationService(ResourceService[OptimizationRun]):
             _ensure_startable(program)
             await ensure_compute_left(tx, self._actor.organization_id)
             run.program_id, run.variable_space_id = program.id, space.id
+            run.process_id = process_id
             self._repo(tx).add(run, created_by=self._actor.user_id)
             program.status = ProgramStatus.OPTIMIZING
             await tx.session.flush()
@@ -231,7 +234,7 @@ class OptimizationService(ResourceService[OptimizationRun]):
                 "error": CANCELLED_BY_USER,
                 "completed_at": utcnow(),
             }
-            if not await self._repo(tx).record(run.id, sequence, values):
+            if await self._repo(tx).record(run.id, sequence, values) is not Recorded.APPLIED:
                 raise Conflict("The optimization finished before it could be cancelled")
             await ProgramRepository(tx.session, run.organization_id).finish_optimization(
                 run.program_id

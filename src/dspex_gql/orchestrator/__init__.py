@@ -3,6 +3,7 @@ and writes their progress behind the hot path."""
 
 from dspex_gql.orchestrator.orchestrator import (
     SHUTDOWN_REASON,
+    SUPERSEDED,
     Job,
     Orchestrator,
     cancel_reason,
@@ -12,6 +13,7 @@ from dspex_gql.orchestrator.reporter import Progress, ProgressReporter
 
 __all__ = [
     "SHUTDOWN_REASON",
+    "SUPERSEDED",
     "Job",
     "Orchestrator",
     "Progress",

@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SHUTDOWN_REASON = "Interrupted: the service shut down before this run finished"
+SUPERSEDED = "Superseded: the run moved on without this job"
+"""The reason a job stops itself when its run was cancelled elsewhere or taken over; such a job
+writes nothing more."""
 
 
 class Job(Protocol):

@@ -5,6 +5,10 @@ written together at most every `interval` seconds. `finish(progress)` writes a t
 now. Either way the event is published only after its write commits, so the store is never behind
 an event anyone could have seen: a subscriber that reads the store after subscribing misses
 nothing.
+
+While the database is unavailable, staged states wait for the next write and a terminal state is
+retried with backoff: for `patience` seconds while its job waits, then in the background until it
+is written. A process that dies meanwhile leaves its runs to be reclaimed (`reclaim.py`).
 """
 
 from __future__ import annotations
@@ -12,35 +16,57 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dspex_gql.db.errors import database_unavailable
 from dspex_gql.db.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
+
+FIRST_RETRY_DELAY = 0.05
+MAX_RETRY_DELAY = 5.0
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(frozen=True)
 class Progress:
     key: Hashable
     write: Callable[[AsyncSession], Awaitable[bool]]
-    """Applies the state; returns False when the row had already moved on (nothing to announce)."""
+    """Applies the state; returns False when the row moved on without this job (a later or final
+    state, another process took the run over, or it is gone): nothing to announce."""
     announce: Callable[[], Awaitable[None]]
+    stored: Callable[[], None] = _nothing
+    """Told once the write committed, before the announcement."""
+    superseded: Callable[[], None] = _nothing
+    """Told when a progress write found the row moved on: the job should stop."""
 
 
 class ProgressReporter:
-    def __init__(self, uow: UnitOfWorkFactory, interval: float) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, interval: float, patience: float = 5.0) -> None:
         self._uow = uow
         self._interval = interval
+        self._patience = patience
         self._staged: dict[Hashable, Progress] = {}
         self._dirty = asyncio.Event()
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushing: frozenset[Hashable] = frozenset()
+        self._flushed = asyncio.Event()
+        self._unwritten: dict[Hashable, Progress] = {}
+        self._has_unwritten = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> ProgressReporter:
-        self._flusher = asyncio.create_task(self._flush_periodically(), name="progress-flusher")
+        self._tasks = [
+            asyncio.create_task(self._flush_periodically(), name="progress-flusher"),
+            asyncio.create_task(self._retry_unwritten(), name="final-state-retrier"),
+        ]
         return self
 
     async def __aexit__(
@@ -49,43 +75,144 @@ class ProgressReporter:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+                await task
         await self.flush()
+        await self._write_unwritten()
+        if self._unwritten:
+            logger.warning(
+                "%d final states could not be written; the next process reclaims their runs",
+                len(self._unwritten),
+            )
 
     def report(self, progress: Progress) -> None:
         self._staged[progress.key] = progress
         self._dirty.set()
 
+    @property
+    def unwritten(self) -> int:
+        """Final states waiting for the database."""
+        return len(self._unwritten)
+
     async def finish(self, progress: Progress) -> bool:
+        """Write a final state; False if the row had moved on, or if it is still unwritten after
+        `patience` seconds (it is then retried in the background)."""
         self._staged.pop(progress.key, None)
+        while progress.key in self._flushing:  # one write of a run at a time
+            await self._flushed.wait()
+            self._staged.pop(progress.key, None)
+        deadline = time.monotonic() + self._patience
+        for delay in _backoff():
+            try:
+                return await self._write_one(progress)
+            except Exception as error:
+                if not database_unavailable(error):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    logger.warning(
+                        "could not write the final state of %s yet: %s", progress.key, error
+                    )
+                    self._unwritten[progress.key] = progress
+                    self._has_unwritten.set()
+                    return False
+            await asyncio.sleep(delay)  # backing off from an unavailable database
+        raise AssertionError("backoff delays never run out")
+
+    async def flush(self) -> bool:
+        """Write the staged states together; False if the database was unavailable (they stay
+        staged, unless a newer state of the same run came meanwhile)."""
+        staged, self._staged = self._staged, {}
+        if not staged:
+            return True
+        self._flushing, self._flushed = frozenset(staged), asyncio.Event()
+        try:
+            written = await self._write_together(staged)
+        finally:
+            self._done_flushing()
+        if written is None:
+            return False
+        for key, progress in staged.items():
+            if written.get(key):
+                await _announce(progress)
+        return True
+
+    async def _write_together(
+        self, staged: dict[Hashable, Progress]
+    ) -> dict[Hashable, bool] | None:
+        """Which states were written; None if the database was unavailable."""
+        try:
+            async with self._uow() as tx:
+                written = {key: await p.write(tx.session) for key, p in staged.items()}
+        except Exception as error:
+            if not database_unavailable(error):
+                logger.exception("write-behind flush of %d states failed", len(staged))
+                return dict.fromkeys(staged, False)
+            for key, progress in staged.items():
+                self._staged.setdefault(key, progress)
+            return None
+        for key, progress in staged.items():
+            if written[key]:
+                progress.stored()
+            else:
+                progress.superseded()
+        return written
+
+    def _done_flushing(self) -> None:
+        self._flushing = frozenset()
+        self._flushed.set()
+
+    async def _write_one(self, progress: Progress) -> bool:
         async with self._uow() as tx:
             written = await progress.write(tx.session)
         if written:
+            progress.stored()
             await _announce(progress)
         return written
 
-    async def flush(self) -> None:
-        staged, self._staged = self._staged, {}
-        if not staged:
-            return
-        try:
-            async with self._uow() as tx:
-                written = [p for p in staged.values() if await p.write(tx.session)]
-        except Exception:
-            logger.exception("write-behind flush of %d states failed", len(staged))
-            return
-        for progress in written:
-            await _announce(progress)
-
     async def _flush_periodically(self) -> None:
+        delays = _backoff()
         while True:
             await self._dirty.wait()
             await asyncio.sleep(self._interval)  # the coalescing window, not a synchronisation
             self._dirty.clear()
-            await self.flush()
+            if await self.flush():
+                delays = _backoff()
+                continue
+            delay = next(delays)
+            logger.warning("progress could not be written; retrying in %.2f s", delay)
+            await asyncio.sleep(delay)  # backing off from an unavailable database
+            self._dirty.set()
+
+    async def _retry_unwritten(self) -> None:
+        while True:
+            await self._has_unwritten.wait()
+            for delay in _backoff():
+                await asyncio.sleep(delay)  # backing off from an unavailable database
+                if await self._write_unwritten():
+                    break
+            self._has_unwritten.clear()
+
+    async def _write_unwritten(self) -> bool:
+        """One attempt at every unwritten final state; True when none is left."""
+        for key, progress in list(self._unwritten.items()):
+            try:
+                await self._write_one(progress)
+            except Exception as error:
+                if database_unavailable(error):
+                    return False
+                logger.exception("the final state of %s cannot be written", key)
+            del self._unwritten[key]
+        return True
+
+
+def _backoff() -> Iterator[float]:
+    """0.05, 0.1, 0.2, … seconds, capped at MAX_RETRY_DELAY."""
+    delay = FIRST_RETRY_DELAY
+    while True:
+        yield delay
+        delay = min(delay * 2, MAX_RETRY_DELAY)
 
 
 async def _announce(progress: Progress) -> None:

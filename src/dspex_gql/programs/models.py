@@ -32,6 +32,7 @@ class Program(TenantOwned, Base):
         Index(None, "organization_id", "adapter"),
         Index(None, "organization_id", "visibility"),
         Index("ix_programs_tags", "tags", postgresql_using="gin"),
+        Index(None, "status", "process_id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -53,3 +54,5 @@ class Program(TenantOwned, Base):
     variable_space_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("variable_spaces.id", ondelete="SET NULL"), index=True
     )
+    process_id: Mapped[uuid.UUID | None]
+    """While INITIALIZING: the service process initializing it (see `orchestrator/processes.py`)."""

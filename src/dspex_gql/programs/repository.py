@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, update
+from sqlalchemy import ColumnElement, Select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.db.base import utcnow
@@ -58,12 +58,16 @@ class ProgramRepository(TenantRepository[Program]):
             found.setdefault(child.parent_id, []).append(child)  # type: ignore[arg-type]
         return found
 
-    async def finish_initialization(self, id: UUID, values: Mapping[str, Any]) -> bool:
+    async def finish_initialization(
+        self, id: UUID, process_id: UUID, values: Mapping[str, Any]
+    ) -> bool:
+        """Unless the initialization was taken over meanwhile (its process presumed dead)."""
         statement = (
             update(Program)
             .where(Program.organization_id == self.organization_id, Program.id == id)
             .where(Program.status == ProgramStatus.INITIALIZING)
-            .values(updated_at=utcnow(), **values)
+            .where(Program.process_id == process_id)
+            .values(updated_at=utcnow(), process_id=None, **values)
         )
         result = await self.session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -79,12 +83,16 @@ class ProgramRepository(TenantRepository[Program]):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def interrupt_initializing(session: AsyncSession, error: str) -> int:
-    """System-wide recovery at start-up: initializations a dead process left behind fail."""
+async def fail_abandoned_initializations(
+    session: AsyncSession, abandoned: Callable[[Any], ColumnElement[bool]], error: str
+) -> int:
+    """Initializations no live process runs end in ERROR with `error`."""
     statement = (
         update(Program)
-        .where(Program.status == ProgramStatus.INITIALIZING)
-        .values(status=ProgramStatus.ERROR, error_message=error, updated_at=utcnow())
+        .where(Program.status == ProgramStatus.INITIALIZING, abandoned(Program.process_id))
+        .values(
+            status=ProgramStatus.ERROR, error_message=error, process_id=None, updated_at=utcnow()
+        )
     )
     result = await session.execute(statement)
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry, configuration_problems
+from dspex_gql.orchestrator.lease import Abandoned
 from dspex_gql.programs.models import ProgramStatus
-from dspex_gql.programs.repository import ProgramRepository, interrupt_initializing
+from dspex_gql.programs.repository import ProgramRepository, fail_abandoned_initializations
 from dspex_gql.signatures.models import SignatureStatus
 
 INTERRUPTED = "Interrupted: the service stopped while this program was initializing"
@@ -26,6 +27,7 @@ INTERRUPTED = "Interrupted: the service stopped while this program was initializ
 class InitializationPlan:
     program_id: UUID
     organization_id: UUID
+    process_id: UUID
     type: ProgramType
     adapter: str
     implementation: str | None
@@ -81,10 +83,14 @@ class InitializationJob:
         async with self.uow() as tx:
             repo = ProgramRepository(tx.session, self.plan.organization_id)
             await repo.finish_initialization(
-                self.plan.program_id, {"status": status, "error_message": error}
+                self.plan.program_id,
+                self.plan.process_id,
+                {"status": status, "error_message": error},
             )
 
 
-async def recover_initializing(uow: UnitOfWorkFactory) -> int:
-    async with uow() as tx:
-        return await interrupt_initializing(tx.session, INTERRUPTED)
+class InterruptedInitializations:
+    """Initializations nobody runs any more end in ERROR: initialize the program again."""
+
+    async def reclaim(self, tx: UnitOfWork, abandoned: Abandoned) -> int:
+        return await fail_abandoned_initializations(tx.session, abandoned, INTERRUPTED)

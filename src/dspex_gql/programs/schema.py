@@ -277,7 +277,7 @@ class CreateProgramInput:
             description=self.description,
             adapter=self.adapter,
             implementation=self.implementation,
-            configuration=self.configuration or {},
+            configuration={} if self.configuration is None else self.configuration,
             tags=tuple(self.tags),
             visibility=self.visibility,
             variable_space_id=None if space_id is None else to_uuid(space_id, "VariableSpace"),

@@ -18,6 +18,7 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
 from dspex_gql.orchestrator import Orchestrator
+from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.programs.runner import InitializationJob, InitializationPlan
@@ -76,11 +77,13 @@ class ProgramService(ResourceService[Program]):
         uow: UnitOfWorkFactory,
         actor: Actor,
         orchestrator: Orchestrator,
+        lease: ProcessLease,
         adapters: AdapterRegistry,
         custom_programs: CustomProgramRegistry,
     ) -> None:
         super().__init__(uow, actor)
         self._orchestrator = orchestrator
+        self._lease = lease
         self._adapters = adapters
         self._custom_programs = custom_programs
 
@@ -157,6 +160,7 @@ class ProgramService(ResourceService[Program]):
             return program
 
     async def initialize(self, id: UUID) -> Program:
+        process_id = await self._lease.held()
         async with self._uow() as tx:
             program = await self._repo(tx).require(id)
             policies.ensure_can_change(self._actor, program, "program")
@@ -171,6 +175,7 @@ class ProgramService(ResourceService[Program]):
             )
             changes = {"status": [program.status, ProgramStatus.INITIALIZING]}
             program.status, program.error_message = ProgramStatus.INITIALIZING, None
+            program.process_id = process_id
             audit.record(tx, self._actor, "program.initialize", "Program", id, changes)
             job = self._initialization(program, signature)
             tx.after_commit(lambda: self._orchestrator.submit(job))
@@ -277,9 +282,11 @@ class ProgramService(ResourceService[Program]):
         return signature
 
     def _initialization(self, program: Program, signature: Signature | None) -> InitializationJob:
+        assert program.process_id is not None, "set with INITIALIZING"
         plan = InitializationPlan(
             program_id=program.id,
             organization_id=program.organization_id,
+            process_id=program.process_id,
             type=program.type,
             adapter=program.adapter,
             implementation=program.implementation,

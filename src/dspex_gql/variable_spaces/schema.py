@@ -189,7 +189,11 @@ class VariableInput:
     )
 
     def to_raw(self) -> dict[str, Any]:
-        raw = {"name": self.name, "type": self.type.value, "constraints": self.constraints or {}}
+        raw: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type.value,
+            "constraints": {} if self.constraints is None else self.constraints,
+        }
         if self.default is not None:
             raw["default"] = self.default
         if self.description is not None:
@@ -224,7 +228,7 @@ class CreateVariableSpaceInput:
             description=self.description,
             variables=[variable.to_raw() for variable in self.variables],
             dependencies=[dependency.to_raw() for dependency in self.dependencies],
-            constraints=self.constraints or {},
+            constraints={} if self.constraints is None else self.constraints,
             visibility=self.visibility,
         )
 

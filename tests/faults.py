@@ -1,0 +1,117 @@
+"""Faults on demand: a TCP proxy on loopback that a test can cut or silence.
+
+    async with TcpProxy("127.0.0.1", 5432) as proxy:      # clients connect to proxy.port
+        proxy.cut()        # every connection closed, new ones closed at once
+        await proxy.refused.wait()                         # somebody tried while cut
+        proxy.silence()    # connections stay open, nothing gets through until restored
+        proxy.restore()
+
+Runs in the test's event loop, so a service under test in the same loop or in another process
+talks to its database (or Redis) through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from enum import Enum
+from types import TracebackType
+
+from sqlalchemy.engine import make_url
+
+CHUNK = 65536
+
+
+class Mode(Enum):
+    PASS = "pass"
+    CUT = "cut"
+    SILENT = "silent"
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self.mode = Mode.PASS
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self.refused = asyncio.Event()
+        """Set when a connection was closed or refused because the proxy was cut."""
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._pumps: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._server is not None
+        self._server.close()
+        self._close_all()
+        for pump in list(self._pumps):
+            pump.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+        await self._server.wait_closed()
+
+    def url_for(self, url: str) -> str:
+        """`url` (a database or Redis url pointing at the target) through this proxy."""
+        return make_url(url).set(host="127.0.0.1", port=self.port).render_as_string(False)
+
+    def cut(self) -> None:
+        self.mode = Mode.CUT
+        self.refused.clear()
+        self._flowing.set()  # let stalled pumps see the cut and close
+        self._close_all()
+
+    def silence(self) -> None:
+        """Like a network partition: bytes are held back (TCP would retransmit them)."""
+        self.mode = Mode.SILENT
+        self._flowing.clear()
+
+    def restore(self) -> None:
+        self.mode = Mode.PASS
+        self._flowing.set()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.mode is Mode.CUT:
+            self.refused.set()
+            writer.close()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, upstream_writer}
+        for source, sink in ((reader, upstream_writer), (upstream_reader, writer)):
+            pump = asyncio.create_task(self._pump(source, sink))
+            self._pumps.add(pump)
+            pump.add_done_callback(self._pumps.discard)
+
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(CHUNK):
+                await self._flowing.wait()
+                if self.mode is Mode.CUT:
+                    self.refused.set()
+                    break
+                sink.write(data)
+                await sink.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._writers.discard(sink)
+            sink.close()
+
+    def _close_all(self) -> None:
+        for writer in list(self._writers):
+            with contextlib.suppress(Exception):
+                writer.transport.abort()
+        self._writers.clear()

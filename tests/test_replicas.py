@@ -1,0 +1,190 @@
+"""Several service processes on one database: each runs its own runs, and takes over only what
+nobody runs any more — a process that stopped, died, or lost the database for longer than its
+lease. Database blips on the way never leave a run unfinished."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from dspex_gql.app import create_app
+from dspex_gql.config import DatabaseSettings, ExecutionSettings, Settings
+from dspex_gql.runtime import Runtime
+from tests.client import GraphQLClient
+from tests.conftest import make_settings
+from tests.factories import create_program, execute, get_execution
+from tests.faults import TcpProxy
+from tests.optimizing import (
+    PROGRESS,
+    create_space,
+    finished,
+    landscape_program,
+    start,
+    training_data,
+)
+from tests.services import POSTGRES, service_url
+from tests.sockets import Socket
+from tests.tenants import Tenant, new_tenant
+
+EXECUTION_UPDATED = """subscription($id: ID!) {
+  executionUpdated(id: $id) { id status sequence outputs error completedAt }
+}"""
+TWO_EXAMPLES = training_data(2)
+EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
+  status iterationsCompleted evaluations(first: 1000) { nodes { iteration } }
+} }"""
+
+
+def with_lease(settings: Settings, seconds: float, database_url: str | None = None) -> Settings:
+    execution = ExecutionSettings(
+        shutdown_grace_seconds=0, progress_interval_ms=20, lease_seconds=seconds
+    )
+    changes: dict[str, Any] = {"execution": execution}
+    if database_url is not None:
+        changes["database"] = DatabaseSettings(url=database_url, migrate_on_start=False)
+    return settings.model_copy(update=changes)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def runtime(app: FastAPI) -> Runtime:
+    found: Runtime = app.state.runtime
+    return found
+
+
+async def last_state(app: FastAPI, tenant: Tenant, execution_id: str) -> dict[str, Any]:
+    """The execution's state once it has finished, as its subscribers see it."""
+    async with Socket(app, tenant.admin_key) as socket:
+        messages = await socket.subscribe(EXECUTION_UPDATED, {"id": execution_id})
+    assert messages[-1]["type"] == "complete", messages
+    state: dict[str, Any] = messages[-2]["payload"]["data"]["executionUpdated"]
+    return state
+
+
+async def iterations(client: GraphQLClient, run_id: str) -> list[int]:
+    run = (await client.data(EVALUATIONS, id=run_id))["optimizationRun"]
+    return sorted(e["iteration"] for e in run["evaluations"]["nodes"])
+
+
+class TestASecondReplica:
+    async def test_leaves_the_runs_of_the_first_alone(self, database_url: str) -> None:
+        """Before leases, its start-up failed every running execution of the first and resumed
+        the first one's live optimization beside it."""
+        settings = with_lease(make_settings(database_url), seconds=0.6)
+        async with running(settings) as first:
+            tenant = await new_tenant(first)
+            async with GraphQLClient.for_app(first, tenant.admin_key) as client:
+                space = await create_space(client)
+                optimized = await landscape_program(client, space["id"], latency_ms=25)
+                program = await create_program(client, configuration={"latency_ms": 5000})
+                run = await start(client, optimized, maxIterations=40, trainingData=TWO_EXAMPLES)
+                started = [await execute(client, program["id"]) for _ in range(5)]
+                async with running(settings) as second:
+                    beside = [await get_execution(client, e["id"]) for e in started]
+                    swept = [await runtime(second).reclamation.sweep() for _ in range(3)]
+                    ended = [await last_state(first, tenant, e["id"]) for e in started]
+                    done = await finished(first, tenant.admin_key, run["id"])
+                    stored = await iterations(client, run["id"])
+
+        assert {e["status"] for e in beside} <= {"PENDING", "RUNNING"}
+        assert swept == [0, 0, 0]
+        assert [e["status"] for e in ended] == ["COMPLETED"] * 5
+        assert all(e["outputs"] for e in ended)
+        assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 40)
+        assert stored == list(range(40)), "each iteration once: one loop ran it"
+
+
+@pytest.fixture
+async def postgres_url(database_url: str) -> str:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a connection to cut needs a database server")
+    service_url(POSTGRES, "PostgreSQL")
+    return database_url
+
+
+@pytest.fixture
+async def proxy(postgres_url: str) -> AsyncIterator[TcpProxy]:
+    async with TcpProxy("127.0.0.1", 5432) as started:
+        yield started
+
+
+class TestADatabaseBlip:
+    async def test_a_final_write_that_fails_is_retried_until_it_is_stored(
+        self, postgres_url: str, proxy: TcpProxy
+    ) -> None:
+        quiet = 300  # no lease renewal or sweep during the test: only the run uses the database
+        settings = with_lease(make_settings(postgres_url), quiet, proxy.url_for(postgres_url))
+        async with running(settings) as app:
+            tenant = await new_tenant(app)
+            async with GraphQLClient.for_app(app, tenant.admin_key) as client:
+                program = await create_program(client, configuration={"latency_ms": 300})
+                execution = await execute(client, program["id"])
+                await until_running(app, tenant, execution["id"])
+                proxy.cut()
+                await proxy.refused.wait()  # the run tried to store its result, and could not
+                proxy.restore()
+                ended = await last_state(app, tenant, execution["id"])
+                stored = await get_execution(client, execution["id"])
+
+        assert ended["status"] == stored["status"] == "COMPLETED"
+        assert stored["outputs"] == ended["outputs"] != {}
+
+    async def test_a_process_that_lost_the_database_for_longer_than_its_lease_is_replaced(
+        self, postgres_url: str, proxy: TcpProxy
+    ) -> None:
+        """Its runs are taken over without a restart; what it writes once it is back is refused:
+        no state from it lands over the new one, no iteration is stored twice."""
+        settings = with_lease(make_settings(postgres_url), seconds=1.0)
+        cut_off = with_lease(settings, seconds=1.0, database_url=proxy.url_for(postgres_url))
+        async with running(cut_off) as lost, running(settings) as other:
+            tenant = await new_tenant(lost)
+            async with GraphQLClient.for_app(lost, tenant.admin_key) as client:
+                program = await create_program(client, configuration={"latency_ms": 3000})
+                execution = await execute(client, program["id"])
+                space = await create_space(client)
+                optimized = await landscape_program(client, space["id"], latency_ms=20)
+                run = await start(client, optimized, maxIterations=60, trainingData=TWO_EXAMPLES)
+                await finished_some(lost, tenant, run["id"], at_least=3)
+            proxy.cut()
+            failed = await last_state(other, tenant, execution["id"])
+            done = await finished(other, tenant.admin_key, run["id"])
+            proxy.restore()
+            stopped = await runtime(lost).orchestrator.wait(("optimization", run["id"]), 30)
+            async with GraphQLClient.for_app(other, tenant.admin_key) as client:
+                after = await get_execution(client, execution["id"])
+                stored = await iterations(client, run["id"])
+
+        assert failed["status"] == after["status"] == "FAILED"
+        assert after["error"] == "Interrupted: the service stopped before this execution finished"
+        assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 60)
+        assert stopped, "the replaced process stops its copy of the loop"
+        assert stored == list(range(60))
+
+
+async def finished_some(app: FastAPI, tenant: Tenant, run_id: str, at_least: int) -> None:
+    def enough(message: dict[str, Any]) -> bool:
+        run = (message.get("payload", {}).get("data") or {}).get("optimizationProgress") or {}
+        return bool(run.get("iterationsCompleted", 0) >= at_least)
+
+    async with Socket(app, tenant.admin_key) as socket:
+        await socket.subscribe(PROGRESS, {"id": run_id}, until=enough)
+
+
+async def until_running(app: FastAPI, tenant: Tenant, execution_id: str) -> None:
+    """Once RUNNING is stored (it is announced only then)."""
+
+    def running(message: dict[str, Any]) -> bool:
+        state = (message.get("payload", {}).get("data") or {}).get("executionUpdated") or {}
+        return bool(state.get("status") == "RUNNING")
+
+    async with Socket(app, tenant.admin_key) as socket:
+        await socket.subscribe(EXECUTION_UPDATED, {"id": execution_id}, until=running)
