@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import uuid
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,6 +15,9 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 TOO_LARGE = (
     b'{"errors":[{"message":"Request body too large","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
 )
+
+
+logger = logging.getLogger("dspex_gql.errors")
 
 
 class BodyTooLarge(Exception):
@@ -93,3 +99,57 @@ def _incoming_id(scope: Scope) -> str | None:
             text = value.decode("latin-1")
             return text if REQUEST_ID.fullmatch(text) else None
     return None
+
+
+class ErrorResponses:
+    """The last resort for a failure outside GraphQL execution (before a response started): a
+    GraphQL-shaped JSON body with a code and the request id, instead of plain-text
+    "Internal Server Error" — 503 and `SERVICE_UNAVAILABLE` when a dependency is unavailable."""
+
+    def __init__(self, app: ASGIApp, unavailability: Callable[[BaseException], str | None]) -> None:
+        self.app = app
+        self.unavailability = unavailability
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if started:
+                raise
+            await self._answer(scope, send, error)
+
+    async def _answer(self, scope: Scope, send: Send, error: Exception) -> None:
+        request_id = scope.get("state", {}).get("request_id")
+        message = self.unavailability(error)
+        if message is not None:
+            status, extensions = 503, {"code": "SERVICE_UNAVAILABLE", "retryable": True}
+            logger.warning("%s (request %s): %r", message, request_id, error)
+        else:
+            error_id = uuid.uuid4().hex[:12]
+            logger.error("unexpected error %s (request %s)", error_id, request_id, exc_info=error)
+            status, message = 500, f"Unexpected error (error id {error_id})"
+            extensions = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+        extensions["requestId"] = request_id
+        await _send_json(send, status, {"errors": [{"message": message, "extensions": extensions}]})
+
+
+async def _send_json(send: Send, status: int, body: object) -> None:
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if status == 503:
+        headers.append((b"retry-after", b"1"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

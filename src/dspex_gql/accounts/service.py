@@ -10,6 +10,7 @@ from uuid import UUID
 
 from dspex_gql import policies, validation
 from dspex_gql.accounts.actor import Actor, Origin
+from dspex_gql.accounts.events import CredentialsChanged
 from dspex_gql.accounts.keys import new_key, secret_hash
 from dspex_gql.accounts.models import ApiKey, Organization, Role, User
 from dspex_gql.accounts.passwords import Passwords, password_problem
@@ -25,6 +26,7 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.db.repository import flush_unique
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
+from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.unset import UNSET, Maybe
 
@@ -72,11 +74,18 @@ class AccountService(ResourceService[User]):
         passwords: Passwords,
         tokens: Tokens,
         attempts: AttemptLimits,
+        hub: Hub,
     ) -> None:
         super().__init__(uow, actor)
         self._passwords = passwords
         self._tokens = tokens
         self._attempts = attempts
+        self._hub = hub
+
+    def _credentials_changed(self, tx: UnitOfWork, user_id: UUID, reason: str) -> None:
+        """Once committed, tell the user's open subscriptions (on every replica)."""
+        event = CredentialsChanged(sequence=0, user_id=user_id, reason=reason)
+        tx.after_commit(lambda: self._hub.publish(channels.credentials(user_id), event))
 
     def _repo(self, tx: UnitOfWork) -> UserRepository:
         return UserRepository(tx.session, self._actor.organization_id, self._actor)
@@ -146,6 +155,7 @@ class AccountService(ResourceService[User]):
             await _keep_an_admin(repo, user, None)
             user.active, user.token_version = False, user.token_version + 1
             audit.record(tx, self._actor, "user.deactivate", "User", user.id, {"active": False})
+            self._credentials_changed(tx, user.id, "The user was deactivated")
             return user
 
     async def change_password(self, current: str, new: str) -> SignedIn:
@@ -164,6 +174,7 @@ class AccountService(ResourceService[User]):
             user = await self._repo(tx).require(self._actor.user_id)
             user.password_hash, user.token_version = new_hash, user.token_version + 1
             audit.record(tx, self._actor, "user.changePassword", "User", user.id, {})
+            self._credentials_changed(tx, user.id, "The password changed: sign in again")
         token, expires_at = self._tokens.issue(user.id, user.token_version)
         return SignedIn(token, expires_at, user)
 
@@ -199,6 +210,7 @@ class AccountService(ResourceService[User]):
                 raise Conflict("The API key is already revoked")
             key.revoked_at = utcnow()
             audit.record(tx, self._actor, "apiKey.revoke", "ApiKey", key.id, {"name": key.name})
+            self._credentials_changed(tx, key.user_id, "The API key was revoked")
             return key
 
     async def update_organization(self, changes: OrganizationChanges) -> Organization:

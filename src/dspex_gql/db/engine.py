@@ -24,12 +24,21 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """Every wait on the database is bounded: a silent link gives an error, not a hang."""
     if is_sqlite(settings.url):
         engine = create_async_engine(settings.url, echo=settings.echo)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms=round(settings.statement_timeout_seconds * 1000))
         return engine
     return create_async_engine(
-        settings.url, echo=settings.echo, pool_size=settings.pool_size, pool_pre_ping=True
+        settings.url,
+        echo=settings.echo,
+        pool_size=settings.pool_size,
+        pool_pre_ping=True,
+        pool_timeout=settings.connect_timeout_seconds,
+        connect_args={
+            "timeout": settings.connect_timeout_seconds,
+            "command_timeout": settings.statement_timeout_seconds,
+        },
     )
 
 
@@ -42,7 +51,7 @@ def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
@@ -51,7 +60,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-            "busy_timeout=10000",
+            f"busy_timeout={busy_timeout_ms}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

@@ -22,7 +22,9 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from dspex_gql.accounts.authentication import Unauthenticated
+from dspex_gql.db.errors import database_unavailable
 from dspex_gql.graphql.context import Context
+from dspex_gql.graphql.unavailable import service_unavailable
 
 PUBLIC = frozenset({"signIn", "signUp"})
 INTROSPECTION = frozenset({"__schema", "__type", "__typename"})
@@ -45,17 +47,31 @@ class Authentication(SchemaExtension):
 
 
 async def _admit(context: Context) -> None:
-    if not context.signed_in:
-        raise _unauthenticated(context.auth_error or Unauthenticated().message)
-    if context.websocket:
-        try:
-            context.sign_in_as(await context.runtime.authenticator.recheck(context.actor))
-        except Unauthenticated as error:
-            raise _unauthenticated(error.message) from None
+    try:
+        await _identify(context)
+    except Unauthenticated as error:
+        raise _unauthenticated(error.message) from None
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
+        if context.response is not None:
+            context.response.status_code = 503
+            context.response.headers["retry-after"] = "1"
+        raise service_unavailable(error) from None
     retry_after = context.runtime.requests.take(context.actor.user_id)
     if retry_after > 0:
         extensions = {"code": "RATE_LIMITED", "retryAfter": round(retry_after, 3)}
         raise GraphQLError("Too many requests; slow down", extensions=extensions)
+
+
+async def _identify(context: Context) -> None:
+    """Who sends this operation: from the credential, or (on an open websocket) again from the
+    store, so a revoked key or a deactivated user stops at the next operation."""
+    authenticator = context.runtime.authenticator
+    if not context.signed_in:
+        context.sign_in_as(await authenticator.authenticate(context.credential, context.origin))
+    elif context.websocket:
+        context.sign_in_as(await authenticator.recheck(context.actor))
 
 
 def _unauthenticated(message: str) -> GraphQLError:

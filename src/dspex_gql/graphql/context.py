@@ -14,8 +14,8 @@ from dspex_gql.runtime import Runtime, Services
 class Context(BaseContext):
     """Per HTTP request, or per websocket connection (then loaders don't cache across events).
 
-    The actor is set once authentication succeeded; the `Authentication` extension makes sure
-    no operation that needs one runs without it.
+    `credential` is the `Authorization` value sent; the `Authentication` extension turns it into
+    the actor before any operation that needs one runs (and, on a websocket, checks again).
     """
 
     def __init__(
@@ -23,17 +23,16 @@ class Context(BaseContext):
         runtime: Runtime,
         origin: Origin,
         *,
-        actor: Actor | None = None,
-        auth_error: str | None = None,
+        credential: str | None = None,
         websocket: bool = False,
     ) -> None:
         super().__init__()
         self.runtime = runtime
         self.origin = origin
-        self.auth_error = auth_error
+        self.credential = credential
         self.websocket = websocket
         self.connection_params: dict[str, object] | None = None
-        self._actor = actor
+        self._actor: Actor | None = None
 
     @property
     def settings(self) -> Settings:

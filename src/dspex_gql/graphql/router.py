@@ -12,6 +12,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from dspex_gql.accounts.actor import Origin
 from dspex_gql.accounts.authentication import Unauthenticated
 from dspex_gql.config import Settings
+from dspex_gql.db.errors import database_unavailable
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.schema import build_schema
 from dspex_gql.runtime import Runtime
@@ -19,19 +20,30 @@ from dspex_gql.runtime import Runtime
 
 class Router(GraphQLRouter[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        params = context.connection_params or {}
-        authorization = params.get("authorization") or params.get("Authorization")
-        if not isinstance(authorization, str) and context.request is not None:
-            authorization = context.request.headers.get("authorization")
-        if not isinstance(authorization, str):
-            authorization = None
+        """Refuse bad credentials at once; while the database is unavailable, accept the
+        connection and authenticate at its first operation instead."""
+        context.credential = _ws_authorization(context)
         try:
-            actor = await context.runtime.authenticator.authenticate(authorization, context.origin)
+            actor = await context.runtime.authenticator.authenticate(
+                context.credential, context.origin
+            )
         except Unauthenticated as error:
             raise ConnectionRejectionError({"message": error.message}) from None
-        context.sign_in_as(actor)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+        else:
+            context.sign_in_as(actor)
         unset: UnsetType = UNSET
         return unset
+
+
+def _ws_authorization(context: Context) -> str | None:
+    params = context.connection_params or {}
+    authorization = params.get("authorization") or params.get("Authorization")
+    if not isinstance(authorization, str) and context.request is not None:
+        authorization = context.request.headers.get("authorization")
+    return authorization if isinstance(authorization, str) else None
 
 
 def graphql_router(settings: Settings) -> Router:
@@ -52,10 +64,4 @@ async def context_for(connection: HTTPConnection) -> Context:
     )
     if connection.scope["type"] == "websocket":
         return Context(runtime, origin, websocket=True)
-    try:
-        actor = await runtime.authenticator.authenticate(
-            connection.headers.get("authorization"), origin
-        )
-    except Unauthenticated as error:
-        return Context(runtime, origin, auth_error=error.message)
-    return Context(runtime, origin, actor=actor)
+    return Context(runtime, origin, credential=connection.headers.get("authorization"))

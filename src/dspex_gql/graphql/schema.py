@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from dspex_gql.accounts.schema import AccountMutation, AccountQuery
 from dspex_gql.audit.schema import AuditQuery
 from dspex_gql.config import GraphQLSettings
 from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from dspex_gql.graphql.authentication import Authentication
+from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
-from dspex_gql.graphql.security import security_extensions
+from dspex_gql.graphql.revocation import ended_on_revocation, is_subscription
+from dspex_gql.graphql.security import present, security_extensions
 from dspex_gql.optimization_runs.schema import (
     OptimizationMutation,
     OptimizationQuery,
@@ -52,10 +57,39 @@ Subscription = merge_types("Subscription", (ExecutionSubscription, OptimizationS
 
 
 class Schema(strawberry.Schema):
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """Every subscription ends once the credential it runs on stops working."""
+        results = await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        if isinstance(context_value, Context) and is_subscription(query, operation_name):
+            return ended_on_revocation(results, context_value)
+        return results
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Silent: `ErrorPresentation` logs unexpected errors once, with their error id."""
+        """Errors as clients see them (`security.present`), replaced in place: Strawberry calls
+        this with the errors of every result it returns — of queries, mutations, each
+        subscription event, and failures before execution — so none escapes it."""
+        origin = getattr(execution_context and execution_context.context, "origin", None)
+        request_id = getattr(origin, "request_id", None)
+        errors[:] = [present(error, request_id) for error in errors]
 
 
 def build_schema(settings: GraphQLSettings | None = None) -> Schema:

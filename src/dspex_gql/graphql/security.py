@@ -1,15 +1,17 @@
 """Security extensions: depth, token and alias limits, and how errors are shown to clients.
 
 Expected failures outside mutation unions (a bad cursor, an unknown subscription id) keep their
-message and get `extensions.code`; anything unexpected is masked as
-`Unexpected error (error id 3f2c…)` and logged with the same id and its traceback.
+message and get `extensions.code`; an unavailable database or pub/sub backend is
+`SERVICE_UNAVAILABLE` (retryable); anything unexpected is masked as
+`Unexpected error (error id 3f2c…)` and logged with the same id and its traceback. Every error
+carries the request's id (`extensions.requestId`, also the `X-Request-ID` header).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -26,6 +28,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 
 from dspex_gql import errors
 from dspex_gql.config import GraphQLSettings
+from dspex_gql.graphql.unavailable import unavailability, unavailable_extensions
 from dspex_gql.ratelimit import RateLimited
 
 logger = logging.getLogger("dspex_gql.errors")
@@ -40,12 +43,22 @@ TOP_LEVEL_CODES: dict[type[errors.DomainError], str] = {
 }
 
 
-def present(error: GraphQLError) -> GraphQLError:
+def present(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
+    shown = _shown(error)
+    if request_id is None:
+        return shown
+    return _copy(shown, shown.message, {**(shown.extensions or {}), "requestId": request_id})
+
+
+def _shown(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error
     if isinstance(original, errors.DomainError):
         return _expected(error, original)
+    if (message := unavailability(original)) is not None:
+        logger.warning("%s at %s: %r", message, error.path, original)
+        return _copy(error, message, unavailable_extensions())
     return _masked(error, original)
 
 
@@ -84,21 +97,6 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
     )
 
 
-class ErrorPresentation(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        self._present(self.execution_context.result)
-
-    def on_stream_result(self, result: Any) -> Iterator[None]:
-        self._present(result)
-        yield None
-
-    @staticmethod
-    def _present(result: Any) -> None:
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [present(error) for error in result.errors]
-
-
 def security_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaExtension]]:
     # The depth and alias rules are built once: validation results are cached per document
     # *and* rule classes, so rules made afresh for each request would never hit the cache.
@@ -111,5 +109,4 @@ def security_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaEx
         lambda: AddValidationRules(limits),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        ErrorPresentation,
     ]

@@ -18,3 +18,8 @@ def program_executions(program_id: UUID) -> str:
 def optimization_run(id: UUID) -> str:
     """`OptimizationChanged` events of one optimization run."""
     return f"dspex.optimization-run.{id}"
+
+
+def credentials(user_id: UUID) -> str:
+    """`CredentialsChanged` events of one user."""
+    return f"dspex.credentials.{user_id}"

@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
 FIRST_RECONNECT_DELAY = 0.1
 MAX_RECONNECT_DELAY = 30.0
+OUTBOX_SIZE = 10_000
+DRAIN_SECONDS = 2.0
+"""At exit, how long what is still in the outbox may take to go out."""
 
 
 class Heartbeat(Event):
@@ -36,6 +39,11 @@ class Hub:
     subscriber reads from its own bounded, coalescing buffer. A supervisor sends a heartbeat
     through the backend every `heartbeat_interval` seconds; when one does not come back within
     `heartbeat_timeout`, every subscriber is ended with `HubUnavailable` and the hub reconnects.
+
+    `publish` never waits for the backend: events go out in order from an outbox, so a slow or
+    silent backend never holds up the mutation that published them. While the backend is down,
+    events are dropped: the database holds the truth, and subscribers ended by the outage read
+    it again when they subscribe again.
 
     `broadcast_factory` builds the `Broadcast` for the url; tests pass one with a fake broker.
     """
@@ -58,27 +66,67 @@ class Hub:
         self._connection: BackendConnection | None = None
         self._feeds: dict[str, ChannelFeed[Any]] = {}
         self._check_soon = asyncio.Event()
-        self._supervisor: asyncio.Task[None] | None = None
+        self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(OUTBOX_SIZE)
+        self._undelivered = 0
+        self._dropping = False
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Self:
         self._connection = await self._connect()
-        self._supervisor = asyncio.create_task(self._supervise(), name=f"{self._name} supervisor")
+        self._tasks = [
+            asyncio.create_task(self._supervise(), name=f"{self._name} supervisor"),
+            asyncio.create_task(self._send_outbox(), name=f"{self._name} sender"),
+        ]
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.wait({self._supervisor})
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(DRAIN_SECONDS, self._heartbeat_timeout)):
+                await self._outbox.join()  # what was published before the end goes out
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.wait(self._tasks)
         await self._drop_connection(failure=None)
 
     async def publish(self, channel: str, event: Event) -> None:
+        """Send `event` soon; raises `HubUnavailable` at once if the hub knows it has no
+        backend, but never waits for one."""
+        self._live_connection()
+        try:
+            self._outbox.put_nowait((channel, event.model_dump_json()))
+        except asyncio.QueueFull:
+            self._lost(f"the outbox is full ({OUTBOX_SIZE} events)")
+
+    @property
+    def undelivered(self) -> int:
+        """Events dropped because the backend could not take them."""
+        return self._undelivered
+
+    async def _send_outbox(self) -> None:
+        while True:
+            channel, payload = await self._outbox.get()
+            try:
+                await self._publish_now(channel, payload)
+                self._dropping = False
+            except HubUnavailable as error:
+                self._lost(str(error))
+            finally:
+                self._outbox.task_done()
+
+    async def _publish_now(self, channel: str, payload: str) -> None:
         connection = self._live_connection()
         try:
             async with asyncio.timeout(self._heartbeat_timeout):
-                await connection.publish(channel, event.model_dump_json())
+                await connection.publish(channel, payload)
         except Exception as error:
             self._check_soon.set()
             raise HubUnavailable(f"could not publish to {channel!r}") from error
+
+    def _lost(self, why: str) -> None:
+        if not self._dropping:
+            logger.warning("pub/sub events are being dropped: %s", why)
+            self._dropping = True
+        self._undelivered += 1
 
     @asynccontextmanager
     async def subscribe(self, channel: str, event_type: type[E]) -> AsyncIterator[AsyncIterator[E]]:
@@ -111,7 +159,7 @@ class Hub:
         beat = Heartbeat(sequence=0, nonce=uuid.uuid4().hex[:16])
         channel = f"{self._name}.ping.{beat.nonce}"
         async with self.subscribe(channel, Heartbeat) as beats:
-            await self.publish(channel, beat)
+            await self._publish_now(channel, beat.model_dump_json())
             async for received in beats:
                 return received == beat
         return False
