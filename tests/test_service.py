@@ -40,10 +40,10 @@ def free_port() -> int:
 class Server:
     """`dspex-gql serve` in its own process and working directory."""
 
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], log: str = "serve.log") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / "serve.log"
+        self.log = workdir / log
         command = [sys.executable, "-m", "dspex_gql", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(
             command, cwd=workdir, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
@@ -218,6 +218,51 @@ class TestCrashRecovery:
         assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 20)
         assert iterations == list(range(20)), "no iteration twice, none missing"
         assert before_the_crash <= kept, "what was stored before the crash is kept, not redone"
+
+
+class TestTwoProcessesOnOneDatabase:
+    def test_the_second_leaves_the_runs_of_the_first_alone(
+        self, server: Server, tmp_path: Path
+    ) -> None:
+        """Its start-up used to fail every run the first one was running."""
+        server.wait_ready()
+        program = server.graphql(
+            """mutation { createProgram(input: {name: "slow", signatureSpec: "q -> a",
+                 initialize: true, configuration: {latency_ms: 20000}}) {
+                 ... on Program { id } } }"""
+        )["createProgram"]
+        started = [
+            server.graphql(EXECUTE, id=program["id"])["executeProgram"]["id"] for _ in range(3)
+        ]
+        second = Server(tmp_path, clean_env(), log="second.log")
+        try:
+            second.wait_ready()
+            beside = [server.graphql(EXECUTION, id=id)["execution"]["status"] for id in started]
+            ended = [wait_until_finished(second, server.printed_keys()[0], id) for id in started]
+        finally:
+            second.stop()
+
+        assert set(beside) <= {"PENDING", "RUNNING"}, "still running when the second started"
+        assert [execution["status"] for execution in ended] == ["COMPLETED"] * 3
+        assert all(execution["outputs"] for execution in ended)
+
+
+EXECUTE = """mutation($id: ID!) { executeProgram(input: {programId: $id, inputs: {q: "x"}}) {
+  ... on Execution { id } } }"""
+EXECUTION = """query($id: ID!) { execution(id: $id) { status outputs } }"""
+
+
+def wait_until_finished(server: Server, key: str, execution_id: str) -> dict[str, Any]:
+    """The execution once finished, read through `server` (another process runs it)."""
+    deadline = time.monotonic() + 2 * STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        execution: dict[str, Any] = server.post(EXECUTION, key, id=execution_id)["data"][
+            "execution"
+        ]
+        if execution["status"] not in {"PENDING", "RUNNING"}:
+            return execution
+        time.sleep(0.05)  # another process's progress: polled, there is no event to await here
+    raise AssertionError(f"{execution_id} never finished:\n{server.log.read_text()}")
 
 
 CREATE_SPACE = """mutation($variables: [VariableInput!]!) {
