@@ -27,6 +27,7 @@ from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.runner import ExecutionRunner, recover_interrupted
+from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import graphql_router
 from dspex_gql.http import BodySizeLimit, RequestId
 from dspex_gql.optimization_runs.recovery import resume_unfinished
@@ -40,6 +41,7 @@ from dspex_gql.runtime import Runtime
 
 READINESS_TIMEOUT = 2.0
 LOOPBACK_NAMES = {"localhost"}
+GRAPHQL_PATH = "/graphql"
 
 
 def create_app(
@@ -66,10 +68,19 @@ def create_app(
                 gc.freeze()
             yield
 
-    app = FastAPI(title="dspex-gql", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="dspex-gql",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestId)
-    app.include_router(graphql_router(settings), prefix="/graphql")
+    app.include_router(graphql_router(settings), prefix=GRAPHQL_PATH)
+    if settings.graphql.graphiql:
+        app.mount(GRAPHQL_PATH + ASSETS_PATH, graphiql_assets())
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
     return app
