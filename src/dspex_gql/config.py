@@ -7,8 +7,12 @@ Each section has its own prefix, e.g. `DSPEX_DATABASE_URL`, `DSPEX_BROADCAST_URL
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from typing import Self, TypeVar
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Section = TypeVar("Section", bound=BaseSettings)
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -120,6 +124,10 @@ class LimitsSettings(BaseSettings):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DSPEX_", extra="forbid")
 
+    production: bool = False
+    """A public deployment: GraphiQL and introspection without a credential default to off
+    (an explicit DSPEX_GRAPHQL_GRAPHIQL or DSPEX_AUTH_PUBLIC_INTROSPECTION still wins)."""
+
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
@@ -128,3 +136,16 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> Self:
+        if self.production:
+            self.graphql = _unless_set(self.graphql, graphiql=False)
+            self.auth = _unless_set(self.auth, public_introspection=False)
+        return self
+
+
+def _unless_set(section: Section, **defaults: object) -> Section:
+    """`section` with `defaults` for the fields its environment or caller did not set."""
+    update = {k: v for k, v in defaults.items() if k not in section.model_fields_set}
+    return section.model_copy(update=update)
