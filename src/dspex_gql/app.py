@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 
 from dspex_gql import __version__
@@ -78,12 +79,27 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestId)
+    if settings.cors.origins:
+        allow_cross_origin(app, settings.cors.origins)
     app.include_router(graphql_router(settings), prefix=GRAPHQL_PATH)
     if settings.graphql.graphiql:
         app.mount(GRAPHQL_PATH + ASSETS_PATH, graphiql_assets())
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
     return app
+
+
+def allow_cross_origin(app: FastAPI, origins: list[str]) -> None:
+    """Browser pages on `origins` may call the API (the websocket checks them in the router).
+    Added last, so outermost: a 413 from a middleware inside is readable too. Credentials travel
+    in the Authorization header, never in cookies: no `allow_credentials`."""
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "x-request-id"],
+        expose_headers=["x-request-id"],
+    )
 
 
 def refuse_unsafe(settings: Settings) -> None:

@@ -7,11 +7,13 @@ Each section has its own prefix, e.g. `DSPEX_DATABASE_URL`, `DSPEX_BROADCAST_URL
 
 from __future__ import annotations
 
-from typing import Self, TypeVar
+from typing import Annotated, Self, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
 Section = TypeVar("Section", bound=BaseSettings)
 
 
@@ -82,6 +84,44 @@ class ServerSettings(BaseSettings):
     scan only what requests create (measured in bench/: p99 roughly halves under load)."""
 
 
+class CorsSettings(BaseSettings):
+    model_config = _section("CORS_")
+
+    origins: Annotated[list[str], NoDecode] = []
+    """Browser pages allowed to call the API and open its websocket from another origin, comma
+    separated: `DSPEX_CORS_ORIGINS=https://app.example.com,http://localhost:5173` (`*`: any)."""
+
+    @field_validator("origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, origins: object) -> object:
+        if isinstance(origins, str):
+            return [origin.strip() for origin in origins.split(",") if origin.strip()]
+        return origins
+
+    @field_validator("origins")
+    @classmethod
+    def _as_browsers_send_them(cls, origins: list[str]) -> list[str]:
+        return [browser_origin(origin) for origin in origins]
+
+
+def browser_origin(text: str) -> str:
+    """An origin as a browser's `Origin` header spells it: `HTTPS://App.example.com:443/` is
+    `https://app.example.com`. Anything with a path, a query or credentials is refused."""
+    if text == "*":
+        return text
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    extra = parts.path not in ("", "/") or parts.query or parts.fragment or parts.username
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or port == -1 or extra:
+        raise ValueError(f"{text!r} is not an origin like https://app.example.com[:port]")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    explicit_port = f":{port}" if port and port != DEFAULT_PORTS[parts.scheme] else ""
+    return f"{parts.scheme}://{host}{explicit_port}"
+
+
 class AuthSettings(BaseSettings):
     model_config = _section("AUTH_")
 
@@ -134,6 +174,7 @@ class Settings(BaseSettings):
     optimization: OptimizationSettings = Field(default_factory=OptimizationSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
 

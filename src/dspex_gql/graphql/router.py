@@ -1,6 +1,6 @@
 """The GraphQL endpoint: HTTP requests authenticate from their Authorization header, websockets
-from their connection_init payload (a refusal closes the socket with 4403).
-GraphiQL's page comes from `ide`."""
+from their connection_init payload (a refusal closes the socket with 4403). Websockets from a page
+on another origin need that origin in `DSPEX_CORS_ORIGINS`; GraphiQL's page comes from `ide`."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def graphql_router(settings: Settings) -> Router:
         context_getter=context_for,
         graphql_ide="graphiql" if settings.graphql.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        allowed_origins=settings.cors.origins,
     )
 
 
