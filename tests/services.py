@@ -1,8 +1,10 @@
-"""The external services tests may use, and what happens when one is not configured."""
+"""The external services and programs tests may use, and what happens when one is missing."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from typing import NoReturn
 
 import pytest
 
@@ -14,9 +16,20 @@ REQUIRE_ALL = "DSPEX_TEST_REQUIRE_SERVICES"
 def service_url(variable: str, what: str) -> str:
     """The url in `variable`; if unset, skip the test (or fail it, where CI requires all)."""
     url = os.environ.get(variable)
-    if url:
-        return url
-    message = f"{what} tests skipped: set {variable}"
+    if not url:
+        missing(f"{what} tests skipped: set {variable}")
+    return url
+
+
+def installed_program(name: str, install: str) -> str:
+    """The path of program `name`; if not installed, skip (or fail, where CI requires all)."""
+    path = shutil.which(name)
+    if not path:
+        missing(f"{name} tests skipped: {name} is not installed ({install})")
+    return path
+
+
+def missing(message: str) -> NoReturn:
     if os.environ.get(REQUIRE_ALL):
         pytest.fail(f"{message} ({REQUIRE_ALL} is set, so nothing may be skipped)")
     pytest.skip(message)

@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 
 from dspex_gql import __version__
@@ -27,6 +28,7 @@ from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.runner import ExecutionRunner, InterruptedExecutions
+from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import graphql_router
 from dspex_gql.graphql.unavailable import unavailability
 from dspex_gql.http import BodySizeLimit, ErrorResponses, RequestId
@@ -43,6 +45,7 @@ from dspex_gql.runtime import Runtime
 
 READINESS_TIMEOUT = 2.0
 LOOPBACK_NAMES = {"localhost"}
+GRAPHQL_PATH = "/graphql"
 
 
 def create_app(
@@ -69,14 +72,38 @@ def create_app(
                 gc.freeze()
             yield
 
-    app = FastAPI(title="dspex-gql", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="dspex-gql",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.add_middleware(ErrorResponses, unavailability=unavailability)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestId)
-    app.include_router(graphql_router(settings), prefix="/graphql")
+    if settings.cors.origins:
+        allow_cross_origin(app, settings.cors.origins)
+    app.include_router(graphql_router(settings), prefix=GRAPHQL_PATH)
+    if settings.graphql.graphiql:
+        app.mount(GRAPHQL_PATH + ASSETS_PATH, graphiql_assets())
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
     return app
+
+
+def allow_cross_origin(app: FastAPI, origins: list[str]) -> None:
+    """Browser pages on `origins` may call the API (the websocket checks them in the router).
+    Added last, so outermost: a 413 from a middleware inside is readable too. Credentials travel
+    in the Authorization header, never in cookies: no `allow_credentials`."""
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "x-request-id"],
+        expose_headers=["x-request-id"],
+    )
 
 
 def refuse_unsafe(settings: Settings) -> None:

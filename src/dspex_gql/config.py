@@ -7,8 +7,14 @@ Each section has its own prefix, e.g. `DSPEX_DATABASE_URL`, `DSPEX_BROADCAST_URL
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Self, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+Section = TypeVar("Section", bound=BaseSettings)
 
 
 def _section(prefix: str) -> SettingsConfigDict:
@@ -85,6 +91,44 @@ class ServerSettings(BaseSettings):
     scan only what requests create (measured in bench/: p99 roughly halves under load)."""
 
 
+class CorsSettings(BaseSettings):
+    model_config = _section("CORS_")
+
+    origins: Annotated[list[str], NoDecode] = []
+    """Browser pages allowed to call the API and open its websocket from another origin, comma
+    separated: `DSPEX_CORS_ORIGINS=https://app.example.com,http://localhost:5173` (`*`: any)."""
+
+    @field_validator("origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, origins: object) -> object:
+        if isinstance(origins, str):
+            return [origin.strip() for origin in origins.split(",") if origin.strip()]
+        return origins
+
+    @field_validator("origins")
+    @classmethod
+    def _as_browsers_send_them(cls, origins: list[str]) -> list[str]:
+        return [browser_origin(origin) for origin in origins]
+
+
+def browser_origin(text: str) -> str:
+    """An origin as a browser's `Origin` header spells it: `HTTPS://App.example.com:443/` is
+    `https://app.example.com`. Anything with a path, a query or credentials is refused."""
+    if text == "*":
+        return text
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    extra = parts.path not in ("", "/") or parts.query or parts.fragment or parts.username
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or port == -1 or extra:
+        raise ValueError(f"{text!r} is not an origin like https://app.example.com[:port]")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    explicit_port = f":{port}" if port and port != DEFAULT_PORTS[parts.scheme] else ""
+    return f"{parts.scheme}://{host}{explicit_port}"
+
+
 class AuthSettings(BaseSettings):
     model_config = _section("AUTH_")
 
@@ -127,11 +171,29 @@ class LimitsSettings(BaseSettings):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DSPEX_", extra="forbid")
 
+    production: bool = False
+    """A public deployment: GraphiQL and introspection without a credential default to off
+    (an explicit DSPEX_GRAPHQL_GRAPHIQL or DSPEX_AUTH_PUBLIC_INTROSPECTION still wins)."""
+
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     optimization: OptimizationSettings = Field(default_factory=OptimizationSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+
+    @model_validator(mode="after")
+    def _production_defaults(self) -> Self:
+        if self.production:
+            self.graphql = _unless_set(self.graphql, graphiql=False)
+            self.auth = _unless_set(self.auth, public_introspection=False)
+        return self
+
+
+def _unless_set(section: Section, **defaults: object) -> Section:
+    """`section` with `defaults` for the fields its environment or caller did not set."""
+    update = {k: v for k, v in defaults.items() if k not in section.model_fields_set}
+    return section.model_copy(update=update)

@@ -1,9 +1,11 @@
 """The GraphQL endpoint: HTTP requests authenticate from their Authorization header, websockets
-from their connection_init payload (a refusal closes the socket with 4403)."""
+from their connection_init payload (a refusal closes the socket with 4403). Websockets from a page
+on another origin need that origin in `DSPEX_CORS_ORIGINS`; GraphiQL's page comes from `ide`."""
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -14,11 +16,16 @@ from dspex_gql.accounts.authentication import Unauthenticated
 from dspex_gql.config import Settings
 from dspex_gql.db.errors import database_unavailable
 from dspex_gql.graphql.context import Context
+from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_page
 from dspex_gql.graphql.schema import build_schema
 from dspex_gql.runtime import Runtime
 
 
 class Router(GraphQLRouter[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        assets_url = request.url.path.rstrip("/") + ASSETS_PATH
+        return HTMLResponse(graphiql_page(assets_url))
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Refuse bad credentials at once; while the database is unavailable, accept the
         connection and authenticate at its first operation instead."""
@@ -52,6 +59,7 @@ def graphql_router(settings: Settings) -> Router:
         context_getter=context_for,
         graphql_ide="graphiql" if settings.graphql.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        allowed_origins=settings.cors.origins,
     )
 
 

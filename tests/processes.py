@@ -1,0 +1,83 @@
+"""`dspex-gql serve` in a real process, for tests that need real sockets (a browser, a
+websocket client) or that kill and restart the service."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+
+STARTUP_SECONDS = 30
+ADMIN_KEY_LINE = re.compile(r"^Admin API key: (dsx_\S+)$", re.M)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """`dspex-gql serve` in its own process and working directory."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], log: str = "serve.log") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / log
+        command = [sys.executable, "-m", "dspex_gql", "serve", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command, cwd=workdir, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)  # polling a process that is starting; there is no event to await
+        raise AssertionError(f"server not ready:\n{self.log.read_text()}")
+
+    def printed_keys(self) -> list[str]:
+        return ADMIN_KEY_LINE.findall(self.log.read_text())
+
+    def post(self, query: str, key: str | None, **variables: Any) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        payload = {"query": query, "variables": variables}
+        body: dict[str, Any] = httpx.post(
+            f"{self.url}/graphql", json=payload, headers=headers
+        ).json()
+        return body
+
+    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        """As the admin whose key the first start printed."""
+        body = self.post(query, self.printed_keys()[0], **variables)
+        assert not body.get("errors"), body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=STARTUP_SECONDS)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a fresh shell: no DSPEX_* configuration at all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DSPEX_")}
+    return env | extra

@@ -1,0 +1,131 @@
+"""Browser pages on another origin: `DSPEX_CORS_ORIGINS` lets the listed ones call the API
+(CORS) and open its websocket; every other origin is refused, as with no setting at all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from pydantic import ValidationError
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin, Subprotocol
+
+from dspex_gql.config import CorsSettings, Settings
+from tests.client import GraphQLClient
+from tests.processes import Server, clean_env
+
+APP = "https://app.example.com"
+OTHER = "https://evil.example.net"
+PREFLIGHT = {
+    "access-control-request-method": "POST",
+    "access-control-request-headers": "authorization, content-type",
+}
+WAIT = 10.0
+
+
+@pytest.fixture(scope="class")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One `dspex-gql serve` for the class that lets two origins in, as an operator sets it."""
+    env = clean_env(DSPEX_CORS_ORIGINS=f"{APP}, http://localhost:5173")
+    started = Server(tmp_path_factory.mktemp("cors"), env)
+    started.wait_ready()
+    yield started
+    started.stop()
+
+
+def preflight(server: Server, origin: str) -> httpx.Response:
+    return httpx.options(f"{server.url}/graphql", headers={"origin": origin, **PREFLIGHT})
+
+
+def post(server: Server, origin: str) -> httpx.Response:
+    headers = {"origin": origin, "authorization": f"Bearer {server.printed_keys()[0]}"}
+    return httpx.post(f"{server.url}/graphql", json={"query": "{ me { email } }"}, headers=headers)
+
+
+def websocket(server: Server, origin: str) -> ClientConnection:
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    protocol = Subprotocol("graphql-transport-ws")
+    return connect(url, origin=Origin(origin), subprotocols=[protocol], open_timeout=WAIT)
+
+
+def run_over_websocket(socket: ClientConnection, key: str, query: str) -> dict[str, Any]:
+    """graphql-transport-ws: init with the credential, one operation, its `next` message."""
+    socket.send(
+        json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}})
+    )
+    assert json.loads(socket.recv(WAIT))["type"] == "connection_ack"
+    socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+    message: dict[str, Any] = json.loads(socket.recv(WAIT))
+    return message
+
+
+class TestAnAllowedOrigin:
+    def test_a_preflight_is_answered(self, server: Server) -> None:
+        response = preflight(server, APP)
+
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == APP
+        assert "POST" in response.headers["access-control-allow-methods"]
+        allowed_headers = response.headers["access-control-allow-headers"].lower()
+        assert {"authorization", "content-type"} <= set(allowed_headers.replace(" ", "").split(","))
+
+    def test_a_request_may_read_the_answer_and_its_request_id(self, server: Server) -> None:
+        response = post(server, APP)
+
+        assert response.json()["data"]["me"]["email"] == "admin@localhost"
+        assert response.headers["access-control-allow-origin"] == APP
+        assert response.headers["access-control-expose-headers"].lower() == "x-request-id"
+        assert response.headers["x-request-id"]
+
+    def test_a_websocket_is_accepted_and_runs_an_operation(self, server: Server) -> None:
+        with websocket(server, APP) as socket:
+            message = run_over_websocket(socket, server.printed_keys()[0], "{ me { email } }")
+
+        assert message["type"] == "next"
+        assert message["payload"]["data"] == {"me": {"email": "admin@localhost"}}
+
+
+class TestARefusedOrigin:
+    def test_a_preflight_gets_no_permission(self, server: Server) -> None:
+        response = preflight(server, OTHER)
+
+        assert "access-control-allow-origin" not in response.headers
+
+    def test_a_request_gets_no_permission_to_read_the_answer(self, server: Server) -> None:
+        response = post(server, OTHER)
+
+        assert "access-control-allow-origin" not in response.headers
+
+    def test_a_websocket_is_refused(self, server: Server) -> None:
+        with pytest.raises(InvalidStatus) as refused:
+            websocket(server, OTHER)
+
+        assert refused.value.response.status_code == 403
+
+
+class TestTheDefault:
+    async def test_no_origin_but_the_services_own(self, client: GraphQLClient) -> None:
+        response = await client.http.options("/graphql", headers={"origin": APP, **PREFLIGHT})
+
+        assert response.status_code == 405
+        assert "access-control-allow-origin" not in response.headers
+
+
+class TestTheSetting:
+    def test_a_comma_separated_list_as_browsers_spell_origins(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("DSPEX_CORS_ORIGINS", "HTTPS://App.Example.com:443/, http://[::1]:8080")
+
+        assert Settings().cors.origins == [APP, "http://[::1]:8080"]
+
+    @pytest.mark.parametrize(
+        "origin", ["https://app.example.com/path", "app.example.com", "ftp://app.example.com"]
+    )
+    def test_anything_but_an_origin_is_refused(self, origin: str) -> None:
+        with pytest.raises(ValidationError, match="is not an origin"):
+            CorsSettings(origins=[origin])
