@@ -1,10 +1,11 @@
 """An open subscription ends, saying why, once the credential it runs on stops working: its API
-key revoked, its user deactivated, its token ended by a password change. Before, it went on
-delivering events."""
+key revoked or expired, its user deactivated, its token ended by a password change. Before, it
+went on delivering events."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,7 +14,13 @@ from tests.client import GraphQLClient
 from tests.factories import create_program, execute
 from tests.people import CREATE_KEY, PASSWORD, Member, member
 from tests.sockets import Socket
-from tests.test_authentication import CHANGE_PASSWORD, DEACTIVATE, NEW_PASSWORD, REVOKE_KEY
+from tests.test_authentication import (
+    CHANGE_PASSWORD,
+    CREATE_KEY_EXPIRING,
+    DEACTIVATE,
+    NEW_PASSWORD,
+    REVOKE_KEY,
+)
 
 EXECUTION_UPDATED = "subscription($id: ID!) { executionUpdated(id: $id) { id status } }"
 CANCEL = """mutation($id: ID!) { cancelExecution(id: $id) { __typename } }"""
@@ -100,6 +107,20 @@ class TestAnOpenSubscriptionEnds:
             "message": "The password changed: sign in again",
             "code": "UNAUTHENTICATED",
         }
+
+    async def test_when_its_api_key_expires(self, app: FastAPI, client: GraphQLClient) -> None:
+        someone = await member(client)
+        execution = await slow_execution_of(someone)
+        expires_at = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+        created = await someone.client.data(CREATE_KEY_EXPIRING, name="brief", expiresAt=expires_at)
+        brief = created["createApiKey"]["secret"]
+
+        async def nothing() -> None:
+            return None
+
+        messages = await watched_while(app, brief, execution, nothing)
+
+        assert ended_with(messages) == {"message": "The API key expired", "code": "UNAUTHENTICATED"}
 
 
 class TestAnOpenSubscriptionGoesOn:

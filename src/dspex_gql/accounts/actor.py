@@ -31,7 +31,7 @@ class Credential:
     key_id: UUID | None = None
     token_version: int | None = None
     expires_at: datetime | None = None
-    """A token's expiry (a key's is read again from the store)."""
+    """When it stops working by itself (a key's is also read again from the store)."""
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ class Authenticator:
         if not _usable(key) or not user.active:
             raise Unauthenticated()
         await self._touch(key)
-        return _actor(user, Credential(CredentialKind.API_KEY, key_id=key.id), origin)
+        credential = Credential(CredentialKind.API_KEY, key_id=key.id, expires_at=key.expires_at)
+        return _actor(user, credential, origin)
 
     async def _by_token(self, token: str, origin: Origin) -> Actor:
         try:

@@ -3,8 +3,8 @@
 Checking credentials at every operation is not enough for a subscription, which is one operation
 that may last for hours: each one also listens for `CredentialsChanged` events of its user (sent
 by whichever replica revoked a key, deactivated the user or changed the password), checks its
-credential again when one comes, and ends with an error saying why if it no longer holds. A
-token's subscriptions also end when the token expires.
+credential again when one comes, and ends with an error saying why if it no longer holds. It also
+ends when its token or key expires.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.types import ExecutionResult
 
-from dspex_gql.accounts.actor import Actor
+from dspex_gql.accounts.actor import Actor, CredentialKind
 from dspex_gql.accounts.events import CredentialsChanged
 from dspex_gql.db.base import utcnow
 from dspex_gql.graphql.context import Context
@@ -27,7 +27,10 @@ from dspex_gql.graphql.unavailable import service_unavailable
 from dspex_gql.pubsub import HubUnavailable, channels
 
 R = TypeVar("R")
-TOKEN_EXPIRED = "The token expired: sign in again"
+EXPIRED = {
+    CredentialKind.TOKEN: "The token expired: sign in again",
+    CredentialKind.API_KEY: "The API key expired",
+}
 
 
 def is_subscription(query: str | None, operation_name: str | None) -> bool:
@@ -130,7 +133,7 @@ async def _first_failure(
                 if not await _still_valid(context, actor):
                     return change.reason
     except TimeoutError:
-        return TOKEN_EXPIRED
+        return EXPIRED.get(actor.credential.kind, "The credential expired")
     raise HubUnavailable("the credential watch ended")
 
 
