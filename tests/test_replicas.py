@@ -4,15 +4,21 @@ lease. Database blips on the way never leave a run unfinished."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from dspex_gql.app import create_app
 from dspex_gql.config import DatabaseSettings, ExecutionSettings, Settings
+from dspex_gql.executions.models import Execution
+from dspex_gql.orchestrator.processes import ServiceProcess, this_machine
 from dspex_gql.runtime import Runtime
 from tests.client import GraphQLClient
 from tests.conftest import make_settings
@@ -101,6 +107,70 @@ class TestASecondReplica:
         assert all(e["outputs"] for e in ended)
         assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 40)
         assert stored == list(range(40)), "each iteration once: one loop ran it"
+
+    async def test_resumes_an_optimization_the_first_left_when_it_shut_down(
+        self, database_url: str
+    ) -> None:
+        """A rolling restart: the first releases its lease as it stops, and the run continues
+        on the second at its next sweep, not after a restart of the first."""
+        settings = with_lease(make_settings(database_url), seconds=0.6)
+        async with running(settings) as second:
+            async with running(settings) as first:
+                tenant = await new_tenant(first)
+                async with GraphQLClient.for_app(first, tenant.admin_key) as client:
+                    space = await create_space(client)
+                    optimized = await landscape_program(client, space["id"], latency_ms=20)
+                    run = await start(
+                        client, optimized, maxIterations=40, trainingData=TWO_EXAMPLES
+                    )
+                    await finished_some(first, tenant, run["id"], at_least=3)
+            done = await finished(second, tenant.admin_key, run["id"])
+            async with GraphQLClient.for_app(second, tenant.admin_key) as client:
+                stored = await iterations(client, run["id"])
+
+        assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 40)
+        assert stored == list(range(40))
+
+
+class TestAnEarlierLifeOfThisProcess:
+    async def test_is_recognised_at_once(self, database_url: str) -> None:
+        """A container restarted under the same pid: its previous life's lease has not run out,
+        yet nothing of it is running."""
+        settings = with_lease(make_settings(database_url), seconds=3600)
+        async with running(settings) as app:
+            tenant = await new_tenant(app)
+            async with GraphQLClient.for_app(app, tenant.admin_key) as client:
+                program = await create_program(client, configuration={"latency_ms": 60_000})
+                execution = await execute(client, program["id"])
+            await pretend_an_earlier_life_ran(app, execution["id"])
+            await runtime(app).reclamation.sweep()
+            async with GraphQLClient.for_app(app, tenant.admin_key) as client:
+                after = await get_execution(client, execution["id"])
+
+        assert after["status"] == "FAILED"
+        assert after["error"] == "Interrupted: the service stopped before this execution finished"
+
+
+async def pretend_an_earlier_life_ran(app: FastAPI, execution_id: str) -> None:
+    """Hand the execution to a lease of this very pid that no live service holds."""
+    earlier = uuid.uuid4()
+    now = datetime.now(UTC)
+    async with runtime(app).uow() as tx:
+        tx.session.add(
+            ServiceProcess(
+                id=earlier,
+                machine=this_machine(),
+                pid=os.getpid(),
+                started_at=now,
+                renewed_at=now,
+                expires_at=now + timedelta(hours=1),
+            )
+        )
+        await tx.session.execute(
+            update(Execution)
+            .where(Execution.id == uuid.UUID(execution_id))
+            .values(process_id=earlier)
+        )
 
 
 @pytest.fixture

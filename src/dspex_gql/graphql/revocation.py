@@ -74,12 +74,13 @@ async def _until(
 ) -> AsyncIterator[R | ExecutionResult]:
     while True:
         following: asyncio.Future[R] = asyncio.ensure_future(anext(results))
-        waiting: set[asyncio.Future[Any]] = {following, revoked}
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if not following.done():
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                await following
+        try:
+            waiting: set[asyncio.Future[Any]] = {following, revoked}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not following.done():  # revoked, or the client stopped listening
+                await _abandon(following)
+        if following.cancelled():
             reason = revoked.result()  # raises HubUnavailable if the watch failed
             yield _error(context, GraphQLError(reason, extensions={"code": "UNAUTHENTICATED"}))
             return
@@ -87,6 +88,12 @@ async def _until(
             yield following.result()
         except StopAsyncIteration:
             return
+
+
+async def _abandon(following: asyncio.Future[Any]) -> None:
+    following.cancel()
+    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+        await following
 
 
 @contextlib.asynccontextmanager

@@ -50,8 +50,8 @@ class ProcessLease:
         return self.seconds / 3
 
     async def __aenter__(self) -> ProcessLease:
-        await self.renew()
         _HELD_HERE.add(self.id)
+        await self.renew()
         self._renewer = asyncio.create_task(self._renew_periodically(), name="lease-renewer")
         return self
 
@@ -114,7 +114,8 @@ class ProcessLease:
                 await self.renew()
             except Exception as error:
                 if not database_unavailable(error):
-                    raise
+                    logger.exception("renewing this process's lease failed")
+                    continue
                 logger.warning("could not renew this process's lease: %s", error)
 
     async def _release(self) -> None:
