@@ -127,6 +127,21 @@ class TestTheDatabaseUnavailable:
         assert errors[0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         assert after[0]["payload"] == {"data": {"me": {"email": tenant.admin_email}}}
 
+    async def test_a_websocket_opened_meanwhile_authenticates_once_it_is_back(
+        self, proxy: TcpProxy, database_url: str
+    ) -> None:
+        async with serving(through(proxy, database_url)) as (app, tenant):
+            proxy.cut()
+            async with Socket(app, tenant.admin_key) as socket:
+                during = await socket.subscribe(ME, {})
+                proxy.restore()
+                after = await socket.subscribe(ME, {})
+
+        told = during[0]
+        errors = told["payload"] if told["type"] == "error" else told["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert after[0]["payload"] == {"data": {"me": {"email": tenant.admin_email}}}
+
 
 class TestAFailureOutsideGraphQL:
     async def test_answers_in_graphql_form_with_an_error_id(
