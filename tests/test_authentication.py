@@ -742,13 +742,6 @@ class Web:
         execution_id: str = execution["id"]
         return execution_id
 
-    def cancel(self, execution_id: str, credential: str) -> None:
-        self.data(
-            "mutation($id: ID!) { cancelExecution(id: $id) { ... on Execution { status } } }",
-            credential,
-            id=execution_id,
-        )
-
     def connect(self, protocol: str = "graphql-transport-ws", **kwargs: Any) -> Any:
         return self.client.websocket_connect("/graphql", subprotocols=[protocol], **kwargs)
 
@@ -900,12 +893,12 @@ class TestWebsocketRecheck:
             socket.subscribe("open", EXECUTION_UPDATED, id=running)
             snapshot = connection.receive_json()
             web.data(REVOKE_KEY, someone.token, id=someone.key_id)
+            ended = socket.results("open")  # the open one ends, saying why
             refusal = socket.run("next", EXECUTION_UPDATED, id=running)
-            web.cancel(running, someone.token)
-            socket.results("open")  # the open one may still finish; it must end
 
         assert snapshot["id"] == "open"
         assert snapshot["type"] == "next"
+        assert ended[-1]["errors"][0]["message"] == "The API key was revoked"
         assert refused_on_socket(refusal) == GENERIC
 
     def test_queries_over_the_socket_are_rechecked_too(self, web: Web) -> None:
