@@ -10,7 +10,6 @@ reclaimed by whichever process sweeps next.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -26,8 +25,8 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.db.clock import database_now
-from dspex_gql.db.errors import database_unavailable
 from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.orchestrator.periodic import repeating
 from dspex_gql.orchestrator.processes import ServiceProcess, pid_alive, this_machine
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class ProcessLease:
         self._uow = uow
         self._machine = this_machine()
         self._renewed = -float("inf")
-        self._renewer: asyncio.Task[None] | None = None
+        self._renewing = contextlib.AsyncExitStack()
 
     @property
     def interval(self) -> float:
@@ -52,7 +51,9 @@ class ProcessLease:
     async def __aenter__(self) -> ProcessLease:
         _HELD_HERE.add(self.id)
         await self.renew()
-        self._renewer = asyncio.create_task(self._renew_periodically(), name="lease-renewer")
+        await self._renewing.enter_async_context(
+            repeating(self.interval, self.renew, "renew this process's lease")
+        )
         return self
 
     async def __aexit__(
@@ -61,10 +62,7 @@ class ProcessLease:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
+        await self._renewing.aclose()
         _HELD_HERE.discard(self.id)
         await self._release()
 
@@ -106,17 +104,6 @@ class ProcessLease:
         if pid == os.getpid():
             return id not in _HELD_HERE  # an earlier life of this pid (a restarted container)
         return not pid_alive(pid)
-
-    async def _renew_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)  # the renewal period, not a synchronisation
-            try:
-                await self.renew()
-            except Exception as error:
-                if not database_unavailable(error):
-                    logger.exception("renewing this process's lease failed")
-                    continue
-                logger.warning("could not renew this process's lease: %s", error)
 
     async def _release(self) -> None:
         """Give up the lease at once: what this process leaves unfinished is taken over by the

@@ -10,16 +10,15 @@ a resumed job — on the unit of work, to run after the commit.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol
 
-from dspex_gql.db.errors import database_unavailable
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.orchestrator.lease import Abandoned, ProcessLease, forget
+from dspex_gql.orchestrator.periodic import repeating
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +36,13 @@ class RunReclamation:
         self._uow = uow
         self._lease = lease
         self._reclaimers = reclaimers
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeping = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> RunReclamation:
         await self.sweep()
-        self._sweeper = asyncio.create_task(self._sweep_periodically(), name="run-reclamation")
+        await self._sweeping.enter_async_context(
+            repeating(self._lease.interval, self.sweep, "look for abandoned runs")
+        )
         return self
 
     async def __aexit__(
@@ -50,10 +51,7 @@ class RunReclamation:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await self._sweeping.aclose()
 
     async def sweep(self) -> int:
         taker = await self._lease.held()  # before the transaction: SQLite has one writer
@@ -67,14 +65,3 @@ class RunReclamation:
         if taken:
             logger.info("took over %d unfinished runs nobody was running", taken)
         return taken
-
-    async def _sweep_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._lease.interval)  # the sweep period, not a synchronisation
-            try:
-                await self.sweep()
-            except Exception as error:
-                if database_unavailable(error):
-                    logger.warning("could not look for abandoned runs: %s", error)
-                else:
-                    logger.exception("looking for abandoned runs failed")
