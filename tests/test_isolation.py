@@ -566,8 +566,9 @@ async def state(organization: Organization) -> dict[str, Any]:
 # --- Checks ---------------------------------------------------------------------------------
 
 
-VOLATILE = frozenset({"durationSeconds", "estimatedCompletion"})
-"""Fields computed from the clock: two reads a moment apart differ."""
+VOLATILE = frozenset({"durationSeconds", "estimatedCompletion", "requestId"})
+"""Fields that differ between two reads a moment apart: computed from the clock, or the id of
+the request itself."""
 
 
 def scrubbed(value: Any) -> Any:
