@@ -15,7 +15,7 @@ from dspex_gql.config import GraphQLSettings
 from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from dspex_gql.graphql.authentication import Authentication
 from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
-from dspex_gql.graphql.input_text import InputTextCheck
+from dspex_gql.graphql.input_check import InputCheck
 from dspex_gql.graphql.security import security_extensions
 from dspex_gql.optimization_runs.schema import (
     OptimizationMutation,
@@ -68,7 +68,7 @@ def build_schema(settings: GraphQLSettings | None = None) -> Schema:
         extensions=[
             *security_extensions(settings or GraphQLSettings()),
             Authentication,
-            InputTextCheck,
+            InputCheck,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
     )

@@ -1,8 +1,9 @@
-"""What refusing unstorable text (`graphql/input_text.py`) costs per request.
+"""What the input check (`graphql/input_check.py`: unstorable text, too deep JSON) costs per
+request.
 
-    python -m bench.input_text [--database-url URL] [--requests 1000]   # ~30 s
+    python -m bench.input_check [--database-url URL] [--requests 1000]   # ~30 s
 
-`check_us`: the check alone (`unstorable_variable` + `unstorable_literal`, as `InputTextCheck`
+`check_us`: the check alone (`unstorable_variable` + `unstorable_literal`, as `InputCheck`
 runs them) on a typical mutation's variables, on 256 KiB of execution inputs (the largest the
 service takes), and on a document with a `\\u00e9` escape (literals are walked only for NUL
 escapes).
@@ -36,7 +37,7 @@ from bench.common import (
     versions,
 )
 from dspex_gql.app import create_app
-from dspex_gql.graphql.input_text import InputTextCheck, unstorable_literal, unstorable_variable
+from dspex_gql.graphql.input_check import InputCheck, unstorable_literal, unstorable_variable
 
 UPDATE = """mutation($id: ID!, $name: String!, $description: String!, $tags: [String!]!) {
   updateProgram(id: $id, input: {name: $name, description: $description, tags: $tags}) {
@@ -96,19 +97,19 @@ async def phases(
     http: httpx.AsyncClient, headers: dict[str, str], program_id: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     hooks: dict[str, Any] = {
-        "with_check": InputTextCheck.on_execute,
+        "with_check": InputCheck.on_execute,
         "without_check": SchemaExtension.on_execute,
     }
     samples: dict[str, list[float]] = {phase: [] for phase in hooks}
     for n in range(2 * args.requests):
         phase = "with_check" if n % 2 == 0 else "without_check"
-        InputTextCheck.on_execute = hooks[phase]  # type: ignore[method-assign]
+        InputCheck.on_execute = hooks[phase]  # type: ignore[method-assign]
         payload = {"query": UPDATE, "variables": typical(program_id, n)}
         started = timeit.default_timer()
         response = await http.post("/graphql", json=payload, headers=headers)
         samples[phase].append((timeit.default_timer() - started) * 1000)
         assert "errors" not in response.json(), response.text
-    InputTextCheck.on_execute = hooks["with_check"]  # type: ignore[method-assign]
+    InputCheck.on_execute = hooks["with_check"]  # type: ignore[method-assign]
     return {phase: summarize(values) for phase, values in samples.items()}
 
 
@@ -121,7 +122,7 @@ async def main() -> None:
     log(f"check alone: {costs}")
     emit(
         {
-            "benchmark": "input_text",
+            "benchmark": "input_check",
             "check_us": costs,
             "mutation_ms": await mutation_times(args),
             "versions": versions(),

@@ -1,9 +1,9 @@
-"""Every string an operation brings must be storable (`dspex_gql.storable_text`): its variables
-and the document's string literals, inside JSON values, lists and objects, and object keys too.
-One bad string refuses the whole operation with `BAD_USER_INPUT` before anything resolves, over
-HTTP and websockets alike:
+"""Everything an operation brings must be storable (`dspex_gql.storable_input`): every string in
+its variables and in the document's literals, inside JSON values, lists and objects, object keys
+too; and JSON variables nest at most 200 deep. One problem refuses the whole operation with
+`BAD_USER_INPUT` before anything resolves, over HTTP and websockets alike:
 
-    Invalid text at $input.tags[1]: it contains a NUL character (U+0000)
+    Invalid input at $input.tags[1]: it contains a NUL character (U+0000)
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from strawberry.extensions import SchemaExtension
 
 from dspex_gql.errors import FieldProblem, ValidationFailed
 from dspex_gql.graphql.security import present
-from dspex_gql.storable_text import Unstorable, find_unstorable, problem_in
+from dspex_gql.storable_input import Unstorable, find_unstorable, problem_in
 
 NUL_ESCAPE = re.compile(r"\\u(?:0000|\{0+\})")
 
 
-class InputTextCheck(SchemaExtension):
+class InputCheck(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         found = unstorable_variable(context.variables) or unstorable_literal(
@@ -47,8 +47,8 @@ class InputTextCheck(SchemaExtension):
 
 def refusal(found: Unstorable) -> GraphQLError:
     """Presented here: an error raised before execution never reaches `ErrorPresentation`."""
-    message = f"Invalid text at {found.path}: it contains {found.problem}"
-    problem = FieldProblem(found.path, f"contains {found.problem}", "invalid_text")
+    message = f"Invalid input at {found.path}: it {found.problem}"
+    problem = FieldProblem(found.path, found.problem, found.code)
     return present(GraphQLError(message, original_error=ValidationFailed([problem], message)))
 
 
@@ -88,7 +88,8 @@ class _LiteralFinder(Visitor):
         problem = problem_in(node.value)
         if problem is None:
             return None
-        self.found = Unstorable(_readable_path([*ancestors, parent], path), problem)
+        where = _readable_path([*ancestors, parent], path)
+        self.found = Unstorable(where, problem, "invalid_text")
         return self.BREAK
 
 

@@ -1,5 +1,6 @@
-"""Text no database can store — a lone surrogate, or NUL (which PostgreSQL refuses) — is refused
-as bad input wherever it appears in an operation, before anything is written."""
+"""Input the service cannot store — text with a lone surrogate or NUL (which PostgreSQL refuses),
+JSON nested deeper than 200 levels — is refused as bad input wherever it appears in an
+operation, before anything is written."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ class TestUnstorableText:
 
         error = refused(await post(client, raw_body(document, variables)))
 
-        assert error["message"] == f"Invalid text at {path}: it contains {problem}"
+        assert error["message"] == f"Invalid input at {path}: it contains {problem}"
         [field_error] = error["extensions"]["fieldErrors"]
         assert (field_error["field"], field_error["code"]) == (path, "invalid_text")
         assert await everything(client, program) == before
@@ -144,7 +145,8 @@ class TestUnstorableText:
         error = refused(await post(client, raw_body(document, variables)))
 
         assert error["message"] == (
-            "Invalid text at $value.nested.a\\ud800: it contains a lone surrogate (U+D800) in a key"
+            "Invalid input at $value.nested.a\\ud800:"
+            " it contains a lone surrogate (U+D800) in a key"
         )
         assert await everything(client, program) == before
 
@@ -170,6 +172,44 @@ class TestUnstorableText:
         assert body == {"data": {"updateProgram": {"name": "café 😀"}}}
 
 
+class TestDeepJSON:
+    UPDATE = (
+        "mutation($id: ID!, $value: JSON!) {"
+        " updateProgram(id: $id, input: {configuration: $value}) { __typename } }"
+    )
+
+    @staticmethod
+    def nested(depth: int) -> dict[str, Any]:
+        """`{"deep": [[...[1]...]]}`, `depth` levels in all."""
+        value: Any = 1
+        for _ in range(depth - 1):
+            value = [value]
+        return {"deep": value}
+
+    async def test_as_deep_as_typed_input_may_nest_is_stored(
+        self, client: GraphQLClient, program: dict[str, Any]
+    ) -> None:
+        configuration = self.nested(200)
+
+        body = await client.execute(self.UPDATE, id=program["id"], value=configuration)
+
+        assert body == {"data": {"updateProgram": {"__typename": "Program"}}}
+        stored = (await everything(client, program))["program"]["configuration"]
+        assert stored == configuration
+
+    async def test_deeper_is_refused_and_changes_nothing(
+        self, client: GraphQLClient, program: dict[str, Any]
+    ) -> None:
+        before = await everything(client, program)
+
+        body = await client.execute(self.UPDATE, id=program["id"], value=self.nested(500))
+
+        error = refused(body)
+        assert error["message"] == "Invalid input at $value: it is nested deeper than 200 levels"
+        assert error["extensions"]["fieldErrors"][0]["code"] == "too_deep"
+        assert await everything(client, program) == before
+
+
 class TestOverWebsockets:
     async def test_a_subscription_with_unstorable_text_is_refused(
         self, app: FastAPI, tenant: Tenant
@@ -181,7 +221,7 @@ class TestOverWebsockets:
 
         [error] = [e for m in messages if m["type"] in {"next", "error"} for e in errors_of(m)]
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
-        assert error["message"] == "Invalid text at $id: it contains a NUL character (U+0000)"
+        assert error["message"] == "Invalid input at $id: it contains a NUL character (U+0000)"
 
 
 def errors_of(message: dict[str, Any]) -> list[dict[str, Any]]:
