@@ -154,14 +154,12 @@ def later(monkeypatch: pytest.MonkeyPatch) -> Later:
 
 
 class TestWithoutCredentials:
+    # Subscriptions need a websocket, which refuses a missing credential at connection_init
+    # (test_no_or_a_bad_credential_closes_with_4403); over HTTP they are a 400 for anyone.
     @pytest.mark.parametrize(
         "query",
-        [
-            ME,
-            'mutation { createApiKey(name: "mine") { __typename } }',
-            'subscription { executionUpdated(id: "00000000-0000-0000-0000-000000000000") { id } }',
-        ],
-        ids=["query", "mutation", "subscription"],
+        [ME, 'mutation { createApiKey(name: "mine") { __typename } }'],
+        ids=["query", "mutation"],
     )
     async def test_every_operation_needs_a_credential(
         self, client: GraphQLClient, query: str

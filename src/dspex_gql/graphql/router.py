@@ -1,8 +1,13 @@
 """The GraphQL endpoint: HTTP requests authenticate from their Authorization header, websockets
-from their connection_init payload (a refusal closes the socket with 4403)."""
+from their connection_init payload (a refusal closes the socket with 4403). Malformed requests
+are refused with 400 and a GraphQL-shaped body (`request_bodies`)."""
 
 from __future__ import annotations
 
+from typing import overload
+
+from cross_web import HTTPException
+from fastapi import Request, Response, WebSocket
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -12,12 +17,37 @@ from strawberry.types.unset import UNSET, UnsetType
 from dspex_gql.accounts.actor import Origin
 from dspex_gql.accounts.authentication import Unauthenticated
 from dspex_gql.config import Settings
+from dspex_gql.graphql import request_bodies
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.schema import build_schema
 from dspex_gql.runtime import Runtime
 
 
 class Router(GraphQLRouter[Context, None]):
+    @overload
+    async def run(
+        self, request: Request, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response: ...
+
+    @overload
+    async def run(
+        self, request: WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> WebSocket: ...
+
+    async def run(
+        self, request: Request | WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response | WebSocket:
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            return request_bodies.refusal(error)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return request_bodies.decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> dict[str, object]:
+        return request_bodies.json_object(data)
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params or {}
         authorization = params.get("authorization") or params.get("Authorization")

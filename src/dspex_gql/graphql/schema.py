@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from dspex_gql.accounts.schema import AccountMutation, AccountQuery
 from dspex_gql.audit.schema import AuditQuery
@@ -52,11 +54,37 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (ExecutionSubscription, OptimizationSubscription))
 
 
+SINGLE_RESULT = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Silent: `ErrorPresentation` logs unexpected errors once, with their error id."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One result for one request: a subscription streams, so only `subscribe` (over a
+        websocket) runs one; here it is an `InvalidOperationTypeError` (HTTP 400)."""
+        allowed = SINGLE_RESULT.intersection(allowed_operation_types or SINGLE_RESULT)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed,
+            operation_extensions,
+        )
 
 
 def build_schema(settings: GraphQLSettings | None = None) -> Schema:
