@@ -1,5 +1,5 @@
-"""Requests of the wrong shape get a clear refusal, never an internal error: HTTP 400 with a
-GraphQL-shaped body."""
+"""Requests and websocket messages of the wrong shape get a clear refusal, never an internal
+error: HTTP 400 with a GraphQL-shaped body, close code 4400 on a websocket."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import json
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from tests.client import GraphQLClient
+from tests.sockets import Socket
+from tests.tenants import Tenant
 
 DEEP = b"[" * 1000 + b"]" * 1000
 CREATE = 'mutation { createSignature(input: {name: "sent", spec: "q -> a"}) { __typename } }'
@@ -96,3 +99,68 @@ class TestSubscriptionsOverHTTP:
 
         assert response.status_code == 400
         assert response.json() == malformed(self.NEED_A_WEBSOCKET)
+
+
+SUBSCRIBE_WITHOUT_QUERY = {
+    "payload.query null": (
+        {"id": "1", "type": "subscribe", "payload": {"query": None}},
+        "payload.query must be a string (the GraphQL document)",
+    ),
+    "payload.query missing": (
+        {"id": "1", "type": "subscribe", "payload": {"variables": {}}},
+        "payload.query must be a string (the GraphQL document)",
+    ),
+    "payload.query a number": (
+        {"id": "1", "type": "subscribe", "payload": {"query": 7}},
+        "payload.query must be a string (the GraphQL document)",
+    ),
+    "payload null": (
+        {"id": "1", "type": "subscribe", "payload": None},
+        "The payload must be a JSON object with a query",
+    ),
+    "variables an array": (
+        {"id": "1", "type": "subscribe", "payload": {"query": "{ me { id } }", "variables": [1]}},
+        "payload.variables must be a JSON object or null",
+    ),
+    "id a number": (
+        {"id": 1, "type": "subscribe", "payload": {"query": "{ me { id } }"}},
+        "A subscribe message needs a string id",
+    ),
+    "id missing from complete": ({"type": "complete"}, "A complete message needs a string id"),
+    "a bare array": ([], "A message must be a JSON object"),
+    "null": (None, "A message must be a JSON object"),
+}
+
+
+class TestMalformedWebsocketMessages:
+    """graphql-transport-ws: "a message of a type or format which is not specified in this
+    document will result in an immediate socket closure with the event 4400: <error-message>"."""
+
+    @pytest.mark.parametrize("case", SUBSCRIBE_WITHOUT_QUERY, ids=str)
+    async def test_close_the_socket_with_4400_and_a_reason(
+        self, app: FastAPI, tenant: Tenant, case: str
+    ) -> None:
+        message, reason = SUBSCRIBE_WITHOUT_QUERY[case]
+
+        async with Socket(app, tenant.admin_key) as socket:
+            await socket.send_text(json.dumps(message))
+
+            assert await socket.closed() == (4400, reason)
+
+    async def test_json_nested_1000_deep(self, app: FastAPI, tenant: Tenant) -> None:
+        async with Socket(app, tenant.admin_key) as socket:
+            await socket.send_text(DEEP.decode())
+
+            assert await socket.closed() == (4400, "WebSocket message must be valid JSON")
+
+    async def test_the_legacy_protocol_answers_with_an_error_for_the_operation(
+        self, app: FastAPI, tenant: Tenant
+    ) -> None:
+        async with Socket(app, tenant.admin_key, protocol="graphql-ws") as socket:
+            await socket.send({"id": "7", "type": "start", "payload": {"query": None}})
+
+            assert await socket.receive() == {
+                "id": "7",
+                "type": "error",
+                "payload": {"message": "payload.query must be a string (the GraphQL document)"},
+            }

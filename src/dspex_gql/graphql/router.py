@@ -1,6 +1,7 @@
 """The GraphQL endpoint: HTTP requests authenticate from their Authorization header, websockets
 from their connection_init payload (a refusal closes the socket with 4403). Malformed requests
-are refused with 400 and a GraphQL-shaped body (`request_bodies`)."""
+are refused with 400 and a GraphQL-shaped body (`request_bodies`), malformed websocket messages
+with close code 4400 (`websocket_protocols`)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,14 @@ from dspex_gql.config import Settings
 from dspex_gql.graphql import request_bodies
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.schema import build_schema
+from dspex_gql.graphql.websocket_protocols import LegacyWSHandler, TransportWSHandler
 from dspex_gql.runtime import Runtime
 
 
 class Router(GraphQLRouter[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     @overload
     async def run(
         self, request: Request, context: Context = UNSET, root_value: None = UNSET
