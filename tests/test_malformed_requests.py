@@ -1,5 +1,6 @@
 """Requests and websocket messages of the wrong shape get a clear refusal, never an internal
-error: HTTP 400 with a GraphQL-shaped body, close code 4400 on a websocket."""
+error: HTTP 400 with a GraphQL-shaped body, close code 4400 on a websocket, 1009 for a websocket
+message over the size limit."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from dspex_gql.config import ServerSettings, Settings
 from tests.client import GraphQLClient
+from tests.conftest import make_settings
 from tests.sockets import Socket
 from tests.tenants import Tenant
 
@@ -164,3 +167,46 @@ class TestMalformedWebsocketMessages:
                 "type": "error",
                 "payload": {"message": "payload.query must be a string (the GraphQL document)"},
             }
+
+
+class TestWebsocketMessageLimit:
+    """The request body limit applies to websocket messages too (here 4 KiB)."""
+
+    LIMIT = 4096
+
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return make_settings(
+            database_url, server=ServerSettings(gc_freeze=False, max_body_bytes=self.LIMIT)
+        )
+
+    def subscribe(self, description: str) -> dict[str, Any]:
+        query = """mutation($description: String!) { createSignature(input: {
+            name: "big", spec: "q -> a", description: $description }) { __typename } }"""
+        payload = {"query": query, "variables": {"description": description}}
+        return {"id": "1", "type": "subscribe", "payload": payload}
+
+    async def test_a_message_over_it_closes_the_socket_with_1009_unread(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        message = self.subscribe("é" * self.LIMIT)  # 4 Ki characters, 8 KiB of UTF-8
+
+        async with Socket(app, tenant.admin_key) as socket:
+            await socket.send(message)
+
+            assert await socket.closed() == (
+                1009,
+                f"Message too big: the limit is {self.LIMIT} bytes",
+            )
+        assert await client.data(COUNT) == {"signatures": {"totalCount": 0}}
+
+    async def test_a_message_within_it_runs(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        async with Socket(app, tenant.admin_key) as socket:
+            messages = await socket.subscribe(
+                self.subscribe("x" * 3000)["payload"]["query"], {"description": "x" * 3000}
+            )
+
+        assert messages[0]["payload"] == {"data": {"createSignature": {"__typename": "Signature"}}}
+        assert await client.data(COUNT) == {"signatures": {"totalCount": 1}}

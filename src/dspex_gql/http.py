@@ -1,4 +1,5 @@
-"""ASGI middleware for the HTTP edge."""
+"""ASGI middleware for the HTTP edge: request ids, and one size limit for request bodies and
+websocket messages alike."""
 
 from __future__ import annotations
 
@@ -62,6 +63,49 @@ class BodySizeLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class WebSocketMessageLimit:
+    """Close a websocket with 1009 ("message too big", as uvicorn does past `ws_max_size`) when a
+    client's message is over `max_bytes`, the request body limit, before the app reads it; the
+    app sees a disconnect, and anything it sends afterwards is dropped."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        closed = False
+
+        async def limited_receive() -> Message:
+            nonlocal closed
+            message = await receive()
+            if message["type"] == "websocket.receive" and self._too_big(message):
+                closed = True
+                reason = f"Message too big: the limit is {self.max_bytes} bytes"
+                await send({"type": "websocket.close", "code": 1009, "reason": reason})
+                return {"type": "websocket.disconnect", "code": 1009}
+            return message
+
+        async def send_until_closed(message: Message) -> None:
+            if not closed:
+                await send(message)
+
+        await self.app(scope, limited_receive, send_until_closed)
+
+    def _too_big(self, message: Message) -> bool:
+        text: str | None = message.get("text")
+        if text is None:
+            return len(message.get("bytes") or b"") > self.max_bytes
+        # A character takes 1 to 4 bytes of UTF-8: encode only when the length cannot tell.
+        if len(text) > self.max_bytes:
+            return True
+        if len(text) * 4 <= self.max_bytes:
+            return False
+        return len(text.encode("utf-8", "surrogatepass")) > self.max_bytes
 
 
 class RequestId:
