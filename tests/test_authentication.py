@@ -856,6 +856,25 @@ class TestWebsocketConnection:
 
         assert closed.value.code == 4403
 
+    @pytest.mark.parametrize(
+        "spoiled", ["a NUL in the prefix", "a lone surrogate in the secret", "a NUL in a token"]
+    )
+    def test_a_credential_no_database_could_hold_closes_with_4403(
+        self, web: Web, spoiled: str
+    ) -> None:
+        """A websocket's credential is any JSON string: it never reaches the database."""
+        _, prefix, _ = web.admin_key.split("_", 2)
+        authorization = {
+            "a NUL in the prefix": f"Bearer dsx_\x00{prefix[1:]}_secret",
+            "a lone surrogate in the secret": f"Bearer dsx_{prefix}_\ud800",
+            "a NUL in a token": "Bearer aaa.b\x00b.ccc",
+        }[spoiled]
+
+        with web.connect() as connection, pytest.raises(WebSocketDisconnect) as closed:
+            Socket(connection).init(authorization)
+
+        assert closed.value.code == 4403
+
     @pytest.mark.parametrize("stopped", ["revoked key", "deactivated user", "expired token"])
     def test_a_credential_that_stopped_closes_with_4403(
         self, web: Web, settings: Settings, stopped: str
