@@ -75,7 +75,8 @@ class Schema(strawberry.Schema):
     ) -> ExecutionResult:
         """One result for one request: a subscription streams, so only `subscribe` (over a
         websocket) runs one; here it is an `InvalidOperationTypeError` (HTTP 400)."""
-        allowed = SINGLE_RESULT.intersection(allowed_operation_types or SINGLE_RESULT)
+        given = SINGLE_RESULT if allowed_operation_types is None else allowed_operation_types
+        allowed = SINGLE_RESULT.intersection(given)
         return await super().execute(
             query,
             variable_values,
