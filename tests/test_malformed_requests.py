@@ -46,6 +46,11 @@ BODIES = {
         "value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit",
     ),
     "an empty body": (JSON, b"", "Malformed JSON: Expecting value at line 1 column 1"),
+    "an unknown operation name with a lone surrogate": (
+        JSON,
+        b'{"query": "query A { me { id } }", "operationName": "\\ud800"}',
+        'Unknown operation named "\ud800".',
+    ),
     "a plain-text body": (
         "text/plain",
         json.dumps({"query": CREATE}).encode(),
@@ -167,6 +172,65 @@ class TestMalformedWebsocketMessages:
                 "type": "error",
                 "payload": {"message": "payload.query must be a string (the GraphQL document)"},
             }
+
+
+class TestOperationsOverWebsockets:
+    """What Strawberry reports about an operation reaches the client, escaped and short enough
+    for a close frame (at most 123 bytes), never as a bare `complete` or an internal error."""
+
+    async def test_a_syntax_error_closes_with_4400_and_says_where(
+        self, app: FastAPI, tenant: Tenant
+    ) -> None:
+        async with Socket(app, tenant.admin_key) as socket:
+            await socket.send({"id": "1", "type": "subscribe", "payload": {"query": "{ me {"}})
+
+            assert await socket.closed() == (4400, "Syntax Error: Expected Name, found <EOF>.")
+
+    async def test_a_long_close_reason_is_cut(self, app: FastAPI, tenant: Tenant) -> None:
+        query = "x" * 300  # Syntax Error: Unexpected Name 'xxx…'.
+
+        async with Socket(app, tenant.admin_key) as socket:
+            await socket.send({"id": "1", "type": "subscribe", "payload": {"query": query}})
+            code, reason = await socket.closed()
+
+        assert code == 4400
+        assert reason.startswith("Syntax Error: Unexpected Name 'xxx")
+        assert reason.endswith("x…")
+        assert len(reason.encode()) == 123
+
+    async def test_an_unstorable_message_type_is_escaped_in_the_reason(
+        self, app: FastAPI, tenant: Tenant
+    ) -> None:
+        async with Socket(app, tenant.admin_key) as socket:
+            await socket.send_text('{"type": "\\ud800"}')
+
+            assert await socket.closed() == (4400, "Unknown message type: \\ud800")
+
+    async def test_an_unknown_operation_name_is_a_bad_request(
+        self, app: FastAPI, tenant: Tenant
+    ) -> None:
+        document = "query Mine { me { id } }"
+
+        async with Socket(app, tenant.admin_key) as socket:
+            await socket.send(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": document, "operationName": "Other"},
+                }
+            )
+            answer = await socket.receive()
+
+        assert answer == {
+            "id": "1",
+            "type": "error",
+            "payload": [
+                {
+                    "message": 'Unknown operation named "Other".',
+                    "extensions": {"code": "BAD_REQUEST"},
+                }
+            ],
+        }
 
 
 class TestWebsocketMessageLimit:

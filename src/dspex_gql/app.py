@@ -28,7 +28,7 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.runner import ExecutionRunner, recover_interrupted
 from dspex_gql.graphql.router import graphql_router
-from dspex_gql.http import BodySizeLimit, RequestId, WebSocketMessageLimit
+from dspex_gql.http import BodySizeLimit, RequestId, WebSocketCloseReasons, WebSocketMessageLimit
 from dspex_gql.optimization_runs.recovery import resume_unfinished
 from dspex_gql.optimization_runs.runner import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.runner import OptimizationRunner
@@ -69,6 +69,7 @@ def create_app(
     app = FastAPI(title="dspex-gql", version=__version__, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(WebSocketMessageLimit, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(WebSocketCloseReasons)
     app.add_middleware(RequestId)
     app.include_router(graphql_router(settings), prefix="/graphql")
     app.add_api_route("/healthz", _alive, methods=["GET"])

@@ -1,5 +1,5 @@
-"""ASGI middleware for the HTTP edge: request ids, and one size limit for request bodies and
-websocket messages alike."""
+"""ASGI middleware for the HTTP edge: request ids, one size limit for request bodies and
+websocket messages alike, and websocket close reasons that fit the protocol."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dspex_gql.storable_input import printable
+
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_CLOSE_REASON_BYTES = 123
 
 TOO_LARGE = (
     b'{"errors":[{"message":"Request body too large","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
@@ -106,6 +109,34 @@ class WebSocketMessageLimit:
         if len(text) * 4 <= self.max_bytes:
             return False
         return len(text.encode("utf-8", "surrogatepass")) > self.max_bytes
+
+
+class WebSocketCloseReasons:
+    """A websocket close reason is valid UTF-8 of at most 123 bytes (RFC 6455, 5.5). Strawberry
+    echoes client input in some (an unknown message type, a syntax error): they are escaped and
+    cut here, instead of failing the connection without a close frame."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_fitting_reason(message: Message) -> None:
+            if message["type"] == "websocket.close" and message.get("reason"):
+                message = {**message, "reason": fitting_reason(message["reason"])}
+            await send(message)
+
+        await self.app(scope, receive, send_fitting_reason)
+
+
+def fitting_reason(reason: str) -> str:
+    encoded = printable(reason).encode()
+    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
+        return encoded.decode()
+    return encoded[: MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "…"
 
 
 class RequestId:

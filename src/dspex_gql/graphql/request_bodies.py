@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from cross_web import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -69,10 +69,13 @@ def _kind(value: object) -> str:
     return "a boolean" if isinstance(value, bool) else "a number"
 
 
-def refusal(error: HTTPException) -> JSONResponse:
+def refusal(error: HTTPException) -> Response:
     code = CODES.get(error.status_code, "BAD_REQUEST")
     body = {"errors": [{"message": _message(error), "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=error.status_code)
+    # json.dumps escapes what the message may echo (an operation name with a lone surrogate);
+    # JSONResponse would write it raw and fail to encode it.
+    text = json.dumps(body, separators=(",", ":"))
+    return Response(text, error.status_code, media_type="application/json")
 
 
 def _message(error: HTTPException) -> str:
