@@ -77,6 +77,10 @@ class Socket:
         """Exactly this text as one message, well-formed or not."""
         await self._to_app.put({"type": "websocket.receive", "text": text})
 
+    async def next_event(self) -> Message:
+        """The next ASGI message the app sends: `websocket.send` or `websocket.close`."""
+        return await self._raw()
+
     async def closed(self) -> tuple[int, str]:
         """The code and reason of the close the app sends next (failing on any other message)."""
         raw = await self._raw()
