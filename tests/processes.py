@@ -52,6 +52,11 @@ class Server:
     def printed_keys(self) -> list[str]:
         return ADMIN_KEY_LINE.findall(self.log.read_text())
 
+    @property
+    def authorization(self) -> str:
+        """`Bearer <the admin key the first start printed>`."""
+        return f"Bearer {self.printed_keys()[0]}"
+
     def post(self, query: str, key: str | None, **variables: Any) -> dict[str, Any]:
         headers = {"authorization": f"Bearer {key}"} if key else {}
         payload = {"query": query, "variables": variables}

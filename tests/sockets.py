@@ -1,4 +1,5 @@
-"""graphql-transport-ws through the ASGI app, in the test's event loop."""
+"""graphql-transport-ws (or the legacy graphql-ws) through the ASGI app, in the test's event
+loop."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ class Socket:
     and the real router, as a browser would speak it; the sync TestClient would need its own
     loop, and the app's database connections belong to this one)."""
 
-    def __init__(self, app: FastAPI, credential: str) -> None:
+    def __init__(
+        self, app: FastAPI, credential: str, protocol: str = "graphql-transport-ws"
+    ) -> None:
         self.app = app
         self.credential = credential
+        self.protocol = protocol
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
         self._from_app: asyncio.Queue[Message] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -41,9 +45,9 @@ class Socket:
             "query_string": b"",
             "headers": [
                 (b"host", b"testserver"),
-                (b"sec-websocket-protocol", b"graphql-transport-ws"),
+                (b"sec-websocket-protocol", self.protocol.encode()),
             ],
-            "subprotocols": ["graphql-transport-ws"],
+            "subprotocols": [self.protocol],
             "state": {},
             "extensions": {},
         }
@@ -67,7 +71,21 @@ class Socket:
             return await self._from_app.get()
 
     async def send(self, message: dict[str, Any]) -> None:
-        await self._to_app.put({"type": "websocket.receive", "text": json.dumps(message)})
+        await self.send_text(json.dumps(message))
+
+    async def send_text(self, text: str) -> None:
+        """Exactly this text as one message, well-formed or not."""
+        await self._to_app.put({"type": "websocket.receive", "text": text})
+
+    async def next_event(self) -> Message:
+        """The next ASGI message the app sends: `websocket.send` or `websocket.close`."""
+        return await self._raw()
+
+    async def closed(self) -> tuple[int, str]:
+        """The code and reason of the close the app sends next (failing on any other message)."""
+        raw = await self._raw()
+        assert raw["type"] == "websocket.close", f"expected the socket to close, got {raw}"
+        return raw["code"], raw.get("reason", "")
 
     async def receive(self) -> dict[str, Any]:
         raw = await self._raw()

@@ -956,6 +956,7 @@ class TestInternalFailure:
 
 INVALID: list[Any] = [
     pytest.param({"metric": "nope"}, "metric", id="unknown-metric"),
+    pytest.param({"seed": -1}, "seed", id="negative-seed"),
     pytest.param({"trainingData": []}, "trainingData", id="no-examples"),
     pytest.param(
         {"trainingData": [{"inputs": {}, "expected": {"answer": "a"}}]},

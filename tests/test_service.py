@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from dspex_gql.app import create_app
 from dspex_gql.config import DatabaseSettings, Settings
@@ -217,6 +221,40 @@ def wait_for_evaluations(server: Server, run_id: str, at_least: int) -> set[str]
             return {node["id"] for node in nodes["nodes"]}
         time.sleep(0.02)  # another process's progress: polled, there is no event to await here
     raise AssertionError(f"fewer than {at_least} evaluations:\n{server.log.read_text()}")
+
+
+class TestWebsocketMessageLimit:
+    LIMIT = 65536
+
+    @pytest.fixture
+    def limited(self, tmp_path: Path) -> Iterator[Server]:
+        started = Server(tmp_path, clean_env(DSPEX_SERVER_MAX_BODY_BYTES=str(self.LIMIT)))
+        yield started
+        started.stop()
+
+    def test_uvicorn_refuses_a_frame_over_the_body_limit_before_the_app(
+        self, limited: Server
+    ) -> None:
+        """`serve` passes the limit to uvicorn (`ws_max_size`): a 15 MB message is refused by
+        the websocket layer itself (its own close reason), never buffered for the app."""
+        limited.wait_ready()
+        init = {"type": "connection_init", "payload": {"authorization": limited.authorization}}
+        query = """mutation($d: String!) { createSignature(input: {
+            name: "huge", spec: "q -> a", description: $d }) { __typename } }"""
+        huge = {"query": query, "variables": {"d": "x" * 15_000_000}}
+        url = limited.url.replace("http://", "ws://") + "/graphql"
+
+        with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
+            socket.send(json.dumps(init))
+            assert json.loads(socket.recv()) == {"type": "connection_ack"}
+            with pytest.raises(ConnectionClosed) as closed:  # noqa: PT012 (the send may see it)
+                socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": huge}))
+                socket.recv()
+
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1009
+        assert closed.value.rcvd.reason == f"frame exceeds limit of {self.LIMIT} bytes"
+        assert limited.graphql("{ signatures { totalCount } }")["signatures"]["totalCount"] == 0
 
 
 class TestCommandLine:

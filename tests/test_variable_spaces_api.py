@@ -834,6 +834,18 @@ class TestGenerate:
             ("count", "out_of_range")
         ]
 
+    async def test_a_negative_seed_is_an_error(self, shared: Shared) -> None:
+        body = await shared.client.execute(
+            GENERATE, id=shared.rag, strategy="RANDOM", count=1, seed=-1
+        )
+
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        [problem] = error["extensions"]["fieldErrors"]
+        assert (problem["field"], problem["code"]) == ("seed", "out_of_range")
+        assert problem["message"] == "must be between 0 and 4294967295"
+
     async def test_the_largest_count_is_allowed(self, shared: Shared) -> None:
         assert len(await generated(shared.client, shared.rag, "SOBOL", 1000, seed=1)) == 1000
 

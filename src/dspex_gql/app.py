@@ -31,7 +31,13 @@ from dspex_gql.executions.runner import ExecutionRunner, InterruptedExecutions
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import graphql_router
 from dspex_gql.graphql.unavailable import unavailability
-from dspex_gql.http import BodySizeLimit, ErrorResponses, RequestId
+from dspex_gql.http import (
+    BodySizeLimit,
+    ErrorResponses,
+    RequestId,
+    WebSocketCloseReasons,
+    WebSocketMessageLimit,
+)
 from dspex_gql.optimization_runs.recovery import ResumedOptimizations
 from dspex_gql.optimization_runs.runner import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.runner import OptimizationRunner
@@ -82,6 +88,8 @@ def create_app(
     )
     app.add_middleware(ErrorResponses, unavailability=unavailability)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(WebSocketMessageLimit, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(WebSocketCloseReasons)
     app.add_middleware(RequestId)
     if settings.cors.origins:
         allow_cross_origin(app, settings.cors.origins)

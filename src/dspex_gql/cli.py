@@ -74,7 +74,13 @@ def _serve(args: argparse.Namespace) -> None:
         update={"migrate_on_start": False} if args.no_migrate else {}
     )
     settings = settings.model_copy(update={"server": server, "database": database})
-    uvicorn.run(create_app(settings), host=server.host, port=server.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=server.host,
+        port=server.port,
+        log_level="info",
+        ws_max_size=server.max_body_bytes,  # an over-limit frame is refused before it is buffered
+    )
 
 
 def _migrate(args: argparse.Namespace) -> None:

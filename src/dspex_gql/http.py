@@ -1,4 +1,5 @@
-"""ASGI middleware for the HTTP edge."""
+"""ASGI middleware for the HTTP edge: request ids, one size limit for request bodies and
+websocket messages alike, and websocket close reasons that fit the protocol."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dspex_gql.storable_input import printable
+
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_CLOSE_REASON_BYTES = 123
 
 TOO_LARGE = (
     b'{"errors":[{"message":"Request body too large","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
@@ -68,6 +72,77 @@ class BodySizeLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class WebSocketMessageLimit:
+    """Close a websocket with 1009 ("message too big", as uvicorn does past `ws_max_size`) when a
+    client's message is over `max_bytes`, the request body limit, before the app reads it; the
+    app sees a disconnect, and anything it sends afterwards is dropped."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        closed = False
+
+        async def limited_receive() -> Message:
+            nonlocal closed
+            message = await receive()
+            if message["type"] == "websocket.receive" and self._too_big(message):
+                closed = True
+                reason = f"Message too big: the limit is {self.max_bytes} bytes"
+                await send({"type": "websocket.close", "code": 1009, "reason": reason})
+                return {"type": "websocket.disconnect", "code": 1009}
+            return message
+
+        async def send_until_closed(message: Message) -> None:
+            if not closed:
+                await send(message)
+
+        await self.app(scope, limited_receive, send_until_closed)
+
+    def _too_big(self, message: Message) -> bool:
+        text: str | None = message.get("text")
+        if text is None:
+            return len(message.get("bytes") or b"") > self.max_bytes
+        # A character takes 1 to 4 bytes of UTF-8: encode only when the length cannot tell.
+        if len(text) > self.max_bytes:
+            return True
+        if len(text) * 4 <= self.max_bytes:
+            return False
+        return len(text.encode("utf-8", "surrogatepass")) > self.max_bytes
+
+
+class WebSocketCloseReasons:
+    """A websocket close reason is valid UTF-8 of at most 123 bytes (RFC 6455, 5.5). Strawberry
+    echoes client input in some (an unknown message type, a syntax error): they are escaped and
+    cut here, instead of failing the connection without a close frame."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_fitting_reason(message: Message) -> None:
+            if message["type"] == "websocket.close" and message.get("reason"):
+                message = {**message, "reason": fitting_reason(message["reason"])}
+            await send(message)
+
+        await self.app(scope, receive, send_fitting_reason)
+
+
+def fitting_reason(reason: str) -> str:
+    encoded = printable(reason).encode()
+    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
+        return encoded.decode()
+    return encoded[: MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "…"
 
 
 class RequestId:

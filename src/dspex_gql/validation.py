@@ -9,6 +9,8 @@ from typing import Any
 from dspex_gql.errors import FieldProblem
 
 VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]{0,49}$")
+SEEDS = range(2**32)
+"""Seeds go to numpy and Optuna, which take 0 <= seed < 2**32."""
 
 
 def text(
@@ -31,6 +33,12 @@ def json_object(field: str, value: Any, *, max_bytes: int | None = None) -> list
     if not isinstance(value, dict):
         return [FieldProblem(field, "must be a JSON object", "type")]
     return [] if max_bytes is None else json_size(field, value, max_bytes=max_bytes)
+
+
+def seed(field: str, value: int | None) -> list[FieldProblem]:
+    if value is None or value in SEEDS:
+        return []
+    return [FieldProblem(field, f"must be between 0 and {SEEDS[-1]}", "out_of_range")]
 
 
 def tags(field: str, value: list[str]) -> list[FieldProblem]:

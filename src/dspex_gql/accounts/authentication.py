@@ -15,6 +15,7 @@ from dspex_gql.accounts.repository import CredentialRepository
 from dspex_gql.accounts.tokens import InvalidToken, Tokens
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.storable_input import storable
 
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 """`lastUsedAt` is written at most this often per key, not on every request."""
@@ -39,7 +40,7 @@ class Authenticator:
         if not authorization:
             return await self._anonymous(origin)
         scheme, _, value = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+        if scheme.lower() != "bearer" or not value.strip() or not storable(value):
             raise Unauthenticated()
         value = value.strip()
         if (parts := parse_key(value)) is not None:

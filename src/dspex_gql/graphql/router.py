@@ -1,10 +1,16 @@
 """The GraphQL endpoint: HTTP requests authenticate from their Authorization header, websockets
 from their connection_init payload (a refusal closes the socket with 4403). Websockets from a page
-on another origin need that origin in `DSPEX_CORS_ORIGINS`; GraphiQL's page comes from `ide`."""
+on another origin need that origin in `DSPEX_CORS_ORIGINS`; GraphiQL's page comes from `ide`.
+Malformed requests are refused with 400 and a GraphQL-shaped body (`request_bodies`), malformed
+websocket messages with close code 4400 (`websocket_protocols`)."""
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection, Request
+from typing import overload
+
+from cross_web import HTTPException
+from fastapi import Request, Response, WebSocket
+from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -15,13 +21,42 @@ from dspex_gql.accounts.actor import Origin
 from dspex_gql.accounts.authentication import Unauthenticated
 from dspex_gql.config import Settings
 from dspex_gql.db.errors import database_unavailable
+from dspex_gql.graphql import request_bodies
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_page
 from dspex_gql.graphql.schema import build_schema
+from dspex_gql.graphql.websocket_protocols import LegacyWSHandler, TransportWSHandler
 from dspex_gql.runtime import Runtime
 
 
 class Router(GraphQLRouter[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    @overload
+    async def run(
+        self, request: Request, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response: ...
+
+    @overload
+    async def run(
+        self, request: WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> WebSocket: ...
+
+    async def run(
+        self, request: Request | WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response | WebSocket:
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            return request_bodies.refusal(error, request.scope.get("state", {}).get("request_id"))
+
+    def decode_json(self, data: str | bytes) -> object:
+        return request_bodies.decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> dict[str, object]:
+        return request_bodies.json_object(data)
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         assets_url = request.url.path.rstrip("/") + ASSETS_PATH
         return HTMLResponse(graphiql_page(assets_url))

@@ -9,7 +9,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from dspex_gql.accounts.schema import AccountMutation, AccountQuery
@@ -19,6 +19,7 @@ from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, Execu
 from dspex_gql.graphql.authentication import Authentication
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
+from dspex_gql.graphql.input_check import InputCheck
 from dspex_gql.graphql.revocation import ended_on_revocation, is_subscription
 from dspex_gql.graphql.security import present, security_extensions
 from dspex_gql.optimization_runs.schema import (
@@ -56,6 +57,9 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (ExecutionSubscription, OptimizationSubscription))
 
 
+SINGLE_RESULT = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
 class Schema(strawberry.Schema):
     async def stream(
         self,
@@ -91,6 +95,30 @@ class Schema(strawberry.Schema):
         request_id = getattr(origin, "request_id", None)
         errors[:] = [present(error, request_id) for error in errors]
 
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One result for one request: a subscription streams, so only `subscribe` (over a
+        websocket) runs one; here it is an `InvalidOperationTypeError` (HTTP 400)."""
+        given = SINGLE_RESULT if allowed_operation_types is None else allowed_operation_types
+        allowed = SINGLE_RESULT.intersection(given)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed,
+            operation_extensions,
+        )
+
 
 def build_schema(settings: GraphQLSettings | None = None) -> Schema:
     return Schema(
@@ -98,7 +126,11 @@ def build_schema(settings: GraphQLSettings | None = None) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=ERROR_TYPES,
-        extensions=[*security_extensions(settings or GraphQLSettings()), Authentication],
+        extensions=[
+            *security_extensions(settings or GraphQLSettings()),
+            Authentication,
+            InputCheck,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
 

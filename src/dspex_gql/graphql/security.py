@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import asdict
 from typing import Any
 
 from graphql import ASTValidationRule, GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -25,6 +27,7 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from dspex_gql import errors
 from dspex_gql.config import GraphQLSettings
@@ -43,6 +46,11 @@ TOP_LEVEL_CODES: dict[type[errors.DomainError], str] = {
 }
 
 
+REQUEST_ERRORS = (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError)
+"""What Strawberry says about a request itself (`Unknown operation named "Foo".`): over HTTP a
+400, over a websocket an operation's error with code BAD_REQUEST."""
+
+
 def present(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
     shown = _shown(error)
     if request_id is None:
@@ -56,6 +64,8 @@ def _shown(error: GraphQLError) -> GraphQLError:
         return error
     if isinstance(original, errors.DomainError):
         return _expected(error, original)
+    if isinstance(original, REQUEST_ERRORS):
+        return _copy(error, error.message, {"code": "BAD_REQUEST"})
     if (message := unavailability(original)) is not None:
         logger.warning("%s at %s: %r", message, error.path, original)
         return _copy(error, message, unavailable_extensions())
@@ -97,6 +107,21 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
     )
 
 
+class ReportingParserCache(ParserCache):
+    """Strawberry's `ParserCache` parses before the parsing step's error handling: over a
+    websocket, a syntax error (or too many tokens) then ended the operation with a bare
+    `complete`. A document the cache cannot parse is left to Strawberry's own parse, which
+    reports the error (graphql-transport-ws: close 4400 with the syntax error)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
 def security_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaExtension]]:
     # The depth and alias rules are built once: validation results are cached per document
     # *and* rule classes, so rules made afresh for each request would never hit the cache.
@@ -107,6 +132,6 @@ def security_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaEx
     return [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: AddValidationRules(limits),
-        lambda: ParserCache(maxsize=256),
+        lambda: ReportingParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
     ]

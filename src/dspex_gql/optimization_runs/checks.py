@@ -118,6 +118,7 @@ def _scalar_problems(
                 f"at least {low:g}" if high == float("inf") else f"between {low:g} and {high:g}"
             )
             problems.append(FieldProblem(name, f"must be {bounds}", "out_of_range"))
+    problems += validation.seed("seed", start.seed)
     if not isinstance(start.strategy_options, dict):
         problems.append(FieldProblem("strategyOptions", "must be a JSON object", "type"))
     return problems

@@ -159,9 +159,12 @@ class VariableSpaceService(ResourceService[VariableSpace]):
     async def generate(
         self, id: UUID, strategy: SamplingStrategy, count: int, seed: int | None
     ) -> list[dict[str, Any]]:
+        problems = validation.seed("seed", seed)
         if not 1 <= count <= MAX_GENERATED:
             message = f"must be between 1 and {MAX_GENERATED}"
-            raise ValidationFailed.single("count", message, "out_of_range")
+            problems.append(FieldProblem("count", message, "out_of_range"))
+        if problems:
+            raise ValidationFailed(problems)
         space = self.engine_space(await self.get(id))
         return generate(space, strategy, count, seed)
 
