@@ -162,9 +162,14 @@ async def timed(client: httpx.AsyncClient) -> float:
 
 async def first_success(client: httpx.AsyncClient) -> float:
     started = time.perf_counter()
-    while "errors" in await graphql(client, ME):
-        await asyncio.sleep(0.01)  # noqa: ASYNC110 (polling the service from outside)
+    while "errors" in await graphql(client, ME):  # noqa: ASYNC110 (polled from outside)
+        await asyncio.sleep(0.01)
     return round((time.perf_counter() - started) * 1000, 1)
+
+
+async def status(client: httpx.AsyncClient, execution_id: str) -> str:
+    state: str = (await graphql(client, STATUS, id=execution_id))["data"]["execution"]["status"]
+    return state
 
 
 async def takeover(database_url: str, organization: BenchOrganization) -> dict[str, Any]:
@@ -184,10 +189,8 @@ async def takeover(database_url: str, organization: BenchOrganization) -> dict[s
             execution_id = started["executeProgram"]["id"]
             proxy.cut()
             cut_at = time.perf_counter()
-            while (await graphql(other, STATUS, id=execution_id))["data"]["execution"][
-                "status"
-            ] != "FAILED":
-                await asyncio.sleep(0.02)  # noqa: ASYNC110 (polling another process)
+            while await status(other, execution_id) != "FAILED":  # noqa: ASYNC110 (polled)
+                await asyncio.sleep(0.02)
             taken = time.perf_counter() - cut_at
             proxy.restore()
     return {
