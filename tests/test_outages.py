@@ -20,7 +20,7 @@ from tests.client import GraphQLClient
 from tests.conftest import make_settings
 from tests.factories import create_program, execute
 from tests.faults import TcpProxy
-from tests.services import POSTGRES, REDIS, service_url
+from tests.services import REDIS, service_url
 from tests.sockets import Socket
 from tests.tenants import Tenant, new_tenant
 
@@ -30,12 +30,14 @@ BOUND = 30.0
 """Far more than the 1-second timeouts below allow; reached only when a request hangs."""
 
 
+ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+"""A connection to cut needs a database server: these run on PostgreSQL only."""
+
+
 @pytest.fixture
 async def proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("a connection to cut needs a database server")
-    service_url(POSTGRES, "PostgreSQL")
-    async with TcpProxy("127.0.0.1", 5432) as started:
+    target = urlsplit(database_url.replace("+asyncpg", ""))
+    async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as started:
         yield started
 
 
@@ -62,6 +64,7 @@ async def ask(client: GraphQLClient, request_id: str) -> Any:
         return await client.http.post("/graphql", json={"query": ME}, headers=headers)
 
 
+@ON_POSTGRESQL
 class TestTheDatabaseUnavailable:
     async def test_a_request_is_told_to_retry_with_its_request_id(
         self, proxy: TcpProxy, database_url: str, caplog: pytest.LogCaptureFixture

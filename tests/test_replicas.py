@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi import FastAPI
@@ -32,7 +33,6 @@ from tests.optimizing import (
     start,
     training_data,
 )
-from tests.services import POSTGRES, service_url
 from tests.sockets import Socket
 from tests.tenants import Tenant, new_tenant
 
@@ -174,25 +174,21 @@ async def pretend_an_earlier_life_ran(app: FastAPI, execution_id: str) -> None:
 
 
 @pytest.fixture
-async def postgres_url(database_url: str) -> str:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("a connection to cut needs a database server")
-    service_url(POSTGRES, "PostgreSQL")
-    return database_url
-
-
-@pytest.fixture
-async def proxy(postgres_url: str) -> AsyncIterator[TcpProxy]:
-    async with TcpProxy("127.0.0.1", 5432) as started:
+async def proxy(database_url: str) -> AsyncIterator[TcpProxy]:
+    target = urlsplit(database_url.replace("+asyncpg", ""))
+    async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as started:
         yield started
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 class TestADatabaseBlip:
+    """A connection to cut needs a database server: on PostgreSQL only."""
+
     async def test_a_final_write_that_fails_is_retried_until_it_is_stored(
-        self, postgres_url: str, proxy: TcpProxy
+        self, database_url: str, proxy: TcpProxy
     ) -> None:
         quiet = 300  # no lease renewal or sweep during the test: only the run uses the database
-        settings = with_lease(make_settings(postgres_url), quiet, proxy.url_for(postgres_url))
+        settings = with_lease(make_settings(database_url), quiet, proxy.url_for(database_url))
         async with running(settings) as app:
             tenant = await new_tenant(app)
             async with GraphQLClient.for_app(app, tenant.admin_key) as client:
@@ -209,12 +205,12 @@ class TestADatabaseBlip:
         assert stored["outputs"] == ended["outputs"] != {}
 
     async def test_a_process_that_lost_the_database_for_longer_than_its_lease_is_replaced(
-        self, postgres_url: str, proxy: TcpProxy
+        self, database_url: str, proxy: TcpProxy
     ) -> None:
         """Its runs are taken over without a restart; what it writes once it is back is refused:
         no state from it lands over the new one, no iteration is stored twice."""
-        settings = with_lease(make_settings(postgres_url), seconds=1.0)
-        cut_off = with_lease(settings, seconds=1.0, database_url=proxy.url_for(postgres_url))
+        settings = with_lease(make_settings(database_url), seconds=1.0)
+        cut_off = with_lease(settings, seconds=1.0, database_url=proxy.url_for(database_url))
         async with running(cut_off) as lost, running(settings) as other:
             tenant = await new_tenant(lost)
             async with GraphQLClient.for_app(lost, tenant.admin_key) as client:
