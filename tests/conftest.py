@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from fastapi import FastAPI
@@ -83,6 +84,14 @@ def make_settings(database_url: str, **sections: object) -> Settings:
         "limits": LimitsSettings(requests_per_second=1000, request_burst=1000),
     }
     return Settings(**(defaults | sections))  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app with these settings, started, and stopped at the end of the block."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
 
 
 @pytest.fixture

@@ -119,3 +119,16 @@ class Socket:
             if until is not None and until(message):
                 await self.send({"id": id, "type": "complete"})
                 return messages
+
+
+async def until_running(app: FastAPI, credential: str, execution_id: str) -> None:
+    """Wait for the RUNNING event of an execution: RUNNING is stored once it is announced."""
+    document = "subscription($id: ID!) { executionUpdated(id: $id) { status } }"
+
+    def running(message: dict[str, Any]) -> bool:
+        data = message.get("payload", {}).get("data") or {}
+        return bool(data.get("executionUpdated", {}).get("status") == "RUNNING")
+
+    async with Socket(app, credential) as socket:
+        messages = await socket.subscribe(document, {"id": execution_id}, until=running)
+    assert running(messages[-1]), messages

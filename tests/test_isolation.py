@@ -62,7 +62,7 @@ from tests.conftest import make_settings
 from tests.factories import create_program, create_signature, execute
 from tests.optimizing import PROGRESS, create_space, finished, start
 from tests.people import PASSWORD, member
-from tests.sockets import Socket
+from tests.sockets import Socket, until_running
 from tests.tenants import Tenant, new_tenant
 
 SCHEMA: GraphQLSchema = build_schema()._schema
@@ -347,19 +347,6 @@ async def post(client: GraphQLClient, document: str, variables: dict[str, Any]) 
     payload = {"query": document, "variables": variables}
     response = await client.http.post("/graphql", json=payload, headers=client.headers)
     return response.json()
-
-
-async def until_running(app: FastAPI, credential: str, execution_id: str) -> None:
-    """Wait for the RUNNING event of a slow execution (so snapshots of it are stable)."""
-    document = "subscription($id: ID!) { executionUpdated(id: $id) { status } }"
-
-    def running(message: dict[str, Any]) -> bool:
-        data = message.get("payload", {}).get("data") or {}
-        return bool(data.get("executionUpdated", {}).get("status") == "RUNNING")
-
-    async with Socket(app, credential) as socket:
-        messages = await socket.subscribe(document, {"id": execution_id}, until=running)
-    assert running(messages[-1]), messages
 
 
 async def until_optimizing(app: FastAPI, credential: str, run_id: str) -> None:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
 from dspex_gql.accounts.admin import set_quota
-from dspex_gql.app import create_app
 from dspex_gql.config import OptimizationSettings, Settings
 from tests.client import GraphQLClient
-from tests.conftest import make_settings
+from tests.conftest import make_settings, running
 from tests.optimizing import (
     PROGRESS,
     create_space,
@@ -34,13 +31,6 @@ EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
 FRONTIER = """subscription($id: ID!) {
   paretoFrontierUpdated(optimizationRunId: $id) { evaluationId configuration objectives }
 }"""
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
 
 
 async def run_state(client: GraphQLClient, run_id: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,13 +15,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from dspex_gql.app import create_app
 from dspex_gql.config import DatabaseSettings, ExecutionSettings, Settings
 from dspex_gql.executions.models import Execution
 from dspex_gql.orchestrator.processes import ServiceProcess, this_machine
 from dspex_gql.runtime import Runtime
 from tests.client import GraphQLClient
-from tests.conftest import make_settings
+from tests.conftest import make_settings, running
 from tests.factories import create_program, execute, get_execution
 from tests.faults import TcpProxy
 from tests.optimizing import (
@@ -33,7 +31,7 @@ from tests.optimizing import (
     start,
     training_data,
 )
-from tests.sockets import Socket
+from tests.sockets import Socket, until_running
 from tests.tenants import Tenant, new_tenant
 
 EXECUTION_UPDATED = """subscription($id: ID!) {
@@ -53,13 +51,6 @@ def with_lease(settings: Settings, seconds: float, database_url: str | None = No
     if database_url is not None:
         changes["database"] = DatabaseSettings(url=database_url, migrate_on_start=False)
     return settings.model_copy(update=changes)
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
 
 
 def runtime(app: FastAPI) -> Runtime:
@@ -194,7 +185,7 @@ class TestADatabaseBlip:
             async with GraphQLClient.for_app(app, tenant.admin_key) as client:
                 program = await create_program(client, configuration={"latency_ms": 300})
                 execution = await execute(client, program["id"])
-                await until_running(app, tenant, execution["id"])
+                await until_running(app, tenant.admin_key, execution["id"])
                 proxy.cut()
                 await proxy.refused.wait()  # the run tried to store its result, and could not
                 proxy.restore()
@@ -243,14 +234,3 @@ async def finished_some(app: FastAPI, tenant: Tenant, run_id: str, at_least: int
 
     async with Socket(app, tenant.admin_key) as socket:
         await socket.subscribe(PROGRESS, {"id": run_id}, until=enough)
-
-
-async def until_running(app: FastAPI, tenant: Tenant, execution_id: str) -> None:
-    """Once RUNNING is stored (it is announced only then)."""
-
-    def running(message: dict[str, Any]) -> bool:
-        state = (message.get("payload", {}).get("data") or {}).get("executionUpdated") or {}
-        return bool(state.get("status") == "RUNNING")
-
-    async with Socket(app, tenant.admin_key) as socket:
-        await socket.subscribe(EXECUTION_UPDATED, {"id": execution_id}, until=running)
