@@ -26,6 +26,7 @@ from starlette.types import ASGIApp
 
 from bench.common import service_settings
 from bench.gcstats import GCStats
+from bench.memprobe import MemoryProbe
 from bench.raw_app import create_raw_app
 from dspex_gql.app import create_app
 
@@ -37,16 +38,24 @@ def service_app(database_url: str) -> FastAPI:
 
 
 class Server(uvicorn.Server):
-    """uvicorn's server, optionally recording GC pauses."""
+    """uvicorn's server, optionally recording GC pauses or memory use."""
 
-    def __init__(self, config: uvicorn.Config, gc_stats: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        gc_stats: Path | None = None,
+        memory_probe: MemoryProbe | None = None,
+    ) -> None:
         super().__init__(config)
         self.gc_stats = gc_stats
+        self.memory_probe = memory_probe
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.gc_stats is not None:
             GCStats(self.gc_stats).install(asyncio.get_running_loop())
+        if self.memory_probe is not None:
+            self.memory_probe.install()
 
 
 def uvicorn_config(app: ASGIApp, lifespan: Lifespan = "on") -> uvicorn.Config:
@@ -60,7 +69,19 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--organization", required=True, help="the raw baseline's tenant (slug)")
     parser.add_argument("--gc-stats", type=Path, help="record GC pauses (see bench/gcstats.py)")
+    parser.add_argument("--memory-probe", type=Path, help="record memory (bench/memprobe.py)")
+    parser.add_argument("--memory-every", type=float, default=30.0, help="seconds per sample")
+    parser.add_argument("--memory-baseline-after", type=float, default=120.0)
+    parser.add_argument("--tracemalloc-frames", type=int, default=0, help="0: no tracemalloc")
     args = parser.parse_args()
+    probe = None
+    if args.memory_probe is not None:
+        probe = MemoryProbe(
+            args.memory_probe,
+            args.memory_every,
+            args.memory_baseline_after,
+            args.tracemalloc_frames,
+        )
     if args.kind == "service":
         app: ASGIApp = service_app(args.database_url)
     else:
@@ -68,7 +89,7 @@ def main() -> None:
     listening = socket.socket(fileno=args.fd)
     # uvicorn re-raises the SIGINT it stopped on, after a clean shutdown
     with contextlib.suppress(KeyboardInterrupt):
-        Server(uvicorn_config(app), args.gc_stats).run(sockets=[listening])
+        Server(uvicorn_config(app), args.gc_stats, probe).run(sockets=[listening])
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +71,10 @@ def _environment() -> dict[str, str]:
 
 @asynccontextmanager
 async def running_server(
-    kind: str, database_url: str, organization: str
+    kind: str, database_url: str, organization: str, extra_arguments: Sequence[str] = ()
 ) -> AsyncIterator[ServerProcess]:
-    """`organization`: the slug the raw baseline filters by (the service authenticates instead).
+    """`organization`: the slug the raw baseline filters by (the service authenticates instead);
+    `extra_arguments` go to `bench.serve` (`--memory-probe DIR`...).
 
     The server's stdout goes to this process's stderr: stdout carries only the JSON result.
     """
@@ -87,7 +88,7 @@ async def running_server(
     command += ["--database-url", database_url, "--organization", organization]
     scratch = tempfile.TemporaryDirectory(prefix="dspex-bench-gc-")
     gc_path = Path(scratch.name) / "gc.json"
-    command += ["--gc-stats", str(gc_path)]
+    command += ["--gc-stats", str(gc_path), *extra_arguments]
     process = await asyncio.create_subprocess_exec(
         *command, pass_fds=(fd,), cwd=PROJECT_ROOT, env=_environment(), stdout=sys.stderr
     )

@@ -44,6 +44,11 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 
+TEST_CONNECT_TIMEOUT_SECONDS = 30.0
+TEST_STATEMENT_TIMEOUT_SECONDS = 60.0
+"""The production bounds (5 s, 15 s) are for a silent link; on a loaded 2-core CI machine a
+PostgreSQL connect once took longer than 5 s. The drills that test the bounds set their own."""
+
 
 def pytest_report_header() -> list[str]:
     return [
@@ -71,7 +76,12 @@ async def database_url(
 
 def make_settings(database_url: str, **sections: object) -> Settings:
     defaults: dict[str, object] = {
-        "database": DatabaseSettings(url=database_url, migrate_on_start=False),
+        "database": DatabaseSettings(
+            url=database_url,
+            migrate_on_start=False,
+            connect_timeout_seconds=TEST_CONNECT_TIMEOUT_SECONDS,
+            statement_timeout_seconds=TEST_STATEMENT_TIMEOUT_SECONDS,
+        ),
         "broadcast": BroadcastSettings(url="memory://", heartbeat_seconds=1.0),
         "execution": ExecutionSettings(shutdown_grace_seconds=0, progress_interval_ms=20),
         "server": ServerSettings(gc_freeze=False),
