@@ -171,7 +171,7 @@ async def measure_service(
     app = create_app(service_settings(url), adapters=registry)
     api_key = organization.api_key
     async with serving(app) as port:
-        orchestrator = app.state.runtime.orchestrator
+        orchestrator = app.state.runtime.runs.orchestrator
 
         async def finished() -> None:
             # the orchestrator offers no "idle" event, and its task set is private: poll

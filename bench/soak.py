@@ -208,8 +208,8 @@ def slope_mib_per_hour(samples: list[dict[str, Any]], key: str = "rss_kib") -> f
     """Least-squares slope of `key` over time."""
     if len(samples) < 3:
         return None
-    xs = [s["seconds"] for s in samples]
-    ys = [s[key] / 1024 for s in samples]
+    xs: list[float] = [float(s["seconds"]) for s in samples]
+    ys: list[float] = [s[key] / 1024 for s in samples]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)
     covariance = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))

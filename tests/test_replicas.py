@@ -18,6 +18,7 @@ from sqlalchemy import update
 from dspex_gql.config import DatabaseSettings, ExecutionSettings, Settings
 from dspex_gql.executions.models import Execution
 from dspex_gql.orchestrator.processes import ServiceProcess, this_machine
+from dspex_gql.runs import RunKey
 from dspex_gql.runtime import Runtime
 from tests.client import GraphQLClient
 from tests.conftest import make_settings, running
@@ -215,7 +216,8 @@ class TestADatabaseBlip:
             failed = await last_state(other, tenant, execution["id"])
             done = await finished(other, tenant.admin_key, run["id"])
             proxy.restore()
-            stopped = await runtime(lost).orchestrator.wait(("optimization", run["id"]), 30)
+            key = RunKey("optimization", uuid.UUID(run["id"]))
+            stopped = await runtime(lost).runs.wait(key, 30)
             async with GraphQLClient.for_app(other, tenant.admin_key) as client:
                 after = await get_execution(client, execution["id"])
                 stored = await iterations(client, run["id"])

@@ -26,8 +26,9 @@ from dspex_gql.db.engine import create_engine, create_session_factory
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import MetricRegistry
-from dspex_gql.executions.runner import ExecutionRunner, InterruptedExecutions
+from dspex_gql.executions.job import InterruptedExecutions
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import graphql_router
 from dspex_gql.graphql.unavailable import unavailability
@@ -38,15 +39,15 @@ from dspex_gql.http import (
     WebSocketCloseReasons,
     WebSocketMessageLimit,
 )
+from dspex_gql.optimization_runs.job import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.recovery import ResumedOptimizations
-from dspex_gql.optimization_runs.runner import LANE as OPTIMIZATION_LANE
-from dspex_gql.optimization_runs.runner import OptimizationRunner
 from dspex_gql.orchestrator import Orchestrator, ProgressReporter
 from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.orchestrator.reclaim import Reclaimer, RunReclamation
-from dspex_gql.programs.runner import InterruptedInitializations
+from dspex_gql.programs.initialization import InterruptedInitializations
 from dspex_gql.pubsub import Hub
 from dspex_gql.ratelimit import RateLimiter
+from dspex_gql.runs import Runs
 from dspex_gql.runtime import Runtime
 
 READINESS_TIMEOUT = 2.0
@@ -165,13 +166,13 @@ async def _start(
             lanes={OPTIMIZATION_LANE: settings.optimization.max_running},
         )
     )
-    runner = ExecutionRunner(reporter, hub, lease, adapters, custom_programs)
+    runs = Runs(orchestrator, reporter, lease, hub)
+    invoker = ProgramInvoker(adapters, custom_programs)
     metrics = MetricRegistry.default()
-    optimizer = OptimizationRunner(reporter, hub, lease, runner.invoker)
     reclaimers: list[Reclaimer] = [
-        InterruptedExecutions(runner),
+        InterruptedExecutions(runs),
         InterruptedInitializations(),
-        ResumedOptimizations(metrics, optimizer, orchestrator),
+        ResumedOptimizations(runs, invoker, metrics),
     ]
     reclamation = await stack.enter_async_context(RunReclamation(uow, lease, reclaimers))
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
@@ -182,13 +183,11 @@ async def _start(
         engine=engine,
         uow=uow,
         hub=hub,
-        orchestrator=orchestrator,
-        lease=lease,
+        runs=runs,
         reclamation=reclamation,
         adapters=adapters,
         custom_programs=custom_programs,
-        execution_runner=runner,
-        optimization_runner=optimizer,
+        invoker=invoker,
         metrics=metrics,
         passwords=passwords,
         tokens=tokens,

@@ -19,17 +19,15 @@ from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import MetricRegistry
-from dspex_gql.executions.runner import ExecutionRunner
 from dspex_gql.executions.service import ExecutionService
-from dspex_gql.optimization_runs.runner import OptimizationRunner
 from dspex_gql.optimization_runs.service import EvaluationService, OptimizationService
-from dspex_gql.orchestrator import Orchestrator
-from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.orchestrator.reclaim import RunReclamation
 from dspex_gql.programs.service import ProgramService
 from dspex_gql.pubsub import Hub
 from dspex_gql.ratelimit import RateLimiter
+from dspex_gql.runs import Runs
 from dspex_gql.signatures.service import SignatureService
 from dspex_gql.variable_spaces.service import VariableSpaceService
 
@@ -40,13 +38,11 @@ class Runtime:
     engine: AsyncEngine
     uow: UnitOfWorkFactory
     hub: Hub
-    orchestrator: Orchestrator
-    lease: ProcessLease
+    runs: Runs
     reclamation: RunReclamation
     adapters: AdapterRegistry
     custom_programs: CustomProgramRegistry
-    execution_runner: ExecutionRunner
-    optimization_runner: OptimizationRunner
+    invoker: ProgramInvoker
     metrics: MetricRegistry
     passwords: Passwords
     tokens: Tokens
@@ -89,8 +85,7 @@ class Services:
         return ProgramService(
             runtime.uow,
             self.actor,
-            runtime.orchestrator,
-            runtime.lease,
+            runtime.runs,
             runtime.adapters,
             runtime.custom_programs,
         )
@@ -107,8 +102,8 @@ class Services:
         return OptimizationService(
             runtime.uow,
             self.actor,
-            runtime.orchestrator,
-            runtime.optimization_runner,
+            runtime.runs,
+            runtime.invoker,
             runtime.hub,
             runtime.metrics,
             runtime.settings.optimization,
@@ -124,8 +119,8 @@ class Services:
         return ExecutionService(
             runtime.uow,
             self.actor,
-            runtime.orchestrator,
-            runtime.execution_runner,
+            runtime.runs,
+            runtime.invoker,
             runtime.hub,
             runtime.settings.execution,
         )

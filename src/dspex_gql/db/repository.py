@@ -5,8 +5,8 @@ reader: system code sees the whole organization, never more."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from enum import Enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
@@ -89,12 +89,14 @@ class TenantRepository(Generic[M]):
         await self.session.flush()
 
 
-class Recorded(Enum):
-    APPLIED = "applied"
-    ALREADY = "already"
-    """The row holds exactly this state: an earlier attempt committed without our knowing."""
-    SUPERSEDED = "superseded"
-    """The row moved on without the writer: a later or final state, another process, or gone."""
+@dataclass(frozen=True)
+class Recorded:
+    """A state a run's row holds after `RunRepository.record`."""
+
+    row: Any
+    """The columns asked for, as stored."""
+    now: bool
+    """False when an earlier attempt had committed exactly this state without our knowing."""
 
 
 class RunRepository(TenantRepository[M]):
@@ -109,34 +111,41 @@ class RunRepository(TenantRepository[M]):
         sequence: int,
         values: Mapping[str, Any],
         process_id: UUID | None = None,
-    ) -> Recorded:
+        returning: Sequence[str] = ("id",),
+    ) -> Recorded | None:
         """Apply a state with its sequence unless the row already holds a later or final one —
-        or, given `process_id`, unless another process has taken the run over."""
+        or, given `process_id`, unless another process has taken the run over (then None: the
+        run moved on without the writer)."""
         model = self.model
+        columns = [getattr(model, name) for name in returning]
         statement = (
             update(model)
             .where(model.organization_id == self.organization_id, model.id == id)
             .where(model.sequence < sequence, model.status.not_in(self.terminal))
             .values(sequence=sequence, updated_at=utcnow(), **values)
+            .returning(*columns)
         )
         if process_id is not None:
             statement = statement.where(model.process_id == process_id)
-        result = await self.session.execute(statement)
-        if result.rowcount:  # type: ignore[attr-defined]
-            return Recorded.APPLIED
-        if process_id is not None and await self._holds(id, sequence, process_id):
-            return Recorded.ALREADY
-        return Recorded.SUPERSEDED
+        row = (await self.session.execute(statement)).one_or_none()
+        if row is not None:
+            return Recorded(row, now=True)
+        if process_id is None:
+            return None
+        held = await self._holding(id, sequence, process_id, columns)
+        return None if held is None else Recorded(held, now=False)
 
-    async def _holds(self, id: UUID, sequence: int, process_id: UUID) -> bool:
+    async def _holding(
+        self, id: UUID, sequence: int, process_id: UUID, columns: Sequence[Any]
+    ) -> Any | None:
         model = self.model
-        query = select(model.id).where(
+        query = select(*columns).where(
             model.organization_id == self.organization_id,
             model.id == id,
             model.sequence == sequence,
             model.process_id == process_id,
         )
-        return (await self.session.scalar(query)) is not None
+        return (await self.session.execute(query)).one_or_none()
 
 
 async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:

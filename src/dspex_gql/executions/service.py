@@ -13,29 +13,27 @@ from dspex_gql.accounts.actor import Actor
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import ExecutionSettings
-from dspex_gql.db.base import utcnow
-from dspex_gql.db.repository import Recorded
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import AdapterRequest
+from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.signatures import validate_inputs
 from dspex_gql.engine.variables import validate_configuration
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.events import ExecutionChanged
+from dspex_gql.executions.job import EXECUTIONS, ExecutionJob, ExecutionPlan
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository
-from dspex_gql.executions.runner import ExecutionPlan, ExecutionRunner, state_event
-from dspex_gql.orchestrator import Orchestrator
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
+from dspex_gql.runs import Runs
+from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.service import engine_signature
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
 from dspex_gql.variable_spaces.stored import stored_space
-
-CANCELLED_BY_USER = "Cancelled by user"
 
 
 @dataclass(frozen=True)
@@ -53,14 +51,14 @@ class ExecutionService(ResourceService[Execution]):
         self,
         uow: UnitOfWorkFactory,
         actor: Actor,
-        orchestrator: Orchestrator,
-        runner: ExecutionRunner,
+        runs: Runs,
+        invoker: ProgramInvoker,
         hub: Hub,
         settings: ExecutionSettings,
     ) -> None:
         super().__init__(uow, actor)
-        self._orchestrator = orchestrator
-        self._runner = runner
+        self._runs = runs
+        self._invoker = invoker
         self._hub = hub
         self._settings = settings
 
@@ -70,7 +68,7 @@ class ExecutionService(ResourceService[Execution]):
     async def start(self, start: StartExecution) -> Execution:
         policies.ensure_can_create(self._actor, "executions")
         self._check_shape(start)
-        process_id = await self._runner.lease.held()
+        process_id = await self._runs.owner()
         async with self._uow() as tx:
             program, signature = await self._runnable(tx, start.program_id)
             _check_inputs(signature, start.inputs)
@@ -90,32 +88,28 @@ class ExecutionService(ResourceService[Execution]):
             await tx.session.flush()
             changes = {"programId": program.id, "inputs": sorted(start.inputs)}
             audit.record(tx, self._actor, "execution.start", "Execution", execution.id, changes)
-            job = self._runner.job(_plan(execution, program, signature, process_id))
-            tx.after_commit(lambda: self._orchestrator.submit(job))
-            tx.after_commit(lambda: self._runner.announce(state_event(execution)))
+            job = ExecutionJob(
+                self._runs, self._invoker, _plan(execution, program, signature, process_id)
+            )
+            self._runs.launch(tx, job, ExecutionChanged.of(execution))
         if not start.wait:
             return execution
-        await self._orchestrator.wait(execution.id, self._wait_seconds(start.timeout_ms))
+        await self._runs.wait(job.key, self._wait_seconds(start.timeout_ms))
         return await self.get(execution.id)
 
     async def cancel(self, id: UUID) -> Execution:
         """Cancel a run: its owner (who triggered it) or an admin."""
         execution = await self.get(id)
         policies.ensure_can_change(self._actor, execution, "execution")
-        if execution.status.is_terminal:
-            raise Conflict(f"The execution already finished ({execution.status.value})")
-        if self._orchestrator.cancelling(id):
-            raise Conflict("The execution is already being cancelled")
-        if not await self._orchestrator.cancel(id, CANCELLED_BY_USER):
-            await self._cancel_unowned(execution)
-        else:
-            async with self._uow() as tx:
-                self._audit_cancel(tx, execution)
-        return await self.get(id)
 
-    def _audit_cancel(self, tx: UnitOfWork, execution: Execution) -> None:
-        changes = {"status": [execution.status, ExecutionStatus.CANCELLED]}
-        audit.record(tx, self._actor, "execution.cancel", "Execution", execution.id, changes)
+        def record_in_audit_log(tx: UnitOfWork) -> None:
+            changes = {"status": [execution.status, ExecutionStatus.CANCELLED]}
+            audit.record(tx, self._actor, "execution.cancel", "Execution", id, changes)
+
+        await self._runs.cancel(
+            self._uow, EXECUTIONS, execution, CANCELLED_BY_USER, record_in_audit_log
+        )
+        return await self.get(id)
 
     async def watch(self, id: UUID) -> AsyncIterator[Execution]:
         """The execution now, then after each change, until it finishes."""
@@ -164,22 +158,6 @@ class ExecutionService(ResourceService[Execution]):
         async with self._uow.read() as tx:
             await self._programs(tx).require(program_id)
             return await self._repo(tx).unfinished_of(program_id)
-
-    async def _cancel_unowned(self, execution: Execution) -> None:
-        """A run no task of this process owns (another replica's, or an orphan): cancel in place."""
-        async with self._uow() as tx:
-            sequence = execution.sequence + 1
-            values = {
-                "status": ExecutionStatus.CANCELLED,
-                "error": CANCELLED_BY_USER,
-                "completed_at": utcnow(),
-            }
-            if await self._repo(tx).record(execution.id, sequence, values) is not Recorded.APPLIED:
-                raise Conflict("The execution finished before it could be cancelled")
-            self._audit_cancel(tx, execution)
-            execution.status, execution.sequence = ExecutionStatus.CANCELLED, sequence
-            event = state_event(execution)
-            tx.after_commit(lambda: self._runner.announce(event))
 
     async def _runnable(self, tx: UnitOfWork, program_id: UUID) -> tuple[Program, Signature]:
         program = await self._programs(tx).require(program_id)

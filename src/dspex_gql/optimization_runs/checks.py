@@ -11,7 +11,12 @@ from uuid import UUID
 from dspex_gql import validation
 from dspex_gql.config import OptimizationSettings
 from dspex_gql.engine.evaluation import ExamplesInvalid, parse_examples
-from dspex_gql.engine.optimization import MetricRegistry, StrategyKind, StrategyOptionsInvalid
+from dspex_gql.engine.optimization import (
+    MetricRegistry,
+    Strategy,
+    StrategyKind,
+    StrategyOptionsInvalid,
+)
 from dspex_gql.engine.optimization.convergence import ConvergenceStatus
 from dspex_gql.errors import FieldProblem, ValidationFailed
 from dspex_gql.optimization_runs.models import OptimizationRun, OptimizationStatus
@@ -48,8 +53,9 @@ def checked_run(
     signature: Signature,
     metrics: MetricRegistry,
     settings: OptimizationSettings,
-) -> OptimizationRun:
-    """A PENDING run for `start`, or ValidationFailed listing every problem with it."""
+) -> tuple[OptimizationRun, Strategy]:
+    """A PENDING run for `start` and the strategy it runs with (built once, here), or
+    ValidationFailed listing every problem with it."""
     objectives, problems = _objectives(start.objectives)
     problems = _scalar_problems(start, settings, metrics) + problems
     size = validation.json_size(
@@ -78,11 +84,13 @@ def checked_run(
         pareto_frontier=[],
         total_cost=0.0,
     )
+    strategy: Strategy | None = None
     if objectives and isinstance(start.strategy_options, dict):
-        problems += _strategy_problems(run)
-    if problems:
+        strategy, strategy_problems = _strategy(run)
+        problems += strategy_problems
+    if problems or strategy is None:
         raise ValidationFailed(problems)
-    return run
+    return run, strategy
 
 
 def _example_problems(
@@ -142,9 +150,8 @@ def _objectives(
     return [{"name": name, "direction": DIRECTIONS[name]} for name in ordered], problems
 
 
-def _strategy_problems(run: OptimizationRun) -> list[FieldProblem]:
+def _strategy(run: OptimizationRun) -> tuple[Strategy | None, list[FieldProblem]]:
     try:
-        strategy_for(run)
+        return strategy_for(run), []
     except StrategyOptionsInvalid as invalid:
-        return list(invalid.problems)
-    return []
+        return None, list(invalid.problems)

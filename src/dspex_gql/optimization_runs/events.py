@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-from uuid import UUID
+from collections.abc import Sequence
 
 from dspex_gql.optimization_runs.models import OptimizationStatus
-from dspex_gql.pubsub import Event
+from dspex_gql.pubsub import channels
+from dspex_gql.runs.events import RunEvent
 
 
-class OptimizationChanged(Event):
+class OptimizationChanged(RunEvent):
     """Progress of a run, small by design: the frontier and results are read from the store."""
 
-    id: UUID
-    program_id: UUID
     status: OptimizationStatus
     iterations_completed: int = 0
     best_score: float | None = None
 
-    @property
-    def key(self) -> str:
-        return str(self.id)
+    def channels(self) -> Sequence[str]:
+        return [channels.optimization_run(self.id)]

@@ -18,8 +18,8 @@ from dspex_gql.engine.optimization import (
     create_strategy,
 )
 from dspex_gql.engine.variables import VariableSpace
+from dspex_gql.optimization_runs.job import Limits, OptimizationPlan
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
-from dspex_gql.optimization_runs.runner import Limits, OptimizationPlan
 from dspex_gql.optimization_runs.state import objective_values
 from dspex_gql.programs.models import Program
 from dspex_gql.programs.repository import ProgramRepository
@@ -67,7 +67,9 @@ def plan_for(
     program: Program,
     signature: Signature,
     history: Sequence[Evaluation] = (),
+    strategy: Strategy | None = None,
 ) -> OptimizationPlan:
+    """`strategy`: when the run starts, the one its checks built; else rebuilt from `history`."""
     under_test = ProgramUnderTest(
         adapter=program.adapter,
         implementation=program.implementation,
@@ -86,7 +88,7 @@ def plan_for(
         examples=[Example(e["inputs"], e["expected"]) for e in run.training_data],
         metric=metrics.get(run.metric),
         objectives=objectives_of(run),
-        strategy=strategy_for(run, history),
+        strategy=strategy or strategy_for(run, history),
         limits=Limits(run.max_iterations, run.max_cost, run.timeout_seconds),
         patience=run.patience,
         concurrency=run.concurrency,

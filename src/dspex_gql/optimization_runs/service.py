@@ -15,13 +15,13 @@ from dspex_gql.accounts.actor import Actor
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import OptimizationSettings
-from dspex_gql.db.base import utcnow
-from dspex_gql.db.repository import Recorded
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import MetricRegistry, variable_importance
 from dspex_gql.errors import Conflict, NotFound, ValidationFailed
 from dspex_gql.optimization_runs.checks import StartOptimization, checked_run
 from dspex_gql.optimization_runs.events import OptimizationChanged
+from dspex_gql.optimization_runs.job import OPTIMIZATIONS, OptimizationJob
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun, OptimizationStatus
 from dspex_gql.optimization_runs.planning import plan_for, run_space
 from dspex_gql.optimization_runs.repository import (
@@ -29,18 +29,16 @@ from dspex_gql.optimization_runs.repository import (
     OptimizationRunRepository,
     OptimizationStats,
 )
-from dspex_gql.optimization_runs.runner import OptimizationRunner
-from dspex_gql.orchestrator import Orchestrator
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.programs.service import derived_program
 from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
+from dspex_gql.runs import Runs
+from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.variable_spaces.models import VariableSpace
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
-
-CANCELLED_BY_USER = "Cancelled by user"
 
 
 @dataclass(frozen=True)
@@ -54,15 +52,15 @@ class OptimizationService(ResourceService[OptimizationRun]):
         self,
         uow: UnitOfWorkFactory,
         actor: Actor,
-        orchestrator: Orchestrator,
-        runner: OptimizationRunner,
+        runs: Runs,
+        invoker: ProgramInvoker,
         hub: Hub,
         metrics: MetricRegistry,
         settings: OptimizationSettings,
     ) -> None:
         super().__init__(uow, actor)
-        self._orchestrator = orchestrator
-        self._runner = runner
+        self._runs = runs
+        self._invoker = invoker
         self._hub = hub
         self._metrics = metrics
         self._settings = settings
@@ -75,7 +73,7 @@ class OptimizationService(ResourceService[OptimizationRun]):
 
     async def start(self, start: StartOptimization) -> OptimizationRun:
         policies.ensure_can_create(self._actor, "optimization runs")
-        process_id = await self._runner.lease.held()
+        process_id = await self._runs.owner()
         async with self._uow() as tx:
             program = await self._programs(tx).require(start.program_id)
             policies.ensure_can_change(self._actor, program, "program")
@@ -83,7 +81,7 @@ class OptimizationService(ResourceService[OptimizationRun]):
             signature = await SignatureRepository(tx.session, program.organization_id).require(
                 program.signature_id
             )
-            run = checked_run(start, space, signature, self._metrics, self._settings)
+            run, strategy = checked_run(start, space, signature, self._metrics, self._settings)
             _ensure_startable(program)
             await ensure_compute_left(tx, self._actor.organization_id)
             run.program_id, run.variable_space_id = program.id, space.id
@@ -94,25 +92,23 @@ class OptimizationService(ResourceService[OptimizationRun]):
             audit.record(
                 tx, self._actor, "optimization.start", "OptimizationRun", run.id, _started(run)
             )
-            job = self._runner.job(plan_for(self._metrics, run, program, signature))
-            tx.after_commit(lambda: self._orchestrator.submit(job))
-            tx.after_commit(lambda: self._runner.announce(state_event(run)))
+            plan = plan_for(self._metrics, run, program, signature, strategy=strategy)
+            job = OptimizationJob(self._runs, self._invoker, plan)
+            self._runs.launch(tx, job, OptimizationChanged.of(run))
             return run
 
     async def cancel(self, id: UUID) -> OptimizationRun:
         """Cancel a run: whoever started it, or an admin."""
         run = await self.get(id)
         policies.ensure_can_change(self._actor, run, "optimization run")
-        if run.status.is_terminal:
-            raise Conflict(f"The optimization already finished ({run.status.value})")
-        key = ("optimization", id)
-        if self._orchestrator.cancelling(key):
-            raise Conflict("The optimization is already being cancelled")
-        if await self._orchestrator.cancel(key, CANCELLED_BY_USER):
-            async with self._uow() as tx:
-                self._audit_cancel(tx, run)
-        else:
-            await self._cancel_unowned(run)
+
+        def record_in_audit_log(tx: UnitOfWork) -> None:
+            changes = {"status": [run.status, OptimizationStatus.CANCELLED]}
+            audit.record(tx, self._actor, "optimization.cancel", "OptimizationRun", id, changes)
+
+        await self._runs.cancel(
+            self._uow, OPTIMIZATIONS, run, CANCELLED_BY_USER, record_in_audit_log
+        )
         return await self.get(id)
 
     async def apply_best(self, id: UUID) -> Program:
@@ -221,29 +217,6 @@ class OptimizationService(ResourceService[OptimizationRun]):
             tx.session, self._actor.organization_id, self._actor
         ).require(id)
 
-    def _audit_cancel(self, tx: UnitOfWork, run: OptimizationRun) -> None:
-        changes = {"status": [run.status, OptimizationStatus.CANCELLED]}
-        audit.record(tx, self._actor, "optimization.cancel", "OptimizationRun", run.id, changes)
-
-    async def _cancel_unowned(self, run: OptimizationRun) -> None:
-        """A run no task of this process owns (another replica's, or an orphan): cancel in place."""
-        async with self._uow() as tx:
-            sequence = run.sequence + 1
-            values = {
-                "status": OptimizationStatus.CANCELLED,
-                "error": CANCELLED_BY_USER,
-                "completed_at": utcnow(),
-            }
-            if await self._repo(tx).record(run.id, sequence, values) is not Recorded.APPLIED:
-                raise Conflict("The optimization finished before it could be cancelled")
-            await ProgramRepository(tx.session, run.organization_id).finish_optimization(
-                run.program_id
-            )
-            self._audit_cancel(tx, run)
-            run.status, run.sequence = OptimizationStatus.CANCELLED, sequence
-            event = state_event(run)
-            tx.after_commit(lambda: self._runner.announce(event))
-
 
 class EvaluationService(ResourceService[Evaluation]):
     def _repo(self, tx: UnitOfWork) -> EvaluationRepository:
@@ -257,17 +230,6 @@ def _ensure_startable(program: Program) -> None:
         raise Conflict(
             f"The program is {program.status.value}; only READY programs can be optimized"
         )
-
-
-def state_event(run: OptimizationRun) -> OptimizationChanged:
-    return OptimizationChanged(
-        id=run.id,
-        program_id=run.program_id,
-        sequence=run.sequence,
-        status=run.status,
-        iterations_completed=run.iterations_completed,
-        best_score=run.best_score,
-    )
 
 
 def _started(run: OptimizationRun) -> dict[str, Any]:

@@ -80,9 +80,6 @@ class Orchestrator:
         self._tasks[job.key] = task
         task.add_done_callback(lambda done: self._forget(job.key, done))
 
-    def owns(self, key: Hashable) -> bool:
-        return key in self._tasks
-
     async def wait(self, key: Hashable, seconds: float) -> bool:
         """Wait until the job is done or `seconds` pass; True when it is done."""
         task = self._tasks.get(key)

@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable, Iterator
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterator
 from types import TracebackType
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,21 +32,24 @@ FIRST_RETRY_DELAY = 0.05
 MAX_RETRY_DELAY = 5.0
 
 
-def _nothing() -> None:
-    return None
+class Progress(Protocol):
+    """A state of a job, to be stored and then announced (`runs.StateChange`)."""
 
+    @property
+    def key(self) -> Hashable: ...
 
-@dataclass(frozen=True)
-class Progress:
-    key: Hashable
-    write: Callable[[AsyncSession], Awaitable[bool]]
-    """Applies the state; returns False when the row moved on without this job (a later or final
-    state, another process took the run over, or it is gone): nothing to announce."""
-    announce: Callable[[], Awaitable[None]]
-    stored: Callable[[], None] = _nothing
-    """Told once the write committed, before the announcement."""
-    superseded: Callable[[], None] = _nothing
-    """Told when a progress write found the row moved on: the job should stop."""
+    async def write(self, session: AsyncSession) -> bool:
+        """Apply the state; False when the row moved on without this job (a later or final
+        state, another process took the run over, or it is gone): nothing to announce."""
+        ...
+
+    def written(self) -> None:
+        """Told once the write committed, before the announcement."""
+
+    async def announce(self) -> None: ...
+
+    def superseded(self) -> None:
+        """Told when a progress write found the row moved on: the job should stop."""
 
 
 class ProgressReporter:
@@ -154,7 +157,7 @@ class ProgressReporter:
             return None
         for key, progress in staged.items():
             if written[key]:
-                progress.stored()
+                progress.written()
             else:
                 progress.superseded()
         return written
@@ -167,7 +170,7 @@ class ProgressReporter:
         async with self._uow() as tx:
             written = await progress.write(tx.session)
         if written:
-            progress.stored()
+            progress.written()
             await _announce(progress)
         return written
 

@@ -17,12 +17,11 @@ from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
-from dspex_gql.orchestrator import Orchestrator
-from dspex_gql.orchestrator.lease import ProcessLease
+from dspex_gql.programs.initialization import InitializationJob, InitializationPlan
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
-from dspex_gql.programs.runner import InitializationJob, InitializationPlan
 from dspex_gql.resource import ResourceService
+from dspex_gql.runs import Runs
 from dspex_gql.signatures.models import Signature, SignatureStatus
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.service import find_or_create_for_spec
@@ -76,14 +75,12 @@ class ProgramService(ResourceService[Program]):
         self,
         uow: UnitOfWorkFactory,
         actor: Actor,
-        orchestrator: Orchestrator,
-        lease: ProcessLease,
+        runs: Runs,
         adapters: AdapterRegistry,
         custom_programs: CustomProgramRegistry,
     ) -> None:
         super().__init__(uow, actor)
-        self._orchestrator = orchestrator
-        self._lease = lease
+        self._runs = runs
         self._adapters = adapters
         self._custom_programs = custom_programs
 
@@ -160,7 +157,7 @@ class ProgramService(ResourceService[Program]):
             return program
 
     async def initialize(self, id: UUID) -> Program:
-        process_id = await self._lease.held()
+        process_id = await self._runs.owner()
         async with self._uow() as tx:
             program = await self._repo(tx).require(id)
             policies.ensure_can_change(self._actor, program, "program")
@@ -178,8 +175,8 @@ class ProgramService(ResourceService[Program]):
             program.process_id = process_id
             audit.record(tx, self._actor, "program.initialize", "Program", id, changes)
             job = self._initialization(program, signature)
-            tx.after_commit(lambda: self._orchestrator.submit(job))
-        await self._orchestrator.wait(job.key, INITIALIZE_WAIT_SECONDS)
+            self._runs.launch(tx, job)
+        await self._runs.wait(job.key, INITIALIZE_WAIT_SECONDS)
         return await self.get(id)
 
     async def clone(self, id: UUID, name: str) -> Program:
@@ -293,7 +290,7 @@ class ProgramService(ResourceService[Program]):
             configuration=dict(program.configuration),
             signature_status=signature.status if signature else SignatureStatus.DEPRECATED,
         )
-        return InitializationJob(plan, self._uow, self._adapters, self._custom_programs)
+        return InitializationJob(self._runs, plan, self._adapters, self._custom_programs)
 
 
 def derived_program(

@@ -1,16 +1,15 @@
-"""Runs one optimization: ask the strategy, evaluate, tell, record; until a stop rule holds.
+"""One optimization: ask the strategy, evaluate, tell; until a stop rule holds.
 
 PENDING → RUNNING → COMPLETED (a stop rule: max iterations, cost budget, timeout, convergence,
-exhausted grid) | FAILED | CANCELLED. Evaluations and progress are written behind, together, at
-most every progress interval; the terminal state at once. A run stopped by a shutdown stays
-RUNNING, and the next process to sweep resumes it from its stored evaluations
+exhausted grid) | FAILED | CANCELLED, as every run lives (`runs/lifecycle.py`). Evaluations are
+stored with the next state written (behind, at most every progress interval). A run stopped by
+a shutdown stays RUNNING, and the next process to sweep resumes it from its stored evaluations
 (`ResumedOptimizations`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -23,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.accounts.repository import OrganizationRepository
 from dspex_gql.db.base import utcnow
-from dspex_gql.db.repository import Recorded
 from dspex_gql.engine.evaluation import Example, ProgramUnderTest, evaluate
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import (
@@ -38,22 +36,32 @@ from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationStatus
 from dspex_gql.optimization_runs.repository import OptimizationRunRepository
 from dspex_gql.optimization_runs.state import RunState, objective_values
-from dspex_gql.orchestrator import (
-    SHUTDOWN_REASON,
-    SUPERSEDED,
-    Progress,
-    ProgressReporter,
-    cancel_reason,
-    uninterrupted,
-)
-from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.programs.repository import ProgramRepository
-from dspex_gql.pubsub import Hub, channels
+from dspex_gql.runs import Phase, RunJob, RunKind, Runs, StateChange
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 LANE = "optimization"
 """The orchestrator lane of optimization loops (`DSPEX_OPTIMIZATION_MAX_RUNNING` at once)."""
+
+
+async def release_program(session: AsyncSession, run: Any) -> None:
+    """The program optimized is READY again."""
+    await ProgramRepository(session, run.organization_id).finish_optimization(run.program_id)
+
+
+OPTIMIZATIONS = RunKind(
+    name="optimization",
+    repository=OptimizationRunRepository,
+    statuses={
+        Phase.RUNNING: OptimizationStatus.RUNNING,
+        Phase.SUSPENDED: OptimizationStatus.RUNNING,
+        Phase.COMPLETED: OptimizationStatus.COMPLETED,
+        Phase.FAILED: OptimizationStatus.FAILED,
+        Phase.CANCELLED: OptimizationStatus.CANCELLED,
+    },
+    event=OptimizationChanged,
+    ended=release_program,
+)
 
 
 @dataclass(frozen=True)
@@ -88,69 +96,69 @@ class OptimizationPlan:
     which would otherwise hold up every request this process serves."""
 
 
-class OptimizationRunner:
-    """Shared by every run of the process."""
+class OptimizationJob(RunJob):
+    kind = OPTIMIZATIONS.name
+    lane = LANE
+    resumable = True
+    event_type = OptimizationChanged
 
-    def __init__(
-        self, reporter: ProgressReporter, hub: Hub, lease: ProcessLease, invoker: ProgramInvoker
-    ) -> None:
-        self.reporter = reporter
-        self.hub = hub
-        self.lease = lease
+    def __init__(self, runs: Runs, invoker: ProgramInvoker, plan: OptimizationPlan) -> None:
+        super().__init__(runs, plan.id, plan.sequence, plan.started_at)
         self.invoker = invoker
-
-    def job(self, plan: OptimizationPlan) -> OptimizationJob:
-        return OptimizationJob(self, plan)
-
-    async def announce(self, event: OptimizationChanged) -> None:
-        await self.hub.publish(channels.optimization_run(event.id), event)
-
-
-class OptimizationJob:
-    def __init__(self, runner: OptimizationRunner, plan: OptimizationPlan) -> None:
-        self.runner = runner
         self.plan = plan
-        self.sequence = plan.sequence
         self.state = RunState.start(plan.objectives, plan.patience)
         for evaluation in plan.history:
             self.state.add(evaluation)
-        self.unwritten: list[Evaluation] = []
+        self.unstored: list[Evaluation] = []
         """Evaluations not stored yet: they go with the next state written."""
         self.uncounted_seconds = 0.0
         """Compute not counted against the organization's quota yet: likewise."""
         self.quota_used_up = False
-        self.started_at = plan.started_at  # set when the job starts; kept across a resume
-        self._task: asyncio.Task[Any] | None = None
+        self._being_stored = (0, 0.0)
+        """Evaluations and seconds the state being written carries (one write at a time)."""
 
-    lane = LANE
-
-    @property
-    def key(self) -> tuple[str, UUID]:
-        return ("optimization", self.plan.id)
-
-    async def run(self) -> None:
-        self._task = asyncio.current_task()
-        self.started_at = self.started_at or utcnow()
-        self._report(OptimizationStatus.RUNNING)
+    async def perform(self) -> dict[str, Any]:
         try:
             async with asyncio.timeout(self._seconds_left()):
                 reason = await self._loop()
         except TimeoutError:
-            await self._complete("timeout")
-        except asyncio.CancelledError as error:
-            await self._stop(cancel_reason(error))
-            raise
-        except Exception:
-            error_id = uuid.uuid4().hex[:12]
-            logger.exception("optimization %s failed (error id %s)", self.plan.id, error_id)
-            await self._finish(
-                OptimizationStatus.FAILED, error=f"Internal error (error id {error_id})"
-            )
-        else:
-            await self._complete(reason)
+            reason = "timeout"
+        return {"results": self._results(reason)}
 
-    async def abandon(self, reason: str) -> None:
-        await self._stop(reason)
+    def columns(self) -> dict[str, Any]:
+        return self.state.snapshot()
+
+    async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
+        """The state, with the evaluations and compute since the last one stored."""
+        plan = self.plan
+        recorded = await OPTIMIZATIONS.record(
+            session, plan, change.sequence, change.phase, change.values, plan.process_id
+        )
+        if recorded is None:
+            return None
+        if recorded.now:
+            await self._store_evaluations(session)
+            if change.phase.is_terminal:
+                await OPTIMIZATIONS.ended(session, plan)
+        return recorded.row
+
+    def stored(self, change: StateChange) -> None:
+        evaluations, seconds = self._being_stored
+        del self.unstored[:evaluations]
+        self.uncounted_seconds -= seconds
+        self._being_stored = (0, 0.0)
+
+    async def _store_evaluations(self, session: AsyncSession) -> None:
+        batch = list(self.unstored)
+        session.add_all(batch)
+        await session.flush()
+        self._being_stored = (len(batch), self.uncounted_seconds)
+        if self.uncounted_seconds > 0:
+            organizations = OrganizationRepository(session)
+            left = await organizations.add_compute(
+                self.plan.organization_id, self.uncounted_seconds
+            )
+            self.quota_used_up = not left
 
     async def _loop(self) -> str:
         plan = self.plan
@@ -163,8 +171,8 @@ class OptimizationJob:
             evaluation, outcome = await self._evaluate(candidate)
             await self._call(plan.strategy.tell, candidate, outcome)
             self.state.add(evaluation)
-            self.unwritten.append(evaluation)
-            self._report(OptimizationStatus.RUNNING)
+            self.unstored.append(evaluation)
+            self.report()
 
     async def _next_candidate(self) -> Candidate | None:
         strategy, limits = self.plan.strategy, self.plan.limits
@@ -195,7 +203,7 @@ class OptimizationJob:
         examples = plan.examples if indices is None else [plan.examples[i] for i in indices]
         started = time.perf_counter()
         result = await evaluate(
-            self.runner.invoker,
+            self.invoker,
             plan.program,
             candidate.configuration,
             examples,
@@ -229,101 +237,15 @@ class OptimizationJob:
         started = self.started_at or utcnow()
         return max(0.0, limit - (utcnow() - started).total_seconds())
 
-    async def _complete(self, reason: str) -> None:
+    def _results(self, reason: str) -> dict[str, Any]:
         state = self.state
-        results = {
+        return {
             "stopReason": reason,
             "evaluations": state.iterations,
             "failedEvaluations": state.failures,
             "totalCost": state.total_cost,
             "bestIteration": None if state.best is None else state.best.iteration,
         }
-        await self._finish(OptimizationStatus.COMPLETED, results=results)
-
-    async def _stop(self, reason: str) -> None:
-        """A shutdown leaves the run RUNNING, its evaluations stored, for the next start; a run
-        that moved on without this job is left as it is."""
-        if reason == SUPERSEDED:
-            return
-        if reason == SHUTDOWN_REASON:
-            await uninterrupted(
-                self.runner.reporter.finish(self._progress(OptimizationStatus.RUNNING))
-            )
-            return
-        await self._finish(OptimizationStatus.CANCELLED, error=reason)
-
-    async def _finish(self, status: OptimizationStatus, **values: Any) -> None:
-        progress = self._progress(status, completed_at=utcnow(), **values)
-        await uninterrupted(self.runner.reporter.finish(progress))
-
-    def _report(self, status: OptimizationStatus, **values: Any) -> None:
-        self.runner.reporter.report(self._progress(status, **values))
-
-    def _progress(self, status: OptimizationStatus, **values: Any) -> Progress:
-        self.sequence += 1
-        state = self.state
-        columns = {"status": status, "started_at": self.started_at, **state.snapshot(), **values}
-        event = OptimizationChanged(
-            id=self.plan.id,
-            program_id=self.plan.program_id,
-            sequence=self.sequence,
-            status=status,
-            iterations_completed=state.iterations,
-            best_score=columns["best_score"],
-        )
-        write = StateWrite(self, self.sequence, columns)
-        return Progress(
-            key=self.key,
-            write=write.apply,
-            announce=lambda: self.runner.announce(event),
-            stored=write.stored,
-            superseded=self._stop_quietly,
-        )
-
-    def _stop_quietly(self) -> None:
-        """The run moved on without this job (cancelled elsewhere, or taken over): stop."""
-        if self._task is not None:
-            self._task.cancel(SUPERSEDED)
-
-
-@dataclass
-class StateWrite:
-    """One state of a run, stored with the evaluations and the compute since the last one."""
-
-    job: OptimizationJob
-    sequence: int
-    columns: dict[str, Any]
-    evaluations: int = 0
-    seconds: float = 0.0
-
-    async def apply(self, session: AsyncSession) -> bool:
-        plan = self.job.plan
-        repo = OptimizationRunRepository(session, plan.organization_id)
-        recorded = await repo.record(plan.id, self.sequence, self.columns, plan.process_id)
-        if recorded is Recorded.APPLIED:
-            await self._store_what_came_since(session)
-        return recorded is not Recorded.SUPERSEDED
-
-    def stored(self) -> None:
-        job = self.job
-        del job.unwritten[: self.evaluations]
-        job.uncounted_seconds -= self.seconds
-        self.evaluations, self.seconds = 0, 0.0
-
-    async def _store_what_came_since(self, session: AsyncSession) -> None:
-        job, plan = self.job, self.job.plan
-        batch = list(job.unwritten)
-        session.add_all(batch)
-        await session.flush()
-        self.evaluations, self.seconds = len(batch), job.uncounted_seconds
-        if self.seconds > 0:
-            organizations = OrganizationRepository(session)
-            left = await organizations.add_compute(plan.organization_id, self.seconds)
-            job.quota_used_up = not left
-        if self.columns["status"].is_terminal:
-            await ProgramRepository(session, plan.organization_id).finish_optimization(
-                plan.program_id
-            )
 
 
 def _metrics(examples: Any, errors: list[str]) -> dict[str, Any]:

@@ -1,23 +1,26 @@
 """Initializes a program: INITIALIZING → READY, or ERROR with the reasons.
 
-Runs through the orchestrator like every other job, so a slow adapter (one that builds a module or
-checks its endpoint) never blocks a request, and a crash mid-way is recovered at start-up.
+A run like every other (`runs/lifecycle.py`), so a slow adapter (one that builds a module or
+checks its endpoint) never blocks a request, and an initialization its process never finished is
+taken over (`InterruptedInitializations`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry, configuration_problems
 from dspex_gql.orchestrator.lease import Abandoned
 from dspex_gql.programs.models import ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository, fail_abandoned_initializations
+from dspex_gql.runs import Phase, RunFailed, RunJob, Runs, StateChange
 from dspex_gql.signatures.models import SignatureStatus
 
 INTERRUPTED = "Interrupted: the service stopped while this program was initializing"
@@ -35,26 +38,38 @@ class InitializationPlan:
     signature_status: SignatureStatus
 
 
-@dataclass(frozen=True)
-class InitializationJob:
-    plan: InitializationPlan
-    uow: UnitOfWorkFactory
-    adapters: AdapterRegistry
-    custom_programs: CustomProgramRegistry
+class InitializationJob(RunJob):
+    """Checks what the program needs (its signature, implementation, adapter, configuration);
+    READY when nothing is missing, else ERROR with every problem found."""
 
-    @property
-    def key(self) -> Hashable:
-        return ("initialize", self.plan.program_id)
+    kind = "initialization"
+    reports_running = False
 
-    async def run(self) -> None:
+    def __init__(
+        self,
+        runs: Runs,
+        plan: InitializationPlan,
+        adapters: AdapterRegistry,
+        custom_programs: CustomProgramRegistry,
+    ) -> None:
+        super().__init__(runs, plan.program_id)
+        self.plan = plan
+        self.adapters = adapters
+        self.custom_programs = custom_programs
+
+    async def perform(self) -> dict[str, Any]:
         problems = self.problems()
         if problems:
-            await self._record(ProgramStatus.ERROR, "; ".join(problems))
-        else:
-            await self._record(ProgramStatus.READY, None)
+            raise RunFailed("; ".join(problems))
+        return {}
 
-    async def abandon(self, reason: str) -> None:
-        await self._record(ProgramStatus.ERROR, reason)
+    async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
+        """READY, or ERROR with the reason; the program's only state written (at the end)."""
+        status = ProgramStatus.READY if change.phase is Phase.COMPLETED else ProgramStatus.ERROR
+        repo = ProgramRepository(session, self.plan.organization_id)
+        values = {"status": status, "error_message": change.values.get("error")}
+        written = await repo.finish_initialization(self.id, self.plan.process_id, values)
+        return change if written else None
 
     def problems(self) -> list[str]:
         plan = self.plan
@@ -78,15 +93,6 @@ class InitializationJob:
         implementation = self.custom_programs.get(name)
         problems = configuration_problems(implementation, self.plan.configuration)
         return [f"configuration: {problem}" for problem in problems]
-
-    async def _record(self, status: ProgramStatus, error: str | None) -> None:
-        async with self.uow() as tx:
-            repo = ProgramRepository(tx.session, self.plan.organization_id)
-            await repo.finish_initialization(
-                self.plan.program_id,
-                self.plan.process_id,
-                {"status": status, "error_message": error},
-            )
 
 
 class InterruptedInitializations:

@@ -1,0 +1,216 @@
+"""The life of every run, written once: executions, program initializations, optimization runs.
+
+    class ExecutionJob(RunJob):
+        kind = "execution"
+        async def perform(self) -> dict[str, Any]: ...          # the run's own work
+        async def store(self, session, change) -> bool: ...   # its stored form of a state
+        event_type = ExecutionChanged                          # what subscribers are told
+
+`RunJob.run()` does the rest, the same way for every kind: RUNNING written behind, the terminal
+state written at once (retried while the database is away) and only then announced; a
+`RunFailed` ends FAILED in its own words, anything else FAILED with "Internal error (error id …)";
+a cancellation ends CANCELLED with its reason — except a shutdown, which leaves a `resumable` run
+RUNNING (`Phase.SUSPENDED`) for the next process, and a run taken over or cancelled elsewhere
+(`SUPERSEDED`), which writes nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.db.base import utcnow
+from dspex_gql.orchestrator import SHUTDOWN_REASON, SUPERSEDED, cancel_reason, uninterrupted
+from dspex_gql.runs.events import RunEvent
+
+if TYPE_CHECKING:
+    from dspex_gql.runs.runs import Runs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """How the orchestrator knows a run's job: its kind and its id (`execution:<uuid>`)."""
+
+    kind: str
+    id: UUID
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+class Phase(Enum):
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    """Stopped by a shutdown, left RUNNING for the next process to resume."""
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (Phase.RUNNING, Phase.SUSPENDED)
+
+
+class RunFailed(Exception):
+    """A failure the run reports in its own words (an adapter's error): it ends FAILED."""
+
+
+class StateChange:
+    """One state of a run, on its way to the store and then to subscribers.
+
+    The reporter writes it (`write`), tells the job it is stored (`written`), publishes it
+    (`announce`), or tells the job the run moved on without it (`superseded`).
+    """
+
+    def __init__(
+        self,
+        job: RunJob,
+        sequence: int,
+        phase: Phase,
+        values: Mapping[str, Any],
+        elapsed_ms: int | None,
+    ) -> None:
+        self.job = job
+        self.sequence = sequence
+        self.phase = phase
+        self.values = values
+        """Columns of this state: `started_at`, `completed_at` when terminal, results, `error`."""
+        self.elapsed_ms = elapsed_ms
+        self.row: Any = None
+        """What the write returned (the event's columns): events are built from the store."""
+
+    @property
+    def key(self) -> Hashable:
+        return self.job.key
+
+    async def write(self, session: AsyncSession) -> bool:
+        self.row = await self.job.store(session, self)
+        return self.row is not None
+
+    def written(self) -> None:
+        self.job.stored(self)
+
+    async def announce(self) -> None:
+        event_type = self.job.event_type
+        if event_type is not None:
+            await self.job.runs.announce(event_type.of(self.row))
+
+    def superseded(self) -> None:
+        self.job.stop_quietly()
+
+
+class RunJob(ABC):
+    """A run's job: what every kind shares. Subclasses set `kind` and write the hooks below."""
+
+    kind: ClassVar[str]
+    lane: ClassVar[str | None] = None
+    """The orchestrator lane it waits for a slot of (None: the shared slots)."""
+    resumable: ClassVar[bool] = False
+    reports_running: ClassVar[bool] = True
+    event_type: ClassVar[type[RunEvent] | None] = None
+    """What subscribers are told of each state stored (None: nothing)."""
+
+    def __init__(
+        self, runs: Runs, id: UUID, sequence: int = 1, started_at: datetime | None = None
+    ) -> None:
+        self.runs = runs
+        self.id = id
+        self.sequence = sequence
+        """The stored row's: every state written gets the next one."""
+        self.started_at = started_at
+        """Kept across a resume."""
+        self._clock: float | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    @property
+    def key(self) -> RunKey:
+        return RunKey(self.kind, self.id)
+
+    # -- what a kind supplies ---------------------------------------------------------------------
+
+    @abstractmethod
+    async def perform(self) -> dict[str, Any]:
+        """Do the run's work; the columns of its COMPLETED state."""
+
+    @abstractmethod
+    async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
+        """Write this state; the row's `event_type` columns as stored, or None when the row
+        moved on without this job (nothing to announce: the job stops)."""
+
+    def stored(self, change: StateChange) -> None:  # noqa: B027 (optional hook)
+        """Told once `change` is committed, before it is announced."""
+
+    def columns(self) -> dict[str, Any]:
+        """Columns every state of this run carries (what its progress adds up to so far)."""
+        return {}
+
+    # -- the lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._task = asyncio.current_task()
+        self.started_at = self.started_at or utcnow()
+        self._clock = time.perf_counter()
+        if self.reports_running:
+            self.report()
+        try:
+            values = await self.perform()
+        except asyncio.CancelledError as error:
+            await self._stopped(cancel_reason(error))
+            raise
+        except RunFailed as error:
+            await self.finish(Phase.FAILED, error=str(error))
+        except Exception:
+            await self.finish(Phase.FAILED, error=self._internal_error())
+        else:
+            await self.finish(Phase.COMPLETED, **values)
+
+    async def abandon(self, reason: str) -> None:
+        """Cancelled before it started (or submitted while the service stops)."""
+        await self._stopped(reason)
+
+    def report(self, **values: Any) -> None:
+        """Stage a RUNNING state, written behind with whatever comes before the next flush."""
+        self.runs.reporter.report(self._change(Phase.RUNNING, values))
+
+    async def finish(self, phase: Phase, **values: Any) -> None:
+        if phase.is_terminal:
+            values.setdefault("completed_at", utcnow())
+        await uninterrupted(self.runs.reporter.finish(self._change(phase, values)))
+
+    def stop_quietly(self) -> None:
+        """The run moved on without this job (cancelled elsewhere, or taken over): stop."""
+        if self._task is not None:
+            self._task.cancel(SUPERSEDED)
+
+    async def _stopped(self, reason: str) -> None:
+        if reason == SUPERSEDED:
+            return
+        if reason == SHUTDOWN_REASON and self.resumable:
+            await self.finish(Phase.SUSPENDED)
+            return
+        await self.finish(Phase.CANCELLED, error=reason)
+
+    def _change(self, phase: Phase, values: Mapping[str, Any]) -> StateChange:
+        self.sequence += 1
+        elapsed = None if self._clock is None else time.perf_counter() - self._clock
+        elapsed_ms = None if elapsed is None else round(elapsed * 1000)
+        columns = {"started_at": self.started_at, **self.columns(), **values}
+        return StateChange(self, self.sequence, phase, columns, elapsed_ms)
+
+    def _internal_error(self) -> str:
+        error_id = uuid.uuid4().hex[:12]
+        logger.exception("%s failed unexpectedly (error id %s)", self.key, error_id)
+        return f"Internal error (error id {error_id})"

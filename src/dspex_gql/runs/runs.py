@@ -1,0 +1,103 @@
+"""What services and jobs share to run things: the orchestrator, the write-behind reporter, this
+process's lease and the hub.
+
+    process_id = await runs.owner()                 # before the transaction that inserts the row
+    async with uow() as tx:
+        ...insert the PENDING row with process_id...
+        runs.launch(tx, job, ExecutionChanged.of(row))   # after the commit: run it, announce it
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+from dspex_gql.db.base import utcnow
+from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.errors import Conflict
+from dspex_gql.orchestrator import Job, Orchestrator, ProgressReporter
+from dspex_gql.orchestrator.lease import ProcessLease
+from dspex_gql.pubsub import Hub
+from dspex_gql.runs.events import RunEvent
+from dspex_gql.runs.kinds import RunKind
+from dspex_gql.runs.lifecycle import Phase, RunKey
+
+logger = logging.getLogger(__name__)
+
+CANCELLED_BY_USER = "Cancelled by user"
+
+
+class Runs:
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        reporter: ProgressReporter,
+        lease: ProcessLease,
+        hub: Hub,
+    ) -> None:
+        self.orchestrator = orchestrator
+        self.reporter = reporter
+        self.lease = lease
+        self.hub = hub
+
+    async def owner(self) -> UUID:
+        """The id of this process's lease, which a new run's row carries (renewed if overdue)."""
+        return await self.lease.held()
+
+    def launch(self, tx: UnitOfWork, job: Job, event: RunEvent | None = None) -> None:
+        """Once `tx` commits: start the job, and announce the state it starts from."""
+        tx.after_commit(lambda: self.orchestrator.submit(job))
+        if event is not None:
+            self.announce_after(tx, [event])
+
+    def announce_after(self, tx: UnitOfWork, events: Iterable[RunEvent]) -> None:
+        """Once `tx` commits, publish what it stored."""
+        ready = list(events)
+        if ready:
+            tx.after_commit(lambda: self.announce_all(ready))
+
+    async def announce(self, event: RunEvent) -> None:
+        for channel in event.channels():
+            await self.hub.publish(channel, event)
+
+    async def announce_all(self, events: list[RunEvent]) -> None:
+        """Each one, even when an earlier one could not be published."""
+        for event in events:
+            try:
+                await self.announce(event)
+            except Exception:
+                logger.warning("could not publish %s", event.key, exc_info=True)
+
+    async def wait(self, key: RunKey, seconds: float) -> bool:
+        return await self.orchestrator.wait(key, seconds)
+
+    async def cancel(
+        self,
+        uow: UnitOfWorkFactory,
+        kind: RunKind,
+        run: Any,
+        reason: str,
+        audit: Callable[[UnitOfWork], None],
+    ) -> None:
+        """Cancel a run once: its job when this process runs it, else its row in place (another
+        replica's run, which stops at its next write; or an orphan). `audit` is recorded with the
+        cancellation."""
+        if run.status.is_terminal:
+            raise Conflict(f"The {kind.name} already finished ({run.status.value})")
+        key = kind.key(run.id)
+        if self.orchestrator.cancelling(key):
+            raise Conflict(f"The {kind.name} is already being cancelled")
+        if await self.orchestrator.cancel(key, reason):
+            async with uow() as tx:
+                audit(tx)
+            return
+        async with uow() as tx:
+            values = {"error": reason, "completed_at": utcnow()}
+            recorded = await kind.record(tx.session, run, run.sequence + 1, Phase.CANCELLED, values)
+            if recorded is None:
+                raise Conflict(f"The {kind.name} finished before it could be cancelled")
+            await kind.ended(tx.session, run)
+            audit(tx)
+            self.announce_after(tx, [kind.event.of(recorded.row)])
