@@ -29,6 +29,7 @@ from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.runs import Runs
 from dspex_gql.runs.runs import CANCELLED_BY_USER
+from dspex_gql.runs.watching import follow
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.service import engine_signature
@@ -115,15 +116,8 @@ class ExecutionService(ResourceService[Execution]):
         """The execution now, then after each change, until it finishes."""
         async with self._hub.subscribe(channels.execution(id), ExecutionChanged) as events:
             current = await self.get(id)
-            yield current
-            if current.status.is_terminal:
-                return
-            async for event in events:
-                if event.sequence > current.sequence:
-                    current = await self._advance(current, event)
-                    yield current
-                    if current.status.is_terminal:
-                        return
+            async for execution in follow(current, events, self._advance):
+                yield execution
 
     async def watch_program(self, program_id: UUID) -> AsyncIterator[Execution]:
         """Unfinished executions of the program now, then every change of any of its executions."""

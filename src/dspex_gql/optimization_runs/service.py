@@ -3,8 +3,6 @@ configuration, watch progress and the Pareto frontier, variable importance."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +34,7 @@ from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.runs import Runs
 from dspex_gql.runs.runs import CANCELLED_BY_USER
+from dspex_gql.runs.watching import follow
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.variable_spaces.models import VariableSpace
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
@@ -141,23 +140,15 @@ class OptimizationService(ResourceService[OptimizationRun]):
         """The run now, then as it changes (at most `progress_messages_per_second`), until it
         ends. Between messages, events coalesce: the next message is the latest state."""
         interval = 1 / self._settings.progress_messages_per_second
-        async with self._hub.subscribe(
-            channels.optimization_run(id), OptimizationChanged
-        ) as events:
+        channel = channels.optimization_run(id)
+        async with self._hub.subscribe(channel, OptimizationChanged) as events:
             current = await self.get(id)
-            yield current
-            sent = time.monotonic()
-            if current.status.is_terminal:
-                return
-            async for event in events:
-                if event.sequence <= current.sequence:
-                    continue
-                await asyncio.sleep(max(0.0, sent + interval - time.monotonic()))
-                current = await self.get(id)
-                yield current
-                sent = time.monotonic()
-                if current.status.is_terminal:
-                    return
+            async for run in follow(current, events, self._reread, interval):
+                yield run
+
+    async def _reread(self, _: OptimizationRun, event: OptimizationChanged) -> OptimizationRun:
+        """Progress (the frontier, the best configuration) lives in the store."""
+        return await self.get(event.id)
 
     async def watch_frontier(self, id: UUID) -> AsyncIterator[list[dict[str, Any]]]:
         """The frontier now, then each time it changes, until the run ends."""
