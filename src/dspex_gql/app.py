@@ -22,7 +22,7 @@ from dspex_gql.accounts.sessions import SessionService
 from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.config import Settings
 from dspex_gql.db import migrations
-from dspex_gql.db.engine import create_engine, create_session_factory
+from dspex_gql.db.engine import create_engine, create_session_factory, is_sqlite
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
@@ -143,7 +143,11 @@ async def _start(
         await migrations.upgrade(settings.database.url)
     engine = create_engine(settings.database)
     stack.push_async_callback(engine.dispose)
-    uow = UnitOfWorkFactory(create_session_factory(engine))
+    uow = UnitOfWorkFactory(
+        create_session_factory(engine),
+        one_writer=is_sqlite(settings.database.url),
+        writer_wait_seconds=settings.database.statement_timeout_seconds,
+    )
     broadcast = settings.broadcast
     hub = await stack.enter_async_context(
         Hub(

@@ -10,6 +10,7 @@ This is the only module that commits.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,18 +44,41 @@ class UnitOfWork:
 
 
 class UnitOfWorkFactory:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        one_writer: bool = False,
+        writer_wait_seconds: float = 15.0,
+    ) -> None:
+        """`one_writer` (SQLite): this process's writing transactions take turns, first come
+        first served, instead of polling the file lock against each other — under load, SQLite's
+        busy handler let some writers lose every race for longer than the busy timeout."""
         self._session_factory = session_factory
+        self._writers = asyncio.Lock() if one_writer else None
+        self._writer_wait_seconds = writer_wait_seconds
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[UnitOfWork]:
         """A writing transaction, committed when the block ends without an exception."""
-        async with self._session_factory() as session:
+        async with self._turn_to_write(), self._session_factory() as session:
             await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
             tx = UnitOfWork(session)
             yield tx
             await session.commit()
         await tx._run_after_commit()
+
+    @asynccontextmanager
+    async def _turn_to_write(self) -> AsyncIterator[None]:
+        """Raises TimeoutError (the database is unavailable) after `writer_wait_seconds`."""
+        if self._writers is None:
+            yield
+            return
+        async with asyncio.timeout(self._writer_wait_seconds):
+            await self._writers.acquire()
+        try:
+            yield
+        finally:
+            self._writers.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
