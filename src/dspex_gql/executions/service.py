@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import ExecutionSettings
@@ -24,6 +23,7 @@ from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository
 from dspex_gql.executions.runner import ExecutionPlan, ExecutionRunner, state_event
+from dspex_gql.identity import Actor
 from dspex_gql.orchestrator import Orchestrator
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository

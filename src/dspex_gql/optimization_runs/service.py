@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import OptimizationSettings
@@ -20,6 +19,7 @@ from dspex_gql.db.repository import Recorded
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.optimization import MetricRegistry, variable_importance
 from dspex_gql.errors import Conflict, NotFound, ValidationFailed
+from dspex_gql.identity import Actor
 from dspex_gql.optimization_runs.checks import StartOptimization, checked_run
 from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun, OptimizationStatus

@@ -8,8 +8,9 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, TenantOwned
-from dspex_gql.db.enums import Visibility, enum_column
+from dspex_gql.db.enums import enum_column
 from dspex_gql.engine.adapters.base import ProgramType
+from dspex_gql.policies import Visibility
 
 
 class ProgramStatus(StrEnum):

@@ -8,17 +8,17 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.audit import recorder as audit
-from dspex_gql.db.enums import Visibility
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
+from dspex_gql.identity import Actor
 from dspex_gql.orchestrator import Orchestrator
 from dspex_gql.orchestrator.lease import ProcessLease
+from dspex_gql.policies import Visibility
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.programs.runner import InitializationJob, InitializationPlan

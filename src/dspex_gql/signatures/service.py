@@ -8,12 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.audit import recorder as audit
-from dspex_gql.db.enums import Visibility
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine import signatures as engine
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
+from dspex_gql.identity import Actor
+from dspex_gql.policies import Visibility
 from dspex_gql.resource import ResourceService
 from dspex_gql.signatures.models import Signature, SignatureStatus
 from dspex_gql.signatures.repository import SignatureRepository, _duplicate
