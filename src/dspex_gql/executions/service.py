@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from dspex_gql.engine.variables import validate_configuration
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.models import Execution, ExecutionStatus
-from dspex_gql.executions.repository import ExecutionRepository
+from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
 from dspex_gql.executions.runner import ExecutionPlan, ExecutionRunner, state_event
 from dspex_gql.identity import Actor
 from dspex_gql.orchestrator import Orchestrator
@@ -31,7 +31,7 @@ from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
-from dspex_gql.signatures.service import engine_signature
+from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
 from dspex_gql.variable_spaces.stored import stored_space
 
@@ -66,6 +66,13 @@ class ExecutionService(ResourceService[Execution]):
 
     def _repo(self, tx: UnitOfWork) -> ExecutionRepository:
         return ExecutionRepository(tx.session, self._actor.organization_id, self._actor)
+
+    async def stats(self, program_ids: Iterable[UUID]) -> dict[UUID, ExecutionStats]:
+        """Figures per program, for programs the actor reads: no read filter of their own."""
+        wanted = list(program_ids)
+        async with self._uow.read() as tx:
+            found = await ExecutionRepository(tx.session, self._actor.organization_id).stats(wanted)
+        return {id: found.get(id, ExecutionStats()) for id in wanted}
 
     async def start(self, start: StartExecution) -> Execution:
         policies.ensure_can_create(self._actor, "executions")

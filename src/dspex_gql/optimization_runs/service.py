@@ -31,9 +31,8 @@ from dspex_gql.optimization_runs.repository import (
 )
 from dspex_gql.optimization_runs.runner import OptimizationRunner
 from dspex_gql.orchestrator import Orchestrator
-from dspex_gql.programs.models import Program, ProgramStatus
+from dspex_gql.programs.models import Program, ProgramStatus, derived_program
 from dspex_gql.programs.repository import ProgramRepository
-from dspex_gql.programs.service import derived_program
 from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.signatures.repository import SignatureRepository

@@ -27,7 +27,8 @@ from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.policies import Visibility
 from dspex_gql.signatures import models
 from dspex_gql.signatures.models import SignatureStatus
-from dspex_gql.signatures.service import NewSignature, SignatureChanges, parse_spec
+from dspex_gql.signatures.service import NewSignature, SignatureChanges
+from dspex_gql.signatures.specs import parse_spec
 
 if TYPE_CHECKING:
     from dspex_gql.programs.schema import Program
