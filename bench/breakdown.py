@@ -46,12 +46,12 @@ from bench import httpclient
 from bench.gcstats import GCStats
 from bench.raw_app import PROGRAMS
 from bench.servers import serving
-from dspex_gql.accounts.actor import Actor, Origin
 from dspex_gql.db.listing import PageRequest
 from dspex_gql.executions.service import StartExecution
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.pagination import Connection
 from dspex_gql.graphql.schema import build_schema
+from dspex_gql.identity import Actor, Origin
 from dspex_gql.programs.models import ProgramStatus
 from dspex_gql.programs.schema import Program
 from dspex_gql.runtime import Runtime, Services

@@ -10,9 +10,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
-from dspex_gql.accounts.models import Role, User
+from dspex_gql.accounts.models import User
 from dspex_gql.db.repository import flush_unique
 from dspex_gql.errors import Conflict
+from dspex_gql.identity import Role
 from dspex_gql.runtime import Runtime
 from tests.tenants import Tenant
 

@@ -11,14 +11,20 @@ write rules raise Forbidden.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 
-from dspex_gql.accounts.actor import Actor
-from dspex_gql.accounts.models import Role
-from dspex_gql.db.enums import Visibility
 from dspex_gql.errors import Forbidden
+from dspex_gql.identity import Actor, Role
+
+
+class Visibility(StrEnum):
+    """Who besides its owner (and admins) may read a resource."""
+
+    PRIVATE = "PRIVATE"
+    ORGANIZATION = "ORGANIZATION"
 
 
 def readable(actor: Actor | None, model: Any) -> ColumnElement[bool] | None:

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.db.listing import FilterExpr, Page, PageRequest
 from dspex_gql.db.repository import TenantRepository, TenantRow
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.identity import Actor
 
 M = TypeVar("M", bound=TenantRow)
 

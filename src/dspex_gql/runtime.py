@@ -7,7 +7,6 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.accounts.authentication import Authenticator
 from dspex_gql.accounts.passwords import Passwords
 from dspex_gql.accounts.service import AccountService
@@ -22,6 +21,7 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.service import ExecutionService
+from dspex_gql.identity import Actor
 from dspex_gql.optimization_runs.service import EvaluationService, OptimizationService
 from dspex_gql.orchestrator.reclaim import RunReclamation
 from dspex_gql.programs.service import ProgramService

@@ -1,1 +1,1 @@
-"""Organizations, users and the actor a request runs as."""
+"""Organizations, users, API keys and sign-in (the actor a request runs as: `identity`)."""

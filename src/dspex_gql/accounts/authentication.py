@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dspex_gql.accounts.actor import Actor, Credential, CredentialKind, Origin
 from dspex_gql.accounts.keys import parse_key, secret_matches
 from dspex_gql.accounts.models import ApiKey, User
 from dspex_gql.accounts.repository import CredentialRepository
 from dspex_gql.accounts.tokens import InvalidToken, Tokens
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.identity import Actor, Credential, CredentialKind, Origin
 from dspex_gql.storable_input import storable
 
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
@@ -10,12 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, Timestamps
 from dspex_gql.db.enums import enum_column
-
-
-class Role(StrEnum):
-    ADMIN = "ADMIN"
-    USER = "USER"
-    VIEWER = "VIEWER"
+from dspex_gql.identity import Role
 
 
 class Organization(Timestamps, Base):

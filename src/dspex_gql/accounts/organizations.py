@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dspex_gql.accounts.actor import Actor, Origin
 from dspex_gql.accounts.keys import new_key, secret_hash
-from dspex_gql.accounts.models import ApiKey, Organization, Role, User
+from dspex_gql.accounts.models import ApiKey, Organization, User
 from dspex_gql.accounts.repository import (
     CredentialRepository,
     OrganizationRepository,
@@ -18,6 +17,7 @@ from dspex_gql.audit import recorder as audit
 from dspex_gql.db.repository import flush_unique
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict
+from dspex_gql.identity import Actor, Origin, Role
 
 SLUG_RACE = "Another organization with this name was created at the same moment; try again"
 FIRST_ORGANIZATION = "default"

@@ -6,10 +6,11 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dspex_gql.accounts.models import ApiKey, Organization, Role, User
+from dspex_gql.accounts.models import ApiKey, Organization, User
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import TenantRepository
 from dspex_gql.executions.models import Execution
+from dspex_gql.identity import Role
 
 
 class OrganizationRepository:

@@ -9,7 +9,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dspex_gql.accounts import models
-from dspex_gql.accounts.models import Role
 from dspex_gql.accounts.service import NewUser, OrganizationChanges, SignedIn, UserChanges
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
@@ -25,6 +24,7 @@ from dspex_gql.graphql.filters import (
 from dspex_gql.graphql.ids import to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.identity import Role
 
 strawberry.enum(Role)
 

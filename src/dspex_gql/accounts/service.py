@@ -9,10 +9,9 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor, Origin
 from dspex_gql.accounts.events import CredentialsChanged
 from dspex_gql.accounts.keys import new_key, secret_hash
-from dspex_gql.accounts.models import ApiKey, Organization, Role, User
+from dspex_gql.accounts.models import ApiKey, Organization, User
 from dspex_gql.accounts.passwords import Passwords, password_problem
 from dspex_gql.accounts.repository import (
     ApiKeyRepository,
@@ -26,6 +25,7 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.db.repository import flush_unique
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
+from dspex_gql.identity import Actor, Origin, Role
 from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.unset import UNSET, Maybe

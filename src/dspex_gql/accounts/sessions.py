@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from dspex_gql import validation
-from dspex_gql.accounts.actor import Actor, Credential, CredentialKind, Origin
 from dspex_gql.accounts.models import Organization
 from dspex_gql.accounts.organizations import create_organization
 from dspex_gql.accounts.passwords import Passwords
@@ -17,6 +16,7 @@ from dspex_gql.config import AuthSettings, LimitsSettings
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.errors import FieldProblem, Forbidden, ValidationFailed
+from dspex_gql.identity import Actor, Credential, CredentialKind, Origin
 from dspex_gql.ratelimit import RateLimited, RateLimiter
 
 BAD_CREDENTIALS = "Invalid email or password"

@@ -13,9 +13,9 @@ from uuid import UUID
 
 from pydantic_core import to_jsonable_python
 
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.audit.models import AuditLog
 from dspex_gql.db.uow import UnitOfWork
+from dspex_gql.identity import Actor
 
 SECRET_WORDS = frozenset(
     {"secret", "password", "passwd", "pwd", "token", "credential", "credentials", "authorization"}

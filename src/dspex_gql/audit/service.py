@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from dspex_gql import policies
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.audit.models import AuditLog
 from dspex_gql.audit.repository import AuditLogRepository
 from dspex_gql.db.listing import FilterExpr, Page, PageRequest
 from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.identity import Actor
 
 
 class AuditService:

@@ -1,16 +1,8 @@
 from __future__ import annotations
 
 from enum import Enum as PyEnum
-from enum import StrEnum
 
 from sqlalchemy import Enum
-
-
-class Visibility(StrEnum):
-    """Who besides its owner (and admins) may read a resource."""
-
-    PRIVATE = "PRIVATE"
-    ORGANIZATION = "ORGANIZATION"
 
 
 def enum_column(enum: type[PyEnum], name: str) -> Enum:

@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
 from dspex_gql.errors import Conflict, NotFound
+from dspex_gql.identity import Actor
 
 
 class TenantRow(Protocol):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import ExecutionSettings
@@ -22,7 +21,8 @@ from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.events import ExecutionChanged
 from dspex_gql.executions.job import EXECUTIONS, ExecutionJob, ExecutionPlan
 from dspex_gql.executions.models import Execution, ExecutionStatus
-from dspex_gql.executions.repository import ExecutionRepository
+from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
+from dspex_gql.identity import Actor
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
@@ -32,7 +32,7 @@ from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.runs.watching import follow
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
-from dspex_gql.signatures.service import engine_signature
+from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
 from dspex_gql.variable_spaces.stored import stored_space
 
@@ -65,6 +65,13 @@ class ExecutionService(ResourceService[Execution]):
 
     def _repo(self, tx: UnitOfWork) -> ExecutionRepository:
         return ExecutionRepository(tx.session, self._actor.organization_id, self._actor)
+
+    async def stats(self, program_ids: Iterable[UUID]) -> dict[UUID, ExecutionStats]:
+        """Figures per program, for programs the actor reads: no read filter of their own."""
+        wanted = list(program_ids)
+        async with self._uow.read() as tx:
+            found = await ExecutionRepository(tx.session, self._actor.organization_id).stats(wanted)
+        return {id: found.get(id, ExecutionStats()) for id in wanted}
 
     async def start(self, start: StartExecution) -> Execution:
         policies.ensure_can_create(self._actor, "executions")

@@ -5,9 +5,9 @@ from functools import cached_property
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
-from dspex_gql.accounts.actor import Actor, Origin
 from dspex_gql.config import Settings
 from dspex_gql.graphql.loaders import Loaders
+from dspex_gql.identity import Actor, Origin
 from dspex_gql.runtime import Runtime, Services
 
 

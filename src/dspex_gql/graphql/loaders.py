@@ -36,7 +36,7 @@ class Loaders:
         self.program_signature: DataLoader[UUID, Any] = loader(signatures.for_programs)
         self.signature_program_count: DataLoader[UUID, int] = loader(signatures.program_counts, 0)
         self.program: DataLoader[UUID, Any] = loader(programs.get_many)
-        self.program_stats: DataLoader[UUID, Any] = loader(programs.stats)
+        self.program_stats: DataLoader[UUID, Any] = loader(services.executions.stats)
         self.program_children: DataLoader[UUID, list[Any]] = loader(programs.children, [])
         self.user: DataLoader[UUID, Any] = loader(services.accounts.get_many)
         spaces, optimizations = services.variable_spaces, services.optimizations

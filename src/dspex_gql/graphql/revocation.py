@@ -19,11 +19,11 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from graphql.error import GraphQLSyntaxError
 from strawberry.types import ExecutionResult
 
-from dspex_gql.accounts.actor import Actor, CredentialKind
 from dspex_gql.accounts.events import CredentialsChanged
 from dspex_gql.db.base import utcnow
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.unavailable import service_unavailable
+from dspex_gql.identity import Actor, CredentialKind
 from dspex_gql.pubsub import HubUnavailable, channels
 
 R = TypeVar("R")

@@ -17,7 +17,6 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from dspex_gql.accounts.actor import Origin
 from dspex_gql.accounts.authentication import Unauthenticated
 from dspex_gql.config import Settings
 from dspex_gql.db.errors import database_unavailable
@@ -26,6 +25,7 @@ from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_page
 from dspex_gql.graphql.schema import build_schema
 from dspex_gql.graphql.websocket_protocols import LegacyWSHandler, TransportWSHandler
+from dspex_gql.identity import Origin
 from dspex_gql.runtime import Runtime
 
 

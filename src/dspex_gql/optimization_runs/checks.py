@@ -22,7 +22,7 @@ from dspex_gql.errors import FieldProblem, ValidationFailed
 from dspex_gql.optimization_runs.models import OptimizationRun, OptimizationStatus
 from dspex_gql.optimization_runs.planning import strategy_for
 from dspex_gql.signatures.models import Signature
-from dspex_gql.signatures.service import engine_signature
+from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.variable_spaces.models import VariableSpace
 
 DIRECTIONS = {"SCORE": "MAXIMIZE", "COST": "MINIMIZE", "LATENCY": "MINIMIZE"}

@@ -25,7 +25,7 @@ from dspex_gql.programs.models import Program
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
-from dspex_gql.signatures.service import engine_signature
+from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.variable_spaces.stored import stored_space
 
 

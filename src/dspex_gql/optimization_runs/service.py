@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import OptimizationSettings
@@ -17,6 +16,7 @@ from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import MetricRegistry, variable_importance
 from dspex_gql.errors import Conflict, NotFound, ValidationFailed
+from dspex_gql.identity import Actor
 from dspex_gql.optimization_runs.checks import StartOptimization, checked_run
 from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.job import OPTIMIZATIONS, OptimizationJob
@@ -27,9 +27,8 @@ from dspex_gql.optimization_runs.repository import (
     OptimizationRunRepository,
     OptimizationStats,
 )
-from dspex_gql.programs.models import Program, ProgramStatus
+from dspex_gql.programs.models import Program, ProgramStatus, derived_program
 from dspex_gql.programs.repository import ProgramRepository
-from dspex_gql.programs.service import derived_program
 from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.runs import Runs

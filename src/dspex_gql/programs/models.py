@@ -8,8 +8,9 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, TenantOwned
-from dspex_gql.db.enums import Visibility, enum_column
+from dspex_gql.db.enums import enum_column
 from dspex_gql.engine.adapters.base import ProgramType
+from dspex_gql.policies import Visibility
 
 
 class ProgramStatus(StrEnum):
@@ -56,3 +57,30 @@ class Program(TenantOwned, Base):
     )
     process_id: Mapped[uuid.UUID | None]
     """While INITIALIZING: the service process initializing it (see `orchestrator/processes.py`)."""
+
+
+def derived_program(
+    source: Program,
+    *,
+    name: str,
+    configuration: dict[str, Any],
+    version: int = 1,
+    performance_metrics: dict[str, Any] | None = None,
+) -> Program:
+    """A DRAFT child of `source`: same program, its own name, configuration and version."""
+    return Program(
+        name=name.strip(),
+        description=source.description,
+        type=source.type,
+        adapter=source.adapter,
+        implementation=source.implementation,
+        status=ProgramStatus.DRAFT,
+        signature_id=source.signature_id,
+        configuration=configuration,
+        parent_id=source.id,
+        version=version,
+        performance_metrics=performance_metrics or {},
+        tags=list(source.tags),
+        visibility=source.visibility,
+        variable_space_id=source.variable_space_id,
+    )

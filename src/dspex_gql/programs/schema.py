@@ -9,7 +9,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dspex_gql.accounts.schema import User, user_by_id
-from dspex_gql.db.enums import Visibility
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.executions.repository import ExecutionStats
@@ -27,6 +26,7 @@ from dspex_gql.graphql.filters import (
 from dspex_gql.graphql.ids import or_none, to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.policies import Visibility
 from dspex_gql.programs import models
 from dspex_gql.programs.models import ProgramStatus
 from dspex_gql.programs.service import NewProgram, ProgramChanges

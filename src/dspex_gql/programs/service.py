@@ -8,23 +8,22 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.audit import recorder as audit
-from dspex_gql.db.enums import Visibility
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
-from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
+from dspex_gql.identity import Actor
+from dspex_gql.policies import Visibility
 from dspex_gql.programs.initialization import InitializationJob, InitializationPlan
-from dspex_gql.programs.models import Program, ProgramStatus
+from dspex_gql.programs.models import Program, ProgramStatus, derived_program
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.resource import ResourceService
 from dspex_gql.runs import Runs
 from dspex_gql.signatures.models import Signature, SignatureStatus
 from dspex_gql.signatures.repository import SignatureRepository
-from dspex_gql.signatures.service import find_or_create_for_spec
+from dspex_gql.signatures.specs import find_or_create_for_spec
 from dspex_gql.unset import UNSET, Maybe
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
 
@@ -90,12 +89,6 @@ class ProgramService(ResourceService[Program]):
     async def children(self, ids: Iterable[UUID]) -> dict[UUID, list[Program]]:
         async with self._uow.read() as tx:
             return await self._repo(tx).children(ids)
-
-    async def stats(self, ids: Iterable[UUID]) -> dict[UUID, ExecutionStats]:
-        wanted = list(ids)
-        async with self._uow.read() as tx:
-            found = await ExecutionRepository(tx.session, self._actor.organization_id).stats(wanted)
-        return {id: found.get(id, ExecutionStats()) for id in wanted}
 
     async def create(self, new: NewProgram) -> Program:
         policies.ensure_can_create(self._actor, "programs")
@@ -291,33 +284,6 @@ class ProgramService(ResourceService[Program]):
             signature_status=signature.status if signature else SignatureStatus.DEPRECATED,
         )
         return InitializationJob(self._runs, plan, self._adapters, self._custom_programs)
-
-
-def derived_program(
-    source: Program,
-    *,
-    name: str,
-    configuration: dict[str, Any],
-    version: int = 1,
-    performance_metrics: dict[str, Any] | None = None,
-) -> Program:
-    """A DRAFT child of `source`: same program, its own name, configuration and version."""
-    return Program(
-        name=name.strip(),
-        description=source.description,
-        type=source.type,
-        adapter=source.adapter,
-        implementation=source.implementation,
-        status=ProgramStatus.DRAFT,
-        signature_id=source.signature_id,
-        configuration=configuration,
-        parent_id=source.id,
-        version=version,
-        performance_metrics=performance_metrics or {},
-        tags=list(source.tags),
-        visibility=source.visibility,
-        variable_space_id=source.variable_space_id,
-    )
 
 
 def _new_problems(new: NewProgram) -> list[FieldProblem]:

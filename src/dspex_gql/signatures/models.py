@@ -7,7 +7,8 @@ from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, TenantOwned
-from dspex_gql.db.enums import Visibility, enum_column
+from dspex_gql.db.enums import enum_column
+from dspex_gql.policies import Visibility
 
 
 class SignatureStatus(StrEnum):

@@ -8,7 +8,6 @@ from uuid import UUID
 import strawberry
 
 from dspex_gql.accounts.schema import User, user_by_id
-from dspex_gql.db.enums import Visibility
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine import signatures as engine
 from dspex_gql.errors import ValidationFailed
@@ -25,9 +24,11 @@ from dspex_gql.graphql.filters import (
 from dspex_gql.graphql.ids import or_none, to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.policies import Visibility
 from dspex_gql.signatures import models
 from dspex_gql.signatures.models import SignatureStatus
-from dspex_gql.signatures.service import NewSignature, SignatureChanges, parse_spec
+from dspex_gql.signatures.service import NewSignature, SignatureChanges
+from dspex_gql.signatures.specs import parse_spec
 
 if TYPE_CHECKING:
     from dspex_gql.programs.schema import Program

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.audit import recorder as audit
-from dspex_gql.db.enums import Visibility
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine import signatures as engine
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
+from dspex_gql.policies import Visibility
 from dspex_gql.resource import ResourceService
 from dspex_gql.signatures.models import Signature, SignatureStatus
 from dspex_gql.signatures.repository import SignatureRepository, _duplicate
+from dspex_gql.signatures.specs import audit_created, set_fields
+from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.unset import UNSET, Maybe
 
 DEFAULT_VERSION = "1.0.0"
@@ -88,10 +88,10 @@ class SignatureService(ResourceService[Signature]):
                 status=SignatureStatus.DRAFT,
                 visibility=new.visibility,
             )
-            _set_fields(signature, parsed)
+            set_fields(signature, parsed)
             repo.add(signature, created_by=self._actor.user_id)
             await repo.save_unique(signature)
-            _audit_created(tx, self._actor, signature)
+            audit_created(tx, self._actor, signature)
             return signature
 
     async def update(self, id: UUID, changes: SignatureChanges) -> Signature:
@@ -150,64 +150,6 @@ class SignatureService(ResourceService[Signature]):
             return signature
 
 
-async def find_or_create_for_spec(
-    tx: UnitOfWork, repo: SignatureRepository, spec: str, actor: Actor, visibility: Visibility
-) -> Signature:
-    """A usable signature with this spec that the actor can read, or a new ACTIVE one named by it
-    (with the visibility of the program it is made for)."""
-    parsed = parse_spec(spec, "signatureSpec")
-    canonical = parsed.to_spec()
-    found = await repo.find_usable_by_spec(canonical)
-    if found is not None:
-        return found
-    name = canonical[:200]
-    version = _next_free_version(await repo.versions_of(name))
-    signature = Signature(
-        name=name, version=version, status=SignatureStatus.ACTIVE, visibility=visibility
-    )
-    _set_fields(signature, parsed)
-    repo.add(signature, created_by=actor.user_id)
-    await repo.save_unique(signature)
-    _audit_created(tx, actor, signature)
-    return signature
-
-
-def _audit_created(tx: UnitOfWork, actor: Actor, signature: Signature) -> None:
-    changes = {
-        "name": signature.name,
-        "version": signature.version,
-        "spec": signature.spec,
-        "visibility": signature.visibility,
-    }
-    audit.record(tx, actor, "signature.create", "Signature", signature.id, changes)
-
-
-def _next_free_version(taken: set[str]) -> str:
-    """`1.0.0`, or the first of `1.0.1`, `1.0.2`, ... that no (deprecated) signature holds."""
-    patch = 0
-    while f"1.0.{patch}" in taken:
-        patch += 1
-    return f"1.0.{patch}"
-
-
-def parse_spec(spec: str, field: str = "spec") -> engine.Signature:
-    try:
-        return engine.parse_signature(spec)
-    except engine.SignatureError as error:
-        raise ValidationFailed(_renamed(error.problems, "spec", field)) from None
-
-
-def engine_signature(signature: Signature) -> engine.Signature:
-    return engine.Signature(
-        inputs=tuple(engine.SignatureField(**field) for field in signature.inputs),
-        outputs=tuple(engine.SignatureField(**field) for field in signature.outputs),
-    )
-
-
-def _renamed(problems: Iterable[FieldProblem], old: str, new: str) -> list[FieldProblem]:
-    return [FieldProblem(new if p.field == old else p.field, p.message, p.code) for p in problems]
-
-
 def _parse_new(new: NewSignature) -> engine.Signature:
     problems = [
         *validation.text("name", new.name, max_length=200, required=True),
@@ -237,16 +179,6 @@ def _parse_contract(
         return engine.build_signature(inputs or (), outputs or ()), []
     except engine.SignatureError as error:
         return None, list(error.problems)
-
-
-def _set_fields(signature: Signature, parsed: engine.Signature) -> None:
-    signature.spec = parsed.to_spec()
-    signature.inputs = [_stored(field) for field in parsed.inputs]
-    signature.outputs = [_stored(field) for field in parsed.outputs]
-
-
-def _stored(field: engine.SignatureField) -> dict[str, Any]:
-    return {"name": field.name, "type": field.type, "description": field.description}
 
 
 def _check_changeable(signature: Signature, changes: SignatureChanges) -> None:
@@ -302,5 +234,5 @@ def _apply_contract(signature: Signature, changes: SignatureChanges) -> list[Fie
     outputs = current.outputs if changes.outputs is UNSET else changes.outputs
     parsed, problems = _parse_contract(spec, None if spec else inputs, None if spec else outputs)
     if parsed is not None:
-        _set_fields(signature, parsed)
+        set_fields(signature, parsed)
     return problems

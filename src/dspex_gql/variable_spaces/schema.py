@@ -9,7 +9,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dspex_gql.accounts.schema import User, user_by_id
-from dspex_gql.db.enums import Visibility
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine.variables import Difficulty, SamplingStrategy, VariableType, measure
 from dspex_gql.engine.variables import Variable as EngineVariable
@@ -25,6 +24,7 @@ from dspex_gql.graphql.filters import DateTimeFilter, Order, StringFilter, filte
 from dspex_gql.graphql.ids import or_none, to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.policies import Visibility
 from dspex_gql.programs.schema import Program
 from dspex_gql.signatures.schema import VisibilityFilter
 from dspex_gql.variable_spaces import models

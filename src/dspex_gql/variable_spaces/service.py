@@ -8,9 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.actor import Actor
 from dspex_gql.audit import recorder as audit
-from dspex_gql.db.enums import Visibility
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.variables import (
     SamplingStrategy,
@@ -23,6 +21,8 @@ from dspex_gql.engine.variables import (
     VariableSpace as EngineSpace,
 )
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
+from dspex_gql.identity import Actor
+from dspex_gql.policies import Visibility
 from dspex_gql.resource import ResourceService
 from dspex_gql.unset import UNSET, Maybe
 from dspex_gql.variable_spaces.models import VariableSpace

@@ -1,3 +1,6 @@
+"""Who a request runs as. Below the database and every resource: repositories and policies are
+bound to an actor without importing a resource."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,7 +9,11 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from dspex_gql.accounts.models import Role
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    USER = "USER"
+    VIEWER = "VIEWER"
 
 
 @dataclass(frozen=True)
