@@ -11,10 +11,8 @@ from dspex_gql.accounts.schema import User, user_by_id
 from dspex_gql.db.enums import Visibility
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine import signatures as engine
-from dspex_gql.errors import ValidationFailed
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from dspex_gql.graphql.errors import field_errors as to_field_errors
 from dspex_gql.graphql.filters import (
     DateTimeFilter,
     EnumFilter,
@@ -257,12 +255,7 @@ class SignatureQuery:
 
     @strawberry.field(description="Check a spec such as `question, context: list[str] -> answer`.")
     def parse_signature(self, spec: str) -> ParseSignatureResult:
-        try:
-            parsed = parse_spec(spec)
-        except ValidationFailed as error:
-            return ValidationError(
-                message=error.message, code=error.code, field_errors=to_field_errors(error)
-            )
+        parsed = parse_spec(spec)
         return ParsedSignature(
             spec=parsed.to_spec(),
             inputs=[SignatureField.of(field) for field in parsed.inputs],

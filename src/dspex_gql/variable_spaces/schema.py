@@ -20,6 +20,7 @@ from dspex_gql.graphql.errors import (
     ForbiddenError,
     NotFoundError,
     ValidationError,
+    field_errors,
 )
 from dspex_gql.graphql.filters import DateTimeFilter, Order, StringFilter, filter_field
 from dspex_gql.graphql.ids import or_none, to_uuid
@@ -319,8 +320,7 @@ class VariableSpaceQuery:
     ) -> ConfigurationCheck:
         service = info.context.services.variable_spaces
         problems = await service.check_configuration(_space_id(variable_space_id), configuration)
-        errors = [FieldError(field=p.field, message=p.message, code=p.code) for p in problems]
-        return ConfigurationCheck(valid=not errors, field_errors=errors)
+        return ConfigurationCheck(valid=not problems, field_errors=field_errors(problems))
 
 
 @strawberry.type
