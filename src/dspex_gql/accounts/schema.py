@@ -25,6 +25,7 @@ from dspex_gql.graphql.filters import (
 from dspex_gql.graphql.ids import to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.root_fields import list_field
 
 strawberry.enum(Role)
 
@@ -252,19 +253,14 @@ class AccountQuery:
     async def organization(self, info: Info) -> Organization:
         return Organization.of(await info.context.services.accounts.organization())
 
-    @strawberry.field(description="Admins only.")
-    async def users(
-        self,
-        info: Info,
-        filter: UserFilter | None = None,
-        order_by: list[UserOrder] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[User]:
-        service = info.context.services.accounts
-        await service.ensure_admin("list users")
-        request = list_request(info, filter, order_by, first, after)
-        return await connection(service, request, User.of)
+    users = list_field(
+        User,
+        UserFilter,
+        UserOrder,
+        lambda services: services.accounts,
+        description="Admins only.",
+        authorize=lambda services: services.accounts.ensure_admin("list users"),
+    )
 
     @strawberry.field(description="The signed-in user's API keys, revoked ones included.")
     async def api_keys(self, info: Info) -> list[ApiKey]:

@@ -30,8 +30,9 @@ from dspex_gql.graphql.filters import (
     StringFilter,
     filter_field,
 )
-from dspex_gql.graphql.ids import or_none, to_uuid
+from dspex_gql.graphql.ids import to_uuid
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.root_fields import field_by_id, list_field
 from dspex_gql.optimization_runs import models
 from dspex_gql.optimization_runs.checks import StartOptimization
 from dspex_gql.optimization_runs.models import OptimizationStatus
@@ -406,25 +407,13 @@ def _run_id(id: strawberry.ID) -> UUID:
 
 @strawberry.type
 class OptimizationQuery:
-    @strawberry.field
-    async def optimization_run(self, info: Info, id: strawberry.ID) -> OptimizationRun | None:
-        found = await or_none(lambda: info.context.services.optimizations.get(_run_id(id)))
-        return None if found is None else OptimizationRun.of(found)
-
-    @strawberry.field
-    async def optimization_runs(
-        self,
-        info: Info,
-        filter: OptimizationRunFilter | None = None,
-        order_by: list[OptimizationRunOrder] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[OptimizationRun]:
-        return await connection(
-            info.context.services.optimizations,
-            list_request(info, filter, order_by, first, after),
-            OptimizationRun.of,
-        )
+    optimization_run = field_by_id(OptimizationRun, lambda services: services.optimizations)
+    optimization_runs = list_field(
+        OptimizationRun,
+        OptimizationRunFilter,
+        OptimizationRunOrder,
+        lambda services: services.optimizations,
+    )
 
     @strawberry.field(description="From the evaluations of the given runs (default: all runs).")
     async def variable_importance(

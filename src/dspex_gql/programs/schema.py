@@ -24,9 +24,10 @@ from dspex_gql.graphql.filters import (
     TagFilter,
     filter_field,
 )
-from dspex_gql.graphql.ids import or_none, to_uuid
+from dspex_gql.graphql.ids import to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.root_fields import field_by_id, list_field
 from dspex_gql.programs import models
 from dspex_gql.programs.models import ProgramStatus
 from dspex_gql.programs.service import NewProgram, ProgramChanges
@@ -341,25 +342,14 @@ UpdateProgramMetricsResult = Annotated[
 
 @strawberry.type
 class ProgramQuery:
-    @strawberry.field
-    async def program(self, info: Info, id: strawberry.ID) -> Program | None:
-        found = await or_none(lambda: info.context.services.programs.get(to_uuid(id, "Program")))
-        return None if found is None else Program.of(found)
-
-    @strawberry.field(description="ARCHIVED programs are hidden unless the filter mentions status.")
-    async def programs(
-        self,
-        info: Info,
-        filter: ProgramFilter | None = None,
-        order_by: list[ProgramOrder] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[Program]:
-        return await connection(
-            info.context.services.programs,
-            list_request(info, filter, order_by, first, after),
-            Program.of,
-        )
+    program = field_by_id(Program, lambda services: services.programs)
+    programs = list_field(
+        Program,
+        ProgramFilter,
+        ProgramOrder,
+        lambda services: services.programs,
+        description="ARCHIVED programs are hidden unless the filter mentions status.",
+    )
 
 
 @strawberry.type

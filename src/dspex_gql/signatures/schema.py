@@ -20,9 +20,10 @@ from dspex_gql.graphql.filters import (
     StringFilter,
     filter_field,
 )
-from dspex_gql.graphql.ids import or_none, to_uuid
+from dspex_gql.graphql.ids import to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.root_fields import field_by_id, list_field
 from dspex_gql.signatures import models
 from dspex_gql.signatures.models import SignatureStatus
 from dspex_gql.signatures.service import NewSignature, SignatureChanges, parse_spec
@@ -231,27 +232,10 @@ DeleteSignatureResult = Annotated[
 
 @strawberry.type
 class SignatureQuery:
-    @strawberry.field
-    async def signature(self, info: Info, id: strawberry.ID) -> Signature | None:
-        found = await or_none(
-            lambda: info.context.services.signatures.get(to_uuid(id, "Signature"))
-        )
-        return None if found is None else Signature.of(found)
-
-    @strawberry.field
-    async def signatures(
-        self,
-        info: Info,
-        filter: SignatureFilter | None = None,
-        order_by: list[SignatureOrder] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[Signature]:
-        return await connection(
-            info.context.services.signatures,
-            list_request(info, filter, order_by, first, after),
-            Signature.of,
-        )
+    signature = field_by_id(Signature, lambda services: services.signatures)
+    signatures = list_field(
+        Signature, SignatureFilter, SignatureOrder, lambda services: services.signatures
+    )
 
     @strawberry.field(description="Check a spec such as `question, context: list[str] -> answer`.")
     def parse_signature(self, spec: str) -> ParseSignatureResult:

@@ -23,9 +23,10 @@ from dspex_gql.graphql.errors import (
     field_errors,
 )
 from dspex_gql.graphql.filters import DateTimeFilter, Order, StringFilter, filter_field
-from dspex_gql.graphql.ids import or_none, to_uuid
+from dspex_gql.graphql.ids import to_uuid
 from dspex_gql.graphql.inputs import provided
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.root_fields import field_by_id, list_field
 from dspex_gql.programs.schema import Program
 from dspex_gql.signatures.schema import VisibilityFilter
 from dspex_gql.variable_spaces import models
@@ -281,25 +282,13 @@ def _space_id(id: strawberry.ID) -> UUID:
 
 @strawberry.type
 class VariableSpaceQuery:
-    @strawberry.field
-    async def variable_space(self, info: Info, id: strawberry.ID) -> VariableSpace | None:
-        found = await or_none(lambda: info.context.services.variable_spaces.get(_space_id(id)))
-        return None if found is None else VariableSpace.of(found)
-
-    @strawberry.field
-    async def variable_spaces(
-        self,
-        info: Info,
-        filter: VariableSpaceFilter | None = None,
-        order_by: list[VariableSpaceOrder] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[VariableSpace]:
-        return await connection(
-            info.context.services.variable_spaces,
-            list_request(info, filter, order_by, first, after),
-            VariableSpace.of,
-        )
+    variable_space = field_by_id(VariableSpace, lambda services: services.variable_spaces)
+    variable_spaces = list_field(
+        VariableSpace,
+        VariableSpaceFilter,
+        VariableSpaceOrder,
+        lambda services: services.variable_spaces,
+    )
 
     @strawberry.field(description="Valid configurations of the space; reproducible with a seed.")
     async def generate_configurations(
