@@ -84,7 +84,7 @@ def refused(body: dict[str, Any]) -> dict[str, Any]:
     """The one error of an operation refused as a whole for bad input."""
     assert body.get("data") is None, body
     [error] = body["errors"]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["extensions"]["code"] == "VALIDATION_FAILED", error
     return dict(error)
 
 
@@ -220,7 +220,7 @@ class TestOverWebsockets:
             messages = await socket.subscribe(document, {"id": "\x00"})
 
         [error] = [e for m in messages if m["type"] in {"next", "error"} for e in errors_of(m)]
-        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["extensions"]["code"] == "VALIDATION_FAILED"
         assert error["message"] == "Invalid input at $id: it contains a NUL character (U+0000)"
 
 

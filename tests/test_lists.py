@@ -675,12 +675,12 @@ class TestIDFilter:
             {"or": [{"name": {"eq": "Beta"}}, {"not": {"parentId": {"neq": "nope"}}}]},
         ],
     )
-    async def test_a_malformed_id_is_bad_user_input(
+    async def test_a_malformed_id_fails_validation(
         self, client: GraphQLClient, filter: dict[str, Any]
     ) -> None:
         found = await client.errors(PROGRAMS, filter=filter)
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert "not a valid ID" in found[0]["message"]
 
     async def test_a_malformed_id_names_the_filter_field_as_the_client_wrote_it(
@@ -1064,21 +1064,21 @@ class TestExecutionFilters:
         assert executions["totalCount"] == 2
         assert set(ids(executions["nodes"])) == execution_catalog.ids("quick", "slow")
 
-    async def test_a_malformed_program_id_is_bad_user_input(self, client: GraphQLClient) -> None:
+    async def test_a_malformed_program_id_fails_validation(self, client: GraphQLClient) -> None:
         found = await client.errors(EXECUTIONS, filter={"programId": {"eq": "program-1"}})
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert "program-1" in found[0]["message"]
 
 
 class TestBadArguments:
     @pytest.mark.parametrize("first", [-1, MAX_PAGE_SIZE + 1, 2**31 - 1])
-    async def test_first_out_of_range_is_bad_user_input(
+    async def test_first_out_of_range_fails_validation(
         self, client: GraphQLClient, first: int
     ) -> None:
         found = await client.errors(PROGRAMS, first=first)
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert "first" in found[0]["message"]
         assert found[0]["path"] == ["programs"]
 
@@ -1093,19 +1093,19 @@ class TestBadArguments:
 
         found = await client.errors(query, id=program["id"])
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert "first" in found[0]["message"]
 
     @pytest.mark.parametrize(
         "after",
         ["garbage", "", "%%%", cursor_of([1, 2]), cursor_of({"o": "name:asc"}), "eyJv"],
     )
-    async def test_a_garbage_cursor_is_bad_user_input(
+    async def test_a_garbage_cursor_fails_validation(
         self, shared_client: GraphQLClient, programs_with_ties: list[Node], after: str
     ) -> None:
         found = await shared_client.errors(PROGRAMS, after=after)
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert "cursor" in found[0]["message"]
 
     @pytest.mark.parametrize(
@@ -1117,24 +1117,24 @@ class TestBadArguments:
         ],
         ids=["strings", "naive-datetime", "nulls"],
     )
-    async def test_a_tampered_cursor_is_bad_user_input(
+    async def test_a_tampered_cursor_fails_validation(
         self, shared_client: GraphQLClient, programs_with_ties: list[Node], values: list[Any]
     ) -> None:
         after = cursor_of({"l": "programs", "o": ["created_at:desc"], "v": values})
 
         found = await shared_client.errors(PROGRAMS, after=after)
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert found[0]["message"] == "Validation failed: after: Invalid cursor"
 
-    async def test_a_cursor_from_another_list_is_bad_user_input(
+    async def test_a_cursor_from_another_list_fails_validation(
         self, shared_client: GraphQLClient, programs_with_ties: list[Node]
     ) -> None:
         page = await PROGRAM_LIST.connection(shared_client, first=2)
 
         found = await shared_client.errors(EXECUTIONS, after=page["pageInfo"]["endCursor"])
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert "another list" in found[0]["message"]
 
     @pytest.mark.parametrize(
@@ -1146,7 +1146,7 @@ class TestBadArguments:
             ([("CREATED_AT", "DESC")], [("UPDATED_AT", "DESC")]),
         ],
     )
-    async def test_a_cursor_from_another_order_is_bad_user_input(
+    async def test_a_cursor_from_another_order_fails_validation(
         self,
         shared_client: GraphQLClient,
         programs_with_ties: list[Node],
@@ -1159,7 +1159,7 @@ class TestBadArguments:
             PROGRAMS, after=page["pageInfo"]["endCursor"], orderBy=order_by(used_with)
         )
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert "orderBy" in found[0]["message"]
 
     async def test_the_default_order_is_created_at_descending_for_cursors_too(
@@ -1183,12 +1183,12 @@ class TestBadArguments:
             [("CREATED_AT", "ASC"), ("NAME", "ASC"), ("CREATED_AT", "DESC")],
         ],
     )
-    async def test_the_same_field_twice_in_order_by_is_bad_user_input(
+    async def test_the_same_field_twice_in_order_by_fails_validation(
         self, client: GraphQLClient, order: OrderBy
     ) -> None:
         found = await client.errors(PROGRAMS, orderBy=order_by(order))
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]
         assert "orderBy" in found[0]["message"]
 
     async def test_the_same_field_twice_is_refused_on_executions_too(
@@ -1198,4 +1198,4 @@ class TestBadArguments:
 
         found = await client.errors(EXECUTIONS, orderBy=order)
 
-        assert codes(found) == ["BAD_USER_INPUT"]
+        assert codes(found) == ["VALIDATION_FAILED"]

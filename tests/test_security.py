@@ -107,7 +107,7 @@ class TestTransport:
     async def test_expected_query_errors_carry_a_code(self, client: GraphQLClient) -> None:
         errors = await client.errors('{ programs(after: "not-a-cursor") { totalCount } }')
 
-        assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert errors[0]["extensions"]["code"] == "VALIDATION_FAILED"
         assert errors[0]["extensions"]["fieldErrors"][0]["field"] == "after"
 
 

@@ -829,7 +829,7 @@ class TestGenerate:
         assert body["data"] is None
         [error] = body["errors"]
         assert error["path"] == ["generateConfigurations"]
-        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["extensions"]["code"] == "VALIDATION_FAILED"
         assert [(e["field"], e["code"]) for e in error["extensions"]["fieldErrors"]] == [
             ("count", "out_of_range")
         ]
@@ -841,7 +841,7 @@ class TestGenerate:
 
         assert body["data"] is None
         [error] = body["errors"]
-        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["extensions"]["code"] == "VALIDATION_FAILED"
         [problem] = error["extensions"]["fieldErrors"]
         assert (problem["field"], problem["code"]) == ("seed", "out_of_range")
         assert problem["message"] == "must be between 0 and 4294967295"

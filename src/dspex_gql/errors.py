@@ -1,4 +1,5 @@
-"""Domain errors: typed, transport-free; `graphql/errors.py` maps them to GraphQL types."""
+"""Domain errors: typed, transport-free; `graphql/errors.py` maps them to their codes and GraphQL
+error types."""
 
 from __future__ import annotations
 
@@ -16,16 +17,12 @@ class FieldProblem:
 
 
 class DomainError(Exception):
-    code = "ERROR"
-
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
 class NotFound(DomainError):
-    code = "NOT_FOUND"
-
     def __init__(self, resource: str, id: object = None) -> None:
         super().__init__(f"{resource} not found")
         self.resource = resource
@@ -33,8 +30,6 @@ class NotFound(DomainError):
 
 
 class ValidationFailed(DomainError):
-    code = "VALIDATION_FAILED"
-
     def __init__(self, problems: Iterable[FieldProblem], message: str | None = None) -> None:
         self.problems = tuple(problems)
         summary = "; ".join(f"{p.field}: {p.message}" for p in self.problems)
@@ -46,16 +41,14 @@ class ValidationFailed(DomainError):
 
 
 class Conflict(DomainError):
-    code = "CONFLICT"
+    pass
 
 
 class Forbidden(DomainError):
-    code = "FORBIDDEN"
+    pass
 
 
 class QuotaExceeded(DomainError):
-    code = "QUOTA_EXCEEDED"
-
     def __init__(self, message: str, *, limit: float, used: float) -> None:
         super().__init__(message)
         self.limit = limit

@@ -11,14 +11,16 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dspex_gql.graphql.errors import INTERNAL_SERVER_ERROR, PAYLOAD_TOO_LARGE, SERVICE_UNAVAILABLE
 from dspex_gql.storable_input import printable
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_CLOSE_REASON_BYTES = 123
 
-TOO_LARGE = (
-    b'{"errors":[{"message":"Request body too large","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
-)
+TOO_LARGE = json.dumps(
+    {"errors": [{"message": "Request body too large", "extensions": {"code": PAYLOAD_TOO_LARGE}}]},
+    separators=(",", ":"),
+).encode()
 
 
 logger = logging.getLogger("dspex_gql.errors")
@@ -207,13 +209,13 @@ class ErrorResponses:
         request_id = scope.get("state", {}).get("request_id")
         message = self.unavailability(error)
         if message is not None:
-            status, extensions = 503, {"code": "SERVICE_UNAVAILABLE", "retryable": True}
+            status, extensions = 503, {"code": SERVICE_UNAVAILABLE, "retryable": True}
             logger.warning("%s (request %s): %r", message, request_id, error)
         else:
             error_id = uuid.uuid4().hex[:12]
             logger.error("unexpected error %s (request %s)", error_id, request_id, exc_info=error)
             status, message = 500, f"Unexpected error (error id {error_id})"
-            extensions = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+            extensions = {"code": INTERNAL_SERVER_ERROR, "errorId": error_id}
         extensions["requestId"] = request_id
         await _send_json(send, status, {"errors": [{"message": message, "extensions": extensions}]})
 

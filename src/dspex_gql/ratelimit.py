@@ -15,8 +15,6 @@ from dspex_gql.errors import DomainError
 
 
 class RateLimited(DomainError):
-    code = "RATE_LIMITED"
-
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after

@@ -11,7 +11,7 @@ from dspex_gql.accounts.schema import User, user_by_id
 from dspex_gql.audit import models
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.filters import DateTimeFilter, IDFilter, Order, StringFilter, filter_field
-from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.root_fields import list_field
 
 
 @strawberry.type(description="One successful change. Immutable: nothing changes or deletes it.")
@@ -73,14 +73,10 @@ class AuditLogOrder(Order[AuditLogOrderField]):
 
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(description="Admins only; newest first.")
-    async def audit_logs(
-        self,
-        info: Info,
-        filter: AuditLogFilter | None = None,
-        order_by: list[AuditLogOrder] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[AuditLog]:
-        request = list_request(info, filter, order_by, first, after)
-        return await connection(info.context.services.audit, request, AuditLog.of)
+    audit_logs = list_field(
+        AuditLog,
+        AuditLogFilter,
+        AuditLogOrder,
+        lambda services: services.audit,
+        description="Admins only; newest first.",
+    )

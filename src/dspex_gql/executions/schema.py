@@ -29,8 +29,8 @@ from dspex_gql.graphql.filters import (
     Order,
     filter_field,
 )
-from dspex_gql.graphql.ids import or_none, to_uuid
-from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.ids import to_uuid
+from dspex_gql.graphql.root_fields import field_by_id, list_field
 from dspex_gql.programs.schema import Program
 
 strawberry.enum(ExecutionStatus)
@@ -163,27 +163,10 @@ CancelExecutionResult = Annotated[
 
 @strawberry.type
 class ExecutionQuery:
-    @strawberry.field
-    async def execution(self, info: Info, id: strawberry.ID) -> Execution | None:
-        found = await or_none(
-            lambda: info.context.services.executions.get(to_uuid(id, "Execution"))
-        )
-        return None if found is None else Execution.of(found)
-
-    @strawberry.field
-    async def executions(
-        self,
-        info: Info,
-        filter: ExecutionFilter | None = None,
-        order_by: list[ExecutionOrder] | None = None,
-        first: int = 50,
-        after: str | None = None,
-    ) -> Connection[Execution]:
-        return await connection(
-            info.context.services.executions,
-            list_request(info, filter, order_by, first, after),
-            Execution.of,
-        )
+    execution = field_by_id(Execution, lambda services: services.executions)
+    executions = list_field(
+        Execution, ExecutionFilter, ExecutionOrder, lambda services: services.executions
+    )
 
 
 @strawberry.type

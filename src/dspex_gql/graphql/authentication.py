@@ -24,7 +24,9 @@ from strawberry.extensions import SchemaExtension
 from dspex_gql.accounts.authentication import Unauthenticated
 from dspex_gql.db.errors import database_unavailable
 from dspex_gql.graphql.context import Context
+from dspex_gql.graphql.errors import UNAUTHENTICATED, top_level_extensions
 from dspex_gql.graphql.unavailable import service_unavailable
+from dspex_gql.ratelimit import RateLimited
 
 PUBLIC = frozenset({"signIn", "signUp"})
 INTROSPECTION = frozenset({"__schema", "__type", "__typename"})
@@ -60,8 +62,8 @@ async def _admit(context: Context) -> None:
         raise service_unavailable(error) from None
     retry_after = context.runtime.requests.take(context.actor.user_id)
     if retry_after > 0:
-        extensions = {"code": "RATE_LIMITED", "retryAfter": round(retry_after, 3)}
-        raise GraphQLError("Too many requests; slow down", extensions=extensions)
+        limited = RateLimited("Too many requests; slow down", retry_after)
+        raise GraphQLError(limited.message, extensions=top_level_extensions(limited))
 
 
 async def _identify(context: Context) -> None:
@@ -75,7 +77,7 @@ async def _identify(context: Context) -> None:
 
 
 def _unauthenticated(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})
+    return GraphQLError(message, extensions={"code": UNAUTHENTICATED})
 
 
 def root_fields(document: DocumentNode, operation_name: str | None) -> Iterator[str]:

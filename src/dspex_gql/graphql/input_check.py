@@ -1,7 +1,7 @@
 """Everything an operation brings must be storable (`dspex_gql.storable_input`): every string in
 its variables and in the document's literals, inside JSON values, lists and objects, object keys
 too; and JSON variables nest at most 200 deep. One problem refuses the whole operation with
-`BAD_USER_INPUT` before anything resolves, over HTTP and websockets alike:
+`VALIDATION_FAILED` before anything resolves, over HTTP and websockets alike:
 
     Invalid input at $input.tags[1]: it contains a NUL character (U+0000)
 """

@@ -13,7 +13,9 @@ from starlette.responses import Response
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+from dspex_gql.graphql.errors import BAD_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND
+
+CODES = {400: BAD_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}
 CLEARER = {
     "Unsupported content type": "Unsupported content type: send Content-Type: application/json",
 }
@@ -70,7 +72,7 @@ def _kind(value: object) -> str:
 
 
 def refusal(error: HTTPException, request_id: str | None = None) -> Response:
-    extensions = {"code": CODES.get(error.status_code, "BAD_REQUEST"), "requestId": request_id}
+    extensions = {"code": CODES.get(error.status_code, BAD_REQUEST), "requestId": request_id}
     body = {"errors": [{"message": _message(error), "extensions": extensions}]}
     # json.dumps escapes what the message may echo (an operation name with a lone surrogate);
     # JSONResponse would write it raw and fail to encode it.

@@ -22,6 +22,7 @@ from strawberry.types import ExecutionResult
 from dspex_gql.accounts.events import CredentialsChanged
 from dspex_gql.db.base import utcnow
 from dspex_gql.graphql.context import Context
+from dspex_gql.graphql.errors import UNAUTHENTICATED
 from dspex_gql.graphql.unavailable import service_unavailable
 from dspex_gql.identity import Actor, CredentialKind
 from dspex_gql.pubsub import HubUnavailable, channels
@@ -82,7 +83,7 @@ async def _until(
                 await _abandon(following)
         if following.cancelled():
             reason = revoked.result()  # raises HubUnavailable if the watch failed
-            yield _error(context, GraphQLError(reason, extensions={"code": "UNAUTHENTICATED"}))
+            yield _error(context, GraphQLError(reason, extensions={"code": UNAUTHENTICATED}))
             return
         try:
             yield following.result()

@@ -1,8 +1,8 @@
 """Security extensions: depth, token and alias limits, and how errors are shown to clients.
 
 Expected failures outside mutation unions (a bad cursor, an unknown subscription id) keep their
-message and get `extensions.code`; an unavailable database or pub/sub backend is
-`SERVICE_UNAVAILABLE` (retryable); anything unexpected is masked as
+message and get `extensions.code` (the code `errors.py` gives them); an unavailable database or
+pub/sub backend is `SERVICE_UNAVAILABLE` (retryable); anything unexpected is masked as
 `Unexpected error (error id 3f2c…)` and logged with the same id and its traceback. Every error
 carries the request's id (`extensions.requestId`, also the `X-Request-ID` header).
 """
@@ -13,7 +13,6 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import asdict
 from typing import Any
 
 from graphql import ASTValidationRule, GraphQLError
@@ -29,22 +28,17 @@ from strawberry.extensions.max_aliases import create_validator as aliases_valida
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from dspex_gql import errors
 from dspex_gql.config import GraphQLSettings
+from dspex_gql.errors import DomainError
+from dspex_gql.graphql.errors import (
+    BAD_REQUEST,
+    INTERNAL_SERVER_ERROR,
+    MAPPED,
+    top_level_extensions,
+)
 from dspex_gql.graphql.unavailable import unavailability, unavailable_extensions
-from dspex_gql.ratelimit import RateLimited
 
 logger = logging.getLogger("dspex_gql.errors")
-
-TOP_LEVEL_CODES: dict[type[errors.DomainError], str] = {
-    errors.ValidationFailed: "BAD_USER_INPUT",
-    errors.NotFound: "NOT_FOUND",
-    errors.Conflict: "CONFLICT",
-    errors.Forbidden: "FORBIDDEN",
-    errors.QuotaExceeded: "QUOTA_EXCEEDED",
-    RateLimited: "RATE_LIMITED",
-}
-
 
 REQUEST_ERRORS = (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError)
 """What Strawberry says about a request itself (`Unknown operation named "Foo".`): over HTTP a
@@ -62,37 +56,24 @@ def _shown(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error
-    if isinstance(original, errors.DomainError):
+    if isinstance(original, MAPPED):
         return _expected(error, original)
     if isinstance(original, REQUEST_ERRORS):
-        return _copy(error, error.message, {"code": "BAD_REQUEST"})
+        return _copy(error, error.message, {"code": BAD_REQUEST})
     if (message := unavailability(original)) is not None:
         logger.warning("%s at %s: %r", message, error.path, original)
         return _copy(error, message, unavailable_extensions())
     return _masked(error, original)
 
 
-def _expected(error: GraphQLError, original: errors.DomainError) -> GraphQLError:
-    code = next(
-        (c for kind, c in TOP_LEVEL_CODES.items() if isinstance(original, kind)), original.code
-    )
-    return _copy(error, original.message, {"code": code, **_details(original)})
-
-
-def _details(original: errors.DomainError) -> dict[str, Any]:
-    if isinstance(original, errors.ValidationFailed):
-        return {"fieldErrors": [asdict(problem) for problem in original.problems]}
-    if isinstance(original, RateLimited):
-        return {"retryAfter": round(original.retry_after, 3)}
-    if isinstance(original, errors.QuotaExceeded):
-        return {"limit": original.limit, "used": original.used}
-    return {}
+def _expected(error: GraphQLError, original: DomainError) -> GraphQLError:
+    return _copy(error, original.message, top_level_extensions(original))
 
 
 def _masked(error: GraphQLError, original: Exception) -> GraphQLError:
     error_id = uuid.uuid4().hex[:12]
     logger.error("unexpected error %s at %s", error_id, error.path, exc_info=original)
-    extensions = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+    extensions = {"code": INTERNAL_SERVER_ERROR, "errorId": error_id}
     return _copy(error, f"Unexpected error (error id {error_id})", extensions)
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from graphql import GraphQLError
 
 from dspex_gql.db.errors import database_unavailable
+from dspex_gql.graphql.errors import SERVICE_UNAVAILABLE
 from dspex_gql.pubsub import HubUnavailable
 
-SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 DATABASE = "The database is not answering; try again shortly"
 PUBSUB = "Live updates are unavailable right now; subscribe again shortly"
 

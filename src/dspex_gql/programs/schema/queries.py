@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import strawberry
+
+from dspex_gql.graphql.root_fields import field_by_id, list_field
+from dspex_gql.programs.schema.inputs import ProgramFilter, ProgramOrder
+from dspex_gql.programs.schema.types import Program
+
+
+@strawberry.type
+class ProgramQuery:
+    program = field_by_id(Program, lambda services: services.programs)
+    programs = list_field(
+        Program,
+        ProgramFilter,
+        ProgramOrder,
+        lambda services: services.programs,
+        description="ARCHIVED programs are hidden unless the filter mentions status.",
+    )
