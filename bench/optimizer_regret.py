@@ -54,7 +54,7 @@ from dspex_gql.engine.optimization import (
     create_strategy,
 )
 from dspex_gql.engine.signatures import parse_signature
-from dspex_gql.engine.variables import VariableSpace, build_space
+from dspex_gql.engine.variables import SearchSpace, build_space
 
 BASELINE = StrategyKind.RANDOM
 STRATEGIES = (
@@ -75,7 +75,7 @@ class Problem:
     """The program configuration's `landscape` object, without its seed."""
     budget: int
 
-    def space(self) -> VariableSpace:
+    def space(self) -> SearchSpace:
         domain = parse_landscape(self.landscape).domain
         variables = [
             {"name": name, "type": "FLOAT", "constraints": {"min": low, "max": high}}

@@ -19,7 +19,7 @@ from dspex_gql.engine.adapters import (
 )
 from dspex_gql.engine.adapters.base import canonical_json
 from dspex_gql.engine.adapters.mock import MOCK_CONTROL_KEYS
-from dspex_gql.engine.signatures import Signature, parse_signature
+from dspex_gql.engine.signatures import ParsedSignature, parse_signature
 from dspex_gql.engine.types import check_value
 
 QA = parse_signature("question -> answer")
@@ -34,7 +34,7 @@ def request(
     inputs: Mapping[str, Any] | None = None,
     configuration: Mapping[str, Any] | None = None,
     *,
-    signature: Signature = QA,
+    signature: ParsedSignature = QA,
     program_type: ProgramType = ProgramType.PREDICT,
     instructions: str | None = None,
     options: Mapping[str, Any] | None = None,

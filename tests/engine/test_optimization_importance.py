@@ -13,12 +13,12 @@ from dspex_gql.engine.variables.model import (
     Dependency,
     FloatRange,
     IntRange,
+    SearchSpace,
     Variable,
-    VariableSpace,
     VariableType,
 )
 
-SPACE = VariableSpace(
+SPACE = SearchSpace(
     variables=(
         Variable("b", VariableType.FLOAT, FloatRange(0.0, 1.0)),
         Variable("a", VariableType.FLOAT, FloatRange(0.0, 1.0)),

@@ -15,13 +15,13 @@ from dspex_gql.engine.variables.model import (
     Choices,
     FloatRange,
     IntRange,
+    SearchSpace,
     Variable,
-    VariableSpace,
     VariableType,
 )
 from tests.engine.test_optimization_strategies import SPACE, make, run, told, toy_outcome
 
-SMOOTH = VariableSpace(
+SMOOTH = SearchSpace(
     variables=(
         Variable("x", VariableType.FLOAT, FloatRange(-5.0, 5.0)),
         Variable("y", VariableType.FLOAT, FloatRange(-5.0, 5.0)),
@@ -98,7 +98,7 @@ def test_failures_are_recorded_as_failed_trials() -> None:
 
 
 def test_choices_keep_their_json_types() -> None:
-    space = VariableSpace(
+    space = SearchSpace(
         variables=(
             Variable("c", VariableType.CHOICE, Choices((1, True, "1", [1, 2], {"k": None}, None))),
         )

@@ -12,13 +12,13 @@ from dspex_gql.engine.variables.model import (
     Choices,
     FloatRange,
     IntRange,
+    SearchSpace,
     Variable,
-    VariableSpace,
     VariableType,
 )
 from tests.engine.test_optimization_strategies import assert_valid, make
 
-SPACE = VariableSpace(
+SPACE = SearchSpace(
     variables=(
         Variable("x", VariableType.FLOAT, FloatRange(0.0, 1.0)),
         Variable("y", VariableType.INTEGER, IntRange(0, 10)),

@@ -22,13 +22,13 @@ from dspex_gql.engine.variables.model import (
     Dependency,
     FloatRange,
     IntRange,
+    SearchSpace,
     Variable,
-    VariableSpace,
     VariableType,
 )
 from dspex_gql.engine.variables.sampling import iterate_grid
 
-SPACE = VariableSpace(
+SPACE = SearchSpace(
     variables=(
         Variable("temperature", VariableType.FLOAT, FloatRange(0.0, 1.5)),
         Variable("learning_rate", VariableType.FLOAT, FloatRange(1e-4, 1e-1, log=True)),
@@ -59,7 +59,7 @@ def make(
     kind: StrategyKind,
     *,
     seed: int | None = 1,
-    space: VariableSpace = SPACE,
+    space: SearchSpace = SPACE,
     objectives: tuple[Objective, ...] = ONE,
     options: Mapping[str, Any] | None = None,
     history: list[tuple[Candidate, Outcome]] | None = None,
@@ -101,7 +101,7 @@ def told(candidates: list[Candidate]) -> list[tuple[Candidate, Outcome]]:
     return [(candidate, toy_outcome(candidate)) for candidate in candidates]
 
 
-def assert_valid(space: VariableSpace, configuration: dict[str, Any]) -> None:
+def assert_valid(space: SearchSpace, configuration: dict[str, Any]) -> None:
     assert validate_configuration(space, configuration) == []
     assert configuration == complete(space, configuration)  # exactly the active variables
     assert json.loads(json.dumps(configuration)) == configuration
@@ -213,7 +213,7 @@ def test_failures_are_tolerated(kind: StrategyKind) -> None:
 
 
 def test_an_empty_space_yields_empty_configurations() -> None:
-    empty = VariableSpace(variables=())
+    empty = SearchSpace(variables=())
     for kind in KINDS:
         asked = run(make(kind, space=empty), 3)
         assert all(candidate.configuration == {} for candidate in asked)

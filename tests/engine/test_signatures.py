@@ -12,7 +12,7 @@ from dspex_gql.engine.signatures import (
     MAX_DESCRIPTION_LENGTH,
     MAX_FIELDS_PER_SIDE,
     MAX_SPEC_LENGTH,
-    Signature,
+    ParsedSignature,
     SignatureError,
     SignatureField,
     build_signature,
@@ -53,7 +53,7 @@ def build_problems(
 def test_parses_untyped_fields_as_str_and_typed_fields_canonically() -> None:
     signature = parse_signature("question, context: list[str] -> answer, confidence: float")
 
-    assert signature == Signature(
+    assert signature == ParsedSignature(
         inputs=(SignatureField("question"), SignatureField("context", "list[str]")),
         outputs=(SignatureField("answer"), SignatureField("confidence", "float")),
     )

@@ -16,8 +16,8 @@ from dspex_gql.engine.variables import (
     FloatRange,
     IntRange,
     SamplingStrategy,
+    SearchSpace,
     Variable,
-    VariableSpace,
     VariableType,
     build_space,
     complete,
@@ -54,8 +54,8 @@ SPACE = build_space(
 )
 
 
-def space_of(*variables: Variable, dependencies: Any = None) -> VariableSpace:
-    variables_json, _ = space_to_json(VariableSpace(variables))
+def space_of(*variables: Variable, dependencies: Any = None) -> SearchSpace:
+    variables_json, _ = space_to_json(SearchSpace(variables))
     return build_space(variables_json, dependencies, known_modules=MODULES)
 
 
@@ -63,7 +63,7 @@ def is_plain_json(value: Any) -> bool:
     return value is None or type(value) in (bool, int, float, str)
 
 
-def assert_valid(space: VariableSpace, configuration: dict[str, Any]) -> None:
+def assert_valid(space: SearchSpace, configuration: dict[str, Any]) -> None:
     assert validate_configuration(space, configuration) == []
     assert configuration == complete(space, configuration)  # exactly the active variables
     assert all(is_plain_json(value) for value in configuration.values())
@@ -393,7 +393,7 @@ def raw_variables(draw: st.DrawFn, name: str) -> dict[str, Any]:
 
 
 @st.composite
-def spaces(draw: st.DrawFn) -> VariableSpace:
+def spaces(draw: st.DrawFn) -> SearchSpace:
     count = draw(st.integers(1, 6))
     variables = [draw(raw_variables(f"v{i}")) for i in range(count)]
     dependencies = []
@@ -417,7 +417,7 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 @PROPERTY
 @given(space=spaces(), strategy=st.sampled_from(STRATEGIES), seed=st.integers(0, 2**32 - 1))
 def test_samples_from_any_space_are_valid(
-    space: VariableSpace, strategy: SamplingStrategy, seed: int
+    space: SearchSpace, strategy: SamplingStrategy, seed: int
 ) -> None:
     samples = generate(space, strategy, 12, seed=seed)
     assert samples == generate(space, strategy, 12, seed=seed)
@@ -427,7 +427,7 @@ def test_samples_from_any_space_are_valid(
 
 @PROPERTY
 @given(space=spaces())
-def test_any_space_round_trips_and_completes_validly(space: VariableSpace) -> None:
+def test_any_space_round_trips_and_completes_validly(space: SearchSpace) -> None:
     assert build_space(*space_to_json(space), known_modules=MODULES) == space
     assert_valid(space, complete(space, {}))
     assert len(ordered(space)) == len(space.variables)
@@ -440,7 +440,7 @@ def test_a_fine_grid_far_from_zero_accepts_its_own_values() -> None:
     variable = Variable(
         "v0", VariableType.FLOAT, FloatRange(524288.0, 524288.001, step=3.125000148429535e-05)
     )
-    space = VariableSpace((variable,))
+    space = SearchSpace((variable,))
     configuration = complete(space, {})
     assert validate_configuration(space, configuration) == []
     assert validate_configuration(space, {"v0": 524288.0 + 3.125000148429535e-05 / 2}) != []

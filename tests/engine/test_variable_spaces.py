@@ -13,9 +13,9 @@ from dspex_gql.engine.variables import (
     Difficulty,
     FloatRange,
     IntRange,
+    SearchSpace,
     SpaceInvalid,
     Variable,
-    VariableSpace,
     VariableType,
     build_space,
     measure,
@@ -49,7 +49,7 @@ def boolean(name: str = "flag") -> dict[str, Any]:
     return {"name": name, "type": "BOOLEAN"}
 
 
-def build(variables: Any, dependencies: Any = None) -> VariableSpace:
+def build(variables: Any, dependencies: Any = None) -> SearchSpace:
     return build_space(variables, dependencies, known_modules=MODULES)
 
 

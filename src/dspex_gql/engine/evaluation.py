@@ -18,7 +18,7 @@ from dspex_gql.engine.adapters.base import AdapterError, AdapterRequest, Program
 from dspex_gql.engine.adapters.registry import NotRegistered
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import Metric
-from dspex_gql.engine.signatures import Signature, validate_inputs
+from dspex_gql.engine.signatures import ParsedSignature, validate_inputs
 from dspex_gql.errors import FieldProblem
 
 MAX_ERRORS_KEPT = 3
@@ -35,7 +35,7 @@ class ProgramUnderTest:
     adapter: str
     implementation: str | None
     type: ProgramType
-    signature: Signature
+    signature: ParsedSignature
     instructions: str | None
     configuration: Mapping[str, Any]
 
@@ -123,7 +123,7 @@ async def _run_example(
     return ExampleResult(score=score, cost=result.cost, latency_ms=latency_ms)
 
 
-def parse_examples(raw: Any, signature: Signature, *, limit: int) -> list[Example]:
+def parse_examples(raw: Any, signature: ParsedSignature, *, limit: int) -> list[Example]:
     """Training data as examples, or `ExamplesInvalid` with every problem (`trainingData[3]…`)."""
     if not isinstance(raw, list) or not raw:
         raise ExamplesInvalid(
@@ -146,7 +146,7 @@ class ExamplesInvalid(Exception):
         self.problems = tuple(problems)
 
 
-def _example_problems(index: int, item: Any, signature: Signature) -> list[FieldProblem]:
+def _example_problems(index: int, item: Any, signature: ParsedSignature) -> list[FieldProblem]:
     at = f"trainingData[{index}]"
     if not isinstance(item, dict) or set(item) - {"inputs", "expected"}:
         return [FieldProblem(at, 'must be {"inputs": {...}, "expected": {...}}', "invalid")]

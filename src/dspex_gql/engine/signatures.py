@@ -48,7 +48,7 @@ class SignatureField:
 
 
 @dataclass(frozen=True)
-class Signature:
+class ParsedSignature:
     inputs: tuple[SignatureField, ...]
     outputs: tuple[SignatureField, ...]
 
@@ -110,7 +110,7 @@ class _Issue:
 # -- parsing ------------------------------------------------------------------------------------
 
 
-def parse_signature(spec: str) -> Signature:
+def parse_signature(spec: str) -> ParsedSignature:
     """Parse a spec; raises `SignatureError` whose problems all have field `"spec"`."""
     try:
         inputs, outputs = _split_spec(spec)
@@ -199,7 +199,7 @@ def _read_description(text: str) -> str | None:
 
 def build_signature(
     inputs: Sequence[SignatureField], outputs: Sequence[SignatureField]
-) -> Signature:
+) -> ParsedSignature:
     """Validate explicit fields and canonicalise their types.
 
     Problems name the field part, e.g. `FieldProblem("outputs.1.type", "unknown type ...")`.
@@ -210,7 +210,9 @@ def build_signature(
     return _validated(raw, _Issue.in_fields)
 
 
-def _validated(raw: Sequence[_RawField], report: Callable[[_Issue], FieldProblem]) -> Signature:
+def _validated(
+    raw: Sequence[_RawField], report: Callable[[_Issue], FieldProblem]
+) -> ParsedSignature:
     seen: set[str] = set()
     issues: list[_Issue] = []
     for field in raw:
@@ -220,7 +222,7 @@ def _validated(raw: Sequence[_RawField], report: Callable[[_Issue], FieldProblem
         raise SignatureError(map(report, issues))
     inputs = tuple(_canonical(field) for field in raw if field.side == "inputs")
     outputs = tuple(_canonical(field) for field in raw if field.side == "outputs")
-    return Signature(inputs, outputs)
+    return ParsedSignature(inputs, outputs)
 
 
 def _canonical(field: _RawField) -> SignatureField:
@@ -261,7 +263,7 @@ def _name_problem(name: str) -> tuple[str, str] | None:
 # -- inputs -------------------------------------------------------------------------------------
 
 
-def validate_inputs(signature: Signature, inputs: Mapping[str, Any]) -> list[FieldProblem]:
+def validate_inputs(signature: ParsedSignature, inputs: Mapping[str, Any]) -> list[FieldProblem]:
     """Problems with a program's inputs: missing, mistyped (signature order), then unknown."""
     problems: list[FieldProblem] = []
     for field in signature.inputs:

@@ -17,7 +17,7 @@ from dspex_gql.engine.optimization import (
     StrategyKind,
     create_strategy,
 )
-from dspex_gql.engine.variables import VariableSpace
+from dspex_gql.engine.variables import SearchSpace
 from dspex_gql.optimization_runs.job import Limits, OptimizationPlan
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
 from dspex_gql.optimization_runs.state import objective_values
@@ -29,7 +29,7 @@ from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.variable_spaces.stored import stored_space
 
 
-def run_space(run: OptimizationRun) -> VariableSpace:
+def run_space(run: OptimizationRun) -> SearchSpace:
     """The variable space as it was when the run started."""
     return stored_space(run.space["variables"], run.space["dependencies"])
 

@@ -150,7 +150,7 @@ class SignatureService(ResourceService[Signature]):
             return signature
 
 
-def _parse_new(new: NewSignature) -> engine.Signature:
+def _parse_new(new: NewSignature) -> engine.ParsedSignature:
     problems = [
         *validation.text("name", new.name, max_length=200, required=True),
         *validation.version("version", new.version),
@@ -168,7 +168,7 @@ def _parse_contract(
     spec: str | None,
     inputs: Sequence[engine.SignatureField] | None,
     outputs: Sequence[engine.SignatureField] | None,
-) -> tuple[engine.Signature | None, list[FieldProblem]]:
+) -> tuple[engine.ParsedSignature | None, list[FieldProblem]]:
     explicit = inputs is not None or outputs is not None
     if (spec is None) == (not explicit):
         message = "give either spec or inputs and outputs"

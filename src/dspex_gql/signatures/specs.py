@@ -55,7 +55,7 @@ def _next_free_version(taken: set[str]) -> str:
     return f"1.0.{patch}"
 
 
-def parse_spec(spec: str, field: str = "spec") -> engine.Signature:
+def parse_spec(spec: str, field: str = "spec") -> engine.ParsedSignature:
     try:
         return engine.parse_signature(spec)
     except engine.SignatureError as error:
@@ -66,7 +66,7 @@ def _renamed(problems: Iterable[FieldProblem], old: str, new: str) -> list[Field
     return [FieldProblem(new if p.field == old else p.field, p.message, p.code) for p in problems]
 
 
-def set_fields(signature: Signature, parsed: engine.Signature) -> None:
+def set_fields(signature: Signature, parsed: engine.ParsedSignature) -> None:
     signature.spec = parsed.to_spec()
     signature.inputs = [_stored(field) for field in parsed.inputs]
     signature.outputs = [_stored(field) for field in parsed.outputs]

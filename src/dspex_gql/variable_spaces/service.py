@@ -12,13 +12,11 @@ from dspex_gql.audit import recorder as audit
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.variables import (
     SamplingStrategy,
+    SearchSpace,
     SpaceInvalid,
     build_space,
     generate,
     validate_configuration,
-)
-from dspex_gql.engine.variables import (
-    VariableSpace as EngineSpace,
 )
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.identity import Actor
@@ -61,7 +59,7 @@ class VariableSpaceService(ResourceService[VariableSpace]):
     def _repo(self, tx: UnitOfWork) -> VariableSpaceRepository:
         return VariableSpaceRepository(tx.session, self._actor.organization_id, self._actor)
 
-    def engine_space(self, space: VariableSpace) -> EngineSpace:
+    def engine_space(self, space: VariableSpace) -> SearchSpace:
         return engine_space(space)
 
     async def program_counts(self, ids: Iterable[UUID]) -> dict[UUID, int]:
@@ -191,7 +189,7 @@ class VariableSpaceService(ResourceService[VariableSpace]):
         return list(variables), list(dependencies or [])
 
 
-def engine_space(space: VariableSpace) -> EngineSpace:
+def engine_space(space: VariableSpace) -> SearchSpace:
     return stored_space(space.variables, space.dependencies)
 
 
@@ -203,7 +201,7 @@ def _as_argument(invalid: ValidationFailed, position: str) -> ValidationFailed:
     )
 
 
-def space_of(variables: Any, dependencies: Any, known_modules: Collection[str]) -> EngineSpace:
+def space_of(variables: Any, dependencies: Any, known_modules: Collection[str]) -> SearchSpace:
     return build_space(variables, dependencies or [], known_modules=known_modules)
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dspex_gql.engine.variables import VariableSpace, build_space
+from dspex_gql.engine.variables import SearchSpace, build_space
 
 
-def stored_space(variables: Sequence[Any], dependencies: Sequence[Any] | None) -> VariableSpace:
+def stored_space(variables: Sequence[Any], dependencies: Sequence[Any] | None) -> SearchSpace:
     modules = {
         name
         for variable in variables

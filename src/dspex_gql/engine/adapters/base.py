@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from dspex_gql.engine.signatures import Signature
+from dspex_gql.engine.signatures import ParsedSignature
 
 
 class ProgramType(StrEnum):
@@ -21,7 +21,7 @@ class ProgramType(StrEnum):
 @dataclass(frozen=True)
 class AdapterRequest:
     program_type: ProgramType
-    signature: Signature
+    signature: ParsedSignature
     instructions: str | None
     inputs: Mapping[str, Any]
     configuration: Mapping[str, Any]

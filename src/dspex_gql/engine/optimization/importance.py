@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from dspex_gql.engine.variables.model import VariableSpace
+from dspex_gql.engine.variables.model import SearchSpace
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ Trial = tuple[Mapping[str, Any], float]
 
 
 def variable_importance(
-    space: VariableSpace, trials: Sequence[Trial], *, seed: int = 0
+    space: SearchSpace, trials: Sequence[Trial], *, seed: int = 0
 ) -> dict[str, float]:
     finite = [(configuration, score) for configuration, score in trials if math.isfinite(score)]
     scores = {score for _, score in finite}
@@ -48,7 +48,7 @@ def fanova_available() -> bool:
     return importlib.util.find_spec("sklearn") is not None
 
 
-def _importances(space: VariableSpace, trials: Sequence[Trial], seed: int) -> dict[str, float]:
+def _importances(space: SearchSpace, trials: Sequence[Trial], seed: int) -> dict[str, float]:
     import optuna
     from optuna.importance import FanovaImportanceEvaluator, PedAnovaImportanceEvaluator
 

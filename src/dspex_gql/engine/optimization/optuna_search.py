@@ -30,10 +30,10 @@ from dspex_gql.engine.optimization.optuna_space import (
     suggest_configuration,
 )
 from dspex_gql.engine.optimization.pareto import Direction
-from dspex_gql.engine.variables.model import VariableSpace
+from dspex_gql.engine.variables.model import SearchSpace
 
 
-def tpe_sampler(space: VariableSpace, *, seed: int, startup_trials: int) -> TPESampler:
+def tpe_sampler(space: SearchSpace, *, seed: int, startup_trials: int) -> TPESampler:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return TPESampler(
@@ -58,7 +58,7 @@ def evolutionary_sampler(objectives: int, *, seed: int, population_size: int) ->
 class OptunaSearch:
     def __init__(
         self,
-        space: VariableSpace,
+        space: SearchSpace,
         objectives: Sequence[Objective],
         sampler: BaseSampler,
         *,

@@ -25,7 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from dspex_gql.engine.variables.configurations import is_active, ordered
 from dspex_gql.engine.variables.domains import check_value, value_key
-from dspex_gql.engine.variables.model import Choices, FloatRange, Variable, VariableSpace
+from dspex_gql.engine.variables.model import Choices, FloatRange, SearchSpace, Variable
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -44,7 +44,7 @@ def distribution(variable: Variable) -> BaseDistribution:
     return IntDistribution(domain.min, high_int, log=logarithmic, step=domain.step)
 
 
-def suggest_configuration(space: VariableSpace, trial: optuna.Trial) -> dict[str, Any]:
+def suggest_configuration(space: SearchSpace, trial: optuna.Trial) -> dict[str, Any]:
     """Suggest the active variables, parents first, and return them as a configuration."""
     configuration: dict[str, Any] = {}
     for variable in ordered(space):
@@ -68,7 +68,7 @@ def suggest(trial: optuna.Trial, variable: Variable) -> Any:
 
 
 def parameters(
-    space: VariableSpace, configuration: Mapping[str, Any]
+    space: SearchSpace, configuration: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, BaseDistribution]]:
     """Optuna params and distributions of a configuration's variables; values no longer in the
     space (e.g. a choice since removed) are left out."""
@@ -85,7 +85,7 @@ def parameters(
 
 
 def frozen_trial(
-    space: VariableSpace,
+    space: SearchSpace,
     configuration: Mapping[str, Any],
     values: Sequence[float] | None,
     system_attrs: Mapping[str, Any] | None = None,

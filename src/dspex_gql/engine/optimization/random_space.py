@@ -19,7 +19,7 @@ import numpy as np
 
 from dspex_gql.engine.variables.configurations import is_active, ordered
 from dspex_gql.engine.variables.domains import snap, value_key
-from dspex_gql.engine.variables.model import Choices, FloatRange, IntRange, Variable, VariableSpace
+from dspex_gql.engine.variables.model import Choices, FloatRange, IntRange, SearchSpace, Variable
 
 Rng = np.random.Generator
 
@@ -39,7 +39,7 @@ def sample_value(variable: Variable, rng: Rng) -> Any:
 
 
 def sample_configuration(
-    space: VariableSpace, rng: Rng, partial: Mapping[str, Any] | None = None
+    space: SearchSpace, rng: Rng, partial: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The active variables in `ordered` order: from `partial` when given there, else random."""
     given = partial or {}
@@ -52,7 +52,7 @@ def sample_configuration(
 
 
 def perturb(
-    space: VariableSpace, configuration: Mapping[str, Any], rng: Rng, scale: float
+    space: SearchSpace, configuration: Mapping[str, Any], rng: Rng, scale: float
 ) -> dict[str, Any]:
     """Change one or two active variables: numbers by a gaussian step of `scale` times their range,
     choices to another value; variables this activates are drawn at random."""

@@ -34,7 +34,7 @@ import numpy as np
 from dspex_gql.engine.optimization.base import Candidate, History, Outcome, next_number
 from dspex_gql.engine.optimization.pareto import Direction
 from dspex_gql.engine.optimization.random_space import perturb, sample_configuration
-from dspex_gql.engine.variables.model import VariableSpace
+from dspex_gql.engine.variables.model import SearchSpace
 
 _INITIAL_STREAM, _STEP_STREAM = 1, 2
 
@@ -68,7 +68,7 @@ class SimbaSettings:
 
 
 class Simba:
-    def __init__(self, space: VariableSpace, settings: SimbaSettings, *, seed: int) -> None:
+    def __init__(self, space: SearchSpace, settings: SimbaSettings, *, seed: int) -> None:
         self.space = space
         self.settings = settings
         self.seed = seed

@@ -20,12 +20,12 @@ from dspex_gql.engine.optimization.base import (
     resolve_seed,
 )
 from dspex_gql.engine.optimization.random_space import sample_configuration
-from dspex_gql.engine.variables.model import VariableSpace
+from dspex_gql.engine.variables.model import SearchSpace
 from dspex_gql.engine.variables.sampling import iterate_grid
 
 
 class RandomSearch:
-    def __init__(self, space: VariableSpace, *, seed: int | None) -> None:
+    def __init__(self, space: SearchSpace, *, seed: int | None) -> None:
         self.space = space
         self.seed = resolve_seed(seed)
         self._next = 0
@@ -45,7 +45,7 @@ class RandomSearch:
 
 
 class GridSearch:
-    def __init__(self, space: VariableSpace, *, points: int) -> None:
+    def __init__(self, space: SearchSpace, *, points: int) -> None:
         self.space = space
         self.points = points
         self._grid: Iterator[dict[str, Any]] = iterate_grid(space, points=points)

@@ -36,7 +36,7 @@ from dspex_gql.engine.optimization.base import (
 from dspex_gql.engine.optimization.simba import Simba, SimbaSettings
 from dspex_gql.engine.optimization.simple import GridSearch, RandomSearch
 from dspex_gql.engine.variables.configurations import validate_configuration
-from dspex_gql.engine.variables.model import VariableSpace
+from dspex_gql.engine.variables.model import SearchSpace
 from dspex_gql.errors import FieldProblem
 
 MAX_GRID_POINTS = 100
@@ -47,7 +47,7 @@ MAX_CANDIDATES_PER_STEP = 64
 
 @dataclass(frozen=True)
 class _Request:
-    space: VariableSpace
+    space: SearchSpace
     objectives: tuple[Objective, ...]
     seed: int
     example_count: int
@@ -56,7 +56,7 @@ class _Request:
 
 def create_strategy(
     kind: StrategyKind | str,
-    space: VariableSpace,
+    space: SearchSpace,
     objectives: Sequence[Objective],
     *,
     seed: int | None,
@@ -128,7 +128,7 @@ def _simba(request: _Request) -> Strategy:
     return Simba(request.space, settings, seed=request.seed)
 
 
-def _initial(space: VariableSpace, initial: Any, reader: OptionReader) -> Mapping[str, Any] | None:
+def _initial(space: SearchSpace, initial: Any, reader: OptionReader) -> Mapping[str, Any] | None:
     if initial is None:
         return None
     problems = validate_configuration(space, initial)

@@ -16,8 +16,8 @@ from dspex_gql.engine.variables.model import (
     Domain,
     FloatRange,
     IntRange,
+    SearchSpace,
     Variable,
-    VariableSpace,
     VariableType,
 )
 from dspex_gql.engine.variables.parsing import (
@@ -45,10 +45,10 @@ __all__ = [
     "FloatRange",
     "IntRange",
     "SamplingStrategy",
+    "SearchSpace",
     "SpaceInvalid",
     "SpaceMetrics",
     "Variable",
-    "VariableSpace",
     "VariableType",
     "build_space",
     "check_value",

@@ -15,14 +15,14 @@ from dspex_gql.engine.variables.model import (
     Choices,
     Dependency,
     IntRange,
+    SearchSpace,
     Variable,
-    VariableSpace,
     VariableType,
 )
 from dspex_gql.errors import FieldProblem
 
 
-def ordered(space: VariableSpace) -> tuple[Variable, ...]:
+def ordered(space: SearchSpace) -> tuple[Variable, ...]:
     """Parents before dependents; otherwise in declaration order."""
     parents = {variable.name: _parents(space, variable.name) for variable in space.variables}
     placed: dict[str, Variable] = {}
@@ -35,7 +35,7 @@ def ordered(space: VariableSpace) -> tuple[Variable, ...]:
     return tuple(placed.values())
 
 
-def is_active(space: VariableSpace, name: str, configuration: Mapping[str, Any]) -> bool:
+def is_active(space: SearchSpace, name: str, configuration: Mapping[str, Any]) -> bool:
     """Whether every parent is active and set to an allowed value; a parent missing counts as no."""
     return all(
         dependency.depends_on in configuration
@@ -61,7 +61,7 @@ def default_value(variable: Variable) -> Any:
     return snap(domain, domain.min / 2 + domain.max / 2)
 
 
-def complete(space: VariableSpace, configuration: Mapping[str, Any]) -> dict[str, Any]:
+def complete(space: SearchSpace, configuration: Mapping[str, Any]) -> dict[str, Any]:
     """Active variables only, in `ordered` order, missing ones set to their defaults."""
     result: dict[str, Any] = {}
     for variable in ordered(space):
@@ -73,7 +73,7 @@ def complete(space: VariableSpace, configuration: Mapping[str, Any]) -> dict[str
     return result
 
 
-def validate_configuration(space: VariableSpace, configuration: Any) -> list[FieldProblem]:
+def validate_configuration(space: SearchSpace, configuration: Any) -> list[FieldProblem]:
     """Problems with a configuration's keys and values; missing active variables are fine,
     `complete` gives them their defaults."""
     if not isinstance(configuration, Mapping):
@@ -96,15 +96,15 @@ def validate_configuration(space: VariableSpace, configuration: Any) -> list[Fie
     return problems
 
 
-def _dependencies_of(space: VariableSpace, name: str) -> list[Dependency]:
+def _dependencies_of(space: SearchSpace, name: str) -> list[Dependency]:
     return [dependency for dependency in space.dependencies if dependency.variable == name]
 
 
-def _parents(space: VariableSpace, name: str) -> set[str]:
+def _parents(space: SearchSpace, name: str) -> set[str]:
     return {dependency.depends_on for dependency in _dependencies_of(space, name)}
 
 
-def _condition(space: VariableSpace, name: str) -> str:
+def _condition(space: SearchSpace, name: str) -> str:
     """e.g. `retriever is one of ['dense'] and top_k is one of [5, 10]`."""
     return " and ".join(
         f"{dependency.depends_on} is one of {list(dependency.values)}"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from dspex_gql.engine.variables.domains import cardinality
-from dspex_gql.engine.variables.model import VariableSpace
+from dspex_gql.engine.variables.model import SearchSpace
 
 
 class Difficulty(StrEnum):
@@ -43,7 +43,7 @@ class SpaceMetrics:
     difficulty: Difficulty
 
 
-def measure(space: VariableSpace) -> SpaceMetrics:
+def measure(space: SearchSpace) -> SpaceMetrics:
     counts = [cardinality(variable) for variable in space.variables]
     exact = math.prod(count for count in counts if count is not None)
     continuous = sum(1 for count in counts if count is None)

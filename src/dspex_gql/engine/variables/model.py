@@ -1,6 +1,6 @@
 """What a variable space is, once validated: typed variables with domains, and dependencies.
 
-    space = VariableSpace(
+    space = SearchSpace(
         variables=(
             Variable("temperature", VariableType.FLOAT, FloatRange(0.0, 1.5), default=0.7),
             Variable("retriever", VariableType.CHOICE, Choices(("bm25", "dense"))),
@@ -92,7 +92,7 @@ class Dependency:
 
 
 @dataclass(frozen=True)
-class VariableSpace:
+class SearchSpace:
     variables: tuple[Variable, ...]
     dependencies: tuple[Dependency, ...] = ()
 

@@ -1,4 +1,4 @@
-"""Raw JSON variables and dependencies into a `VariableSpace`, reporting every problem.
+"""Raw JSON variables and dependencies into a `SearchSpace`, reporting every problem.
 
     build_space(
         [{"name": "temperature", "type": "FLOAT", "constraints": {"min": 0, "max": 1.5}},
@@ -26,7 +26,7 @@ from dspex_gql.engine.variables.constraints import (
     unknown_keys,
 )
 from dspex_gql.engine.variables.domains import check_value
-from dspex_gql.engine.variables.model import Dependency, Variable, VariableSpace, VariableType
+from dspex_gql.engine.variables.model import Dependency, SearchSpace, Variable, VariableType
 from dspex_gql.errors import FieldProblem
 
 MAX_VARIABLES = 64
@@ -47,7 +47,7 @@ class SpaceInvalid(Exception):
 
 def build_space(
     variables: Any, dependencies: Any, *, known_modules: Collection[str]
-) -> VariableSpace:
+) -> SearchSpace:
     problems = Problems()
     named = _read_variables(variables, frozenset(known_modules), problems)
     parsed = _read_dependencies(dependencies, named, problems)
@@ -55,10 +55,10 @@ def build_space(
         problems.add("dependencies", f"dependency cycle: {' -> '.join(cycle)}", "cycle")
     if problems:
         raise SpaceInvalid(problems)
-    return VariableSpace(tuple(v for v in named.values() if v), tuple(parsed))
+    return SearchSpace(tuple(v for v in named.values() if v), tuple(parsed))
 
 
-def space_to_json(space: VariableSpace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def space_to_json(space: SearchSpace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     variables = []
     for variable in space.variables:
         raw: dict[str, Any] = {"name": variable.name, "type": variable.type.value}

@@ -19,7 +19,7 @@ from scipy.stats import qmc
 
 from dspex_gql.engine.variables.configurations import complete, is_active, ordered
 from dspex_gql.engine.variables.domains import grid_count, grid_value, snap
-from dspex_gql.engine.variables.model import Choices, FloatRange, IntRange, Variable, VariableSpace
+from dspex_gql.engine.variables.model import Choices, FloatRange, IntRange, SearchSpace, Variable
 
 DEFAULT_GRID_POINTS = 5
 
@@ -32,7 +32,7 @@ class SamplingStrategy(StrEnum):
 
 
 def generate(
-    space: VariableSpace, strategy: SamplingStrategy, count: int, seed: int | None = None
+    space: SearchSpace, strategy: SamplingStrategy, count: int, seed: int | None = None
 ) -> list[dict[str, Any]]:
     """`count` configurations (fewer for a GRID that runs out); GRID ignores the seed."""
     if count < 0:
@@ -68,9 +68,7 @@ def from_unit(variable: Variable, unit: float) -> Any:
     return snap(domain, domain.min * (1 - unit) + domain.max * unit)
 
 
-def iterate_grid(
-    space: VariableSpace, points: int = DEFAULT_GRID_POINTS
-) -> Iterator[dict[str, Any]]:
+def iterate_grid(space: SearchSpace, points: int = DEFAULT_GRID_POINTS) -> Iterator[dict[str, Any]]:
     """Every combination of grid values, lazily, in `ordered` order with the last varying
     fastest; an inactive variable is left out rather than multiplied, so none repeats."""
     order = ordered(space)
@@ -92,7 +90,7 @@ def iterate_grid(
     return walk(0, {})
 
 
-def grid_size(space: VariableSpace, points: int = DEFAULT_GRID_POINTS) -> int:
+def grid_size(space: SearchSpace, points: int = DEFAULT_GRID_POINTS) -> int:
     """An upper bound on `iterate_grid`'s length: exact without dependencies."""
     return math.prod(len(grid_values(variable, points)) for variable in space.variables)
 
@@ -122,7 +120,7 @@ def _spread(domain: FloatRange | IntRange, fraction: float) -> float | int:
     return snap(domain, math.exp(low + fraction * (high - low)))
 
 
-def _random(space: VariableSpace, count: int, seed: int | None) -> list[dict[str, Any]]:
+def _random(space: SearchSpace, count: int, seed: int | None) -> list[dict[str, Any]]:
     generator = np.random.default_rng(seed)
     order = ordered(space)
     configurations = []
