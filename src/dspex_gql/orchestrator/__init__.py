@@ -9,15 +9,15 @@ from dspex_gql.orchestrator.orchestrator import (
     cancel_reason,
     uninterrupted,
 )
-from dspex_gql.orchestrator.reporter import Progress, ProgressReporter
+from dspex_gql.orchestrator.reporter import ProgressReporter, StateWriter
 
 __all__ = [
     "SHUTDOWN_REASON",
     "SUPERSEDED",
     "Job",
     "Orchestrator",
-    "Progress",
     "ProgressReporter",
+    "StateWriter",
     "cancel_reason",
     "uninterrupted",
 ]

@@ -18,8 +18,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,24 +33,34 @@ FIRST_RETRY_DELAY = 0.05
 MAX_RETRY_DELAY = 5.0
 
 
-class Progress(Protocol):
-    """A state of a job, to be stored and then announced (`runs.StateChange`)."""
+class StateWriter(Protocol):
+    """A job whose states the reporter writes (`runs.RunJob`)."""
 
     @property
     def key(self) -> Hashable: ...
 
-    async def write(self, session: AsyncSession) -> bool:
-        """Apply the state; False when the row moved on without this job (a later or final
-        state, another process took the run over, or it is gone): nothing to announce."""
+    async def store(self, session: AsyncSession, change: Any) -> Any | None:
+        """Write `change`; what to announce, or None when the row moved on without this job (a
+        later or final state, another process took the run over, or it is gone)."""
         ...
 
-    def written(self) -> None:
+    def stored(self, change: Any) -> None:
         """Told once the write committed, before the announcement."""
 
-    async def announce(self) -> None: ...
+    async def announce(self, stored: Any) -> None: ...
 
-    def superseded(self) -> None:
-        """Told when a progress write found the row moved on: the job should stop."""
+    def stop_quietly(self) -> None:
+        """Told when a progress write found the row moved on."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    writer: StateWriter
+    change: Any
+
+    @property
+    def key(self) -> Hashable:
+        return self.writer.key
 
 
 class ProgressReporter:
@@ -57,11 +68,11 @@ class ProgressReporter:
         self._uow = uow
         self._interval = interval
         self._patience = patience
-        self._staged: dict[Hashable, Progress] = {}
+        self._staged: dict[Hashable, Pending] = {}
         self._dirty = asyncio.Event()
         self._flushing: frozenset[Hashable] = frozenset()
         self._flushed = asyncio.Event()
-        self._unwritten: dict[Hashable, Progress] = {}
+        self._unwritten: dict[Hashable, Pending] = {}
         self._has_unwritten = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -90,8 +101,9 @@ class ProgressReporter:
                 len(self._unwritten),
             )
 
-    def report(self, progress: Progress) -> None:
-        self._staged[progress.key] = progress
+    def report(self, writer: StateWriter, change: Any) -> None:
+        """Stage a state: the latest of each job is written with the next flush."""
+        self._staged[writer.key] = Pending(writer, change)
         self._dirty.set()
 
     @property
@@ -99,9 +111,10 @@ class ProgressReporter:
         """Final states waiting for the database."""
         return len(self._unwritten)
 
-    async def finish(self, progress: Progress) -> bool:
+    async def finish(self, writer: StateWriter, change: Any) -> bool:
         """Write a final state; False if the row had moved on, or if it is still unwritten after
         `patience` seconds (it is then retried in the background)."""
+        progress = Pending(writer, change)
         self._staged.pop(progress.key, None)
         while progress.key in self._flushing:  # one write of a run at a time
             await self._flushed.wait()
@@ -137,42 +150,43 @@ class ProgressReporter:
         if written is None:
             return False
         for key, progress in staged.items():
-            if written.get(key):
-                await _announce(progress)
+            if written.get(key) is not None:
+                await _announce(progress.writer, written[key])
         return True
 
-    async def _write_together(
-        self, staged: dict[Hashable, Progress]
-    ) -> dict[Hashable, bool] | None:
-        """Which states were written; None if the database was unavailable."""
+    async def _write_together(self, staged: dict[Hashable, Pending]) -> dict[Hashable, Any] | None:
+        """What each write stored (None: nothing); None if the database was unavailable."""
         try:
             async with self._uow() as tx:
-                written = {key: await p.write(tx.session) for key, p in staged.items()}
+                written = {
+                    key: await p.writer.store(tx.session, p.change) for key, p in staged.items()
+                }
         except Exception as error:
             if not database_unavailable(error):
                 logger.exception("write-behind flush of %d states failed", len(staged))
-                return dict.fromkeys(staged, False)
+                return dict.fromkeys(staged)
             for key, progress in staged.items():
                 self._staged.setdefault(key, progress)
             return None
         for key, progress in staged.items():
-            if written[key]:
-                progress.written()
+            if written[key] is None:
+                progress.writer.stop_quietly()
             else:
-                progress.superseded()
+                progress.writer.stored(progress.change)
         return written
 
     def _done_flushing(self) -> None:
         self._flushing = frozenset()
         self._flushed.set()
 
-    async def _write_one(self, progress: Progress) -> bool:
+    async def _write_one(self, progress: Pending) -> bool:
         async with self._uow() as tx:
-            written = await progress.write(tx.session)
-        if written:
-            progress.written()
-            await _announce(progress)
-        return written
+            stored = await progress.writer.store(tx.session, progress.change)
+        if stored is None:
+            return False
+        progress.writer.stored(progress.change)
+        await _announce(progress.writer, stored)
+        return True
 
     async def _flush_periodically(self) -> None:
         delays = _backoff()
@@ -218,8 +232,8 @@ def _backoff() -> Iterator[float]:
         delay = min(delay * 2, MAX_RETRY_DELAY)
 
 
-async def _announce(progress: Progress) -> None:
+async def _announce(writer: StateWriter, stored: Any) -> None:
     try:
-        await progress.announce()
+        await writer.announce(stored)
     except Exception:
-        logger.warning("could not publish progress of %s", progress.key, exc_info=True)
+        logger.warning("could not publish progress of %s", writer.key, exc_info=True)

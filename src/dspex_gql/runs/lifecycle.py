@@ -3,7 +3,7 @@
     class ExecutionJob(RunJob):
         kind = "execution"
         async def perform(self) -> dict[str, Any]: ...          # the run's own work
-        async def store(self, session, change) -> bool: ...   # its stored form of a state
+        async def store(self, session, change) -> Row | None: ...  # its stored form of a state
         event_type = ExecutionChanged                          # what subscribers are told
 
 `RunJob.run()` does the rest, the same way for every kind: RUNNING written behind, the terminal
@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -68,48 +68,15 @@ class RunFailed(Exception):
     """A failure the run reports in its own words (an adapter's error): it ends FAILED."""
 
 
+@dataclass(frozen=True)
 class StateChange:
-    """One state of a run, on its way to the store and then to subscribers.
+    """One state of a run, on its way to the store (`RunJob.store`) and then to subscribers."""
 
-    The reporter writes it (`write`), tells the job it is stored (`written`), publishes it
-    (`announce`), or tells the job the run moved on without it (`superseded`).
-    """
-
-    def __init__(
-        self,
-        job: RunJob,
-        sequence: int,
-        phase: Phase,
-        values: Mapping[str, Any],
-        elapsed_ms: int | None,
-    ) -> None:
-        self.job = job
-        self.sequence = sequence
-        self.phase = phase
-        self.values = values
-        """Columns of this state: `started_at`, `completed_at` when terminal, results, `error`."""
-        self.elapsed_ms = elapsed_ms
-        self.row: Any = None
-        """What the write returned (the event's columns): events are built from the store."""
-
-    @property
-    def key(self) -> Hashable:
-        return self.job.key
-
-    async def write(self, session: AsyncSession) -> bool:
-        self.row = await self.job.store(session, self)
-        return self.row is not None
-
-    def written(self) -> None:
-        self.job.stored(self)
-
-    async def announce(self) -> None:
-        event_type = self.job.event_type
-        if event_type is not None:
-            await self.job.runs.announce(event_type.of(self.row))
-
-    def superseded(self) -> None:
-        self.job.stop_quietly()
+    sequence: int
+    phase: Phase
+    values: Mapping[str, Any]
+    """Columns of this state: `started_at`, `completed_at` when terminal, results, `error`."""
+    elapsed_ms: int | None
 
 
 class RunJob(ABC):
@@ -147,8 +114,8 @@ class RunJob(ABC):
 
     @abstractmethod
     async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
-        """Write this state; the row's `event_type` columns as stored, or None when the row
-        moved on without this job (nothing to announce: the job stops)."""
+        """Write this state; the row's `event_type` columns as stored (what `announce` gets), or
+        None when the row moved on without this job (nothing to announce: the job stops)."""
 
     def stored(self, change: StateChange) -> None:  # noqa: B027 (optional hook)
         """Told once `change` is committed, before it is announced."""
@@ -183,12 +150,17 @@ class RunJob(ABC):
 
     def report(self, **values: Any) -> None:
         """Stage a RUNNING state, written behind with whatever comes before the next flush."""
-        self.runs.reporter.report(self._change(Phase.RUNNING, values))
+        self.runs.reporter.report(self, self._change(Phase.RUNNING, values))
 
     async def finish(self, phase: Phase, **values: Any) -> None:
         if phase.is_terminal:
             values.setdefault("completed_at", utcnow())
-        await uninterrupted(self.runs.reporter.finish(self._change(phase, values)))
+        await uninterrupted(self.runs.reporter.finish(self, self._change(phase, values)))
+
+    async def announce(self, stored: Any) -> None:
+        """Tell subscribers what `store` stored."""
+        if self.event_type is not None:
+            await self.runs.announce(self.event_type.of(stored))
 
     def stop_quietly(self) -> None:
         """The run moved on without this job (cancelled elsewhere, or taken over): stop."""
@@ -208,7 +180,7 @@ class RunJob(ABC):
         elapsed = None if self._clock is None else time.perf_counter() - self._clock
         elapsed_ms = None if elapsed is None else round(elapsed * 1000)
         columns = {"started_at": self.started_at, **self.columns(), **values}
-        return StateChange(self, self.sequence, phase, columns, elapsed_ms)
+        return StateChange(self.sequence, phase, columns, elapsed_ms)
 
     def _internal_error(self) -> str:
         error_id = uuid.uuid4().hex[:12]
