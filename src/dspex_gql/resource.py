@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from dspex_gql.db.listing import FilterExpr, Page, PageRequest
@@ -12,19 +12,26 @@ from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.identity import Actor
 
 M = TypeVar("M", bound=TenantRow)
+R = TypeVar("R", bound=TenantRepository[Any])
 
 
-class ResourceService(Generic[M]):
+class ResourceService(Generic[M, R]):
+    """Subclasses name their rows' repository: `repository = ProgramRepository`."""
+
+    repository: type[R]
+
     def __init__(self, uow: UnitOfWorkFactory, actor: Actor) -> None:
         self._uow = uow
         self._actor = actor
 
-    def _repo(self, tx: UnitOfWork) -> TenantRepository[M]:
-        raise NotImplementedError
+    def _repo(self, tx: UnitOfWork) -> R:
+        """The repository in `tx`, showing what the actor may read."""
+        return self.repository(tx.session, self._actor.organization_id, self._actor)
 
     async def get(self, id: UUID) -> M:
         async with self._uow.read() as tx:
-            return await self._repo(tx).require(id)
+            row: M = await self._repo(tx).require(id)
+        return row
 
     async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, M]:
         async with self._uow.read() as tx:

@@ -66,7 +66,9 @@ class SignedIn:
     user: User
 
 
-class AccountService(ResourceService[User]):
+class AccountService(ResourceService[User, UserRepository]):
+    repository = UserRepository
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -86,9 +88,6 @@ class AccountService(ResourceService[User]):
         """Once committed, tell the user's open subscriptions (on every replica)."""
         event = CredentialsChanged(sequence=0, user_id=user_id, reason=reason)
         tx.after_commit(lambda: self._hub.publish(channels.credentials(user_id), event))
-
-    def _repo(self, tx: UnitOfWork) -> UserRepository:
-        return UserRepository(tx.session, self._actor.organization_id, self._actor)
 
     def _keys(self, tx: UnitOfWork) -> ApiKeyRepository:
         return ApiKeyRepository(tx.session, self._actor.organization_id, self._actor)

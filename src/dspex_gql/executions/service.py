@@ -47,7 +47,9 @@ class StartExecution:
     timeout_ms: int | None = None
 
 
-class ExecutionService(ResourceService[Execution]):
+class ExecutionService(ResourceService[Execution, ExecutionRepository]):
+    repository = ExecutionRepository
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -62,9 +64,6 @@ class ExecutionService(ResourceService[Execution]):
         self._invoker = invoker
         self._hub = hub
         self._settings = settings
-
-    def _repo(self, tx: UnitOfWork) -> ExecutionRepository:
-        return ExecutionRepository(tx.session, self._actor.organization_id, self._actor)
 
     async def stats(self, program_ids: Iterable[UUID]) -> dict[UUID, ExecutionStats]:
         """Figures per program, for programs the actor reads: no read filter of their own."""

@@ -45,7 +45,9 @@ class Importance:
     importance: float
 
 
-class OptimizationService(ResourceService[OptimizationRun]):
+class OptimizationService(ResourceService[OptimizationRun, OptimizationRunRepository]):
+    repository = OptimizationRunRepository
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -62,9 +64,6 @@ class OptimizationService(ResourceService[OptimizationRun]):
         self._hub = hub
         self._metrics = metrics
         self._settings = settings
-
-    def _repo(self, tx: UnitOfWork) -> OptimizationRunRepository:
-        return OptimizationRunRepository(tx.session, self._actor.organization_id, self._actor)
 
     def _programs(self, tx: UnitOfWork) -> ProgramRepository:
         return ProgramRepository(tx.session, self._actor.organization_id, self._actor)
@@ -208,9 +207,8 @@ class OptimizationService(ResourceService[OptimizationRun]):
         ).require(id)
 
 
-class EvaluationService(ResourceService[Evaluation]):
-    def _repo(self, tx: UnitOfWork) -> EvaluationRepository:
-        return EvaluationRepository(tx.session, self._actor.organization_id, self._actor)
+class EvaluationService(ResourceService[Evaluation, EvaluationRepository]):
+    repository = EvaluationRepository
 
 
 def _ensure_startable(program: Program) -> None:

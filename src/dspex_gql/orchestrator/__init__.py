@@ -7,7 +7,6 @@ from dspex_gql.orchestrator.orchestrator import (
     Job,
     Orchestrator,
     cancel_reason,
-    uninterrupted,
 )
 from dspex_gql.orchestrator.reporter import ProgressReporter, StateWriter
 
@@ -19,5 +18,4 @@ __all__ = [
     "ProgressReporter",
     "StateWriter",
     "cancel_reason",
-    "uninterrupted",
 ]

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 from types import TracebackType
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 SHUTDOWN_REASON = "Interrupted: the service shut down before this run finished"
 SUPERSEDED = "Superseded: the run moved on without this job"
 """The reason a job stops itself when its run was cancelled elsewhere or taken over; such a job
@@ -132,14 +131,3 @@ class Orchestrator:
         if self._tasks.get(key) is task:
             del self._tasks[key]
             self._cancelling.discard(key)
-
-
-async def uninterrupted(write: Awaitable[T]) -> T:
-    """Await a job's record of its outcome to the end, even when the job is cancelled meanwhile
-    (the cancellation then goes on): a run is never left without its final state."""
-    task = asyncio.ensure_future(write)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise

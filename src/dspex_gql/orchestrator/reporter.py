@@ -55,12 +55,9 @@ class StateWriter(Protocol):
 
 @dataclass(frozen=True)
 class Pending:
+    key: Hashable
     writer: StateWriter
     change: Any
-
-    @property
-    def key(self) -> Hashable:
-        return self.writer.key
 
 
 class ProgressReporter:
@@ -103,7 +100,7 @@ class ProgressReporter:
 
     def report(self, writer: StateWriter, change: Any) -> None:
         """Stage a state: the latest of each job is written with the next flush."""
-        self._staged[writer.key] = Pending(writer, change)
+        self._staged[writer.key] = Pending(writer.key, writer, change)
         self._dirty.set()
 
     @property
@@ -114,7 +111,7 @@ class ProgressReporter:
     async def finish(self, writer: StateWriter, change: Any) -> bool:
         """Write a final state; False if the row had moved on, or if it is still unwritten after
         `patience` seconds (it is then retried in the background)."""
-        progress = Pending(writer, change)
+        progress = Pending(writer.key, writer, change)
         self._staged.pop(progress.key, None)
         while progress.key in self._flushing:  # one write of a run at a time
             await self._flushed.wait()

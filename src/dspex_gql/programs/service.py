@@ -69,7 +69,9 @@ class ProgramChanges:
         return any(value is not UNSET for value in runtime + signature)
 
 
-class ProgramService(ResourceService[Program]):
+class ProgramService(ResourceService[Program, ProgramRepository]):
+    repository = ProgramRepository
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -82,9 +84,6 @@ class ProgramService(ResourceService[Program]):
         self._runs = runs
         self._adapters = adapters
         self._custom_programs = custom_programs
-
-    def _repo(self, tx: UnitOfWork) -> ProgramRepository:
-        return ProgramRepository(tx.session, self._actor.organization_id, self._actor)
 
     async def children(self, ids: Iterable[UUID]) -> dict[UUID, list[Program]]:
         async with self._uow.read() as tx:

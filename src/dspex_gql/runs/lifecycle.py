@@ -21,23 +21,24 @@ import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.db.base import utcnow
-from dspex_gql.orchestrator import SHUTDOWN_REASON, SUPERSEDED, cancel_reason, uninterrupted
+from dspex_gql.orchestrator import SHUTDOWN_REASON, SUPERSEDED, cancel_reason
 from dspex_gql.runs.events import RunEvent
 
 if TYPE_CHECKING:
     from dspex_gql.runs.runs import Runs
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,14 @@ class RunJob(ABC):
     ) -> None:
         self.runs = runs
         self.id = id
+        self.key = RunKey(self.kind, id)
+        """How the orchestrator and the reporter know this job."""
         self.sequence = sequence
         """The stored row's: every state written gets the next one."""
         self.started_at = started_at
         """Kept across a resume."""
         self._clock: float | None = None
         self._task: asyncio.Task[Any] | None = None
-
-    @property
-    def key(self) -> RunKey:
-        return RunKey(self.kind, self.id)
 
     # -- what a kind supplies ---------------------------------------------------------------------
 
@@ -186,3 +185,14 @@ class RunJob(ABC):
         error_id = uuid.uuid4().hex[:12]
         logger.exception("%s failed unexpectedly (error id %s)", self.key, error_id)
         return f"Internal error (error id {error_id})"
+
+
+async def uninterrupted(write: Awaitable[T]) -> T:
+    """Await a job's record of its outcome to the end, even when the job is cancelled meanwhile
+    (the cancellation then goes on): a run is never left without its final state."""
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise

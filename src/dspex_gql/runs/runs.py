@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -48,9 +49,12 @@ class Runs:
 
     def launch(self, tx: UnitOfWork, job: Job, event: RunEvent | None = None) -> None:
         """Once `tx` commits: start the job, and announce the state it starts from."""
-        tx.after_commit(lambda: self.orchestrator.submit(job))
+        tx.after_commit(partial(self._start, job, event))
+
+    async def _start(self, job: Job, event: RunEvent | None) -> None:
+        self.orchestrator.submit(job)
         if event is not None:
-            self.announce_after(tx, [event])
+            await self.announce_all([event])
 
     def announce_after(self, tx: UnitOfWork, events: Iterable[RunEvent]) -> None:
         """Once `tx` commits, publish what it stored."""

@@ -8,7 +8,6 @@ from uuid import UUID
 
 from dspex_gql import policies, validation
 from dspex_gql.audit import recorder as audit
-from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine import signatures as engine
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.policies import Visibility
@@ -58,9 +57,8 @@ class SignatureChanges:
         return any(value is not UNSET for value in contract)
 
 
-class SignatureService(ResourceService[Signature]):
-    def _repo(self, tx: UnitOfWork) -> SignatureRepository:
-        return SignatureRepository(tx.session, self._actor.organization_id, self._actor)
+class SignatureService(ResourceService[Signature, SignatureRepository]):
+    repository = SignatureRepository
 
     async def program_counts(self, ids: Iterable[UUID]) -> dict[UUID, int]:
         async with self._uow.read() as tx:

@@ -51,13 +51,12 @@ class VariableSpaceChanges:
     visibility: Maybe[Visibility] = UNSET
 
 
-class VariableSpaceService(ResourceService[VariableSpace]):
+class VariableSpaceService(ResourceService[VariableSpace, VariableSpaceRepository]):
+    repository = VariableSpaceRepository
+
     def __init__(self, uow: UnitOfWorkFactory, actor: Actor, known_modules: Collection[str]):
         super().__init__(uow, actor)
         self._known_modules = known_modules
-
-    def _repo(self, tx: UnitOfWork) -> VariableSpaceRepository:
-        return VariableSpaceRepository(tx.session, self._actor.organization_id, self._actor)
 
     def engine_space(self, space: VariableSpace) -> SearchSpace:
         return engine_space(space)
