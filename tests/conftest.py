@@ -40,8 +40,6 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 examples in CI (`.ci/run` sets HYPOTHESIS_PROFILE=ci), so a landing never hangs on luck. No
 deadline: a busy 2-core machine is not a slow function."""
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
 TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 TEST_CONNECT_TIMEOUT_SECONDS = 30.0
