@@ -34,9 +34,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / log
         command = [sys.executable, "-m", "dspex_gql", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command, cwd=workdir, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
-        )
+        with self.log.open("w") as output:  # the process writes to its own copy of the file
+            self.process = subprocess.Popen(
+                command, cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT
+            )
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
