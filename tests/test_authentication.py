@@ -26,10 +26,21 @@ from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.app import create_app
 from dspex_gql.config import AuthSettings, LimitsSettings, Settings
 from dspex_gql.db.base import utcnow
-from tests.client import GraphQLClient
-from tests.conftest import TEST_JWT_SECRET, make_settings
-from tests.people import CREATE_KEY, CREATE_USER, PASSWORD, SIGN_IN, member
-from tests.tenants import Tenant, new_tenant, new_tenant_in
+from tests.support.app import TEST_JWT_SECRET, make_settings
+from tests.support.http_client import GraphQLClient
+from tests.support.people import (
+    CHANGE_PASSWORD,
+    CREATE_KEY,
+    CREATE_KEY_EXPIRING,
+    CREATE_USER,
+    DEACTIVATE,
+    NEW_PASSWORD,
+    PASSWORD,
+    REVOKE_KEY,
+    SIGN_IN,
+    member,
+)
+from tests.support.tenants import Tenant, new_tenant, new_tenant_in
 
 ME = "{ me { id role } }"
 GENERIC = "Invalid or expired credentials"
@@ -38,23 +49,11 @@ MISSING = "Authentication required"
 HINTS = ("prefix", "secret", "signature", "issuer", "audience", "revoked", "scheme", "basic")
 """Words that would tell a caller which part of its credential was wrong."""
 
-REVOKE_KEY = """mutation($id: ID!) { revokeApiKey(id: $id) {
-  __typename ... on ApiKey { id revokedAt } ... on Error { message code } } }"""
-CREATE_KEY_EXPIRING = """mutation($name: String!, $expiresAt: DateTime) {
-  createApiKey(name: $name, expiresAt: $expiresAt) { __typename
-  ... on NewApiKey { secret apiKey { id expiresAt } } ... on Error { message code } } }"""
 API_KEYS = "{ apiKeys { id name prefix createdAt lastUsedAt expiresAt revokedAt } }"
-DEACTIVATE = """mutation($id: ID!) { deactivateUser(id: $id) {
-  __typename ... on User { id active } ... on Error { message code } } }"""
-CHANGE_PASSWORD = """mutation($current: String!, $new: String!) {
-  changePassword(currentPassword: $current, newPassword: $new) {
-  __typename ... on AuthPayload { token expiresAt user { id } }
-  ... on ValidationError { message code fieldErrors { field code } } } }"""
 UPDATE_ROLE = """mutation($id: ID!, $role: Role!) { updateUser(id: $id, input: {role: $role}) {
   __typename ... on User { id role } ... on Error { message code } } }"""
 EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) { id status } }"""
-NEW_PASSWORD = "a brand new passphrase"
 
 
 def unauthenticated(body: dict[str, Any]) -> str:

@@ -15,8 +15,8 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin, Subprotocol
 
 from dspex_gql.config import CorsSettings, Settings
-from tests.client import GraphQLClient
-from tests.processes import Server, clean_env
+from tests.support.http_client import GraphQLClient
+from tests.support.processes import Server, clean_env
 
 APP = "https://app.example.com"
 OTHER = "https://evil.example.net"

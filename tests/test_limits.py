@@ -14,11 +14,11 @@ from fastapi import FastAPI
 from dspex_gql.accounts.admin import set_quota
 from dspex_gql.config import LimitsSettings, Settings
 from dspex_gql.errors import NotFound
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import create_program, execute, unique
-from tests.people import CREATE_USER, PASSWORD, SIGN_IN, member
-from tests.tenants import Tenant, new_tenant
+from tests.support.app import make_settings
+from tests.support.factories import create_program, execute, unique
+from tests.support.http_client import GraphQLClient
+from tests.support.people import CREATE_USER, PASSWORD, SIGN_IN, member
+from tests.support.tenants import Tenant, new_tenant
 
 ME = "{ me { id } }"
 

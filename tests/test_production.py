@@ -9,9 +9,9 @@ import httpx2 as httpx
 import pytest
 
 from dspex_gql.config import GraphQLSettings, Settings
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.processes import Server, clean_env
+from tests.support.app import make_settings
+from tests.support.http_client import GraphQLClient
+from tests.support.processes import Server, clean_env
 
 INTROSPECTION = "{ __schema { types { name } } }"
 HTML = {"accept": "text/html"}

@@ -19,14 +19,14 @@ from websockets.typing import Subprotocol
 
 from dspex_gql.app import create_app
 from dspex_gql.config import DatabaseSettings, Settings
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.databases import create_database, drop_database
-from tests.factories import create_program, execute, get_execution
-from tests.optimizing import LANDSCAPE, SPACE, finished, training_data
-from tests.processes import STARTUP_SECONDS, Server, clean_env
-from tests.services import POSTGRES, service_url
-from tests.tenants import new_tenant
+from tests.support.app import make_settings
+from tests.support.databases import create_database, drop_database
+from tests.support.external_services import POSTGRES, service_url
+from tests.support.factories import create_program, execute, get_execution
+from tests.support.http_client import GraphQLClient
+from tests.support.optimizations import LANDSCAPE, SPACE, finished, training_data
+from tests.support.processes import STARTUP_SECONDS, Server, clean_env
+from tests.support.tenants import new_tenant
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from starlette.testclient import TestClient, WebSocketTestSession
 
 from dspex_gql.app import create_app
 from dspex_gql.config import BroadcastSettings, Settings
-from tests.conftest import make_settings
-from tests.services import POSTGRES, REDIS, service_url
-from tests.tenants import new_tenant_in
+from tests.support.app import make_settings
+from tests.support.external_services import POSTGRES, REDIS, service_url
+from tests.support.tenants import new_tenant_in
 
 EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) {

@@ -16,7 +16,7 @@ from dspex_gql.engine.variables.model import (
     VariableSpace,
     VariableType,
 )
-from tests.engine.test_optimization_strategies import assert_valid, make
+from tests.support.strategies import assert_valid, make
 
 SPACE = VariableSpace(
     variables=(

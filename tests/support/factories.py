@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.client import GraphQLClient
+from tests.support.http_client import GraphQLClient
 
 SIGNATURE = """
 fragment SignatureParts on Signature {
