@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 
@@ -216,9 +215,8 @@ class TestSignInPerAddress(SignIns):
     @pytest.fixture
     async def elsewhere(self, app: FastAPI) -> AsyncIterator[GraphQLClient]:
         """A client from another address than the usual 10.0.0.7."""
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.8", 41000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield GraphQLClient(http)
+        async with GraphQLClient.for_app(app, address=("10.0.0.8", 41000)) as graphql:
+            yield graphql
 
     async def test_one_address_gets_a_few_attempts_across_emails(
         self, client: GraphQLClient, elsewhere: GraphQLClient

@@ -35,9 +35,9 @@ class TestProduction:
         assert "graphiql" not in page.text.lower()
         assert asset.status_code == 404
 
-    def test_introspection_needs_a_credential(self, production: Server) -> None:
-        anonymous = production.post(INTROSPECTION, None)
-        admin = production.post(INTROSPECTION, production.printed_keys()[0])
+    async def test_introspection_needs_a_credential(self, production: Server) -> None:
+        anonymous = await production.post(INTROSPECTION, None)
+        admin = await production.post(INTROSPECTION, production.printed_keys()[0])
 
         assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert anonymous["data"] is None

@@ -1,7 +1,7 @@
 """What tests share, one module for each kind of thing:
 
 - `app`: settings for tests and `running(settings)`
-- `http_client`: `GraphQLClient`, GraphQL over HTTP through the ASGI app
+- `http_client`: `GraphQLClient`, GraphQL over HTTP (in process or to a served process)
 - `websocket_client`: `Socket`, graphql-transport-ws through the ASGI app
 - `tenants`, `people`: organizations, and members signed in for real
 - `factories`, `optimizations`: set-up through the public API
