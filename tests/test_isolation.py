@@ -58,12 +58,12 @@ from graphql import (
 from dspex_gql.app import create_app
 from dspex_gql.graphql.schema import build_schema
 from tests.support.app import make_settings
-from tests.support.factories import create_program, create_signature, execute
+from tests.support.factories import create_program, create_signature, execute, until_running
 from tests.support.http_client import GraphQLClient
 from tests.support.optimizations import PROGRESS, create_space, finished, start
 from tests.support.people import PASSWORD, member
 from tests.support.tenants import Tenant, new_tenant
-from tests.support.websocket_client import Socket, until_running
+from tests.support.websocket_client import Socket
 
 SCHEMA: GraphQLSchema = build_schema()._schema
 ROOTS = ("Query", "Mutation", "Subscription")

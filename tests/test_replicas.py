@@ -20,7 +20,7 @@ from dspex_gql.executions.models import Execution
 from dspex_gql.orchestrator.processes import ServiceProcess, this_machine
 from dspex_gql.runtime import Runtime
 from tests.support.app import make_settings, running
-from tests.support.factories import create_program, execute, get_execution
+from tests.support.factories import create_program, execute, get_execution, until_running
 from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
 from tests.support.optimizations import (
@@ -32,7 +32,7 @@ from tests.support.optimizations import (
     training_data,
 )
 from tests.support.tenants import Tenant, new_tenant
-from tests.support.websocket_client import Socket, until_running
+from tests.support.websocket_client import Socket
 
 EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) { id status sequence outputs error completedAt }

@@ -2,7 +2,7 @@
 
 - `app`: settings for tests and `running(settings)`
 - `http_client`: `GraphQLClient`, GraphQL over HTTP (in process or to a served process)
-- `websocket_client`: `Socket`, graphql-transport-ws through the ASGI app
+- `websocket_client` (over `websocket_transports`): `Socket`, graphql-transport-ws likewise
 - `tenants`, `people`: organizations, and members signed in for real
 - `factories`, `optimizations`: set-up through the public API
 - `processes`: `dspex-gql serve` in a process
