@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from starlette.types import Message
 
 from tests.support.websocket_transports import (
+    WAIT,
     AsgiWebsocket,
     NetworkWebsocket,
     WebsocketTransport,
@@ -153,6 +155,18 @@ class Socket:
         assert message["type"] == "next", message
         payload: dict[str, Any] = message["payload"]
         return payload
+
+    async def payload_where(
+        self, operation: str, wanted: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        """The first payload of `operation` that is `wanted`, the ones before it skipped (for
+        at most WAIT seconds): other events may come first, a run's RUNNING before its
+        CANCELLED say."""
+        async with asyncio.timeout(WAIT):
+            while True:
+                payload = await self.next_payload(operation)
+                if wanted(payload):
+                    return payload
 
     async def results(self, operation: str) -> list[dict[str, Any]]:
         """The payloads of `operation` until it completes. An operation refused before it ran
