@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx2 as httpx
 from fastapi import FastAPI
-from tests.faults import TcpProxy
+from tests.support.faults import TcpProxy
 
 from bench.common import (
     BenchOrganization,

@@ -2,7 +2,8 @@
 
 The suite runs on SQLite always, and on PostgreSQL when DSPEX_TEST_DATABASE_URL is set (each run
 migrates a fresh database on that server). Every test gets its own app and its own organization,
-so tests never see each other's rows.
+so tests never see each other's rows. What tests share beyond these fixtures is in
+`tests/support/`.
 """
 
 from __future__ import annotations
@@ -10,28 +11,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 from fastapi import FastAPI
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
-from dspex_gql.app import create_app
-from dspex_gql.config import (
-    AuthSettings,
-    BroadcastSettings,
-    DatabaseSettings,
-    ExecutionSettings,
-    LimitsSettings,
-    ServerSettings,
-    Settings,
-)
+from dspex_gql.config import Settings
 from dspex_gql.db import migrations
-from tests.client import GraphQLClient
-from tests.databases import create_database, drop_database
-from tests.services import POSTGRES, REDIS, service_url
-from tests.tenants import Tenant, new_tenant
+from tests.support.app import make_settings, running
+from tests.support.databases import create_database, drop_database
+from tests.support.external_services import POSTGRES, REDIS, service_url
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import Tenant, new_tenant
 
 hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
@@ -39,15 +31,6 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 """Property tests: new random examples on every local run (they found real bugs); the same
 examples in CI (`.ci/run` sets HYPOTHESIS_PROFILE=ci), so a landing never hangs on luck. No
 deadline: a busy 2-core machine is not a slow function."""
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
-
-TEST_CONNECT_TIMEOUT_SECONDS = 30.0
-TEST_STATEMENT_TIMEOUT_SECONDS = 60.0
-"""The production bounds (5 s, 15 s) are for a silent link; on a loaded 2-core CI machine a
-PostgreSQL connect once took longer than 5 s. The drills that test the bounds set their own."""
 
 
 def pytest_report_header() -> list[str]:
@@ -74,36 +57,6 @@ async def database_url(
     await drop_database(server, make_url(url).database or "")
 
 
-def make_settings(database_url: str, **sections: object) -> Settings:
-    defaults: dict[str, object] = {
-        "database": DatabaseSettings(
-            url=database_url,
-            migrate_on_start=False,
-            connect_timeout_seconds=TEST_CONNECT_TIMEOUT_SECONDS,
-            statement_timeout_seconds=TEST_STATEMENT_TIMEOUT_SECONDS,
-        ),
-        "broadcast": BroadcastSettings(url="memory://", heartbeat_seconds=1.0),
-        "execution": ExecutionSettings(shutdown_grace_seconds=0, progress_interval_ms=20),
-        "server": ServerSettings(gc_freeze=False),
-        "auth": AuthSettings(
-            jwt_secret=TEST_JWT_SECRET,
-            argon2_time_cost=1,
-            argon2_memory_kib=8,
-            argon2_parallelism=1,
-        ),
-        "limits": LimitsSettings(requests_per_second=1000, request_burst=1000),
-    }
-    return Settings(**(defaults | sections))  # type: ignore[arg-type]
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[FastAPI]:
-    """An app with these settings, started, and stopped at the end of the block."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)
@@ -111,8 +64,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running(settings) as application:
         yield application
 
 

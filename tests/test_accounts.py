@@ -12,11 +12,11 @@ import pytest
 from fastapi import FastAPI
 
 from dspex_gql.config import AuthSettings, Settings
-from tests.client import GraphQLClient
-from tests.conftest import TEST_JWT_SECRET, make_settings
-from tests.factories import create_program, errors, execute
-from tests.people import PASSWORD, member
-from tests.tenants import Tenant, new_tenant
+from tests.support.app import TEST_JWT_SECRET, make_settings
+from tests.support.factories import create_program, errors, execute
+from tests.support.http_client import GraphQLClient
+from tests.support.people import PASSWORD, member
+from tests.support.tenants import Tenant, new_tenant
 
 USER = "id email name role active lastLoginAt createdAt"
 ME = f"{{ me {{ {USER} organization {{ id slug }} }} }}"

@@ -21,16 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dspex_gql.app import create_app
 from dspex_gql.config import AuthSettings
-from tests.client import GraphQLClient
-from tests.conftest import TEST_JWT_SECRET, make_settings
-from tests.factories import create_program, create_signature, execute, unique
-from tests.people import PASSWORD, Member, member
-from tests.tenants import Tenant, new_tenant
+from tests.support.app import TEST_JWT_SECRET, make_settings
+from tests.support.factories import create_program, create_signature, execute, unique
+from tests.support.http_client import GraphQLClient
+from tests.support.people import PASSWORD, Member, member
+from tests.support.tenants import Tenant, new_tenant
 
 Node = dict[str, Any]
 
 USER_AGENT = "dspex-tests/1.0 (audit)"
-CLIENT_ADDRESS = "10.0.0.7"  # what tests.client's transport says the client is
+CLIENT_ADDRESS = "10.0.0.7"  # what tests.support.http_client says the client is
 SLOW = {"latency_ms": 60_000}
 NEW_PASSWORD = "a different long passphrase"
 

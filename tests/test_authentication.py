@@ -11,25 +11,33 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from starlette.testclient import TestClient, WebSocketTestSession
-from starlette.websockets import WebSocketDisconnect
 
 from dspex_gql.accounts.authentication import Authenticator
 from dspex_gql.accounts.tokens import Tokens
-from dspex_gql.app import create_app
 from dspex_gql.config import AuthSettings, LimitsSettings, Settings
 from dspex_gql.db.base import utcnow
-from tests.client import GraphQLClient
-from tests.conftest import TEST_JWT_SECRET, make_settings
-from tests.people import CREATE_KEY, CREATE_USER, PASSWORD, SIGN_IN, member
-from tests.tenants import Tenant, new_tenant, new_tenant_in
+from tests.support.app import TEST_JWT_SECRET, make_settings
+from tests.support.http_client import GraphQLClient
+from tests.support.people import (
+    CHANGE_PASSWORD,
+    CREATE_KEY,
+    CREATE_KEY_EXPIRING,
+    CREATE_USER,
+    DEACTIVATE,
+    NEW_PASSWORD,
+    PASSWORD,
+    REVOKE_KEY,
+    SIGN_IN,
+    member,
+)
+from tests.support.tenants import Tenant, new_tenant
+from tests.support.websocket_client import Socket, SocketClosed
 
 ME = "{ me { id role } }"
 GENERIC = "Invalid or expired credentials"
@@ -38,23 +46,11 @@ MISSING = "Authentication required"
 HINTS = ("prefix", "secret", "signature", "issuer", "audience", "revoked", "scheme", "basic")
 """Words that would tell a caller which part of its credential was wrong."""
 
-REVOKE_KEY = """mutation($id: ID!) { revokeApiKey(id: $id) {
-  __typename ... on ApiKey { id revokedAt } ... on Error { message code } } }"""
-CREATE_KEY_EXPIRING = """mutation($name: String!, $expiresAt: DateTime) {
-  createApiKey(name: $name, expiresAt: $expiresAt) { __typename
-  ... on NewApiKey { secret apiKey { id expiresAt } } ... on Error { message code } } }"""
 API_KEYS = "{ apiKeys { id name prefix createdAt lastUsedAt expiresAt revokedAt } }"
-DEACTIVATE = """mutation($id: ID!) { deactivateUser(id: $id) {
-  __typename ... on User { id active } ... on Error { message code } } }"""
-CHANGE_PASSWORD = """mutation($current: String!, $new: String!) {
-  changePassword(currentPassword: $current, newPassword: $new) {
-  __typename ... on AuthPayload { token expiresAt user { id } }
-  ... on ValidationError { message code fieldErrors { field code } } } }"""
 UPDATE_ROLE = """mutation($id: ID!, $role: Role!) { updateUser(id: $id, input: {role: $role}) {
   __typename ... on User { id role } ... on Error { message code } } }"""
 EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) { id status } }"""
-NEW_PASSWORD = "a brand new passphrase"
 
 
 def unauthenticated(body: dict[str, Any]) -> str:
@@ -678,108 +674,32 @@ class TestRequestId:
         ]
 
 
-# Websockets: the sync Starlette TestClient, as in tests/test_subscriptions.py.
+# Websockets: the tests' Socket, through the ASGI app.
 
 
-@dataclass(frozen=True)
-class Person:
-    id: str
-    email: str
-    token: str
-    key: str
-    key_id: str
-
-
-class Web:
-    """GraphQL over HTTP with the sync test client, as any credential."""
-
-    def __init__(self, client: TestClient, app: FastAPI, tenant: Tenant) -> None:
-        self.client = client
-        self.app = app
-        self.admin_key = tenant.admin_key
-
-    def execute(self, query: str, credential: str | None, **variables: Any) -> dict[str, Any]:
-        headers = {"authorization": f"Bearer {credential}"} if credential else {}
-        payload = {"query": query, "variables": variables}
-        body: dict[str, Any] = self.client.post("/graphql", json=payload, headers=headers).json()
-        return body
-
-    def data(self, query: str, credential: str | None = None, **variables: Any) -> dict[str, Any]:
-        body = self.execute(query, credential or self.admin_key, **variables)
-        assert not body.get("errors"), body
-        data: dict[str, Any] = body["data"]
-        return data
-
-    def person(self, role: str = "USER") -> Person:
-        email = f"ws-{role.lower()}-{uuid.uuid4().hex[:8]}@example.test"
-        given = {"email": email, "name": role.title(), "role": role, "password": PASSWORD}
-        created = self.data(CREATE_USER, input=given)["createUser"]
-        signed_in = self.execute(SIGN_IN, None, email=email, password=PASSWORD)["data"]["signIn"]
-        key = self.data(CREATE_KEY, signed_in["token"], name="ws")["createApiKey"]
-        return Person(created["id"], email, signed_in["token"], key["secret"], key["apiKey"]["id"])
-
-    def execution(self, credential: str, *, finished: bool = True) -> str:
-        """An execution of a new program of the credential's user: finished, or far from it."""
-        configuration = {} if finished else {"latency_ms": 60_000}
-        program = self.data(
+async def execution_of(client: GraphQLClient, *, finished: bool = True) -> str:
+    """An execution of a new program of the client's user: finished, or far from it."""
+    configuration = {} if finished else {"latency_ms": 60_000}
+    program = (
+        await client.data(
             """mutation($configuration: JSON!) { createProgram(input: {
                  name: "watched", signatureSpec: "question -> answer", initialize: true,
                  configuration: $configuration }) { ... on Program { id status } } }""",
-            credential,
             configuration=configuration,
-        )["createProgram"]
-        assert program["status"] == "READY", program
-        execution = self.data(
+        )
+    )["createProgram"]
+    assert program["status"] == "READY", program
+    execution = (
+        await client.data(
             """mutation($id: ID!, $wait: Boolean!) { executeProgram(input: {
                  programId: $id, inputs: {question: "Why?"}, wait: $wait }) {
                  ... on Execution { id status } } }""",
-            credential,
             id=program["id"],
             wait=finished,
-        )["executeProgram"]
-        execution_id: str = execution["id"]
-        return execution_id
-
-    def connect(self, protocol: str = "graphql-transport-ws", **kwargs: Any) -> Any:
-        return self.client.websocket_connect("/graphql", subprotocols=[protocol], **kwargs)
-
-
-class Socket:
-    """A graphql-transport-ws connection: operations by id, messages read in order."""
-
-    def __init__(self, socket: WebSocketTestSession) -> None:
-        self.socket = socket
-
-    def init(self, authorization: str | None) -> dict[str, Any]:
-        payload = {} if authorization is None else {"authorization": authorization}
-        self.socket.send_json({"type": "connection_init", "payload": payload})
-        message: dict[str, Any] = self.socket.receive_json()
-        return message
-
-    def subscribe(self, operation: str, query: str, **variables: Any) -> None:
-        payload = {"query": query, "variables": variables}
-        self.socket.send_json({"id": operation, "type": "subscribe", "payload": payload})
-
-    def results(self, operation: str) -> list[dict[str, Any]]:
-        """The payloads of `operation` until it completes (other operations' are skipped).
-
-        An operation refused before it ran may end with an `error` message instead (the
-        protocol allows both): its errors come back as a last payload without data."""
-        payloads: list[dict[str, Any]] = []
-        while True:
-            message = self.socket.receive_json()
-            if message.get("id") != operation:
-                continue
-            if message["type"] == "complete":
-                return payloads
-            if message["type"] == "error":
-                return [*payloads, {"data": None, "errors": message["payload"]}]
-            assert message["type"] == "next", message
-            payloads.append(message["payload"])
-
-    def run(self, operation: str, query: str, **variables: Any) -> list[dict[str, Any]]:
-        self.subscribe(operation, query, **variables)
-        return self.results(operation)
+        )
+    )["executeProgram"]
+    execution_id: str = execution["id"]
+    return execution_id
 
 
 def refused_on_socket(payloads: list[dict[str, Any]]) -> str:
@@ -793,46 +713,39 @@ def watched(payloads: list[dict[str, Any]]) -> list[str]:
     return [payload["data"]["executionUpdated"]["status"] for payload in payloads]
 
 
-@pytest.fixture
-def web(settings: Settings) -> Iterator[Web]:
-    app = create_app(settings)
-    with TestClient(app) as client:
-        yield Web(client, app, new_tenant_in(client, app))
-
-
 class TestWebsocketConnection:
     @pytest.mark.parametrize("credential", ["key", "token"])
-    def test_a_good_credential_is_acknowledged_and_subscribes(
-        self, web: Web, credential: str
+    async def test_a_good_credential_is_acknowledged_and_subscribes(
+        self, app: FastAPI, client: GraphQLClient, credential: str
     ) -> None:
-        someone = web.person()
-        execution_id = web.execution(someone.key)
+        someone = await member(client)
+        execution_id = await execution_of(someone.client)
 
-        with web.connect() as connection:
-            socket = Socket(connection)
-            ack = socket.init(f"Bearer {getattr(someone, credential)}")
-            states = watched(socket.run("1", EXECUTION_UPDATED, id=execution_id))
-            me = socket.run("2", ME)
+        async with Socket(app) as socket:
+            ack = await socket.init(f"Bearer {getattr(someone, credential)}")
+            states = watched(await socket.run(EXECUTION_UPDATED, {"id": execution_id}))
+            me = await socket.run(ME)
 
         assert ack["type"] == "connection_ack"
         assert states == ["COMPLETED"]
         assert me == [{"data": {"me": {"id": someone.id, "role": "USER"}}}]
 
-    def test_the_payload_key_may_be_capitalised(self, web: Web) -> None:
-        with web.connect() as connection:
-            init = {"Authorization": f"Bearer {web.admin_key}"}
-            connection.send_json({"type": "connection_init", "payload": init})
-            ack = connection.receive_json()
+    async def test_the_payload_key_may_be_capitalised(self, app: FastAPI, tenant: Tenant) -> None:
+        async with Socket(app) as socket:
+            init = {"Authorization": f"Bearer {tenant.admin_key}"}
+            await socket.send({"type": "connection_init", "payload": init})
+            ack = await socket.receive()
 
         assert ack["type"] == "connection_ack"
 
-    def test_the_upgrade_requests_authorization_header_is_used_too(self, web: Web) -> None:
-        headers = {"authorization": f"Bearer {web.admin_key}"}
+    async def test_the_upgrade_requests_authorization_header_is_used_too(
+        self, app: FastAPI, tenant: Tenant
+    ) -> None:
+        headers = {"authorization": f"Bearer {tenant.admin_key}"}
 
-        with web.connect(headers=headers) as connection:
-            socket = Socket(connection)
-            ack = socket.init(None)
-            me = socket.run("1", ME)
+        async with Socket(app, headers=headers) as socket:
+            ack = await socket.init(None)
+            me = await socket.run(ME)
 
         assert ack["type"] == "connection_ack"
         assert me[0]["data"]["me"]["role"] == "ADMIN"
@@ -841,58 +754,61 @@ class TestWebsocketConnection:
         "authorization",
         [None, "", "Bearer", "Bearer nope", "Basic YTpi", "Bearer dsx_000000000000_secret"],
     )
-    def test_no_or_a_bad_credential_closes_with_4403(
-        self, web: Web, authorization: str | None
+    async def test_no_or_a_bad_credential_closes_with_4403(
+        self, app: FastAPI, authorization: str | None
     ) -> None:
-        with web.connect() as connection, pytest.raises(WebSocketDisconnect) as closed:
-            Socket(connection).init(authorization)
+        async with Socket(app) as socket:
+            with pytest.raises(SocketClosed) as closed:
+                await socket.init(authorization)
 
         assert closed.value.code == 4403
 
     @pytest.mark.parametrize(
         "spoiled", ["a NUL in the prefix", "a lone surrogate in the secret", "a NUL in a token"]
     )
-    def test_a_credential_no_database_could_hold_closes_with_4403(
-        self, web: Web, spoiled: str
+    async def test_a_credential_no_database_could_hold_closes_with_4403(
+        self, app: FastAPI, tenant: Tenant, spoiled: str
     ) -> None:
         """A websocket's credential is any JSON string: it never reaches the database."""
-        _, prefix, _ = web.admin_key.split("_", 2)
+        _, prefix, _ = tenant.admin_key.split("_", 2)
         authorization = {
             "a NUL in the prefix": f"Bearer dsx_\x00{prefix[1:]}_secret",
             "a lone surrogate in the secret": f"Bearer dsx_{prefix}_\ud800",
             "a NUL in a token": "Bearer aaa.b\x00b.ccc",
         }[spoiled]
 
-        with web.connect() as connection, pytest.raises(WebSocketDisconnect) as closed:
-            Socket(connection).init(authorization)
+        async with Socket(app) as socket:
+            with pytest.raises(SocketClosed) as closed:
+                await socket.init(authorization)
 
         assert closed.value.code == 4403
 
     @pytest.mark.parametrize("stopped", ["revoked key", "deactivated user", "expired token"])
-    def test_a_credential_that_stopped_closes_with_4403(
-        self, web: Web, settings: Settings, stopped: str
+    async def test_a_credential_that_stopped_closes_with_4403(
+        self, app: FastAPI, client: GraphQLClient, settings: Settings, stopped: str
     ) -> None:
-        someone = web.person()
+        someone = await member(client)
         credential = someone.key
         if stopped == "revoked key":
-            web.data(REVOKE_KEY, id=someone.key_id)
+            await client.data(REVOKE_KEY, id=someone.key_id)
         elif stopped == "deactivated user":
-            web.data(DEACTIVATE, id=someone.id)
+            await client.data(DEACTIVATE, id=someone.id)
             credential = someone.token
         else:
             issued = datetime.now(UTC) - timedelta(days=30)
             credential, _ = Tokens(settings.auth).issue(uuid.UUID(someone.id), 0, now=issued)
 
-        with web.connect() as connection, pytest.raises(WebSocketDisconnect) as closed:
-            Socket(connection).init(f"Bearer {credential}")
+        async with Socket(app) as socket:
+            with pytest.raises(SocketClosed) as closed:
+                await socket.init(f"Bearer {credential}")
 
         assert closed.value.code == 4403
 
-    def test_subscribing_before_connection_init_is_refused(self, web: Web) -> None:
-        with web.connect() as connection:
-            Socket(connection).subscribe("1", ME)
-            with pytest.raises(WebSocketDisconnect) as closed:
-                connection.receive_json()
+    async def test_subscribing_before_connection_init_is_refused(self, app: FastAPI) -> None:
+        async with Socket(app) as socket:
+            await socket.start(ME)
+            with pytest.raises(SocketClosed) as closed:
+                await socket.receive()
 
         assert closed.value.code == 4401
 
@@ -900,111 +816,116 @@ class TestWebsocketConnection:
 class TestWebsocketRecheck:
     """An open connection asks again at each operation: a credential that stopped, stops."""
 
-    def test_a_key_revoked_while_open_stops_the_next_subscribe(self, web: Web) -> None:
-        someone = web.person()
-        running = web.execution(someone.key, finished=False)
+    async def test_a_key_revoked_while_open_stops_the_next_subscribe(
+        self, app: FastAPI, client: GraphQLClient
+    ) -> None:
+        someone = await member(client)
+        running = await execution_of(someone.client, finished=False)
 
-        with web.connect() as connection:
-            socket = Socket(connection)
-            socket.init(f"Bearer {someone.key}")
-            socket.subscribe("open", EXECUTION_UPDATED, id=running)
-            snapshot = connection.receive_json()
-            web.data(REVOKE_KEY, someone.token, id=someone.key_id)
-            ended = socket.results("open")  # the open one ends, saying why
-            refusal = socket.run("next", EXECUTION_UPDATED, id=running)
+        async with Socket(app) as socket:
+            await socket.init(f"Bearer {someone.key}")
+            await socket.start(EXECUTION_UPDATED, {"id": running}, operation="open")
+            snapshot = await socket.receive()
+            await client.acting_as(someone.token).data(REVOKE_KEY, id=someone.key_id)
+            ended = await socket.results("open")  # the open one ends, saying why
+            refusal = await socket.run(EXECUTION_UPDATED, {"id": running})
 
         assert snapshot["id"] == "open"
         assert snapshot["type"] == "next"
         assert ended[-1]["errors"][0]["message"] == "The API key was revoked"
         assert refused_on_socket(refusal) == GENERIC
 
-    def test_queries_over_the_socket_are_rechecked_too(self, web: Web) -> None:
-        someone = web.person()
+    async def test_queries_over_the_socket_are_rechecked_too(
+        self, app: FastAPI, client: GraphQLClient
+    ) -> None:
+        someone = await member(client)
 
-        with web.connect() as connection:
-            socket = Socket(connection)
-            socket.init(f"Bearer {someone.key}")
-            assert socket.run("1", ME)[0]["data"]["me"]["id"] == someone.id
-            web.data(REVOKE_KEY, id=someone.key_id)
-            refusal = socket.run("2", ME)
+        async with Socket(app) as socket:
+            await socket.init(f"Bearer {someone.key}")
+            assert (await socket.run(ME))[0]["data"]["me"]["id"] == someone.id
+            await client.data(REVOKE_KEY, id=someone.key_id)
+            refusal = await socket.run(ME)
 
         assert refused_on_socket(refusal) == GENERIC
 
-    def test_a_user_deactivated_while_open_stops_at_the_next_subscribe(self, web: Web) -> None:
-        someone = web.person()
-        finished = web.execution(someone.key)
+    async def test_a_user_deactivated_while_open_stops_at_the_next_subscribe(
+        self, app: FastAPI, client: GraphQLClient
+    ) -> None:
+        someone = await member(client)
+        finished = await execution_of(someone.client)
 
-        with web.connect() as by_token, web.connect() as by_key:
-            token_socket, key_socket = Socket(by_token), Socket(by_key)
-            token_socket.init(f"Bearer {someone.token}")
-            key_socket.init(f"Bearer {someone.key}")
-            web.data(DEACTIVATE, id=someone.id)
-            by_token_refusal = token_socket.run("1", EXECUTION_UPDATED, id=finished)
-            by_key_refusal = key_socket.run("1", EXECUTION_UPDATED, id=finished)
+        async with Socket(app) as token_socket, Socket(app) as key_socket:
+            await token_socket.init(f"Bearer {someone.token}")
+            await key_socket.init(f"Bearer {someone.key}")
+            await client.data(DEACTIVATE, id=someone.id)
+            by_token_refusal = await token_socket.run(EXECUTION_UPDATED, {"id": finished})
+            by_key_refusal = await key_socket.run(EXECUTION_UPDATED, {"id": finished})
 
         assert refused_on_socket(by_token_refusal) == GENERIC
         assert refused_on_socket(by_key_refusal) == GENERIC
 
-    def test_a_password_change_stops_token_sockets_not_key_sockets(self, web: Web) -> None:
-        someone = web.person()
-        finished = web.execution(someone.key)
+    async def test_a_password_change_stops_token_sockets_not_key_sockets(
+        self, app: FastAPI, client: GraphQLClient
+    ) -> None:
+        someone = await member(client)
+        finished = await execution_of(someone.client)
 
-        with web.connect() as by_token, web.connect() as by_key:
-            token_socket, key_socket = Socket(by_token), Socket(by_key)
-            token_socket.init(f"Bearer {someone.token}")
-            key_socket.init(f"Bearer {someone.key}")
-            changed = web.data(CHANGE_PASSWORD, someone.key, current=PASSWORD, new=NEW_PASSWORD)
-            by_token_refusal = token_socket.run("1", EXECUTION_UPDATED, id=finished)
-            by_key_states = watched(key_socket.run("1", EXECUTION_UPDATED, id=finished))
+        async with Socket(app) as token_socket, Socket(app) as key_socket:
+            await token_socket.init(f"Bearer {someone.token}")
+            await key_socket.init(f"Bearer {someone.key}")
+            changed = await someone.client.data(CHANGE_PASSWORD, current=PASSWORD, new=NEW_PASSWORD)
+            by_token_refusal = await token_socket.run(EXECUTION_UPDATED, {"id": finished})
+            by_key_states = watched(await key_socket.run(EXECUTION_UPDATED, {"id": finished}))
 
         assert changed["changePassword"]["__typename"] == "AuthPayload"
         assert refused_on_socket(by_token_refusal) == GENERIC
         assert by_key_states == ["COMPLETED"]
 
-    def test_a_key_that_expired_while_open_stops_at_the_next_subscribe(
-        self, web: Web, later: Later
+    async def test_a_key_that_expired_while_open_stops_at_the_next_subscribe(
+        self, app: FastAPI, client: GraphQLClient, later: Later
     ) -> None:
-        someone = web.person()
-        finished = web.execution(someone.key)
+        someone = await member(client)
+        finished = await execution_of(someone.client)
         expires_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-        created = web.data(CREATE_KEY_EXPIRING, someone.key, name="hourly", expiresAt=expires_at)
+        created = await someone.client.data(
+            CREATE_KEY_EXPIRING, name="hourly", expiresAt=expires_at
+        )
 
-        with web.connect() as connection:
-            socket = Socket(connection)
-            socket.init(f"Bearer {created['createApiKey']['secret']}")
-            assert watched(socket.run("1", EXECUTION_UPDATED, id=finished)) == ["COMPLETED"]
+        async with Socket(app) as socket:
+            await socket.init(f"Bearer {created['createApiKey']['secret']}")
+            assert watched(await socket.run(EXECUTION_UPDATED, {"id": finished})) == ["COMPLETED"]
             later(hours=2)
-            refusal = socket.run("2", EXECUTION_UPDATED, id=finished)
+            refusal = await socket.run(EXECUTION_UPDATED, {"id": finished})
 
         assert refused_on_socket(refusal) == GENERIC
 
-    def test_a_token_that_expired_while_open_stops_at_the_next_subscribe(
-        self, web: Web, settings: Settings, later: Later
+    async def test_a_token_that_expired_while_open_stops_at_the_next_subscribe(
+        self, app: FastAPI, client: GraphQLClient, settings: Settings, later: Later
     ) -> None:
-        someone = web.person()
-        finished = web.execution(someone.key)
+        someone = await member(client)
+        finished = await execution_of(someone.client)
         lifetime = timedelta(seconds=settings.auth.token_ttl_seconds)
         issued = datetime.now(UTC) - lifetime + timedelta(minutes=5)
         token, _ = Tokens(settings.auth).issue(uuid.UUID(someone.id), 0, now=issued)
 
-        with web.connect() as connection:
-            socket = Socket(connection)
-            socket.init(f"Bearer {token}")
-            assert watched(socket.run("1", EXECUTION_UPDATED, id=finished)) == ["COMPLETED"]
+        async with Socket(app) as socket:
+            await socket.init(f"Bearer {token}")
+            assert watched(await socket.run(EXECUTION_UPDATED, {"id": finished})) == ["COMPLETED"]
             later(hours=1)
-            refusal = socket.run("2", EXECUTION_UPDATED, id=finished)
+            refusal = await socket.run(EXECUTION_UPDATED, {"id": finished})
 
         assert refused_on_socket(refusal) == GENERIC
 
-    def test_a_demoted_admin_loses_admin_rights_on_an_open_socket(self, web: Web) -> None:
-        deputy = web.person("ADMIN")
+    async def test_a_demoted_admin_loses_admin_rights_on_an_open_socket(
+        self, app: FastAPI, client: GraphQLClient
+    ) -> None:
+        deputy = await member(client, "ADMIN")
 
-        with web.connect() as connection:
-            socket = Socket(connection)
-            socket.init(f"Bearer {deputy.key}")
-            assert socket.run("1", "{ users { totalCount } }")[0]["data"]["users"]
-            web.data(UPDATE_ROLE, id=deputy.id, role="VIEWER")
-            listing = socket.run("2", "{ users { totalCount } }")
+        async with Socket(app) as socket:
+            await socket.init(f"Bearer {deputy.key}")
+            assert (await socket.run("{ users { totalCount } }"))[0]["data"]["users"]
+            await client.data(UPDATE_ROLE, id=deputy.id, role="VIEWER")
+            listing = await socket.run("{ users { totalCount } }")
 
         [payload] = listing
         assert payload["data"] is None
@@ -1013,34 +934,36 @@ class TestWebsocketRecheck:
 
 class TestLegacyGraphqlWs:
     @pytest.mark.parametrize("authorization", [None, "Bearer nope", "Basic YTpi"])
-    def test_a_bad_credential_gets_connection_error(
-        self, web: Web, authorization: str | None
+    async def test_a_bad_credential_gets_connection_error(
+        self, app: FastAPI, authorization: str | None
     ) -> None:
         payload = {} if authorization is None else {"authorization": authorization}
 
-        with web.connect("graphql-ws") as connection:
-            connection.send_json({"type": "connection_init", "payload": payload})
-            error = connection.receive_json()
-            with pytest.raises(WebSocketDisconnect):
-                connection.receive_json()
+        async with Socket(app, protocol="graphql-ws") as socket:
+            await socket.send({"type": "connection_init", "payload": payload})
+            error = await socket.receive()
+            with pytest.raises(SocketClosed):
+                await socket.receive()
 
         assert error["type"] == "connection_error"
         message = error["payload"]["message"]
         assert message.startswith(MISSING) if authorization is None else message == GENERIC
 
-    def test_a_key_revoked_while_open_stops_the_next_start(self, web: Web) -> None:
-        someone = web.person()
-        finished = web.execution(someone.key)
+    async def test_a_key_revoked_while_open_stops_the_next_start(
+        self, app: FastAPI, client: GraphQLClient
+    ) -> None:
+        someone = await member(client)
+        finished = await execution_of(someone.client)
         start = {"query": EXECUTION_UPDATED, "variables": {"id": finished}}
 
-        with web.connect("graphql-ws") as connection:
+        async with Socket(app, protocol="graphql-ws") as socket:
             init = {"authorization": f"Bearer {someone.key}"}
-            connection.send_json({"type": "connection_init", "payload": init})
-            assert connection.receive_json()["type"] == "connection_ack"
-            web.data(REVOKE_KEY, id=someone.key_id)
-            connection.send_json({"id": "1", "type": "start", "payload": start})
-            data = connection.receive_json()
-            done = connection.receive_json()
+            await socket.send({"type": "connection_init", "payload": init})
+            assert (await socket.receive())["type"] == "connection_ack"
+            await client.data(REVOKE_KEY, id=someone.key_id)
+            await socket.send({"id": "1", "type": "start", "payload": start})
+            data = await socket.receive()
+            done = await socket.receive()
 
         assert data["type"] == "data"
         assert unauthenticated(data["payload"]) == GENERIC

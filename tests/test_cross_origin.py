@@ -3,20 +3,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import httpx2 as httpx
 import pytest
 from pydantic import ValidationError
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import ClientConnection, connect
-from websockets.typing import Origin, Subprotocol
 
 from dspex_gql.config import CorsSettings, Settings
-from tests.client import GraphQLClient
-from tests.processes import Server, clean_env
+from tests.support.http_client import GraphQLClient
+from tests.support.processes import Server, clean_env
+from tests.support.websocket_client import Socket
 
 APP = "https://app.example.com"
 OTHER = "https://evil.example.net"
@@ -24,7 +21,6 @@ PREFLIGHT = {
     "access-control-request-method": "POST",
     "access-control-request-headers": "authorization, content-type",
 }
-WAIT = 10.0
 
 
 @pytest.fixture(scope="class")
@@ -46,21 +42,9 @@ def post(server: Server, origin: str) -> httpx.Response:
     return httpx.post(f"{server.url}/graphql", json={"query": "{ me { email } }"}, headers=headers)
 
 
-def websocket(server: Server, origin: str) -> ClientConnection:
-    url = server.url.replace("http://", "ws://") + "/graphql"
-    protocol = Subprotocol("graphql-transport-ws")
-    return connect(url, origin=Origin(origin), subprotocols=[protocol], open_timeout=WAIT)
-
-
-def run_over_websocket(socket: ClientConnection, key: str, query: str) -> dict[str, Any]:
-    """graphql-transport-ws: init with the credential, one operation, its `next` message."""
-    socket.send(
-        json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}})
-    )
-    assert json.loads(socket.recv(WAIT))["type"] == "connection_ack"
-    socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
-    message: dict[str, Any] = json.loads(socket.recv(WAIT))
-    return message
+def websocket(server: Server, origin: str) -> Socket:
+    """The admin's graphql-transport-ws connection from a page on `origin`."""
+    return Socket(server.websocket_url, server.printed_keys()[0], headers={"origin": origin})
 
 
 class TestAnAllowedOrigin:
@@ -81,9 +65,9 @@ class TestAnAllowedOrigin:
         assert response.headers["access-control-expose-headers"].lower() == "x-request-id"
         assert response.headers["x-request-id"]
 
-    def test_a_websocket_is_accepted_and_runs_an_operation(self, server: Server) -> None:
-        with websocket(server, APP) as socket:
-            message = run_over_websocket(socket, server.printed_keys()[0], "{ me { email } }")
+    async def test_a_websocket_is_accepted_and_runs_an_operation(self, server: Server) -> None:
+        async with websocket(server, APP) as socket:
+            message = await socket.next_of(await socket.start("{ me { email } }"))
 
         assert message["type"] == "next"
         assert message["payload"]["data"] == {"me": {"email": "admin@localhost"}}
@@ -100,9 +84,9 @@ class TestARefusedOrigin:
 
         assert "access-control-allow-origin" not in response.headers
 
-    def test_a_websocket_is_refused(self, server: Server) -> None:
+    async def test_a_websocket_is_refused(self, server: Server) -> None:
         with pytest.raises(InvalidStatus) as refused:
-            websocket(server, OTHER)
+            await websocket(server, OTHER).open()
 
         assert refused.value.response.status_code == 403
 

@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from tests.client import GraphQLClient
-from tests.factories import create_program, create_signature, execute
+from tests.support.factories import create_program, create_signature, execute
+from tests.support.http_client import GraphQLClient
 
 MAX_QUERIES = 10
 BATCH = 10

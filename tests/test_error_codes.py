@@ -5,7 +5,7 @@ from __future__ import annotations
 import dspex_gql.app  # noqa: F401  (imports every module that defines a domain error)
 from dspex_gql.errors import DomainError
 from dspex_gql.graphql.errors import MAPPED
-from tests.client import GraphQLClient
+from tests.support.http_client import GraphQLClient
 
 CREATE = """mutation($spec: String!) { createSignature(input: {name: "qa", spec: $spec}) {
     __typename ... on Error { code } } }"""

@@ -10,10 +10,10 @@ from dspex_gql.app import create_app
 from dspex_gql.config import ExecutionSettings, Settings
 from dspex_gql.engine.adapters.base import Adapter, AdapterRequest, AdapterResult
 from dspex_gql.engine.custom import CustomProgramRegistry
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import EXECUTION, create_program, errors, execute, get_execution
-from tests.tenants import new_tenant
+from tests.support.app import make_settings
+from tests.support.factories import EXECUTION, create_program, errors, execute, get_execution
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import new_tenant
 
 SLOW = {"latency_ms": 60_000}
 CANCEL = (

@@ -12,9 +12,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from dspex_gql.graphql.ide import ASSETS_DIR
-from tests.client import GraphQLClient
-from tests.processes import Server, clean_env
-from tests.services import installed_program
+from tests.support.external_services import installed_program
+from tests.support.http_client import GraphQLClient
+from tests.support.processes import Server, clean_env
 
 ASSETS_URL = "/graphql/assets/"
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.client import GraphQLClient
-from tests.factories import create_program
-from tests.sockets import Socket
-from tests.tenants import Tenant
+from tests.support.factories import create_program
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import Tenant
+from tests.support.websocket_client import Socket
 
 BAD_TEXT = {
     "lone surrogate": (r"\ud800", "a lone surrogate (U+D800)"),

@@ -57,13 +57,13 @@ from graphql import (
 
 from dspex_gql.app import create_app
 from dspex_gql.graphql.schema import build_schema
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import create_program, create_signature, execute
-from tests.optimizing import PROGRESS, create_space, finished, start
-from tests.people import PASSWORD, member
-from tests.sockets import Socket, until_running
-from tests.tenants import Tenant, new_tenant
+from tests.support.app import make_settings
+from tests.support.factories import create_program, create_signature, execute, until_running
+from tests.support.http_client import GraphQLClient
+from tests.support.optimizations import PROGRESS, create_space, finished, start
+from tests.support.people import PASSWORD, member
+from tests.support.tenants import Tenant, new_tenant
+from tests.support.websocket_client import Socket
 
 SCHEMA: GraphQLSchema = build_schema()._schema
 ROOTS = ("Query", "Mutation", "Subscription")

@@ -7,18 +7,17 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx2 as httpx
 import pytest
 from fastapi import FastAPI
 
 from dspex_gql.accounts.admin import set_quota
 from dspex_gql.config import LimitsSettings, Settings
 from dspex_gql.errors import NotFound
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import create_program, execute, unique
-from tests.people import CREATE_USER, PASSWORD, SIGN_IN, member
-from tests.tenants import Tenant, new_tenant
+from tests.support.app import make_settings
+from tests.support.factories import create_program, execute, unique
+from tests.support.http_client import GraphQLClient
+from tests.support.people import CREATE_USER, PASSWORD, SIGN_IN, member
+from tests.support.tenants import Tenant, new_tenant
 
 ME = "{ me { id } }"
 
@@ -216,9 +215,8 @@ class TestSignInPerAddress(SignIns):
     @pytest.fixture
     async def elsewhere(self, app: FastAPI) -> AsyncIterator[GraphQLClient]:
         """A client from another address than the usual 10.0.0.7."""
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.8", 41000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield GraphQLClient(http)
+        async with GraphQLClient.for_app(app, address=("10.0.0.8", 41000)) as graphql:
+            yield graphql
 
     async def test_one_address_gets_a_few_attempts_across_emails(
         self, client: GraphQLClient, elsewhere: GraphQLClient

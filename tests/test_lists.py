@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dspex_gql.app import create_app
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import create_program, create_signature, errors, execute
-from tests.tenants import new_tenant
+from tests.support.app import make_settings
+from tests.support.factories import create_program, create_signature, errors, execute
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import new_tenant
 
 Node = dict[str, Any]
 OrderBy = list[tuple[str, str]]

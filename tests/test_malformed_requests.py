@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 
 from dspex_gql.config import ServerSettings, Settings
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.sockets import Socket
-from tests.tenants import Tenant
+from tests.support.app import make_settings
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import Tenant
+from tests.support.websocket_client import Socket
 
 DEEP = b"[" * 1000 + b"]" * 1000
 CREATE = 'mutation { createSignature(input: {name: "sent", spec: "q -> a"}) { __typename } }'

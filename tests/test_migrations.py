@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from dspex_gql.db import migrations
 from dspex_gql.models import Base
-from tests.databases import create_database, drop_database
-from tests.services import POSTGRES, service_url
+from tests.support.databases import create_database, drop_database
+from tests.support.external_services import POSTGRES, service_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

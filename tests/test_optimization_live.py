@@ -11,9 +11,9 @@ from fastapi import FastAPI
 
 from dspex_gql.accounts.admin import set_quota
 from dspex_gql.config import OptimizationSettings, Settings
-from tests.client import GraphQLClient
-from tests.conftest import make_settings, running
-from tests.optimizing import (
+from tests.support.app import make_settings, running
+from tests.support.http_client import GraphQLClient
+from tests.support.optimizations import (
     PROGRESS,
     create_space,
     finished,
@@ -21,8 +21,8 @@ from tests.optimizing import (
     start,
     training_data,
 )
-from tests.sockets import Socket
-from tests.tenants import Tenant, new_tenant
+from tests.support.tenants import Tenant, new_tenant
+from tests.support.websocket_client import Socket
 
 EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
   status iterationsCompleted results

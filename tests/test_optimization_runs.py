@@ -2,8 +2,9 @@
 objectives and the Pareto frontier, failures, refused starts, cancelling, applying the best
 configuration, lists and stats, variable importance and the audit trail.
 
-Runs use the mock adapter with a simulated quality landscape (tests.optimizing), so scores mean
-something; each test waits for the terminal state over the progress subscription, never sleeps.
+Runs use the mock adapter with a simulated quality landscape (tests.support.optimizations), so
+scores mean something; each test waits for the terminal state over the progress subscription,
+never sleeps.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from dspex_gql.app import create_app
 from dspex_gql.config import OptimizationSettings, Settings
 from dspex_gql.engine.adapters.base import Adapter, AdapterRequest, AdapterResult
 from dspex_gql.engine.custom import CustomProgramRegistry
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import PROGRAM, create_program, errors, unique
-from tests.optimizing import (
+from tests.support.app import make_settings
+from tests.support.factories import PROGRAM, create_program, errors, unique
+from tests.support.http_client import GraphQLClient
+from tests.support.optimizations import (
     OPTIMUM,
     PROGRESS,
     RUN,
@@ -37,9 +38,9 @@ from tests.optimizing import (
     start,
     training_data,
 )
-from tests.people import member
-from tests.sockets import Socket
-from tests.tenants import Tenant, new_tenant
+from tests.support.people import member
+from tests.support.tenants import Tenant, new_tenant
+from tests.support.websocket_client import Socket
 
 Node = dict[str, Any]
 

@@ -16,13 +16,13 @@ from fastapi import FastAPI
 
 from dspex_gql.app import create_app
 from dspex_gql.config import BroadcastSettings, DatabaseSettings, Settings
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import create_program, execute
-from tests.faults import TcpProxy
-from tests.services import REDIS, service_url
-from tests.sockets import Socket
-from tests.tenants import Tenant, new_tenant
+from tests.support.app import make_settings
+from tests.support.external_services import REDIS, service_url
+from tests.support.factories import create_program, execute
+from tests.support.faults import TcpProxy
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import Tenant, new_tenant
+from tests.support.websocket_client import Socket
 
 ME = "{ me { email } }"
 EXECUTION_UPDATED = "subscription($id: ID!) { executionUpdated(id: $id) { id status } }"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.client import GraphQLClient
-from tests.people import member
+from tests.support.http_client import GraphQLClient
+from tests.support.people import member
 
 
 @pytest.mark.parametrize("role", ["ADMIN", "USER", "VIEWER"])

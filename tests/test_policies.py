@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from dspex_gql.app import create_app
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import create_program, create_signature, execute, get_execution, unique
-from tests.people import Member, member
-from tests.tenants import new_tenant
+from tests.support.app import make_settings
+from tests.support.factories import create_program, create_signature, execute, get_execution, unique
+from tests.support.http_client import GraphQLClient
+from tests.support.people import Member, member
+from tests.support.tenants import new_tenant
 
 Node = dict[str, Any]
 

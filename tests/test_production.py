@@ -9,9 +9,9 @@ import httpx2 as httpx
 import pytest
 
 from dspex_gql.config import GraphQLSettings, Settings
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.processes import Server, clean_env
+from tests.support.app import make_settings
+from tests.support.http_client import GraphQLClient
+from tests.support.processes import Server, clean_env
 
 INTROSPECTION = "{ __schema { types { name } } }"
 HTML = {"accept": "text/html"}
@@ -35,9 +35,9 @@ class TestProduction:
         assert "graphiql" not in page.text.lower()
         assert asset.status_code == 404
 
-    def test_introspection_needs_a_credential(self, production: Server) -> None:
-        anonymous = production.post(INTROSPECTION, None)
-        admin = production.post(INTROSPECTION, production.printed_keys()[0])
+    async def test_introspection_needs_a_credential(self, production: Server) -> None:
+        anonymous = await production.post(INTROSPECTION, None)
+        admin = await production.post(INTROSPECTION, production.printed_keys()[0])
 
         assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert anonymous["data"] is None

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.client import GraphQLClient
-from tests.factories import (
+from tests.support.factories import (
     PROGRAM,
     SIGNATURE,
     create_program,
@@ -17,7 +16,8 @@ from tests.factories import (
     execute,
     unique,
 )
-from tests.tenants import Tenant
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import Tenant
 
 
 def mutation(variables: str, call: str, *error_types: str) -> str:

@@ -20,11 +20,11 @@ from dspex_gql.executions.models import Execution
 from dspex_gql.orchestrator.processes import ServiceProcess, this_machine
 from dspex_gql.runs import RunKey
 from dspex_gql.runtime import Runtime
-from tests.client import GraphQLClient
-from tests.conftest import make_settings, running
-from tests.factories import create_program, execute, get_execution
-from tests.faults import TcpProxy
-from tests.optimizing import (
+from tests.support.app import make_settings, running
+from tests.support.factories import create_program, execute, get_execution, until_running
+from tests.support.faults import TcpProxy
+from tests.support.http_client import GraphQLClient
+from tests.support.optimizations import (
     PROGRESS,
     create_space,
     finished,
@@ -32,8 +32,8 @@ from tests.optimizing import (
     start,
     training_data,
 )
-from tests.sockets import Socket, until_running
-from tests.tenants import Tenant, new_tenant
+from tests.support.tenants import Tenant, new_tenant
+from tests.support.websocket_client import Socket
 
 EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) { id status sequence outputs error completedAt }

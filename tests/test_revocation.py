@@ -10,17 +10,20 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tests.client import GraphQLClient
-from tests.factories import create_program, execute
-from tests.people import CREATE_KEY, PASSWORD, Member, member
-from tests.sockets import Socket
-from tests.test_authentication import (
+from tests.support.factories import create_program, execute
+from tests.support.http_client import GraphQLClient
+from tests.support.people import (
     CHANGE_PASSWORD,
+    CREATE_KEY,
     CREATE_KEY_EXPIRING,
     DEACTIVATE,
     NEW_PASSWORD,
+    PASSWORD,
     REVOKE_KEY,
+    Member,
+    member,
 )
+from tests.support.websocket_client import Socket
 
 EXECUTION_UPDATED = "subscription($id: ID!) { executionUpdated(id: $id) { id status } }"
 CANCEL = """mutation($id: ID!) { cancelExecution(id: $id) { __typename } }"""

@@ -14,7 +14,7 @@ from graphql import (
 )
 
 from dspex_gql.graphql.schema import schema_sdl
-from tests.client import GraphQLClient
+from tests.support.http_client import GraphQLClient
 
 EXPORTED = Path(__file__).parents[1] / "schema.graphql"
 

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from tests.client import GraphQLClient
-from tests.people import PASSWORD, member
+from tests.support.http_client import GraphQLClient
+from tests.support.people import PASSWORD, member
 
 CREATE_KEY = """mutation { createApiKey(name: "ci") {
   ... on NewApiKey { secret } ... on Error { message } } }"""

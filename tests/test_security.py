@@ -16,10 +16,10 @@ from strawberry.extensions.validation_cache import _get_validate_cache
 from dspex_gql.app import create_app
 from dspex_gql.config import GraphQLSettings, Settings
 from dspex_gql.db import migrations
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import create_signature
-from tests.tenants import new_tenant
+from tests.support.app import make_settings
+from tests.support.factories import create_signature
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import new_tenant
 
 
 def nested_parents(depth: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,22 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
 from dspex_gql.app import create_app
 from dspex_gql.config import DatabaseSettings, Settings
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.databases import create_database, drop_database
-from tests.factories import create_program, execute, get_execution
-from tests.optimizing import LANDSCAPE, SPACE, finished, training_data
-from tests.processes import STARTUP_SECONDS, Server, clean_env
-from tests.services import POSTGRES, service_url
-from tests.tenants import new_tenant
+from tests.support.app import make_settings
+from tests.support.databases import create_database, drop_database
+from tests.support.external_services import POSTGRES, service_url
+from tests.support.factories import create_program, execute, get_execution
+from tests.support.http_client import GraphQLClient
+from tests.support.optimizations import LANDSCAPE, SPACE, finished, training_data
+from tests.support.processes import STARTUP_SECONDS, Server, clean_env
+from tests.support.tenants import new_tenant
 
 
 @pytest.fixture
@@ -37,17 +37,18 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 class TestServeWithNoConfiguration:
-    def test_starts_on_an_embedded_database_and_answers(
+    async def test_starts_on_an_embedded_database_and_answers(
         self, server: Server, tmp_path: Path
     ) -> None:
         server.wait_ready()
 
-        data = server.graphql(
+        data = await server.graphql(
             """mutation { createProgram(input: {name: "hello", signatureSpec: "q -> a",
                  initialize: true}) { ... on Program { id status } } }"""
         )
-        alive = httpx.get(f"{server.url}/healthz").json()
-        ide = httpx.get(f"{server.url}/graphql", headers={"accept": "text/html"})
+        async with server.client(None) as client:
+            alive = (await client.http.get("/healthz")).json()
+            ide = await client.http.get("/graphql", headers={"accept": "text/html"})
 
         assert data["createProgram"]["status"] == "READY"
         assert (tmp_path / "dspex.db").exists()
@@ -56,12 +57,12 @@ class TestServeWithNoConfiguration:
 
 
 class TestSecureByDefault:
-    def test_the_first_start_prints_an_admin_key_once(self, tmp_path: Path) -> None:
+    async def test_the_first_start_prints_an_admin_key_once(self, tmp_path: Path) -> None:
         first = Server(tmp_path, clean_env())
         first.wait_ready()
         keys = first.printed_keys()
-        me = first.post("{ me { email role organization { slug } } }", keys[0])
-        anonymous = first.post("{ programs { totalCount } }", None)
+        me = await first.post("{ me { email role organization { slug } } }", keys[0])
+        anonymous = await first.post("{ programs { totalCount } }", None)
         first.stop()
         again = Server(tmp_path, clean_env())
         again.wait_ready()
@@ -78,13 +79,14 @@ class TestSecureByDefault:
         assert again.printed_keys() == []
         assert keys[0] not in again.log.read_text()
 
-    def test_anonymous_development_access_needs_loopback(self, tmp_path: Path) -> None:
+    async def test_anonymous_development_access_needs_loopback(self, tmp_path: Path) -> None:
         env = clean_env(DSPEX_AUTH_DEV_ANONYMOUS_ADMIN="true")
         local = Server(tmp_path, env)
         local.wait_ready()
-        answered = local.post("{ me { role } }", None)
+        answered = await local.post("{ me { role } }", None)
         local.stop()
-        exposed = subprocess.run(
+        exposed = await asyncio.to_thread(
+            subprocess.run,
             [sys.executable, "-m", "dspex_gql", "serve", "--host", "0.0.0.0"],
             cwd=tmp_path,
             env=env,
@@ -103,15 +105,19 @@ class TestCrashRecovery:
         self, server: Server, tmp_path: Path
     ) -> None:
         server.wait_ready()
-        program = server.graphql(
-            """mutation { createProgram(input: {name: "slow", signatureSpec: "q -> a",
+        program = (
+            await server.graphql(
+                """mutation { createProgram(input: {name: "slow", signatureSpec: "q -> a",
                  initialize: true, configuration: {latency_ms: 600000}}) {
                  ... on Program { id } } }"""
+            )
         )["createProgram"]
-        started = server.graphql(
-            """mutation($id: ID!) { executeProgram(input: {programId: $id, inputs: {q: "x"}}) {
+        started = (
+            await server.graphql(
+                """mutation($id: ID!) { executeProgram(input: {programId: $id, inputs: {q: "x"}}) {
                  ... on Execution { id } } }""",
-            id=program["id"],
+                id=program["id"],
+            )
         )["executeProgram"]
 
         server.kill()
@@ -129,16 +135,18 @@ class TestCrashRecovery:
         self, server: Server, tmp_path: Path
     ) -> None:
         server.wait_ready()
-        space = server.graphql(CREATE_SPACE, variables=SPACE)["createVariableSpace"]
-        program = server.graphql(
-            LANDSCAPE_PROGRAM,
-            configuration={"landscape": LANDSCAPE, "latency_ms": 20},
-            space=space["id"],
+        space = (await server.graphql(CREATE_SPACE, variables=SPACE))["createVariableSpace"]
+        program = (
+            await server.graphql(
+                LANDSCAPE_PROGRAM,
+                configuration={"landscape": LANDSCAPE, "latency_ms": 20},
+                space=space["id"],
+            )
         )["createProgram"]
-        run = server.graphql(START_RUN, program=program["id"], training=training_data(2))[
+        run = (await server.graphql(START_RUN, program=program["id"], training=training_data(2)))[
             "startOptimization"
         ]
-        before_the_crash = wait_for_evaluations(server, run["id"], at_least=5)
+        before_the_crash = await wait_for_evaluations(server, run["id"], at_least=5)
 
         server.kill()
 
@@ -156,24 +164,31 @@ class TestCrashRecovery:
 
 
 class TestTwoProcessesOnOneDatabase:
-    def test_the_second_leaves_the_runs_of_the_first_alone(
+    async def test_the_second_leaves_the_runs_of_the_first_alone(
         self, server: Server, tmp_path: Path
     ) -> None:
         """Its start-up used to fail every run the first one was running."""
         server.wait_ready()
-        program = server.graphql(
-            """mutation { createProgram(input: {name: "slow", signatureSpec: "q -> a",
+        program = (
+            await server.graphql(
+                """mutation { createProgram(input: {name: "slow", signatureSpec: "q -> a",
                  initialize: true, configuration: {latency_ms: 20000}}) {
                  ... on Program { id } } }"""
+            )
         )["createProgram"]
         started = [
-            server.graphql(EXECUTE, id=program["id"])["executeProgram"]["id"] for _ in range(3)
+            (await server.graphql(EXECUTE, id=program["id"]))["executeProgram"]["id"]
+            for _ in range(3)
         ]
         second = Server(tmp_path, clean_env(), log="second.log")
         try:
             second.wait_ready()
-            beside = [server.graphql(EXECUTION, id=id)["execution"]["status"] for id in started]
-            ended = [wait_until_finished(second, server.printed_keys()[0], id) for id in started]
+            beside = [
+                (await server.graphql(EXECUTION, id=id))["execution"]["status"] for id in started
+            ]
+            ended = [
+                await wait_until_finished(second, server.printed_keys()[0], id) for id in started
+            ]
         finally:
             second.stop()
 
@@ -187,15 +202,17 @@ EXECUTE = """mutation($id: ID!) { executeProgram(input: {programId: $id, inputs:
 EXECUTION = """query($id: ID!) { execution(id: $id) { status outputs } }"""
 
 
-def wait_until_finished(server: Server, key: str, execution_id: str) -> dict[str, Any]:
+async def wait_until_finished(server: Server, key: str, execution_id: str) -> dict[str, Any]:
     """The execution once finished, read through `server` (another process runs it)."""
     deadline = time.monotonic() + 2 * STARTUP_SECONDS
     while time.monotonic() < deadline:
-        body = server.post(EXECUTION, key, id=execution_id)
+        body = await server.post(EXECUTION, key, id=execution_id)
         execution: dict[str, Any] = body["data"]["execution"]
         if execution["status"] not in {"PENDING", "RUNNING"}:
             return execution
-        time.sleep(0.05)  # another process's progress: polled, there is no event to await here
+        await asyncio.sleep(
+            0.05
+        )  # another process's progress: polled, there is no event to await here
     raise AssertionError(f"{execution_id} never finished:\n{server.log.read_text()}")
 
 
@@ -212,14 +229,17 @@ RUN_EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
   evaluations(first: 100) { nodes { id iteration } } } }"""
 
 
-def wait_for_evaluations(server: Server, run_id: str, at_least: int) -> set[str]:
+async def wait_for_evaluations(server: Server, run_id: str, at_least: int) -> set[str]:
     """The ids of the run's stored evaluations once there are `at_least` of them."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
-        nodes = server.graphql(RUN_EVALUATIONS, id=run_id)["optimizationRun"]["evaluations"]
+        data = await server.graphql(RUN_EVALUATIONS, id=run_id)
+        nodes = data["optimizationRun"]["evaluations"]
         if len(nodes["nodes"]) >= at_least:
             return {node["id"] for node in nodes["nodes"]}
-        time.sleep(0.02)  # another process's progress: polled, there is no event to await here
+        await asyncio.sleep(
+            0.02
+        )  # another process's progress: polled, there is no event to await here
     raise AssertionError(f"fewer than {at_least} evaluations:\n{server.log.read_text()}")
 
 
@@ -232,7 +252,7 @@ class TestWebsocketMessageLimit:
         yield started
         started.stop()
 
-    def test_uvicorn_refuses_a_frame_over_the_body_limit_before_the_app(
+    async def test_uvicorn_refuses_a_frame_over_the_body_limit_before_the_app(
         self, limited: Server
     ) -> None:
         """`serve` passes the limit to uvicorn (`ws_max_size`): a 15 MB message is refused by
@@ -242,19 +262,20 @@ class TestWebsocketMessageLimit:
         query = """mutation($d: String!) { createSignature(input: {
             name: "huge", spec: "q -> a", description: $d }) { __typename } }"""
         huge = {"query": query, "variables": {"d": "x" * 15_000_000}}
-        url = limited.url.replace("http://", "ws://") + "/graphql"
+        url = limited.websocket_url
 
-        with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
-            socket.send(json.dumps(init))
-            assert json.loads(socket.recv()) == {"type": "connection_ack"}
+        async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
+            await socket.send(json.dumps(init))
+            assert json.loads(await socket.recv()) == {"type": "connection_ack"}
             with pytest.raises(ConnectionClosed) as closed:  # noqa: PT012 (the send may see it)
-                socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": huge}))
-                socket.recv()
+                await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": huge}))
+                await socket.recv()
 
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 1009
         assert closed.value.rcvd.reason == f"frame exceeds limit of {self.LIMIT} bytes"
-        assert limited.graphql("{ signatures { totalCount } }")["signatures"]["totalCount"] == 0
+        count = await limited.graphql("{ signatures { totalCount } }")
+        assert count["signatures"]["totalCount"] == 0
 
 
 class TestCommandLine:

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from tests.client import GraphQLClient
-from tests.factories import SIGNATURE, create_program, create_signature, errors, unique
+from tests.support.factories import SIGNATURE, create_program, create_signature, errors, unique
+from tests.support.http_client import GraphQLClient
 
 CREATE = (
     SIGNATURE

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
-from starlette.testclient import TestClient, WebSocketTestSession
 
-from dspex_gql.app import create_app
 from dspex_gql.config import BroadcastSettings, Settings
-from tests.conftest import make_settings
-from tests.services import POSTGRES, REDIS, service_url
-from tests.tenants import new_tenant_in
+from tests.support.app import make_settings
+from tests.support.external_services import POSTGRES, REDIS, service_url
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import Tenant
+from tests.support.websocket_client import Socket
 
 EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) {
@@ -27,98 +27,48 @@ PROGRAM_EXECUTIONS = """subscription($id: ID!) {
 SLOW = {"latency_ms": 60_000}
 
 
-class Http:
-    """Plain GraphQL over HTTP with the sync test client."""
-
-    def __init__(self, client: TestClient, key: str) -> None:
-        self.client = client
-        self.key = key
-        self.authorization = f"Bearer {key}"
-
-    def data(self, query: str, **variables: Any) -> dict[str, Any]:
-        payload = {"query": query, "variables": variables}
-        headers = {"authorization": self.authorization}
-        body = self.client.post("/graphql", json=payload, headers=headers).json()
-        assert not body.get("errors"), body
-        data: dict[str, Any] = body["data"]
-        return data
-
-    def program(self, **configuration: Any) -> str:
-        data = self.data(
-            """mutation($configuration: JSON!) { createProgram(input: {
-                 name: "watched", signatureSpec: "question -> answer", initialize: true,
-                 configuration: $configuration }) { ... on Program { id status } } }""",
-            configuration=configuration,
-        )
-        assert data["createProgram"]["status"] == "READY"
-        program_id: str = data["createProgram"]["id"]
-        return program_id
-
-    def execute(self, program_id: str, *, wait: bool = False) -> dict[str, Any]:
-        data = self.data(
-            """mutation($id: ID!, $wait: Boolean!) { executeProgram(input: {
-                 programId: $id, inputs: {question: "Why?"}, wait: $wait }) {
-                 ... on Execution { id status sequence } } }""",
-            id=program_id,
-            wait=wait,
-        )
-        execution: dict[str, Any] = data["executeProgram"]
-        return execution
-
-    def cancel(self, execution_id: str) -> None:
-        self.data(
-            "mutation($id: ID!) { cancelExecution(id: $id) { ... on Execution { status } } }",
-            id=execution_id,
-        )
+async def new_program(client: GraphQLClient, **configuration: Any) -> str:
+    data = await client.data(
+        """mutation($configuration: JSON!) { createProgram(input: {
+             name: "watched", signatureSpec: "question -> answer", initialize: true,
+             configuration: $configuration }) { ... on Program { id status } } }""",
+        configuration=configuration,
+    )
+    assert data["createProgram"]["status"] == "READY"
+    program_id: str = data["createProgram"]["id"]
+    return program_id
 
 
-class TransportWs:
-    """A graphql-transport-ws client: subscribe, then read until `complete`."""
-
-    def __init__(self, socket: WebSocketTestSession, authorization: str) -> None:
-        self.socket = socket
-        socket.send_json({"type": "connection_init", "payload": {"authorization": authorization}})
-        assert socket.receive_json()["type"] == "connection_ack"
-
-    def subscribe(self, query: str, operation: str = "1", **variables: Any) -> None:
-        payload = {"query": query, "variables": variables}
-        self.socket.send_json({"id": operation, "type": "subscribe", "payload": payload})
-
-    def next_payload(self) -> dict[str, Any]:
-        message = self.socket.receive_json()
-        assert message["type"] == "next", message
-        payload: dict[str, Any] = message["payload"]
-        return payload
-
-    def until_complete(self) -> list[dict[str, Any]]:
-        payloads = []
-        while (message := self.socket.receive_json())["type"] != "complete":
-            assert message["type"] == "next", message
-            payloads.append(message["payload"])
-        return payloads
+async def execute(client: GraphQLClient, program_id: str, *, wait: bool = False) -> dict[str, Any]:
+    data = await client.data(
+        """mutation($id: ID!, $wait: Boolean!) { executeProgram(input: {
+             programId: $id, inputs: {question: "Why?"}, wait: $wait }) {
+             ... on Execution { id status sequence } } }""",
+        id=program_id,
+        wait=wait,
+    )
+    execution: dict[str, Any] = data["executeProgram"]
+    return execution
 
 
-@pytest.fixture
-def http(settings: Settings) -> Iterator[Http]:
-    app = create_app(settings)
-    with TestClient(app) as client:
-        yield Http(client, new_tenant_in(client, app).admin_key)
-
-
-def connect(http: Http, protocol: str = "graphql-transport-ws") -> Any:
-    return http.client.websocket_connect("/graphql", subprotocols=[protocol])
+async def cancel(client: GraphQLClient, execution_id: str) -> None:
+    await client.data(
+        "mutation($id: ID!) { cancelExecution(id: $id) { ... on Execution { status } } }",
+        id=execution_id,
+    )
 
 
 class TestExecutionUpdated:
-    def test_yields_the_snapshot_then_changes_and_completes(self, http: Http) -> None:
-        execution = http.execute(http.program(**SLOW))
+    async def test_yields_the_snapshot_then_changes_and_completes(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        execution = await execute(client, await new_program(client, **SLOW))
 
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
-            snapshot = ws.next_payload()["data"]["executionUpdated"]
-            http.cancel(execution["id"])
-            changes = [p["data"]["executionUpdated"] for p in ws.until_complete()]
+        async with Socket(app, tenant.admin_key) as socket:
+            operation = await socket.start(EXECUTION_UPDATED, {"id": execution["id"]})
+            snapshot = (await socket.next_payload(operation))["data"]["executionUpdated"]
+            await cancel(client, execution["id"])
+            changes = [p["data"]["executionUpdated"] for p in await socket.results(operation)]
 
         assert snapshot["status"] in {"PENDING", "RUNNING"}
         assert snapshot["program"]["id"]
@@ -127,27 +77,29 @@ class TestExecutionUpdated:
         sequences = [snapshot["sequence"]] + [c["sequence"] for c in changes]
         assert sequences == sorted(set(sequences)), "each message is a newer state"
 
-    def test_a_completed_run_arrives_with_its_outputs(self, http: Http) -> None:
-        execution = http.execute(http.program(latency_ms=300))
+    async def test_a_completed_run_arrives_with_its_outputs(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        execution = await execute(client, await new_program(client, latency_ms=300))
 
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
-            states = [p["data"]["executionUpdated"] for p in ws.until_complete()]
+        async with Socket(app, tenant.admin_key) as socket:
+            operation = await socket.start(EXECUTION_UPDATED, {"id": execution["id"]})
+            states = [p["data"]["executionUpdated"] for p in await socket.results(operation)]
 
         assert states[-1]["status"] == "COMPLETED"
         assert set(states[-1]["outputs"]) == {"answer"}
         assert states[-1]["startedAt"] <= states[-1]["completedAt"]
         assert all(state["status"] != "COMPLETED" for state in states[:-1])
 
-    def test_a_late_subscriber_gets_the_final_state_and_completes(self, http: Http) -> None:
-        execution = http.execute(http.program(), wait=True)
+    async def test_a_late_subscriber_gets_the_final_state_and_completes(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        execution = await execute(client, await new_program(client), wait=True)
         assert execution["status"] == "COMPLETED"
 
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
-            states = [p["data"]["executionUpdated"] for p in ws.until_complete()]
+        async with Socket(app, tenant.admin_key) as socket:
+            operation = await socket.start(EXECUTION_UPDATED, {"id": execution["id"]})
+            states = [p["data"]["executionUpdated"] for p in await socket.results(operation)]
 
         assert [(s["status"], s["sequence"]) for s in states] == [
             ("COMPLETED", execution["sequence"])
@@ -155,52 +107,59 @@ class TestExecutionUpdated:
         assert states[0]["outputs"]["answer"]
 
     @pytest.mark.parametrize("id", [str(uuid.uuid4()), "garbage"])
-    def test_an_unknown_execution_is_an_error(self, http: Http, id: str) -> None:
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(EXECUTION_UPDATED, id=id)
-            payloads = ws.until_complete()
+    async def test_an_unknown_execution_is_an_error(
+        self, app: FastAPI, tenant: Tenant, id: str
+    ) -> None:
+        async with Socket(app, tenant.admin_key) as socket:
+            operation = await socket.start(EXECUTION_UPDATED, {"id": id})
+            payloads = await socket.results(operation)
 
         assert payloads[0]["errors"][0]["message"] == "Execution not found"
         assert payloads[0]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
-    def test_several_subscriptions_share_one_connection(self, http: Http) -> None:
-        program_id = http.program(**SLOW)
-        first, second = http.execute(program_id), http.execute(program_id)
+    async def test_several_subscriptions_share_one_connection(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        program_id = await new_program(client, **SLOW)
+        first, second = await execute(client, program_id), await execute(client, program_id)
 
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(EXECUTION_UPDATED, operation="a", id=first["id"])
-            ws.subscribe(EXECUTION_UPDATED, operation="b", id=second["id"])
+        async with Socket(app, tenant.admin_key) as socket:
+            await socket.start(EXECUTION_UPDATED, {"id": first["id"]}, operation="a")
+            await socket.start(EXECUTION_UPDATED, {"id": second["id"]}, operation="b")
             snapshots: set[str] = set()
             while len(snapshots) < 2:  # other changes may arrive between the two snapshots
-                snapshots.add(socket.receive_json()["id"])
-            http.cancel(first["id"])
-            http.cancel(second["id"])
+                snapshots.add((await socket.receive())["id"])
+            await cancel(client, first["id"])
+            await cancel(client, second["id"])
             completed: set[str] = set()
             while len(completed) < 2:
-                message = socket.receive_json()
+                message = await socket.receive()
                 if message["type"] == "complete":
                     completed.add(message["id"])
 
         assert snapshots == completed == {"a", "b"}
 
 
-class TestProgramExecutions:
-    def test_streams_every_execution_of_the_program(self, http: Http) -> None:
-        program_id = http.program(latency_ms=50)
-        unfinished = http.execute(http.program(**SLOW))  # another program: never shown
+def an_execution_ended(payload: dict[str, Any]) -> bool:
+    return payload["data"]["programExecutions"]["status"] not in {"PENDING", "RUNNING"}
 
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(PROGRAM_EXECUTIONS, id=program_id)
-            one = http.execute(program_id, wait=True)
-            two = http.execute(program_id, wait=True)
+
+class TestProgramExecutions:
+    async def test_streams_every_execution_of_the_program(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        program_id = await new_program(client, latency_ms=50)
+        unfinished = await execute(client, await new_program(client, **SLOW))  # never shown
+
+        async with Socket(app, tenant.admin_key) as socket:
+            operation = await socket.start(PROGRAM_EXECUTIONS, {"id": program_id})
+            one = await execute(client, program_id, wait=True)
+            two = await execute(client, program_id, wait=True)
             seen: dict[str, list[str]] = {}
             while [seen.get(one["id"], [""])[-1], seen.get(two["id"], [""])[-1]] != [
                 "COMPLETED"
             ] * 2:
-                state = ws.next_payload()["data"]["programExecutions"]
+                state = (await socket.next_payload(operation))["data"]["programExecutions"]
                 seen.setdefault(state["id"], []).append(state["status"])
 
         assert set(seen) == {one["id"], two["id"]}
@@ -208,43 +167,46 @@ class TestProgramExecutions:
         for statuses in seen.values():
             assert statuses[0] in {"PENDING", "RUNNING", "COMPLETED"}
 
-    def test_starts_with_the_unfinished_executions(self, http: Http) -> None:
-        program_id = http.program(**SLOW)
-        running = http.execute(program_id)
-        http.execute(http.program(), wait=True)  # finished, on another program
+    async def test_starts_with_the_unfinished_executions(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        program_id = await new_program(client, **SLOW)
+        running = await execute(client, program_id)
+        await execute(client, await new_program(client), wait=True)  # finished, another program
 
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(PROGRAM_EXECUTIONS, id=program_id)
-            snapshot = ws.next_payload()["data"]["programExecutions"]
-            http.cancel(running["id"])
-            cancelled = ws.next_payload()["data"]["programExecutions"]
+        async with Socket(app, tenant.admin_key) as socket:
+            operation = await socket.start(PROGRAM_EXECUTIONS, {"id": program_id})
+            snapshot = (await socket.next_payload(operation))["data"]["programExecutions"]
+            await cancel(client, running["id"])
+            ended = await socket.payload_where(operation, an_execution_ended)  # RUNNING may come
+            cancelled = ended["data"]["programExecutions"]
 
         assert snapshot["id"] == running["id"]
         assert snapshot["status"] in {"PENDING", "RUNNING"}
         assert (cancelled["id"], cancelled["status"]) == (running["id"], "CANCELLED")
 
-    def test_an_unknown_program_is_an_error(self, http: Http) -> None:
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(PROGRAM_EXECUTIONS, id=str(uuid.uuid4()))
-            payloads = ws.until_complete()
+    async def test_an_unknown_program_is_an_error(self, app: FastAPI, tenant: Tenant) -> None:
+        async with Socket(app, tenant.admin_key) as socket:
+            operation = await socket.start(PROGRAM_EXECUTIONS, {"id": str(uuid.uuid4())})
+            payloads = await socket.results(operation)
 
         assert payloads[0]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 class TestLegacyGraphqlWs:
-    def test_the_graphql_ws_protocol_works_too(self, http: Http) -> None:
-        execution = http.execute(http.program(), wait=True)
+    async def test_the_graphql_ws_protocol_works_too(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        execution = await execute(client, await new_program(client), wait=True)
 
-        with connect(http, "graphql-ws") as socket:
-            init = {"authorization": http.authorization}
-            socket.send_json({"type": "connection_init", "payload": init})
-            assert socket.receive_json()["type"] == "connection_ack"
+        async with Socket(app, protocol="graphql-ws") as socket:
+            init = {"authorization": f"Bearer {tenant.admin_key}"}
+            await socket.send({"type": "connection_init", "payload": init})
+            assert (await socket.receive())["type"] == "connection_ack"
             payload = {"query": EXECUTION_UPDATED, "variables": {"id": execution["id"]}}
-            socket.send_json({"id": "1", "type": "start", "payload": payload})
-            data = socket.receive_json()
-            done = socket.receive_json()
+            await socket.send({"id": "1", "type": "start", "payload": payload})
+            data = await socket.receive()
+            done = await socket.receive()
 
         assert data["type"] == "data"
         assert data["payload"]["data"]["executionUpdated"]["status"] == "COMPLETED"
@@ -264,14 +226,15 @@ class TestAcrossProcessesBackends:
         url = service_url(REDIS, "Redis") if request.param == "redis" else listen_notify_url()
         return make_settings(database_url, broadcast=BroadcastSettings(url=url))
 
-    def test_changes_travel_through_the_backend(self, http: Http) -> None:
-        execution = http.execute(http.program(**SLOW))
+    async def test_changes_travel_through_the_backend(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        execution = await execute(client, await new_program(client, **SLOW))
 
-        with connect(http) as socket:
-            ws = TransportWs(socket, http.authorization)
-            ws.subscribe(EXECUTION_UPDATED, id=execution["id"])
-            ws.next_payload()
-            http.cancel(execution["id"])
-            final = ws.until_complete()[-1]["data"]["executionUpdated"]
+        async with Socket(app, tenant.admin_key) as socket:
+            operation = await socket.start(EXECUTION_UPDATED, {"id": execution["id"]})
+            await socket.next_payload(operation)
+            await cancel(client, execution["id"])
+            final = (await socket.results(operation))[-1]["data"]["executionUpdated"]
 
         assert final["status"] == "CANCELLED"

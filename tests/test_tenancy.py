@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 
 from dspex_gql.config import Settings
-from tests.client import GraphQLClient
-from tests.factories import create_program, create_signature, errors, execute
-from tests.tenants import new_tenant
+from tests.support.factories import create_program, create_signature, errors, execute
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import new_tenant
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from dspex_gql.db.repository import flush_unique
 from dspex_gql.errors import Conflict
 from dspex_gql.identity import Role
 from dspex_gql.runtime import Runtime
-from tests.tenants import Tenant
+from tests.support.tenants import Tenant
 
 
 async def test_a_unique_violation_at_flush_is_a_conflict(app: FastAPI, tenant: Tenant) -> None:

@@ -20,11 +20,11 @@ import pytest
 from fastapi import FastAPI
 
 from dspex_gql.app import create_app
-from tests.client import GraphQLClient
-from tests.conftest import make_settings
-from tests.factories import create_program, errors, execute, unique
-from tests.people import member
-from tests.tenants import new_tenant
+from tests.support.app import make_settings
+from tests.support.factories import create_program, errors, execute, unique
+from tests.support.http_client import GraphQLClient
+from tests.support.people import member
+from tests.support.tenants import new_tenant
 
 Node = dict[str, Any]
 

@@ -19,7 +19,7 @@ from dspex_gql.engine.variables.model import (
     Variable,
     VariableType,
 )
-from tests.engine.test_optimization_strategies import SPACE, make, run, told, toy_outcome
+from tests.support.strategies import SPACE, make, run, told, toy_outcome
 
 SMOOTH = SearchSpace(
     variables=(

@@ -16,7 +16,7 @@ from dspex_gql.engine.variables.model import (
     Variable,
     VariableType,
 )
-from tests.engine.test_optimization_strategies import assert_valid, make
+from tests.support.strategies import assert_valid, make
 
 SPACE = SearchSpace(
     variables=(

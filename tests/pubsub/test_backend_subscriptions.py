@@ -7,8 +7,8 @@ import pytest
 import redis.asyncio as redis
 
 from dspex_gql.pubsub import Hub
-
-from .conftest import FakeBroker, Progress, backend_url, eventually, take
+from tests.support.fake_broker import FakeBroker
+from tests.support.pubsub import Progress, backend_url, eventually, take
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ import pytest
 
 from dspex_gql.pubsub import HubUnavailable, SubscriberOverflow
 from dspex_gql.pubsub.buffer import CoalescingBuffer
-
-from .conftest import Progress, take
+from tests.support.pubsub import Progress, take
 
 
 def progress(run: str, step: int) -> Progress:

@@ -5,8 +5,7 @@ import logging
 import pytest
 
 from dspex_gql.pubsub import Event, Hub, HubUnavailable, SubscriberOverflow
-
-from .conftest import Progress, read_until, take
+from tests.support.pubsub import Progress, read_until, take
 
 
 class Renamed(Event):

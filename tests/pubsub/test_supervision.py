@@ -8,8 +8,8 @@ import pytest
 import redis.asyncio as redis
 
 from dspex_gql.pubsub import Hub, HubUnavailable
-
-from .conftest import FakeBroker, Progress, backend_url, eventually, take, until_ready
+from tests.support.fake_broker import FakeBroker
+from tests.support.pubsub import Progress, backend_url, eventually, take, until_ready
 
 FIRST = Progress(sequence=1, run="a")
 AGAIN = Progress(sequence=2, run="a")

@@ -85,9 +85,6 @@ class TenantRepository(Generic[M]):
         self.session.add(row)
         return row
 
-    async def flush(self) -> None:
-        await self.session.flush()
-
 
 @dataclass(frozen=True)
 class Recorded:

@@ -28,6 +28,7 @@ from dspex_gql.identity import Actor, CredentialKind
 from dspex_gql.pubsub import HubUnavailable, channels
 
 R = TypeVar("R")
+NO_LONGER_WORKS = "The credentials of this connection no longer work"
 EXPIRED = {
     CredentialKind.TOKEN: "The token expired: sign in again",
     CredentialKind.API_KEY: "The API key expired",
@@ -57,13 +58,14 @@ async def ended_on_revocation(
         first = await anext(results, None)
         if first is None:
             return
-        yield first
         if not context.signed_in:
+            yield first
             async for result in results:
                 yield result
             return
         try:
             async with _revocation(context) as revoked:
+                yield first  # watched already: a change the client makes after it says why
                 async for guarded in _until(results, revoked, context):
                     yield guarded
         except HubUnavailable as error:
@@ -99,11 +101,16 @@ async def _abandon(following: asyncio.Future[Any]) -> None:
 
 @contextlib.asynccontextmanager
 async def _revocation(context: Context) -> AsyncIterator[asyncio.Future[str]]:
-    """A future that resolves to the reason once the actor's credential stops working."""
+    """A future that resolves to the reason once the actor's credential stops working.
+
+    Subscribed first, then checked, both before the block runs: a change made in between is not
+    missed, and a change made later arrives with its reason."""
     actor = context.actor
     revoked: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     channel = channels.credentials(actor.user_id)
     async with context.runtime.hub.subscribe(channel, CredentialsChanged) as changes:
+        if not await _still_valid(context, actor):
+            revoked.set_result(NO_LONGER_WORKS)
         watcher = asyncio.create_task(_watch(context, actor, changes, revoked))
         try:
             yield revoked
@@ -119,6 +126,8 @@ async def _watch(
     changes: AsyncIterator[CredentialsChanged],
     revoked: asyncio.Future[str],
 ) -> None:
+    if revoked.done():
+        return
     try:
         reason = await _first_failure(context, actor, changes)
     except HubUnavailable as error:
@@ -130,9 +139,6 @@ async def _watch(
 async def _first_failure(
     context: Context, actor: Actor, changes: AsyncIterator[CredentialsChanged]
 ) -> str:
-    """Subscribed first, then checked: a change made in between is not missed."""
-    if not await _still_valid(context, actor):
-        return "The credentials of this connection no longer work"
     expiry = actor.credential.expires_at
     seconds = None if expiry is None else max(0.0, (expiry - utcnow()).total_seconds())
     try:

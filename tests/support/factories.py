@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.client import GraphQLClient
+from fastapi import FastAPI
+
+from tests.support.http_client import GraphQLClient
+from tests.support.websocket_client import Socket
 
 SIGNATURE = """
 fragment SignatureParts on Signature {
@@ -106,3 +109,16 @@ async def get_execution(client: GraphQLClient, id: str) -> dict[str, Any]:
     )
     execution: dict[str, Any] = data["execution"]
     return execution
+
+
+async def until_running(app: FastAPI, credential: str, execution_id: str) -> None:
+    """Wait for the RUNNING event of an execution: RUNNING is stored once it is announced."""
+    document = "subscription($id: ID!) { executionUpdated(id: $id) { status } }"
+
+    def running(message: dict[str, Any]) -> bool:
+        data = message.get("payload", {}).get("data") or {}
+        return bool(data.get("executionUpdated", {}).get("status") == "RUNNING")
+
+    async with Socket(app, credential) as socket:
+        messages = await socket.subscribe(document, {"id": execution_id}, until=running)
+    assert running(messages[-1]), messages

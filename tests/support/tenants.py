@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from starlette.testclient import TestClient
 
 from dspex_gql.accounts.organizations import create_organization
 from dspex_gql.runtime import Runtime
@@ -36,9 +35,3 @@ async def new_tenant(app: FastAPI, name: str | None = None) -> Tenant:
         admin_email=created.admin.email,
         admin_key=created.admin_key,
     )
-
-
-def new_tenant_in(client: TestClient, app: FastAPI) -> Tenant:
-    """`new_tenant` from a sync test, in the loop of the running TestClient."""
-    tenant: Tenant = client.portal.call(new_tenant, app)  # type: ignore[union-attr]
-    return tenant

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tests.client import GraphQLClient
-from tests.factories import errors, unique
-from tests.sockets import Socket
+from tests.support.factories import errors, unique
+from tests.support.http_client import GraphQLClient
+from tests.support.websocket_client import Socket
 
 SPACE = [
     {"name": "temperature", "type": "FLOAT", "constraints": {"min": 0.0, "max": 1.5}},

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from tests.client import GraphQLClient
+from tests.support.http_client import GraphQLClient
 
 PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "a brand new passphrase"
 
 CREATE_USER = """mutation($input: CreateUserInput!) { createUser(input: $input) {
   __typename ... on User { id email role } ... on Error { message code } } }"""
@@ -16,6 +17,17 @@ SIGN_IN = """mutation($email: String!, $password: String!) {
   __typename ... on AuthPayload { token expiresAt user { id } } ... on Error { message code } } }"""
 CREATE_KEY = """mutation($name: String!) { createApiKey(name: $name) {
   __typename ... on NewApiKey { secret apiKey { id prefix } } ... on Error { message code } } }"""
+CREATE_KEY_EXPIRING = """mutation($name: String!, $expiresAt: DateTime) {
+  createApiKey(name: $name, expiresAt: $expiresAt) { __typename
+  ... on NewApiKey { secret apiKey { id expiresAt } } ... on Error { message code } } }"""
+REVOKE_KEY = """mutation($id: ID!) { revokeApiKey(id: $id) {
+  __typename ... on ApiKey { id revokedAt } ... on Error { message code } } }"""
+DEACTIVATE = """mutation($id: ID!) { deactivateUser(id: $id) {
+  __typename ... on User { id active } ... on Error { message code } } }"""
+CHANGE_PASSWORD = """mutation($current: String!, $new: String!) {
+  changePassword(currentPassword: $current, newPassword: $new) {
+  __typename ... on AuthPayload { token expiresAt user { id } }
+  ... on ValidationError { message code fieldErrors { field code } } } }"""
 
 
 @dataclass(frozen=True)

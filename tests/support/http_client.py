@@ -1,4 +1,5 @@
-"""A GraphQL client for tests: real HTTP requests through the ASGI app."""
+"""The GraphQL-over-HTTP client of the tests: real HTTP requests, through the ASGI app in the
+test's event loop or to a served process."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ from typing import Any
 import httpx2 as httpx
 from fastapi import FastAPI
 
+CLIENT_ADDRESS = ("10.0.0.7", 41000)
+"""Where requests through the ASGI app come from, as the service sees it."""
+
 
 class GraphQLError(AssertionError):
     pass
 
 
 class GraphQLClient:
-    """Speaks for one credential: `Authorization: Bearer <credential>` on every request."""
+    """Speaks for one credential: `Authorization: Bearer <credential>` on every request.
+
+    async with GraphQLClient.for_app(app, key) as client:           # in process
+    async with GraphQLClient.for_url(server.url, key) as client:    # a served process
+        data = await client.data("{ me { id } }")
+    """
 
     def __init__(self, http: httpx.AsyncClient, credential: str | None = None) -> None:
         self.http = http
@@ -24,10 +33,20 @@ class GraphQLClient:
     @classmethod
     @asynccontextmanager
     async def for_app(
-        cls, app: FastAPI, credential: str | None = None
+        cls,
+        app: FastAPI,
+        credential: str | None = None,
+        *,
+        address: tuple[str, int] = CLIENT_ADDRESS,
     ) -> AsyncIterator[GraphQLClient]:
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 41000))
+        transport = httpx.ASGITransport(app=app, client=address)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield cls(http, credential)
+
+    @classmethod
+    @asynccontextmanager
+    async def for_url(cls, url: str, credential: str | None = None) -> AsyncIterator[GraphQLClient]:
+        async with httpx.AsyncClient(base_url=url) as http:
             yield cls(http, credential)
 
     def acting_as(self, credential: str | None) -> GraphQLClient:

@@ -10,10 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+
+from tests.support.http_client import GraphQLClient
 
 STARTUP_SECONDS = 30
 ADMIN_KEY_LINE = re.compile(r"^Admin API key: (dsx_\S+)$", re.M)
@@ -34,9 +37,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / log
         command = [sys.executable, "-m", "dspex_gql", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command, cwd=workdir, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
-        )
+        with self.log.open("w") as output:  # the process writes to its own copy of the file
+            self.process = subprocess.Popen(
+                command, cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT
+            )
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -57,20 +61,23 @@ class Server:
         """`Bearer <the admin key the first start printed>`."""
         return f"Bearer {self.printed_keys()[0]}"
 
-    def post(self, query: str, key: str | None, **variables: Any) -> dict[str, Any]:
-        headers = {"authorization": f"Bearer {key}"} if key else {}
-        payload = {"query": query, "variables": variables}
-        body: dict[str, Any] = httpx.post(
-            f"{self.url}/graphql", json=payload, headers=headers
-        ).json()
-        return body
+    @property
+    def websocket_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
 
-    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        """As the admin whose key the first start printed."""
-        body = self.post(query, self.printed_keys()[0], **variables)
-        assert not body.get("errors"), body
-        data: dict[str, Any] = body["data"]
-        return data
+    def client(self, key: str | None) -> AbstractAsyncContextManager[GraphQLClient]:
+        """A GraphQL client of this server, acting with `key` (None: no credential)."""
+        return GraphQLClient.for_url(self.url, key)
+
+    async def post(self, query: str, key: str | None, **variables: Any) -> dict[str, Any]:
+        """The whole response to one request made with `key`."""
+        async with self.client(key) as client:
+            return await client.execute(query, **variables)
+
+    async def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        """The `data`, as the admin whose key the first start printed."""
+        async with self.client(self.printed_keys()[0]) as client:
+            return await client.data(query, **variables)
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
