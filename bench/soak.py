@@ -248,11 +248,22 @@ def heap_growth(directory: Path, top: int = 15) -> dict[str, Any]:
         }
         for d in differences[:top]
     ]
+    by_line = latest.filter_traces(ignored).compare_to(baseline.filter_traces(ignored), "lineno")
+    by_line.sort(key=lambda difference: difference.size_diff, reverse=True)
+    lines_grown = [
+        {
+            "grew_kib": round(d.size_diff / 1024, 1),
+            "blocks_grew": d.count_diff,
+            "line": f"{d.traceback[0].filename}:{d.traceback[0].lineno}",
+        }
+        for d in by_line[:top]
+    ]
     before = json.loads((directory / "baseline.types.json").read_text())
     after = json.loads((directory / "latest.types.json").read_text())
     types = sorted(after, key=lambda name: after[name] - before.get(name, 0), reverse=True)
     return {
         "top_growth": lines,
+        "top_growth_by_line": lines_grown,
         "total_grew_kib": round(sum(d.size_diff for d in differences) / 1024, 1),
         "object_types_grew": {name: after[name] - before.get(name, 0) for name in types[:top]},
     }
