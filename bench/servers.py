@@ -71,7 +71,11 @@ def _environment() -> dict[str, str]:
 
 @asynccontextmanager
 async def running_server(
-    kind: str, database_url: str, organization: str, extra_arguments: Sequence[str] = ()
+    kind: str,
+    database_url: str,
+    organization: str,
+    extra_arguments: Sequence[str] = (),
+    gc_stats: bool = True,
 ) -> AsyncIterator[ServerProcess]:
     """`organization`: the slug the raw baseline filters by (the service authenticates instead);
     `extra_arguments` go to `bench.serve` (`--memory-probe DIR`...).
@@ -88,7 +92,9 @@ async def running_server(
     command += ["--database-url", database_url, "--organization", organization]
     scratch = tempfile.TemporaryDirectory(prefix="dspex-bench-gc-")
     gc_path = Path(scratch.name) / "gc.json"
-    command += ["--gc-stats", str(gc_path), *extra_arguments]
+    if gc_stats:  # it keeps every pause until the parent reads them: not for long runs
+        command += ["--gc-stats", str(gc_path)]
+    command += extra_arguments
     process = await asyncio.create_subprocess_exec(
         *command, pass_fds=(fd,), cwd=PROJECT_ROOT, env=_environment(), stdout=sys.stderr
     )

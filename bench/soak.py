@@ -278,7 +278,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         extra += ["--tracemalloc-frames", str(args.tracemalloc_frames)]
         async with bench_database(args.database_url) as database:
             organization = await create_bench_organization(database.url)
-            async with running_server("service", database.url, organization.slug, extra) as server:
+            serving = running_server(
+                "service", database.url, organization.slug, extra, gc_stats=False
+            )
+            async with serving as server:
                 client = Client(server.port, organization)
                 log(f"soaking for {args.minutes} min")
                 started = time.monotonic()
