@@ -1,0 +1,1 @@
+"""Account operations: the signed-in user, its organization, users, passwords and API keys."""
