@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from dspex_gql.engine.language_models import LanguageModelSpec
 from dspex_gql.engine.signatures import ParsedSignature
 
 
@@ -27,6 +28,10 @@ class AdapterRequest:
     configuration: Mapping[str, Any]
     """The program's configuration merged with the execution's variable configuration."""
     options: Mapping[str, Any] = field(default_factory=dict)
+    language_models: Mapping[str, LanguageModelSpec] = field(default_factory=dict)
+    """The language models the configuration may name (`lm`), by name, resolved at start."""
+    state: Mapping[str, Any] | None = None
+    """A compiled program state (DSPy's JSON: demos, instructions), when the program has one."""
 
 
 @dataclass(frozen=True)
