@@ -132,7 +132,10 @@ class FakeLM:
         return self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -159,9 +162,9 @@ class FakeLM:
             stats.in_flight -= 1
 
     async def _reply(self, request: Request) -> Response:
-        if self.api_key is not None:
-            if request.headers.get("authorization") != f"Bearer {self.api_key}":
-                return _error(401, "Incorrect API key provided", "invalid_api_key")
+        expected = f"Bearer {self.api_key}"
+        if self.api_key is not None and request.headers.get("authorization") != expected:
+            return _error(401, "Incorrect API key provided", "invalid_api_key")
         body = await request.json()
         if self.keep_bodies:
             self.stats.bodies.append(body)
