@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dspex_gql.engine.adapters.base import AdapterError, AdapterRequest, ProgramType
 from dspex_gql.engine.adapters.registry import NotRegistered
 from dspex_gql.engine.invoke import ProgramInvoker
+from dspex_gql.engine.language_models import LanguageModelSpec
 from dspex_gql.engine.optimization import Metric
 from dspex_gql.engine.signatures import ParsedSignature, validate_inputs
 from dspex_gql.errors import FieldProblem
@@ -38,6 +39,8 @@ class ProgramUnderTest:
     signature: ParsedSignature
     instructions: str | None
     configuration: Mapping[str, Any]
+    language_models: Mapping[str, LanguageModelSpec] = field(default_factory=dict)
+    state: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ async def _run_example(
         inputs=example.inputs,
         configuration=configuration,
         options={"expected": example.expected},
+        language_models=program.language_models,
+        state=program.state,
     )
     started = time.perf_counter()
     try:

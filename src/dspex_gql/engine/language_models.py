@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dspex_gql.engine.variables.model import Choices, SearchSpace
+
 LM_KEY = "lm"
 """The configuration key that names a language model: `{"lm": "gpt-mini", "temperature": 0}`."""
 
@@ -41,3 +43,20 @@ class ModelCheck:
     ok: bool
     latency_ms: float
     error: str | None = None
+
+
+def named_models(configuration: Mapping[str, Any]) -> set[str]:
+    """The language model a configuration names: `{"lm": "fast"}` → {"fast"}."""
+    name = configuration.get(LM_KEY)
+    return {name} if isinstance(name, str) else set()
+
+
+def space_models(space: SearchSpace) -> set[str]:
+    """Every language model a search space can choose: the string values of its `lm` variable."""
+    return {
+        value
+        for variable in space.variables
+        if variable.name == LM_KEY and isinstance(variable.domain, Choices)
+        for value in variable.domain.values
+        if isinstance(value, str)
+    }

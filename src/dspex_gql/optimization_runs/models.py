@@ -71,6 +71,7 @@ class OptimizationRun(TenantOwned, Base):
     iterations_completed: Mapped[int] = mapped_column(Integer, default=0)
     best_score: Mapped[float | None] = mapped_column(Float)
     best_configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    best_program_state: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
     convergence_score: Mapped[float | None] = mapped_column(Float)
     convergence_status: Mapped[ConvergenceStatus] = mapped_column(
         enum_column(ConvergenceStatus, "convergence_status")
@@ -108,3 +109,5 @@ class Evaluation(TenantOwned, Base):
     examples: Mapped[list[int] | None] = mapped_column(JSONValue)
     """Indices of the training examples evaluated (a SIMBA mini-batch); null: all of them."""
     example_scores: Mapped[list[float]] = mapped_column(JSONValue)
+    program_state: Mapped[dict[str, Any] | None] = mapped_column(JSONValue, default=None)
+    """The compiled DSPy program state this evaluation scored (DSPy optimizers only)."""

@@ -127,6 +127,7 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
                 configuration={**source.configuration, **run.best_configuration},
                 version=source.version + 1,
                 performance_metrics=metrics,
+                compiled_state=run.best_program_state,
             )
             self._programs(tx).add(program, created_by=self._actor.user_id)
             await tx.session.flush()

@@ -82,6 +82,7 @@ class RunState:
             "total_cost": self.total_cost,
             "best_score": None if best is None else best.score,
             "best_configuration": None if best is None else best.configuration,
+            "best_program_state": None if best is None else best.program_state,
             "convergence_score": self.tracker.score,
             "convergence_status": self.tracker.status,
             "pareto_frontier": list(self.frontier.points),

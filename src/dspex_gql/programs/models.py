@@ -45,6 +45,8 @@ class Program(TenantOwned, Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     signature_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signatures.id"), index=True)
     configuration: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    compiled_state: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    """A DSPy program state (demos, instructions) a DSPy optimizer compiled, or one imported."""
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("programs.id", ondelete="SET NULL"), index=True
     )
@@ -66,8 +68,10 @@ def derived_program(
     configuration: dict[str, Any],
     version: int = 1,
     performance_metrics: dict[str, Any] | None = None,
+    compiled_state: dict[str, Any] | None = None,
 ) -> Program:
-    """A DRAFT child of `source`: same program, its own name, configuration and version."""
+    """A DRAFT child of `source`: same program (and compiled state, unless given), its own
+    name, configuration and version."""
     return Program(
         name=name.strip(),
         description=source.description,
@@ -77,6 +81,7 @@ def derived_program(
         status=ProgramStatus.DRAFT,
         signature_id=source.signature_id,
         configuration=configuration,
+        compiled_state=source.compiled_state if compiled_state is None else compiled_state,
         parent_id=source.id,
         version=version,
         performance_metrics=performance_metrics or {},

@@ -76,6 +76,16 @@ class StrategyKind(StrEnum):
     BAYESIAN = "BAYESIAN"
     EVOLUTIONARY = "EVOLUTIONARY"
     SIMBA = "SIMBA"
+    DSPY_BOOTSTRAP_FEW_SHOT = "DSPY_BOOTSTRAP_FEW_SHOT"
+    DSPY_MIPRO_V2 = "DSPY_MIPRO_V2"
+    DSPY_SIMBA = "DSPY_SIMBA"
+    DSPY_GEPA = "DSPY_GEPA"
+
+    @property
+    def compiles(self) -> bool:
+        """DSPy's own optimizers: they compile a `dspy` program (demos, instructions) instead of
+        searching a variable space one candidate at a time."""
+        return self.name.startswith("DSPY_")
 
 
 class StrategyOptionsInvalid(Exception):

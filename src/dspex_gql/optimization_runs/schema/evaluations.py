@@ -24,6 +24,9 @@ class Evaluation:
         description="Indices of the training examples evaluated (a SIMBA mini-batch); null: all."
     )
     example_scores: list[float]
+    program_state: JSON | None = strawberry.field(
+        description="The compiled DSPy program state scored (DSPy optimizers only)."
+    )
     created_at: datetime
 
     @classmethod
@@ -39,6 +42,7 @@ class Evaluation:
             status=evaluation.status,
             examples=evaluation.examples,
             example_scores=evaluation.example_scores,
+            program_state=JSON(evaluation.program_state),
             created_at=evaluation.created_at,
         )
 

@@ -83,6 +83,9 @@ class OptimizationRun:
     iterations_completed: int
     best_score: float | None
     best_configuration: JSON | None
+    best_program_state: JSON | None = strawberry.field(
+        description="The best evaluation's compiled DSPy program state (DSPy optimizers only)."
+    )
     convergence_score: float | None = strawberry.field(
         description="0 right after an improvement, 1 once `convergencePatience` iterations "
         "passed without one."
@@ -187,6 +190,7 @@ class OptimizationRun:
             iterations_completed=run.iterations_completed,
             best_score=run.best_score,
             best_configuration=JSON(run.best_configuration),
+            best_program_state=JSON(run.best_program_state),
             convergence_score=run.convergence_score,
             convergence_status=run.convergence_status,
             pareto_frontier=[ParetoPoint.of(point) for point in run.pareto_frontier],

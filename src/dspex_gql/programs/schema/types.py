@@ -90,6 +90,10 @@ class Program:
     status: ProgramStatus
     error_message: str | None
     configuration: JSON
+    compiled_state: JSON | None = strawberry.field(
+        description="DSPy's JSON state (demos, instructions) compiled by a DSPy optimizer or "
+        "imported; `dspy` programs run with it."
+    )
     version: int
     performance_metrics: JSON
     tags: list[str]
@@ -181,6 +185,7 @@ class Program:
             status=program.status,
             error_message=program.error_message,
             configuration=JSON(program.configuration),
+            compiled_state=JSON(program.compiled_state),
             version=program.version,
             performance_metrics=JSON(program.performance_metrics),
             tags=program.tags,
