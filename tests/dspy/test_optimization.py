@@ -4,6 +4,7 @@ scores higher than the uncompiled one."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -133,8 +134,6 @@ async def test_cancel_stops_the_compile_promptly(
     program_id, _ = await dspy_setup(client, fake_lm)
     run = await compile_run(client, program_id, "DSPY_MIPRO_V2", strategyOptions={"auto": "medium"})
     while fake_lm.stats.requests < 3:
-        import asyncio
-
         await asyncio.sleep(0.01)
 
     cancelled = (await client.data(CANCEL, id=run["id"]))["cancelOptimization"]
