@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -192,15 +191,12 @@ async def test_cancel_interrupts_the_call(
     fake_lm.hang_next(60)
     started = await execute(client, program["id"], inputs={"question": QUESTIONS[0]})
     await until_running(app, tenant.admin_key, started["id"])
-    while fake_lm.stats.in_flight == 0:  # noqa: ASYNC110 - the server runs in another thread
-        await asyncio.sleep(0.01)
+    await fake_lm.until(lambda stats: stats.in_flight > 0)
 
     cancelled = await client.data(CANCEL, id=started["id"])
 
     assert cancelled["cancelExecution"]["status"] == "CANCELLED"
-    async with asyncio.timeout(5):
-        while fake_lm.stats.in_flight:  # noqa: ASYNC110 - the server runs in another thread
-            await asyncio.sleep(0.01)
+    await fake_lm.until(lambda stats: stats.in_flight == 0, timeout=5)
     assert (await get_execution(client, started["id"]))["status"] == "CANCELLED"
 
 

@@ -4,7 +4,6 @@ scores higher than the uncompiled one."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -133,8 +132,7 @@ async def test_cancel_stops_the_compile_promptly(
     fake_lm.latency_ms = 20
     program_id, _ = await dspy_setup(client, fake_lm)
     run = await compile_run(client, program_id, "DSPY_MIPRO_V2", strategyOptions={"auto": "medium"})
-    while fake_lm.stats.requests < 3:
-        await asyncio.sleep(0.01)
+    await fake_lm.until(lambda stats: stats.requests >= 3)
 
     cancelled = (await client.data(CANCEL, id=run["id"]))["cancelOptimization"]
     done = await finished(app, tenant.admin_key, run["id"])

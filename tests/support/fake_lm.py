@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -75,6 +75,7 @@ class FakeLM:
         self.stats = FakeLMStats()
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -93,6 +94,21 @@ class FakeLM:
 
     def hang_next(self, seconds: float = 60.0, times: int = 1) -> None:
         self._push(Scripted(delay_seconds=seconds), times)
+
+    async def until(self, holds: Callable[[FakeLMStats], bool], timeout: float = 10.0) -> None:
+        """Wait until `holds(stats)` is true (it is checked each time a request starts or ends):
+        `await fake.until(lambda stats: stats.in_flight > 0)`."""
+
+        def wait() -> bool:
+            with self._changed:
+                return self._changed.wait_for(lambda: holds(self.stats), timeout)
+
+        if not await asyncio.to_thread(wait):
+            raise TimeoutError(f"the fake LM did not reach the expected state: {self.stats}")
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def _push(self, reply: Scripted, times: int) -> None:
         with self._lock:
@@ -156,10 +172,12 @@ class FakeLM:
         stats.requests += 1
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        self._notify()
         try:
             return await self._reply(request)
         finally:
             stats.in_flight -= 1
+            self._notify()
 
     async def _reply(self, request: Request) -> Response:
         expected = f"Bearer {self.api_key}"
