@@ -196,7 +196,7 @@ async def test_cancel_interrupts_the_call(
     cancelled = await client.data(CANCEL, id=started["id"])
 
     assert cancelled["cancelExecution"]["status"] == "CANCELLED"
-    await fake_lm.until(lambda stats: stats.in_flight == 0, timeout=5)
+    await fake_lm.until(lambda stats: stats.in_flight == 0, within_seconds=5)
     assert (await get_execution(client, started["id"]))["status"] == "CANCELLED"
 
 
