@@ -95,7 +95,9 @@ class FakeLM:
     def hang_next(self, seconds: float = 60.0, times: int = 1) -> None:
         self._push(Scripted(delay_seconds=seconds), times)
 
-    async def until(self, holds: Callable[[FakeLMStats], bool], within_seconds: float = 10.0) -> None:
+    async def until(
+        self, holds: Callable[[FakeLMStats], bool], within_seconds: float = 10.0
+    ) -> None:
         """Wait until `holds(stats)` is true (it is checked each time a request starts or ends):
         `await fake.until(lambda stats: stats.in_flight > 0)`."""
 
