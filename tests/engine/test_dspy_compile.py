@@ -7,6 +7,7 @@ so the uncompiled program scores 0 and a program with few-shot demos scores 1.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -162,11 +163,36 @@ async def test_optimizer_runs_to_completion(
     print(f"{optimizer}: {seconds:.2f} s, {len(recorder.items)} progress, {result.lm_calls} calls")
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "options"),
+    [
+        (DspyOptimizer.DSPY_BOOTSTRAP_FEW_SHOT, {}),
+        (DspyOptimizer.DSPY_MIPRO_V2, {"numCandidates": 4, "numTrials": 2}),
+    ],
+)
+async def test_a_valset_is_what_gets_scored(
+    fake: FakeLM, optimizer: DspyOptimizer, options: dict[str, Any]
+) -> None:
+    request = make_request(
+        fake, optimizer, options=options, trainset=EXAMPLES[:6], valset=EXAMPLES[6:]
+    )
+    result, recorder, _ = await run(request)
+
+    assert (result.baseline_score, result.score) == (0.0, 1.0)
+    whole = [
+        p for p in recorder.items if p.description and p.description.startswith("scored on all")
+    ]
+    assert whole
+    assert {p.examples for p in whole} == {4}
+
+
 async def test_compiled_state_loads_into_a_fresh_module(fake: FakeLM) -> None:
-    result, _, _ = await run(make_request(fake, DspyOptimizer.DSPY_BOOTSTRAP_FEW_SHOT))
+    result, recorder, _ = await run(make_request(fake, DspyOptimizer.DSPY_BOOTSTRAP_FEW_SHOT))
+    stored = json.loads(json.dumps(result.state))  # as the service stores it
+    json.dumps([progress.candidate_state for progress in recorder.items])
 
     fresh = dspy.Predict(SIGNATURE)
-    fresh.load_state(result.state)
+    fresh.load_state(stored)
     with dspy.context(lm=language_model(fake)):
         prediction = await fresh.acall(question="What is the capital of Ghana?")
     assert prediction.answer == "Accra"

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from dspex_gql.engine.optimization.dspy_compile.control import RunControl
 from dspex_gql.engine.optimization.dspy_compile.model import (
+    CompileFailed,
     CompileProgress,
     CompileRequest,
     CompileResult,
@@ -48,8 +49,7 @@ async def compile_program(
         len(request.trainset),
         None if request.valset is None else len(request.valset),
     )
-    from dspex_gql.engine.optimization.dspy_compile.runner import run_compile
-
+    run_compile = _runner()
     control = RunControl(
         max_lm_calls=request.max_lm_calls,
         max_cost=request.max_cost,
@@ -74,6 +74,15 @@ def _with_final_counts(worker: asyncio.Future[CompileResult], control: RunContro
     except CompileStopped as stopped:
         raise CompileStopped(stopped.reason, control.calls_finished, control.cost) from None
     return replace(result, lm_calls=control.calls_finished, cost=control.cost)
+
+
+def _runner() -> Callable[..., CompileResult]:
+    try:
+        from dspex_gql.engine.optimization.dspy_compile.runner import run_compile
+    except ImportError as error:
+        message = f"DSPy is not installed (pip install 'dspex-gql[dspy]'): {error}"
+        raise CompileFailed(message) from error
+    return run_compile
 
 
 async def _thread_finished(worker: asyncio.Future[CompileResult], control: RunControl) -> bool:

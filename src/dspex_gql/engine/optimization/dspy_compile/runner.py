@@ -5,6 +5,9 @@ process-wide defaults). `asyncio.to_thread` runs this in a copy of the caller's 
 DSPy's ParallelExecutor copies the settings of the thread that starts it into its workers; so
 the `dspy.context` entered here, in the thread, reaches every program run of the compile, and
 nothing of it leaks to other tasks.
+
+LM history is off during a compile (no optimizer reads it; DSPy's global history would otherwise
+keep the last 10,000 prompts and replies of every compile in the process).
 """
 
 from __future__ import annotations
@@ -54,7 +57,12 @@ def run_compile(
     callback = ProgressCallback(control, reporter, data.scoring)
     callbacks = [*dspy.settings.get("callbacks", []), callback]
     try:
-        with dspy.context(lm=request.lm, callbacks=callbacks, usage_tracker=UsageSink(control)):
+        with dspy.context(
+            lm=request.lm,
+            callbacks=callbacks,
+            usage_tracker=UsageSink(control),
+            disable_history=True,
+        ):
             return _compile_and_score(request, settings, data, callback)
     except StopCompile as stop:
         return _stopped(stop.reason, control, reporter)
