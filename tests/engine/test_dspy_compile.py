@@ -21,6 +21,7 @@ import pytest
 
 from dspex_gql.engine.optimization import StrategyOptionsInvalid, exact_match
 from dspex_gql.engine.optimization.dspy_compile import (
+    CompileFailed,
     CompileProgress,
     CompileRequest,
     CompileResult,
@@ -287,6 +288,14 @@ async def test_cancelling_stops_the_thread_promptly(
     await asyncio.sleep(0.3)  # time enough for a runaway thread to call the LM again
     assert fake.stats.requests == requests
     assert len(recorder.items) == delivered
+
+
+async def test_an_unreachable_lm_fails_the_compile_after_the_baseline(fake: FakeLM) -> None:
+    fake.fail_next(401, times=len(EXAMPLES))  # the baseline's calls
+    requests = fake.stats.requests
+    with pytest.raises(CompileFailed, match="every LM call failed"):
+        await run(make_request(fake, DspyOptimizer.DSPY_BOOTSTRAP_FEW_SHOT))
+    assert fake.stats.requests == requests + len(EXAMPLES)
 
 
 async def test_bad_options_are_refused_before_anything_runs(fake: FakeLM) -> None:

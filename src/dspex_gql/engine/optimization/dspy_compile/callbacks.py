@@ -44,7 +44,7 @@ class ProgressCallback(BaseCallback):  # type: ignore[misc]
         self.control.lm_call_starting()
 
     def on_lm_end(self, call_id: str, outputs: Any, exception: BaseException | None = None) -> None:
-        self.control.lm_call_finished()
+        self.control.lm_call_finished(exception)
 
     def on_module_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
         self.control.checkpoint()

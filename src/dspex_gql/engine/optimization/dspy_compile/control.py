@@ -40,6 +40,8 @@ class RunControl:
         self._stopped = threading.Event()
         self.calls_started = 0
         self.calls_finished = 0
+        self.calls_failed = 0
+        self.first_failure: str | None = None
         self.cost = 0.0
 
     @property
@@ -73,9 +75,16 @@ class RunControl:
             self._raise_if_stopped()
             self.calls_started += 1
 
-    def lm_call_finished(self) -> None:
+    def lm_call_finished(self, error: BaseException | None = None) -> None:
         with self._lock:
             self.calls_finished += 1
+            if error is not None and not isinstance(error, StopCompile):
+                self.calls_failed += 1
+                self.first_failure = self.first_failure or f"{type(error).__name__}: {error}"
+
+    @property
+    def every_call_failed(self) -> bool:
+        return self.calls_finished > 0 and self.calls_failed == self.calls_finished
 
     def add_usage(self, usage: Mapping[str, Any]) -> None:
         prompt, completion = _tokens(usage, "prompt_tokens"), _tokens(usage, "completion_tokens")

@@ -66,6 +66,8 @@ def run_compile(
             return _compile_and_score(request, settings, data, callback)
     except StopCompile as stop:
         return _stopped(stop.reason, control, reporter)
+    except CompileFailed:
+        raise
     except Exception as error:
         raise CompileFailed(f"{type(error).__name__}: {error}") from error
     finally:
@@ -87,6 +89,8 @@ def _compile_and_score(
         max_errors=len(data.scoring) + 1,
     )
     baseline = _score(evaluate, request.program)
+    if control.every_call_failed:
+        raise CompileFailed(f"every LM call failed, e.g. {control.first_failure}")
     reporter.phase = Phase.OPTIMIZING
     optimizer_metric = _metric(
         request, settings, data, callback, feedback=isinstance(settings, GepaSettings)
