@@ -103,6 +103,7 @@ def load_or_create_key_file(path: Path) -> bytes:
 
 def _create_key_file(path: Path) -> bytes:
     key = Fernet.generate_key()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

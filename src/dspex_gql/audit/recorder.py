@@ -51,9 +51,12 @@ def record(
 
 def redacted(value: Any) -> Any:
     """The value with anything under a secret-looking key replaced: `{"api_key": "[redacted]"}`,
-    while `{"max_tokens": 256}` stays."""
+    while `{"max_tokens": 256}` stays, and so does a null, which hides nothing: `{"apiKey": null}`
+    says a key was removed."""
     if isinstance(value, dict):
-        return {k: REDACTED if is_secret(k) else redacted(v) for k, v in value.items()}
+        return {
+            k: REDACTED if is_secret(k) and v is not None else redacted(v) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redacted(item) for item in value]
     return value

@@ -196,11 +196,11 @@ def _apply(model: LanguageModel, values: Mapping[str, Any]) -> None:
 
 
 def _audited(given: Mapping[str, Any]) -> dict[str, Any]:
-    """What the audit log keeps of the given fields: whether there is an API key, not the key."""
-    audited = {name: value for name, value in given.items() if name != "api_key"}
-    if "api_key" in given:
-        audited["has_api_key"] = given["api_key"] is not None
-    return audited
+    """The given fields as the audit log keeps them: `apiKey` is `[redacted]` when one was sent,
+    null when it was removed (or none given), never the key."""
+    if given.get("api_key") is None:
+        return dict(given)
+    return {**given, "api_key": "(changed)"}
 
 
 def _raise_if(problems: list[FieldProblem]) -> None:
