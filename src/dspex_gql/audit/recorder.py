@@ -70,9 +70,10 @@ def is_secret(key: str) -> bool:
 
 def _api_names(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Field names as the API spells them: `signature_id` → `signatureId`."""
-    return {_camel(name): value for name, value in changes.items()}
+    return {api_name(name): value for name, value in changes.items()}
 
 
-def _camel(name: str) -> str:
+def api_name(name: str) -> str:
+    """`signature_id` → `signatureId`."""
     first, *rest = name.split("_")
     return first + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from dspex_gql import validation
-from dspex_gql.audit.recorder import is_secret
+from dspex_gql.audit.recorder import api_name, is_secret
 from dspex_gql.errors import FieldProblem
 
 MAX_NAME_LENGTH = 100
@@ -29,7 +29,7 @@ Check = Callable[[str, Any], list[FieldProblem]]
 def problems(given: Mapping[str, Any]) -> list[FieldProblem]:
     found: list[FieldProblem] = []
     for name, value in given.items():
-        field = _api_name(name)
+        field = api_name(name)
         if value is None and name in NOT_NULL:
             found.append(FieldProblem(field, "must not be null", "required"))
         elif name in CHECKS:
@@ -173,9 +173,3 @@ def _json_type(value: Any) -> str:
 
 def _has_space(text: str) -> bool:
     return any(character.isspace() for character in text)
-
-
-def _api_name(name: str) -> str:
-    """`base_url` → `baseUrl`."""
-    first, *rest = name.split("_")
-    return first + "".join(part.capitalize() for part in rest)
