@@ -58,7 +58,13 @@ from graphql import (
 from dspex_gql.app import create_app
 from dspex_gql.graphql.schema import build_schema
 from tests.support.app import make_settings
-from tests.support.factories import create_program, create_signature, execute, until_running
+from tests.support.factories import (
+    create_language_model,
+    create_program,
+    create_signature,
+    execute,
+    until_running,
+)
 from tests.support.http_client import GraphQLClient
 from tests.support.optimizations import PROGRESS, create_space, finished, start
 from tests.support.people import PASSWORD, member
@@ -72,6 +78,7 @@ OPERATION = {"Query": "query", "Mutation": "mutation", "Subscription": "subscrip
 SELECTION_DEPTH = 3
 """Object levels selected under a root field (the service allows 12)."""
 SLOW = {"latency_ms": 600_000}
+LM_URL = "http://127.0.0.1:9/v1"
 """Runs that stay RUNNING for the whole module (shutdown cancels them)."""
 
 ANY_KIND = "*"
@@ -92,8 +99,12 @@ A_KINDS = (
     "AuditLog",
     "VariableSpace",
     "OptimizationRun",
+    "LanguageModel",
 )
 """What organization A makes one (or more) of, below."""
+RESULT_KINDS = {"LanguageModelCheck": "LanguageModel"}
+"""Results about a resource rather than the resource: `testLanguageModel(id)` takes a
+LanguageModel id."""
 
 FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 SCALARS: dict[str, Any] = {
@@ -183,7 +194,7 @@ def result_kind(result: GraphQLOutputType) -> str:
         named = members[0]
     if isinstance(named, GraphQLObjectType) and "nodes" in named.fields:
         named = get_named_type(named.fields["nodes"].type)
-    return named.name
+    return RESULT_KINDS.get(named.name, named.name)
 
 
 def slot_kind(path: tuple[str, ...], result: GraphQLOutputType) -> str:
@@ -392,6 +403,7 @@ EVERYTHING = """{
   auditLogs(first: 1000) { nodes { id } }
   variableSpaces(first: 1000) { nodes { id name } }
   optimizationRuns(first: 1000) { nodes { id name } }
+  languageModels(first: 1000) { nodes { id name } }
 }"""
 
 
@@ -411,13 +423,14 @@ async def inventory(organization: Organization) -> None:
         "AuditLog": data["auditLogs"]["nodes"],
         "VariableSpace": data["variableSpaces"]["nodes"],
         "OptimizationRun": data["optimizationRuns"]["nodes"],
+        "LanguageModel": data["languageModels"]["nodes"],
     }
     organization.ids = {kind: [row["id"] for row in rows] for kind, rows in lists.items()}
     organization.values |= {id for ids in organization.ids.values() for id in ids}
     organization.values |= {data["organization"][k] for k in ("name", "slug")}
     organization.values |= {u["email"] for u in data["users"]["nodes"]}
     organization.values |= {k["prefix"] for k in keys}
-    named = ("Signature", "Program", "VariableSpace", "OptimizationRun")
+    named = ("Signature", "Program", "VariableSpace", "OptimizationRun", "LanguageModel")
     organization.values |= {r["name"] for kind in named for r in lists[kind]}
 
 
@@ -451,8 +464,9 @@ async def make_organization(
 ) -> Organization:
     """One of everything, through the API: signatures (DRAFT and ACTIVE, PRIVATE and
     ORGANIZATION), READY programs (ORGANIZATION-visible, and a PRIVATE slow one), a DRAFT clone,
-    a finished and a running execution, a member with a password and a key, settings, and the
-    audit rows all that left. Then every id it owns, read back by kind."""
+    a finished and a running execution, language models (a PRIVATE one with an API key, an
+    ORGANIZATION one), a member with a password and a key, settings, and the audit rows all that
+    left. Then every id it owns, read back by kind."""
     marker = f"{prefix}{uuid.uuid4().hex[:10]}"
     question = {"question": f"{marker} question"}
     draft = await create_signature(admin, name=f"{marker}-draft", description=marker)
@@ -497,6 +511,8 @@ async def make_organization(
         admin, slow["id"], name=f"{marker}-running", variableSpaceId=space["id"]
     )
     await until_optimizing(app, tenant.admin_key, optimizing["id"])
+    await create_language_model(admin, name=f"{marker}-lm", apiKey=f"sk-{marker}", baseUrl=LM_URL)
+    await create_language_model(admin, name=f"{marker}-shared-lm", visibility="ORGANIZATION")
     someone = await member(admin, "USER", name=f"{marker}-member")
     settings = await admin.data(
         "mutation($s: JSON) { updateOrganization(input: {settings: $s}) { __typename } }",
@@ -537,6 +553,9 @@ STATE = """{
   optimizationRuns(first: 1000) { nodes {
     id name status sequence iterationsCompleted bestScore paretoFrontier { evaluationId }
     evaluationCount program { id status } } }
+  languageModels(first: 1000) { nodes {
+    id name model baseUrl hasApiKey defaults promptPricePerMillion completionPricePerMillion
+    maxConcurrency requestsPerMinute visibility updatedAt } }
 }"""
 
 

@@ -12,7 +12,13 @@ import pytest
 from fastapi import FastAPI
 
 from dspex_gql.config import Settings
-from tests.support.factories import create_program, create_signature, errors, execute
+from tests.support.factories import (
+    create_language_model,
+    create_program,
+    create_signature,
+    errors,
+    execute,
+)
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import new_tenant
 
@@ -28,24 +34,34 @@ async def owned(client: GraphQLClient) -> dict[str, Any]:
     signature = await create_signature(client)
     program = await create_program(client, signatureSpec=None, signatureId=signature["id"])
     execution = await execute(client, program["id"], wait=True)
-    return {"signature": signature["id"], "program": program["id"], "execution": execution["id"]}
+    model = await create_language_model(client, apiKey="sk-owned", visibility="ORGANIZATION")
+    return {
+        "signature": signature["id"],
+        "program": program["id"],
+        "execution": execution["id"],
+        "languageModel": model["id"],
+    }
 
 
 async def test_reads_see_nothing(other: GraphQLClient, owned: dict[str, Any]) -> None:
     data = await other.data(
-        """query($s: ID!, $p: ID!, $e: ID!) {
+        """query($s: ID!, $p: ID!, $e: ID!, $m: ID!) {
              signature(id: $s) { id } program(id: $p) { id } execution(id: $e) { id }
+             languageModel(id: $m) { id }
              signatures { totalCount } programs { totalCount } executions { totalCount }
+             languageModels { totalCount }
              byProgram: executions(filter: {programId: {eq: $p}}) { totalCount }
            }""",
         s=owned["signature"],
         p=owned["program"],
         e=owned["execution"],
+        m=owned["languageModel"],
     )
 
     assert data["signature"] is data["program"] is data["execution"] is None
-    counts = [data[name]["totalCount"] for name in ("signatures", "programs", "executions")]
-    assert counts == [0, 0, 0]
+    assert data["languageModel"] is None
+    lists = ("signatures", "programs", "executions", "languageModels")
+    assert [data[name]["totalCount"] for name in lists] == [0, 0, 0, 0]
     assert data["byProgram"]["totalCount"] == 0
 
 
@@ -63,6 +79,10 @@ async def test_reads_see_nothing(other: GraphQLClient, owned: dict[str, Any]) ->
         ('executeProgram(input: {programId: $id, inputs: {question: "q"}})', "program"),
         ('createProgram(input: {name: "x", signatureId: $id})', "signature"),
         ("cancelExecution(id: $id)", "execution"),
+        ('updateLanguageModel(id: $id, input: {name: "x"})', "languageModel"),
+        ("updateLanguageModel(id: $id, input: {apiKey: null})", "languageModel"),
+        ("deleteLanguageModel(id: $id)", "languageModel"),
+        ("testLanguageModel(id: $id)", "languageModel"),
     ],
 )
 async def test_changes_are_not_found(
@@ -87,6 +107,10 @@ async def test_changes_are_not_found(
     )
     assert still["program"]["status"] == "READY"
     assert still["program"]["stats"]["executionCount"] == 1
+    model = await client.data(
+        "query($id: ID!) { languageModel(id: $id) { name hasApiKey } }", id=owned["languageModel"]
+    )
+    assert model["languageModel"]["hasApiKey"] is True
 
 
 async def test_the_same_names_do_not_collide(

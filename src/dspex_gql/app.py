@@ -27,6 +27,7 @@ from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.invoke import ProgramInvoker
+from dspex_gql.engine.language_models import LanguageModelProbe, unavailable_probe
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.job import InterruptedExecutions
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
@@ -49,6 +50,7 @@ from dspex_gql.pubsub import Hub
 from dspex_gql.ratelimit import RateLimiter
 from dspex_gql.runs import Runs
 from dspex_gql.runtime import Runtime
+from dspex_gql.secrets_box import SecretBox, default_key_file, secret_box
 
 READINESS_TIMEOUT = 2.0
 LOOPBACK_NAMES = {"localhost"}
@@ -60,6 +62,7 @@ def create_app(
     *,
     adapters: AdapterRegistry | None = None,
     custom_programs: CustomProgramRegistry | None = None,
+    probe_language_model: LanguageModelProbe = unavailable_probe,
 ) -> FastAPI:
     settings = settings or Settings()
     refuse_unsafe(settings)
@@ -69,7 +72,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = await _start(stack, settings, adapters, custom_programs)
+            runtime = await _start(stack, settings, adapters, custom_programs, probe_language_model)
             app.state.runtime = runtime
             first_key = await bootstrap(runtime.uow)
             if first_key is not None:
@@ -124,6 +127,13 @@ def refuse_unsafe(settings: Settings) -> None:
         )
 
 
+def secrets_of(settings: Settings) -> SecretBox:
+    """With DSPEX_SECRETS_KEY; without it, a key generated once into a file, on loopback only
+    (like anonymous admin access, a developer's machine): elsewhere secrets are refused."""
+    local = is_loopback(settings.server.host)
+    return secret_box(settings.secrets, dev_key_file=default_key_file(settings) if local else None)
+
+
 def is_loopback(host: str) -> bool:
     if host in LOOPBACK_NAMES:
         return True
@@ -138,6 +148,7 @@ async def _start(
     settings: Settings,
     adapters: AdapterRegistry,
     custom_programs: CustomProgramRegistry,
+    probe_language_model: LanguageModelProbe,
 ) -> Runtime:
     if settings.database.migrate_on_start:
         await migrations.upgrade(settings.database.url)
@@ -198,6 +209,8 @@ async def _start(
         authenticator=authenticator,
         sessions=SessionService(uow, passwords, tokens, settings.auth, limits),
         requests=RateLimiter(limits.request_burst, limits.requests_per_second),
+        secrets=secrets_of(settings),
+        probe_language_model=probe_language_model,
     )
 
 

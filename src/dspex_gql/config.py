@@ -7,9 +7,11 @@ Each section has its own prefix, e.g. `DSPEX_DATABASE_URL`, `DSPEX_BROADCAST_URL
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Self, TypeVar
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -158,6 +160,40 @@ class AuthSettings(BaseSettings):
         return secret
 
 
+MAKE_A_FERNET_KEY = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
+
+
+class SecretsSettings(BaseSettings):
+    model_config = _section("SECRETS_") | SettingsConfigDict(hide_input_in_errors=True)
+
+    key: SecretStr | None = None
+    """The Fernet key that encrypts secrets at rest (language models' API keys). Unset: only a
+    server bound to loopback stores them, with a key generated once into `key_file`."""
+    key_file: Path | None = None
+    """Development only (loopback): where the generated key lives. Unset: beside the SQLite
+    database (`dspex.secrets.key`), or in the working directory for other databases."""
+
+    @field_validator("key")
+    @classmethod
+    def _a_fernet_key(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and not is_fernet_key(key.get_secret_value()):
+            raise ValueError(
+                "DSPEX_SECRETS_KEY must be a Fernet key (32 url-safe base64-encoded bytes); "
+                f"make one with: {MAKE_A_FERNET_KEY}"
+            )
+        return key
+
+
+def is_fernet_key(text: str | bytes) -> bool:
+    try:
+        Fernet(text)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 class LimitsSettings(BaseSettings):
     model_config = _section("LIMITS_")
 
@@ -183,6 +219,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
 
     @model_validator(mode="after")

@@ -48,6 +48,12 @@ def ensure_can_create(actor: Actor, what: str) -> None:
         raise Forbidden(f"Viewers cannot create {what}")
 
 
+def ensure_can_run(actor: Actor, what: str) -> None:
+    """Running something (a program, a call to a model) spends the organization's budget."""
+    if actor.role == Role.VIEWER:
+        raise Forbidden(f"Viewers cannot {what}")
+
+
 def ensure_can_change(actor: Actor, row: Any, what: str) -> None:
     """Admins change anything; users only what they created; viewers nothing."""
     if actor.is_admin:

@@ -19,15 +19,18 @@ from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.invoke import ProgramInvoker
+from dspex_gql.engine.language_models import LanguageModelProbe
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.service import ExecutionService
 from dspex_gql.identity import Actor
+from dspex_gql.language_models.service import LanguageModelService
 from dspex_gql.optimization_runs.service import EvaluationService, OptimizationService
 from dspex_gql.orchestrator.reclaim import RunReclamation
 from dspex_gql.programs.service import ProgramService
 from dspex_gql.pubsub import Hub
 from dspex_gql.ratelimit import RateLimiter
 from dspex_gql.runs import Runs
+from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.service import SignatureService
 from dspex_gql.variable_spaces.service import VariableSpaceService
 
@@ -50,6 +53,10 @@ class Runtime:
     sessions: SessionService
     requests: RateLimiter
     """Per-actor request budget (token bucket)."""
+    secrets: SecretBox
+    """Encrypts and decrypts the secrets stored in the database (language models' API keys)."""
+    probe_language_model: LanguageModelProbe
+    """Answers `testLanguageModel` with one tiny call to the model."""
 
 
 class Services:
@@ -95,6 +102,13 @@ class Services:
         runtime = self.runtime
         modules = [*ProgramType.__members__, *runtime.custom_programs.names()]
         return VariableSpaceService(runtime.uow, self.actor, modules)
+
+    @cached_property
+    def language_models(self) -> LanguageModelService:
+        runtime = self.runtime
+        return LanguageModelService(
+            runtime.uow, self.actor, runtime.secrets, runtime.probe_language_model
+        )
 
     @cached_property
     def optimizations(self) -> OptimizationService:

@@ -14,11 +14,15 @@ from dspex_gql.config import (
     DatabaseSettings,
     ExecutionSettings,
     LimitsSettings,
+    SecretsSettings,
     ServerSettings,
     Settings,
 )
+from dspex_gql.engine.language_models import LanguageModelProbe, unavailable_probe
 
 TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+TEST_SECRETS_KEY = "NRSjPQ9NCE9iYcOr-cujphMFRbDmgOArcdmWO7YJ8hU="
+"""A Fernet key: tests store API keys without generating a key file anywhere."""
 
 TEST_CONNECT_TIMEOUT_SECONDS = 30.0
 TEST_STATEMENT_TIMEOUT_SECONDS = 60.0
@@ -44,13 +48,16 @@ def make_settings(database_url: str, **sections: object) -> Settings:
             argon2_parallelism=1,
         ),
         "limits": LimitsSettings(requests_per_second=1000, request_burst=1000),
+        "secrets": SecretsSettings(key=TEST_SECRETS_KEY),
     }
     return Settings(**(defaults | sections))  # type: ignore[arg-type]
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+async def running(
+    settings: Settings, *, probe_language_model: LanguageModelProbe = unavailable_probe
+) -> AsyncIterator[FastAPI]:
     """An app with these settings, started, and stopped at the end of the block."""
-    app = create_app(settings)
+    app = create_app(settings, probe_language_model=probe_language_model)
     async with app.router.lifespan_context(app):
         yield app

@@ -88,6 +88,20 @@ async def create_program(
     return result
 
 
+async def create_language_model(client: GraphQLClient, **fields: Any) -> dict[str, Any]:
+    given = {"name": unique("lm"), "model": "openai/gpt-4o-mini"} | fields
+    data = await client.data(
+        "mutation($input: CreateLanguageModelInput!) { createLanguageModel(input: $input) {"
+        " __typename ... on LanguageModel { id name hasApiKey } "
+        + errors("ValidationError")
+        + "} }",
+        input=given,
+    )
+    result: dict[str, Any] = data["createLanguageModel"]
+    assert result["__typename"] == "LanguageModel", result
+    return result
+
+
 async def execute(client: GraphQLClient, program_id: str, **fields: Any) -> dict[str, Any]:
     """`executeProgram`'s result, whatever its type."""
     given = {"programId": program_id, "inputs": {"question": "What is DSPy?"}} | fields

@@ -51,9 +51,12 @@ def record(
 
 def redacted(value: Any) -> Any:
     """The value with anything under a secret-looking key replaced: `{"api_key": "[redacted]"}`,
-    while `{"max_tokens": 256}` stays."""
+    while `{"max_tokens": 256}` stays, and so does a null, which hides nothing: `{"apiKey": null}`
+    says a key was removed."""
     if isinstance(value, dict):
-        return {k: REDACTED if is_secret(k) else redacted(v) for k, v in value.items()}
+        return {
+            k: REDACTED if is_secret(k) and v is not None else redacted(v) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redacted(item) for item in value]
     return value
@@ -67,9 +70,10 @@ def is_secret(key: str) -> bool:
 
 def _api_names(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Field names as the API spells them: `signature_id` → `signatureId`."""
-    return {_camel(name): value for name, value in changes.items()}
+    return {api_name(name): value for name, value in changes.items()}
 
 
-def _camel(name: str) -> str:
+def api_name(name: str) -> str:
+    """`signature_id` → `signatureId`."""
     first, *rest = name.split("_")
     return first + "".join(part[:1].upper() + part[1:] for part in rest)

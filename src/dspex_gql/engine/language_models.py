@@ -6,7 +6,7 @@ run starts, so a job carries its models with it and never reads them from the da
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,8 @@ from dspex_gql.engine.variables.model import Choices, SearchSpace
 
 LM_KEY = "lm"
 """The configuration key that names a language model: `{"lm": "gpt-mini", "temperature": 0}`."""
+LM_ADAPTER = "dspy"
+"""The adapter whose programs name a language model under `LM_KEY`."""
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,12 @@ def space_models(space: SearchSpace) -> set[str]:
         for value in variable.domain.values
         if isinstance(value, str)
     }
+
+
+LanguageModelProbe = Callable[[LanguageModelSpec], Awaitable[ModelCheck]]
+"""Makes one tiny call to a model: `await probe(spec)` answers `testLanguageModel`."""
+
+
+async def unavailable_probe(_spec: LanguageModelSpec) -> ModelCheck:
+    """The probe of a service without the dspy adapter: no model can be called."""
+    return ModelCheck(ok=False, latency_ms=0, error="the dspy adapter is not installed")

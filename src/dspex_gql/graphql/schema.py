@@ -22,6 +22,7 @@ from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
 from dspex_gql.graphql.input_check import InputCheck
 from dspex_gql.graphql.revocation import ended_on_revocation, is_subscription
 from dspex_gql.graphql.security import present, security_extensions
+from dspex_gql.language_models.schema import LanguageModelMutation, LanguageModelQuery
 from dspex_gql.optimization_runs.schema import (
     OptimizationMutation,
     OptimizationQuery,
@@ -41,6 +42,7 @@ Query = merge_types(
         ExecutionQuery,
         VariableSpaceQuery,
         OptimizationQuery,
+        LanguageModelQuery,
     ),
 )
 Mutation = merge_types(
@@ -52,6 +54,7 @@ Mutation = merge_types(
         ExecutionMutation,
         VariableSpaceMutation,
         OptimizationMutation,
+        LanguageModelMutation,
     ),
 )
 Subscription = merge_types("Subscription", (ExecutionSubscription, OptimizationSubscription))

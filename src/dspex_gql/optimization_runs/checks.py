@@ -53,7 +53,7 @@ def checked_run(
     signature: Signature,
     metrics: MetricRegistry,
     settings: OptimizationSettings,
-) -> tuple[OptimizationRun, Strategy]:
+) -> tuple[OptimizationRun, Strategy | None]:
     """A PENDING run for `start` and the strategy it runs with (built once, here), or
     ValidationFailed listing every problem with it."""
     objectives, problems = _objectives(start.objectives)
@@ -88,7 +88,7 @@ def checked_run(
     if objectives and isinstance(start.strategy_options, dict):
         strategy, strategy_problems = _strategy(run)
         problems += strategy_problems
-    if problems or strategy is None:
+    if problems:
         raise ValidationFailed(problems)
     return run, strategy
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from dspex_gql.engine.optimization import (
     Objective,
     Outcome,
     Strategy,
+    StrategyKind,
 )
 from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationStatus
@@ -84,7 +85,9 @@ class OptimizationPlan:
     examples: list[Example]
     metric: Metric
     objectives: tuple[Objective, ...]
-    strategy: Strategy
+    strategy: Strategy | None
+    """The search strategy; None for DSPy's own optimizers, which compile instead
+    (`compiling.py`)."""
     limits: Limits
     patience: int | None
     concurrency: int
@@ -94,6 +97,14 @@ class OptimizationPlan:
     offload: bool = False
     """Ask and tell in a worker thread: Optuna's samplers take milliseconds of CPU per call,
     which would otherwise hold up every request this process serves."""
+    strategy_kind: StrategyKind = StrategyKind.RANDOM
+    strategy_options: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+
+    @property
+    def search(self) -> Strategy:
+        assert self.strategy is not None, "a search strategy runs in OptimizationJob"
+        return self.strategy
 
 
 class OptimizationJob(RunJob):
@@ -169,13 +180,13 @@ class OptimizationJob(RunJob):
             if candidate is None:
                 return "grid_exhausted"
             evaluation, outcome = await self._evaluate(candidate)
-            await self._call(plan.strategy.tell, candidate, outcome)
+            await self._call(plan.search.tell, candidate, outcome)
             self.state.add(evaluation)
             self.unstored.append(evaluation)
             self.report()
 
     async def _next_candidate(self) -> Candidate | None:
-        strategy, limits = self.plan.strategy, self.plan.limits
+        strategy, limits = self.plan.search, self.plan.limits
         if isinstance(strategy, Concludes) and self.state.iterations == limits.max_iterations - 1:
             return strategy.conclude()
         return await self._call(strategy.ask)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.engine.evaluation import Example, ProgramUnderTest
+from dspex_gql.engine.language_models import LanguageModelSpec
 from dspex_gql.engine.optimization import (
     Candidate,
     Direction,
@@ -18,6 +19,7 @@ from dspex_gql.engine.optimization import (
     create_strategy,
 )
 from dspex_gql.engine.variables import SearchSpace
+from dspex_gql.optimization_runs.compiling import check_compile_options
 from dspex_gql.optimization_runs.job import Limits, OptimizationPlan
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
 from dspex_gql.optimization_runs.state import objective_values
@@ -38,8 +40,14 @@ def objectives_of(run: OptimizationRun) -> tuple[Objective, ...]:
     return tuple(Objective(o["name"], Direction(o["direction"])) for o in run.objectives)
 
 
-def strategy_for(run: OptimizationRun, history: Sequence[Evaluation] = ()) -> Strategy:
-    """The run's strategy; given stored evaluations, rebuilt from them to continue after them."""
+def strategy_for(run: OptimizationRun, history: Sequence[Evaluation] = ()) -> Strategy | None:
+    """The run's strategy; given stored evaluations, rebuilt from them to continue after them.
+    None for DSPy's optimizers, which compile instead (their options checked here all the same).
+    """
+    examples = len(run.training_data) if isinstance(run.training_data, list) else 0
+    if run.strategy.compiles:
+        check_compile_options(run.strategy, run.strategy_options, examples)
+        return None
     objectives = objectives_of(run)
     told = [
         (_candidate(e), Outcome(objective_values(e, objectives), tuple(e.example_scores)))
@@ -50,7 +58,7 @@ def strategy_for(run: OptimizationRun, history: Sequence[Evaluation] = ()) -> St
         run_space(run),
         objectives,
         seed=run.seed,
-        example_count=len(run.training_data) if isinstance(run.training_data, list) else 0,
+        example_count=examples,
         options=run.strategy_options,
         history=told,
     )
@@ -66,6 +74,7 @@ def plan_for(
     run: OptimizationRun,
     program: Program,
     signature: Signature,
+    language_models: Mapping[str, LanguageModelSpec],
     history: Sequence[Evaluation] = (),
     strategy: Strategy | None = None,
 ) -> OptimizationPlan:
@@ -77,6 +86,8 @@ def plan_for(
         signature=engine_signature(signature),
         instructions=signature.instructions,
         configuration=dict(program.configuration),
+        language_models=language_models,
+        state=program.compiled_state,
     )
     assert run.process_id is not None, "a run is planned by the process that runs it"
     return OptimizationPlan(
@@ -96,6 +107,9 @@ def plan_for(
         started_at=run.started_at,
         history=list(history),
         offload=run.strategy in (StrategyKind.BAYESIAN, StrategyKind.EVOLUTIONARY),
+        strategy_kind=run.strategy,
+        strategy_options=run.strategy_options,
+        seed=run.seed or 0,
     )
 
 
