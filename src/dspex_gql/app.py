@@ -184,10 +184,11 @@ async def _start(
     runs = Runs(orchestrator, reporter, lease, hub)
     invoker = ProgramInvoker(adapters, custom_programs)
     metrics = MetricRegistry.default()
+    secrets = secrets_of(settings)
     reclaimers: list[Reclaimer] = [
         InterruptedExecutions(runs),
         InterruptedInitializations(),
-        ResumedOptimizations(runs, invoker, metrics),
+        ResumedOptimizations(runs, invoker, metrics, secrets),
     ]
     reclamation = await stack.enter_async_context(RunReclamation(uow, lease, reclaimers))
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
@@ -209,7 +210,7 @@ async def _start(
         authenticator=authenticator,
         sessions=SessionService(uow, passwords, tokens, settings.auth, limits),
         requests=RateLimiter(limits.request_burst, limits.requests_per_second),
-        secrets=secrets_of(settings),
+        secrets=secrets,
         probe_language_model=probe_language_model,
     )
 

@@ -121,6 +121,7 @@ class Services:
             runtime.hub,
             runtime.metrics,
             runtime.settings.optimization,
+            runtime.secrets,
         )
 
     @cached_property
@@ -137,4 +138,5 @@ class Services:
             runtime.invoker,
             runtime.hub,
             runtime.settings.execution,
+            runtime.secrets,
         )

@@ -15,6 +15,12 @@ from dspex_gql.config import ExecutionSettings
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.invoke import ProgramInvoker
+from dspex_gql.engine.language_models import (
+    LM_ADAPTER,
+    LM_KEY,
+    LanguageModelSpec,
+    named_models,
+)
 from dspex_gql.engine.signatures import validate_inputs
 from dspex_gql.engine.variables import validate_configuration
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
@@ -23,6 +29,7 @@ from dspex_gql.executions.job import EXECUTIONS, ExecutionJob, ExecutionPlan
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
 from dspex_gql.identity import Actor
+from dspex_gql.language_models.specs import resolve_language_models
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
@@ -30,6 +37,7 @@ from dspex_gql.resource import ResourceService
 from dspex_gql.runs import Runs
 from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.runs.watching import follow
+from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.stored import engine_signature
@@ -58,12 +66,14 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
         invoker: ProgramInvoker,
         hub: Hub,
         settings: ExecutionSettings,
+        secrets: SecretBox,
     ) -> None:
         super().__init__(uow, actor)
         self._runs = runs
         self._invoker = invoker
         self._hub = hub
         self._settings = settings
+        self._secrets = secrets
 
     async def stats(self, program_ids: Iterable[UUID]) -> dict[UUID, ExecutionStats]:
         """Figures per program, for programs the actor reads: no read filter of their own."""
@@ -80,6 +90,7 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
             program, signature = await self._runnable(tx, start.program_id)
             _check_inputs(signature, start.inputs)
             await self._check_variables(tx, program, start.variable_configuration)
+            models = await self._language_models(tx, program, start.variable_configuration)
             await ensure_compute_left(tx, self._actor.organization_id)
             execution = Execution(
                 program_id=program.id,
@@ -96,7 +107,9 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
             changes = {"programId": program.id, "inputs": sorted(start.inputs)}
             audit.record(tx, self._actor, "execution.start", "Execution", execution.id, changes)
             job = ExecutionJob(
-                self._runs, self._invoker, _plan(execution, program, signature, process_id)
+                self._runs,
+                self._invoker,
+                _plan(execution, program, signature, process_id, models),
             )
             self._runs.launch(tx, job, ExecutionChanged.of(execution))
         if not start.wait:
@@ -188,6 +201,24 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
                 for p in problems
             )
 
+    async def _language_models(
+        self, tx: UnitOfWork, program: Program, variables: Any
+    ) -> dict[str, LanguageModelSpec]:
+        """The language model a `dspy` program's configuration names (the execution's variable
+        configuration may name another), or ValidationFailed when the organization has none."""
+        if program.adapter != LM_ADAPTER:
+            return {}
+        names = named_models({**program.configuration, **(variables or {})})
+        found = await resolve_language_models(
+            tx.session, program.organization_id, names, self._secrets
+        )
+        missing = sorted(names - found.keys())
+        if missing:
+            field = "variableConfiguration.lm" if LM_KEY in (variables or {}) else "programId"
+            message = f"no language model named '{missing[0]}' in this organization"
+            raise ValidationFailed.single(field, message, "unknown")
+        return found
+
     def _check_shape(self, start: StartExecution) -> None:
         limit = self._settings.max_input_bytes
         problems = validation.json_object("inputs", start.inputs, max_bytes=limit)
@@ -232,7 +263,11 @@ def _check_inputs(signature: Signature, inputs: dict[str, Any]) -> None:
 
 
 def _plan(
-    execution: Execution, program: Program, signature: Signature, process_id: UUID
+    execution: Execution,
+    program: Program,
+    signature: Signature,
+    process_id: UUID,
+    language_models: dict[str, LanguageModelSpec],
 ) -> ExecutionPlan:
     request = AdapterRequest(
         program_type=program.type,
@@ -241,6 +276,8 @@ def _plan(
         inputs=execution.inputs,
         configuration={**program.configuration, **(execution.variable_configuration or {})},
         options=execution.options or {},
+        language_models=language_models,
+        state=program.compiled_state,
     )
     return ExecutionPlan(
         id=execution.id,

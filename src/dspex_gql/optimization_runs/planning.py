@@ -7,7 +7,12 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.engine.evaluation import Example, ProgramUnderTest
-from dspex_gql.engine.language_models import LanguageModelSpec
+from dspex_gql.engine.language_models import (
+    LM_ADAPTER,
+    LanguageModelSpec,
+    named_models,
+    space_models,
+)
 from dspex_gql.engine.optimization import (
     Candidate,
     Direction,
@@ -19,6 +24,8 @@ from dspex_gql.engine.optimization import (
     create_strategy,
 )
 from dspex_gql.engine.variables import SearchSpace
+from dspex_gql.errors import ValidationFailed
+from dspex_gql.language_models.specs import resolve_language_models
 from dspex_gql.optimization_runs.compiling import check_compile_options
 from dspex_gql.optimization_runs.job import Limits, OptimizationPlan
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
@@ -27,6 +34,7 @@ from dspex_gql.programs.models import Program
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
+from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.variable_spaces.stored import stored_space
 
@@ -113,9 +121,26 @@ def plan_for(
     )
 
 
+async def run_language_models(
+    session: AsyncSession, run: OptimizationRun, program: Program, secrets: SecretBox
+) -> dict[str, LanguageModelSpec]:
+    """The language models a run of a `dspy` program may use: the one its configuration names
+    and every one its variable space can choose; ValidationFailed naming one that is missing."""
+    if program.adapter != LM_ADAPTER:
+        return {}
+    names = named_models(program.configuration) | space_models(run_space(run))
+    found = await resolve_language_models(session, run.organization_id, names, secrets)
+    missing = sorted(names - found.keys())
+    if missing:
+        message = f"no language model named '{missing[0]}' in this organization"
+        raise ValidationFailed.single("variableSpaceId", message, "unknown")
+    return found
+
+
 async def load_plan(
     session: AsyncSession,
     metrics: MetricRegistry,
+    secrets: SecretBox,
     run: OptimizationRun,
     history: Sequence[Evaluation],
 ) -> OptimizationPlan:
@@ -124,4 +149,5 @@ async def load_plan(
     signature = await SignatureRepository(session, run.organization_id).require(
         program.signature_id
     )
-    return plan_for(metrics, run, program, signature, history)
+    models = await run_language_models(session, run, program, secrets)
+    return plan_for(metrics, run, program, signature, models, history)

@@ -9,21 +9,26 @@ from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.optimization_runs.events import OptimizationChanged
-from dspex_gql.optimization_runs.job import OPTIMIZATIONS, OptimizationJob, OptimizationPlan
+from dspex_gql.optimization_runs.compiling import job_for
+from dspex_gql.optimization_runs.job import OPTIMIZATIONS, OptimizationPlan
 from dspex_gql.optimization_runs.models import OptimizationRun, OptimizationStatus
 from dspex_gql.optimization_runs.planning import load_plan
 from dspex_gql.optimization_runs.repository import EvaluationRepository, claim_abandoned
 from dspex_gql.orchestrator.lease import Abandoned
 from dspex_gql.runs import Runs
+from dspex_gql.secrets_box import SecretBox
 
 logger = logging.getLogger(__name__)
 
 
 class ResumedOptimizations:
-    def __init__(self, runs: Runs, invoker: ProgramInvoker, metrics: MetricRegistry) -> None:
+    def __init__(
+        self, runs: Runs, invoker: ProgramInvoker, metrics: MetricRegistry, secrets: SecretBox
+    ) -> None:
         self._runs = runs
         self._invoker = invoker
         self._metrics = metrics
+        self._secrets = secrets
 
     async def reclaim(self, tx: UnitOfWork, abandoned: Abandoned) -> int:
         """Claim the abandoned runs, rebuild each from its stored evaluations, and run it again
@@ -34,13 +39,14 @@ class ResumedOptimizations:
         for run in runs:
             history = await EvaluationRepository(tx.session, run.organization_id).of_runs([run.id])
             try:
-                plans.append(await load_plan(tx.session, self._metrics, run, history))
+                plan = await load_plan(tx.session, self._metrics, self._secrets, run, history)
+                plans.append(plan)
             except Exception as error:
                 logger.warning("optimization %s cannot resume", run.id, exc_info=True)
                 await _fail(tx, run, f"Could not resume: {error}")
                 failed.append(OptimizationChanged.of(run))
         for plan in plans:
-            self._runs.launch(tx, OptimizationJob(self._runs, self._invoker, plan))
+            self._runs.launch(tx, job_for(self._runs, self._invoker, plan))
         self._runs.announce_after(tx, failed)
         return len(runs)
 

@@ -14,14 +14,16 @@ from dspex_gql.audit import recorder as audit
 from dspex_gql.config import OptimizationSettings
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.invoke import ProgramInvoker
+from dspex_gql.engine.language_models import LM_ADAPTER
 from dspex_gql.engine.optimization import MetricRegistry, variable_importance
 from dspex_gql.errors import Conflict, NotFound, ValidationFailed
 from dspex_gql.identity import Actor
 from dspex_gql.optimization_runs.checks import StartOptimization, checked_run
 from dspex_gql.optimization_runs.events import OptimizationChanged
-from dspex_gql.optimization_runs.job import OPTIMIZATIONS, OptimizationJob
+from dspex_gql.optimization_runs.compiling import job_for
+from dspex_gql.optimization_runs.job import OPTIMIZATIONS
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun, OptimizationStatus
-from dspex_gql.optimization_runs.planning import plan_for, run_space
+from dspex_gql.optimization_runs.planning import plan_for, run_language_models, run_space
 from dspex_gql.optimization_runs.repository import (
     EvaluationRepository,
     OptimizationRunRepository,
@@ -34,6 +36,7 @@ from dspex_gql.resource import ResourceService
 from dspex_gql.runs import Runs
 from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.runs.watching import follow
+from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.variable_spaces.models import VariableSpace
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
@@ -57,6 +60,7 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
         hub: Hub,
         metrics: MetricRegistry,
         settings: OptimizationSettings,
+        secrets: SecretBox,
     ) -> None:
         super().__init__(uow, actor)
         self._runs = runs
@@ -64,6 +68,7 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
         self._hub = hub
         self._metrics = metrics
         self._settings = settings
+        self._secrets = secrets
 
     def _programs(self, tx: UnitOfWork) -> ProgramRepository:
         return ProgramRepository(tx.session, self._actor.organization_id, self._actor)
@@ -79,6 +84,8 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
                 program.signature_id
             )
             run, strategy = checked_run(start, space, signature, self._metrics, self._settings)
+            _ensure_compilable(program, run)
+            models = await run_language_models(tx.session, run, program, self._secrets)
             _ensure_startable(program)
             await ensure_compute_left(tx, self._actor.organization_id)
             run.program_id, run.variable_space_id = program.id, space.id
@@ -89,8 +96,8 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
             audit.record(
                 tx, self._actor, "optimization.start", "OptimizationRun", run.id, _started(run)
             )
-            plan = plan_for(self._metrics, run, program, signature, strategy=strategy)
-            job = OptimizationJob(self._runs, self._invoker, plan)
+            plan = plan_for(self._metrics, run, program, signature, models, strategy=strategy)
+            job = job_for(self._runs, self._invoker, plan)
             self._runs.launch(tx, job, OptimizationChanged.of(run))
             return run
 
@@ -210,6 +217,15 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
 
 class EvaluationService(ResourceService[Evaluation, EvaluationRepository]):
     repository = EvaluationRepository
+
+
+def _ensure_compilable(program: Program, run: OptimizationRun) -> None:
+    if run.strategy.compiles and program.adapter != LM_ADAPTER:
+        message = (
+            f"DSPy's optimizers compile '{LM_ADAPTER}' programs; "
+            f"this program runs on the '{program.adapter}' adapter"
+        )
+        raise ValidationFailed.single("strategy", message, "invalid")
 
 
 def _ensure_startable(program: Program) -> None:
