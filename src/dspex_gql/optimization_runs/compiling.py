@@ -22,6 +22,11 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.language_models import LM_KEY
+from dspex_gql.engine.optimization.base import (
+    OPTIONS_FIELD,
+    StrategyKind,
+    StrategyOptionsInvalid,
+)
 from dspex_gql.engine.optimization.dspy_compile import (
     CompileFailed,
     CompileProgress,
@@ -31,11 +36,6 @@ from dspex_gql.engine.optimization.dspy_compile import (
     Prices,
     check_options,
     compile_program,
-)
-from dspex_gql.engine.optimization.base import (
-    OPTIONS_FIELD,
-    StrategyKind,
-    StrategyOptionsInvalid,
 )
 from dspex_gql.errors import FieldProblem
 from dspex_gql.optimization_runs.job import OptimizationJob, OptimizationPlan

@@ -32,9 +32,9 @@ from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
 from dspex_gql.optimization_runs.state import objective_values
 from dspex_gql.programs.models import Program
 from dspex_gql.programs.repository import ProgramRepository
+from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
-from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.variable_spaces.stored import stored_space
 

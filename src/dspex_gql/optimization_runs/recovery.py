@@ -8,8 +8,8 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import MetricRegistry
-from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.compiling import job_for
+from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.job import OPTIMIZATIONS, OptimizationPlan
 from dspex_gql.optimization_runs.models import OptimizationRun, OptimizationStatus
 from dspex_gql.optimization_runs.planning import load_plan

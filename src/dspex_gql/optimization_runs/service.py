@@ -19,8 +19,8 @@ from dspex_gql.engine.optimization import MetricRegistry, variable_importance
 from dspex_gql.errors import Conflict, NotFound, ValidationFailed
 from dspex_gql.identity import Actor
 from dspex_gql.optimization_runs.checks import StartOptimization, checked_run
-from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.compiling import job_for
+from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.job import OPTIMIZATIONS
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun, OptimizationStatus
 from dspex_gql.optimization_runs.planning import plan_for, run_language_models, run_space

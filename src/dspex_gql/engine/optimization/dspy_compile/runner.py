@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import dspy
-
 from dspex_gql.engine.optimization.dspy_compile.callbacks import (
     ObservedMetric,
     ProgressCallback,
