@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dspy
+
 from dspex_gql.engine.optimization.dspy_compile.model import CompileRequest
 from dspex_gql.engine.optimization.dspy_compile.options import (
     BootstrapSettings,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import dspy
+
 from dspex_gql.engine.optimization.dspy_compile.callbacks import (
     ObservedMetric,
     ProgressCallback,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.dspy.conftest import API_KEY, KNOWLEDGE, QUESTIONS, create_language_model
+from tests.dspy_programs.conftest import API_KEY, KNOWLEDGE, QUESTIONS, create_language_model
 from tests.support.factories import create_program, errors, execute, unique
 from tests.support.fake_lm import UNKNOWN_ANSWER, FakeLM
 from tests.support.http_client import GraphQLClient

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.dspy.conftest import KNOWLEDGE, QUESTIONS, create_language_model, training_data
+from tests.dspy_programs.conftest import KNOWLEDGE, QUESTIONS, create_language_model, training_data
 from tests.support.factories import create_program, execute
 from tests.support.fake_lm import FakeLM
 from tests.support.http_client import GraphQLClient

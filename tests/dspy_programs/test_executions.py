@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.dspy.conftest import API_KEY, KNOWLEDGE, QUESTIONS, create_language_model
+from tests.dspy_programs.conftest import API_KEY, KNOWLEDGE, QUESTIONS, create_language_model
 from tests.support.factories import create_program, execute, get_execution, unique, until_running
 from tests.support.fake_lm import UNKNOWN_ANSWER, FakeLM
 from tests.support.http_client import GraphQLClient
