@@ -7,6 +7,7 @@ taken over (`InterruptedInitializations`).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -15,8 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.adapters.base import ProgramType
+from dspex_gql.engine.adapters.dspy import module_problems
+from dspex_gql.engine.adapters.dspy.loader import DspyUnavailable, load_dspy
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry, configuration_problems
+from dspex_gql.engine.language_models import LM_ADAPTER
+from dspex_gql.engine.signatures import ParsedSignature
 from dspex_gql.orchestrator.lease import Abandoned
 from dspex_gql.programs.models import ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository, fail_abandoned_initializations
@@ -36,6 +41,11 @@ class InitializationPlan:
     implementation: str | None
     configuration: dict[str, Any]
     signature_status: SignatureStatus
+    signature: ParsedSignature | None = None
+    instructions: str | None = None
+    state: dict[str, Any] | None = None
+    missing_models: tuple[str, ...] = ()
+    """Language models the configuration names that the initializing user cannot use."""
 
 
 class InitializationJob(RunJob):
@@ -59,6 +69,8 @@ class InitializationJob(RunJob):
 
     async def perform(self) -> dict[str, Any]:
         problems = self.problems()
+        if not problems:
+            problems = await self._module_problems()
         if problems:
             raise RunFailed("; ".join(problems))
         return {}
@@ -76,6 +88,10 @@ class InitializationJob(RunJob):
         found: list[str] = []
         if plan.signature_status == SignatureStatus.DEPRECATED:
             found.append("its signature is deprecated")
+        found += [
+            f"no language model named '{name}' that you can use in this organization"
+            for name in plan.missing_models
+        ]
         found += self._implementation_problems()
         if plan.adapter not in self.adapters:
             return [*found, f"adapter '{plan.adapter}' is not installed"]
@@ -83,6 +99,25 @@ class InitializationJob(RunJob):
         return found + [
             f"configuration: {p}" for p in adapter.check_configuration(plan.configuration)
         ]
+
+    async def _module_problems(self) -> list[str]:
+        """A `dspy` program's module must build from its signature and state (no LM call)."""
+        plan = self.plan
+        if plan.adapter != LM_ADAPTER or plan.signature is None:
+            return []
+        try:
+            await load_dspy()
+        except DspyUnavailable as missing:
+            return [str(missing)]
+        return await asyncio.to_thread(
+            module_problems,
+            plan.type,
+            plan.signature,
+            plan.instructions,
+            plan.configuration,
+            plan.state,
+            plan.implementation,
+        )
 
     def _implementation_problems(self) -> list[str]:
         name = self.plan.implementation

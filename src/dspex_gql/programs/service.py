@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,10 +12,15 @@ from dspex_gql import policies, validation
 from dspex_gql.audit import recorder as audit
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
+from dspex_gql.engine.adapters.dspy import export_state, state_problems
+from dspex_gql.engine.adapters.dspy.loader import DspyUnavailable, load_dspy
+from dspex_gql.engine.adapters.dspy.modules import ModuleProblem
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.language_models import LM_ADAPTER, named_models
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.identity import Actor
+from dspex_gql.language_models.repository import LanguageModelRepository
 from dspex_gql.policies import Visibility
 from dspex_gql.programs.initialization import InitializationJob, InitializationPlan
 from dspex_gql.programs.models import Program, ProgramStatus, derived_program
@@ -24,10 +30,12 @@ from dspex_gql.runs import Runs
 from dspex_gql.signatures.models import Signature, SignatureStatus
 from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.specs import find_or_create_for_spec
+from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.unset import UNSET, Maybe
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
 
 MAX_CONFIGURATION_BYTES = 65_536
+MAX_STATE_BYTES = 1_048_576
 INITIALIZE_WAIT_SECONDS = 30.0
 FROZEN = {ProgramStatus.INITIALIZING: "initializing", ProgramStatus.OPTIMIZING: "being optimized"}
 
@@ -46,6 +54,16 @@ class NewProgram:
     visibility: Visibility = Visibility.PRIVATE
     variable_space_id: UUID | None = None
     initialize: bool = False
+    compiled_state: Any = None
+    """DSPy's JSON state to start from (`importProgram`), checked against the module."""
+
+
+@dataclass(frozen=True)
+class ProgramExport:
+    program: Program
+    state: dict[str, Any]
+    """What `module.save("x.json")` writes: `module.load("x.json")` reads it back."""
+    dspy_version: str
 
 
 @dataclass(frozen=True)
@@ -92,11 +110,15 @@ class ProgramService(ResourceService[Program, ProgramRepository]):
     async def create(self, new: NewProgram) -> Program:
         policies.ensure_can_create(self._actor, "programs")
         self._check(_new_problems(new), new.type, new.adapter, new.implementation)
+        if new.compiled_state is not None:
+            await dspy_or_conflict()
         async with self._uow() as tx:
             space_id = await self._space_id(tx, new.variable_space_id)
             signature = await self._signature(
                 tx, new.signature_id, new.signature_spec, new.visibility
             )
+            if new.compiled_state is not None:
+                _raise_if(await _state_problems(new, signature))
             program = Program(
                 name=new.name.strip(),
                 description=new.description,
@@ -106,6 +128,7 @@ class ProgramService(ResourceService[Program, ProgramRepository]):
                 status=ProgramStatus.DRAFT,
                 signature_id=signature.id,
                 configuration=new.configuration,
+                compiled_state=new.compiled_state,
                 version=1,
                 performance_metrics={},
                 tags=list(new.tags),
@@ -166,10 +189,34 @@ class ProgramService(ResourceService[Program, ProgramRepository]):
             program.status, program.error_message = ProgramStatus.INITIALIZING, None
             program.process_id = process_id
             audit.record(tx, self._actor, "program.initialize", "Program", id, changes)
-            job = self._initialization(program, signature)
+            missing = await self._missing_models(tx, program)
+            job = self._initialization(program, signature, missing)
             self._runs.launch(tx, job)
         await self._runs.wait(job.key, INITIALIZE_WAIT_SECONDS)
         return await self.get(id)
+
+    async def export(self, id: UUID) -> ProgramExport:
+        """The program as a DSPy module's JSON state, as a notebook would save it."""
+        async with self._uow.read() as tx:
+            program = await self._repo(tx).require(id)
+            signature = await SignatureRepository(tx.session, program.organization_id).require(
+                program.signature_id
+            )
+        dspy = await dspy_or_conflict()
+        try:
+            state = await asyncio.to_thread(
+                export_state,
+                program.type,
+                engine_signature(signature),
+                signature.instructions,
+                configuration=program.configuration,
+                state=program.compiled_state,
+                implementation=_dspy_implementation(program.adapter, program.implementation),
+                for_file=True,
+            )
+        except ModuleProblem as problem:
+            raise Conflict(f"The program cannot be exported as a DSPy module: {problem}") from None
+        return ProgramExport(program, state, str(dspy.__version__))
 
     async def clone(self, id: UUID, name: str) -> Program:
         policies.ensure_can_create(self._actor, "programs")
@@ -270,7 +317,18 @@ class ProgramService(ResourceService[Program, ProgramRepository]):
             )
         return signature
 
-    def _initialization(self, program: Program, signature: Signature | None) -> InitializationJob:
+    async def _missing_models(self, tx: UnitOfWork, program: Program) -> tuple[str, ...]:
+        """The language models a `dspy` program names that the actor cannot read."""
+        if program.adapter != LM_ADAPTER:
+            return ()
+        names = named_models(program.configuration)
+        repo = LanguageModelRepository(tx.session, self._actor.organization_id, self._actor)
+        found = {model.name for model in await repo.named(names)} if names else set()
+        return tuple(sorted(names - found))
+
+    def _initialization(
+        self, program: Program, signature: Signature | None, missing_models: tuple[str, ...]
+    ) -> InitializationJob:
         assert program.process_id is not None, "set with INITIALIZING"
         plan = InitializationPlan(
             program_id=program.id,
@@ -281,12 +339,49 @@ class ProgramService(ResourceService[Program, ProgramRepository]):
             implementation=program.implementation,
             configuration=dict(program.configuration),
             signature_status=signature.status if signature else SignatureStatus.DEPRECATED,
+            signature=engine_signature(signature) if signature else None,
+            instructions=signature.instructions if signature else None,
+            state=program.compiled_state,
+            missing_models=missing_models,
         )
         return InitializationJob(self._runs, plan, self._adapters, self._custom_programs)
 
 
+async def dspy_or_conflict() -> Any:
+    """The `dspy` module, imported off the event loop the first time; Conflict without it."""
+    try:
+        return await load_dspy()
+    except DspyUnavailable as missing:
+        raise Conflict(str(missing)) from None
+
+
+async def _state_problems(new: NewProgram, signature: Signature) -> list[FieldProblem]:
+    problems = await asyncio.to_thread(
+        state_problems,
+        new.compiled_state,
+        new.type,
+        engine_signature(signature),
+        implementation=_dspy_implementation(new.adapter, new.implementation),
+    )
+    if not problems:
+        return []
+    return [FieldProblem("state", "; ".join(problems), "invalid")]
+
+
+def _dspy_implementation(adapter: str, implementation: str | None) -> str | None:
+    """The registered `dspy.Module` a CUSTOM program names; other adapters' implementations
+    are not DSPy modules."""
+    return implementation if adapter == LM_ADAPTER else None
+
+
 def _new_problems(new: NewProgram) -> list[FieldProblem]:
+    state_shape = (
+        []
+        if new.compiled_state is None
+        else validation.json_object("state", new.compiled_state, max_bytes=MAX_STATE_BYTES)
+    )
     return [
+        *state_shape,
         *validation.text("name", new.name, max_length=200, required=True),
         *validation.text("description", new.description, max_length=10_000),
         *validation.json_object(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import enum
 from typing import TYPE_CHECKING, Any
 
@@ -130,3 +131,15 @@ class UpdateProgramInput:
         if given.get("variable_space_id") is not None:
             given["variable_space_id"] = to_uuid(given["variable_space_id"], "VariableSpace")
         return ProgramChanges(**given)
+
+
+@strawberry.input(
+    description='A program from DSPy\'s JSON state: what `module.save("x.json")` writes, e.g. a '
+    "program compiled in a notebook. The state must fit the module built from the signature."
+)
+class ImportProgramInput(CreateProgramInput):
+    state: JSON = strawberry.field(description="DSPy's JSON state (demos, instructions).")
+    adapter: str = "dspy"
+
+    def to_new(self) -> NewProgram:
+        return dataclasses.replace(super().to_new(), compiled_state=self.state)

@@ -8,8 +8,12 @@ from strawberry.scalars import JSON
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from dspex_gql.graphql.ids import to_uuid
-from dspex_gql.programs.schema.inputs import CreateProgramInput, UpdateProgramInput
-from dspex_gql.programs.schema.types import Program
+from dspex_gql.programs.schema.inputs import (
+    CreateProgramInput,
+    ImportProgramInput,
+    UpdateProgramInput,
+)
+from dspex_gql.programs.schema.types import Program, ProgramExport
 
 CreateProgramResult = Annotated[
     Program | ValidationError | NotFoundError | ConflictError | ForbiddenError,
@@ -30,6 +34,14 @@ CloneProgramResult = Annotated[
 ArchiveProgramResult = Annotated[
     Program | NotFoundError | ConflictError | ForbiddenError,
     strawberry.union("ArchiveProgramResult"),
+]
+ImportProgramResult = Annotated[
+    Program | ValidationError | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("ImportProgramResult"),
+]
+ExportProgramResult = Annotated[
+    ProgramExport | NotFoundError | ConflictError | ForbiddenError,
+    strawberry.union("ExportProgramResult"),
 ]
 UpdateProgramMetricsResult = Annotated[
     Program | ValidationError | NotFoundError | ConflictError | ForbiddenError,
@@ -72,3 +84,15 @@ class ProgramMutation:
     ) -> UpdateProgramMetricsResult:
         service = info.context.services.programs
         return Program.of(await service.update_metrics(to_uuid(id, "Program"), metrics))
+
+    @strawberry.mutation(
+        description='Create a program from DSPy\'s JSON state (`module.save("x.json")`).'
+    )
+    async def import_program(self, info: Info, input: ImportProgramInput) -> ImportProgramResult:
+        return Program.of(await info.context.services.programs.create(input.to_new()))
+
+    @strawberry.mutation(
+        description='The program as DSPy\'s JSON state, for `module.load("x.json")`.'
+    )
+    async def export_program(self, info: Info, id: strawberry.ID) -> ExportProgramResult:
+        return ProgramExport.of(await info.context.services.programs.export(to_uuid(id, "Program")))

@@ -14,7 +14,7 @@ from dspex_gql.executions.repository import ExecutionStats
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.policies import Visibility
-from dspex_gql.programs import models
+from dspex_gql.programs import models, service
 from dspex_gql.programs.models import ProgramStatus
 from dspex_gql.signatures.schema import Signature
 
@@ -196,4 +196,21 @@ class Program:
             parent_id=program.parent_id,
             variable_space_id=program.variable_space_id,
             created_by=program.created_by,
+        )
+
+
+@strawberry.type(description="A program as DSPy's JSON state, with the DSPy version it is for.")
+class ProgramExport:
+    program: Program
+    state: JSON = strawberry.field(
+        description='What `module.save("x.json")` writes: save it and `module.load` it.'
+    )
+    dspy_version: str
+
+    @classmethod
+    def of(cls, export: service.ProgramExport) -> ProgramExport:
+        return cls(
+            program=Program.of(export.program),
+            state=JSON(export.state),
+            dspy_version=export.dspy_version,
         )
