@@ -61,23 +61,24 @@ def _field_names(predictor: Any) -> set[str]:
 def _predictor_problems(
     name: str, given: Any, expected: Mapping[str, Any], fields: set[str]
 ) -> list[str]:
+    label = "the predictor" if name == "self" else f"predictor '{name}'"
     if not isinstance(given, Mapping):
-        return [f"'{name}': a predictor's state must be an object"]
-    problems = [f"'{name}': unexpected key '{key}'" for key in given if key not in PREDICTOR_KEYS]
-    problems += _signature_problems(name, given.get("signature"), expected["signature"])
-    return problems + _demo_problems(name, given.get("demos", []), fields)
+        return [f"{label}: its state must be an object"]
+    problems = [f"{label}: unexpected key '{key}'" for key in given if key not in PREDICTOR_KEYS]
+    problems += _signature_problems(label, given.get("signature"), expected["signature"])
+    return problems + _demo_problems(label, given.get("demos", []), fields)
 
 
-def _signature_problems(name: str, given: Any, expected: Mapping[str, Any]) -> list[str]:
+def _signature_problems(label: str, given: Any, expected: Mapping[str, Any]) -> list[str]:
     if not isinstance(given, Mapping) or not isinstance(given.get("fields"), list):
-        return [f"'{name}': the signature must be an object with a list of fields"]
+        return [f"{label}: the signature must be an object with a list of fields"]
     instructions = given.get("instructions")
-    problems = [] if isinstance(instructions, str) else [f"'{name}': instructions must be text"]
+    problems = [] if isinstance(instructions, str) else [f"{label}: instructions must be text"]
     if len(given["fields"]) != len(expected["fields"]):
         count, wanted = len(given["fields"]), len(expected["fields"])
-        problems.append(f"'{name}': the signature has {count} fields, this program has {wanted}")
+        problems.append(f"{label}: its signature has {count} fields, this program's has {wanted}")
     if not all(_is_field_state(field) for field in given["fields"]):
-        problems.append(f"'{name}': each field must have a text prefix and description")
+        problems.append(f"{label}: each field must have a text prefix and description")
     return problems
 
 
@@ -87,12 +88,12 @@ def _is_field_state(field: Any) -> bool:
     )
 
 
-def _demo_problems(name: str, demos: Any, fields: set[str]) -> list[str]:
+def _demo_problems(label: str, demos: Any, fields: set[str]) -> list[str]:
     if not isinstance(demos, list):
-        return [f"'{name}': demos must be a list"]
+        return [f"{label}: demos must be a list"]
     shown = ", ".join(sorted(fields))
     return [
-        f"'{name}': demo {index} must be an object with some of the fields {shown}"
+        f"{label}: demo {index} must be an object with some of the fields {shown}"
         for index, demo in enumerate(demos)
         if not isinstance(demo, Mapping) or not fields & set(demo)
     ]

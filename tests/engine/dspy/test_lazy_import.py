@@ -1,0 +1,59 @@
+"""Importing the app (and registering the dspy adapter) imports neither dspy nor litellm; a run
+imports dspy but still not litellm (DSPy's native OpenAI route)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).parents[3]
+
+
+def run_python(code: str) -> str:
+    environment = os.environ | {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_importing_the_app_and_the_registry_imports_neither_dspy_nor_litellm() -> None:
+    output = run_python(
+        """
+        import sys
+        import dspex_gql.app
+        from dspex_gql.engine.adapters import AdapterRegistry
+        registry = AdapterRegistry.default()
+        registry.get("dspy").check_configuration({"lm": "fast"})
+        registry.get("dspy").implementation_names()
+        print(registry.names(), "dspy" in sys.modules, "litellm" in sys.modules)
+        """
+    )
+
+    assert output == "['dspy', 'mock'] False False"
+
+
+def test_a_run_imports_dspy_but_not_litellm() -> None:
+    output = run_python(
+        """
+        import asyncio, sys
+        from tests.engine.dspy.helpers import KNOWLEDGE, fast_adapter, request_for, spec_for
+        from tests.support.fake_lm import FakeLM
+
+        with FakeLM(KNOWLEDGE, learner=False) as fake:
+            result = asyncio.run(fast_adapter().run(request_for(spec_for(fake))))
+        print(result.outputs, "dspy" in sys.modules, "litellm" in sys.modules)
+        """
+    )
+
+    assert output == "{'answer': '4'} True False"
