@@ -7,9 +7,12 @@ import dataclasses
 import json
 
 import pytest
+from dspy.clients.base_lm import GLOBAL_HISTORY
 
 from dspex_gql.engine.adapters import AdapterResult, ProgramType
+from dspex_gql.engine.adapters.dspy import build_module
 from dspex_gql.engine.adapters.dspy.calls import MAX_TEXT, bounded_messages, bounded_text
+from dspex_gql.engine.adapters.dspy.lm import language_model
 from tests.engine.dspy.helpers import KNOWLEDGE, fast_adapter, request_for, spec_for
 from tests.support.fake_lm import FakeLM
 
@@ -103,3 +106,16 @@ def test_messages_and_texts_are_bounded() -> None:
     assert bounded_messages([{"role": "user", "content": [{"type": "text", "text": "hi"}]}]) == [
         {"role": "user", "content": "hi"}
     ]
+
+
+async def test_runs_leave_nothing_in_dspy_s_shared_histories(fake: FakeLM) -> None:
+    spec = spec_for(fake)
+    request = request_for(spec, program_type=ProgramType.CHAIN_OF_THOUGHT)
+    before = len(GLOBAL_HISTORY)
+
+    await fast_adapter().run(request)
+
+    module = await build_module(request)
+    assert len(GLOBAL_HISTORY) == before
+    assert module.history == module.predict.history == []
+    assert language_model(spec, {}).history == []

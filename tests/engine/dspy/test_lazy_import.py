@@ -57,3 +57,24 @@ def test_a_run_imports_dspy_but_not_litellm() -> None:
     )
 
     assert output == "{'answer': '4'} True False"
+
+
+def test_without_dspy_installed_runs_and_checks_say_how_to_install_it() -> None:
+    output = run_python(
+        """
+        import asyncio, sys
+        sys.modules["dspy"] = None  # as if the extra were not installed
+        from dspex_gql.engine.adapters import AdapterError, ProgramType
+        from dspex_gql.engine.adapters.dspy import module_problems
+        from tests.engine.dspy.helpers import QA, fast_adapter, request_for, spec_for
+
+        try:
+            asyncio.run(fast_adapter().run(request_for(spec_for(None))))
+        except AdapterError as error:
+            print(error)
+        print(module_problems(ProgramType.PREDICT, QA, None, {}, None, None))
+        """
+    )
+
+    hint = "the dspy adapter needs DSPy: pip install 'dspex-gql[dspy]'"
+    assert output == f"{hint}\n[{hint!r}]"

@@ -17,8 +17,8 @@ from dspex_gql.engine.adapters.dspy.failures import (
     secrets_of,
 )
 from dspex_gql.engine.adapters.dspy.lm import LanguageModelUnusable, language_model
-from dspex_gql.engine.adapters.dspy.loader import is_lm_error, is_parse_error, load_dspy
-from dspex_gql.engine.adapters.dspy.modules import build_module
+from dspex_gql.engine.adapters.dspy.loader import is_lm_error, is_parse_error
+from dspex_gql.engine.adapters.dspy.modules import build_module, dspy_for_runs
 from dspex_gql.engine.adapters.dspy.outputs import prediction_outputs
 from dspex_gql.engine.adapters.dspy.retries import Backoff, CallPolicy
 from dspex_gql.engine.language_models import LanguageModelSpec
@@ -40,7 +40,7 @@ class DspyAdapter:
     async def run(self, request: AdapterRequest) -> AdapterResult:
         settings = RunSettings.from_configuration(request.configuration)
         spec = _language_model_spec(request, settings.lm)
-        dspy = await load_dspy()
+        dspy = await dspy_for_runs()
         module = await build_module(request)
         try:
             lm = language_model(spec, settings.parameters)

@@ -19,7 +19,12 @@ from dspex_gql.engine.adapters.dspy.calls import RunScope, run_scope
 from dspex_gql.engine.adapters.dspy.configuration import request_parameters
 from dspex_gql.engine.adapters.dspy.failures import lm_failure_message, scrubbed, secrets_of
 from dspex_gql.engine.adapters.dspy.limiter import limiter_for
-from dspex_gql.engine.adapters.dspy.loader import is_lm_error, load_dspy, require_dspy
+from dspex_gql.engine.adapters.dspy.loader import (
+    DspyUnavailable,
+    is_lm_error,
+    load_dspy,
+    require_dspy,
+)
 from dspex_gql.engine.adapters.dspy.retries import CallPolicy
 from dspex_gql.engine.language_models import LanguageModelSpec, ModelCheck
 
@@ -99,7 +104,7 @@ async def probe_language_model(
 
 
 def _probe_failure(error: Exception, spec: LanguageModelSpec, timeout_seconds: float) -> str:
-    if isinstance(error, LanguageModelUnusable):
+    if isinstance(error, LanguageModelUnusable | DspyUnavailable):
         return str(error)
     if isinstance(error, TimeoutError) or is_lm_error(error):
         return lm_failure_message(error, spec, 1, timeout_seconds)

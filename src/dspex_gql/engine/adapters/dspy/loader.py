@@ -14,6 +14,8 @@ import importlib
 import threading
 from typing import Any
 
+INSTALL_HINT = "the dspy adapter needs DSPy: pip install 'dspex-gql[dspy]'"
+
 _dspy: Any | None = None
 _import_lock = threading.Lock()
 _load_lock = asyncio.Lock()
@@ -22,6 +24,10 @@ _load_lock = asyncio.Lock()
 def loaded_dspy() -> Any | None:
     """The configured `dspy` module once loaded, else None; never imports it."""
     return _dspy
+
+
+class DspyUnavailable(RuntimeError):
+    """DSPy is not installed (it is the optional `dspy` extra)."""
 
 
 def require_dspy() -> Any:
@@ -38,11 +44,15 @@ async def load_dspy() -> Any:
 
 
 def load_dspy_sync() -> Any:
-    """Blocks while `dspy` is imported the first time: from async code use `load_dspy`."""
+    """Blocks while `dspy` is imported the first time: from async code use `load_dspy`.
+    `DspyUnavailable` when DSPy is not installed."""
     global _dspy
     with _import_lock:
         if _dspy is None:
-            module = importlib.import_module("dspy")
+            try:
+                module = importlib.import_module("dspy")
+            except ImportError as error:
+                raise DspyUnavailable(INSTALL_HINT) from error
             module.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
             importlib.import_module("dspy.clients.model_metadata").source_info()
             _dspy = module

@@ -19,7 +19,12 @@ from typing import Any
 from dspex_gql.engine.adapters.base import AdapterError, AdapterRequest, ProgramType
 from dspex_gql.engine.adapters.dspy.configuration import CONTROLS, DEFAULT_MAX_ITERS
 from dspex_gql.engine.adapters.dspy.custom_modules import CustomModuleError, custom_module_class
-from dspex_gql.engine.adapters.dspy.loader import load_dspy, load_dspy_sync, require_dspy
+from dspex_gql.engine.adapters.dspy.loader import (
+    DspyUnavailable,
+    load_dspy,
+    load_dspy_sync,
+    require_dspy,
+)
 from dspex_gql.engine.adapters.dspy.signatures import SignatureNotSupported, dspy_signature
 from dspex_gql.engine.adapters.dspy.state import load_state, state_key, state_problems_for
 from dspex_gql.engine.adapters.dspy.tools import ToolError, load_tools
@@ -150,7 +155,7 @@ class ModuleCache:
             self._modules.clear()
 
 
-modules = ModuleCache()
+module_cache = ModuleCache()
 
 
 def request_spec(request: AdapterRequest) -> ModuleSpec:
@@ -164,14 +169,22 @@ def request_spec(request: AdapterRequest) -> ModuleSpec:
     )
 
 
+async def dspy_for_runs() -> Any:
+    """The loaded `dspy` module; `AdapterError` when DSPy is not installed."""
+    try:
+        return await load_dspy()
+    except DspyUnavailable as error:
+        raise AdapterError(str(error)) from error
+
+
 async def build_module(request: AdapterRequest) -> Any:
     """The module a request runs (cached); `AdapterError` when it cannot be built."""
-    await load_dspy()
+    await dspy_for_runs()
     spec = request_spec(request)
-    if (module := modules.get(spec)) is not None:
+    if (module := module_cache.get(spec)) is not None:
         return module
     try:
-        return await asyncio.to_thread(modules.build, spec, request.state)
+        return await asyncio.to_thread(module_cache.build, spec, request.state)
     except ModuleProblem as error:
         raise AdapterError(f"The dspy program cannot be built: {error}") from error
 
@@ -188,11 +201,11 @@ def module_problems(
     implementation: str | None,
 ) -> list[str]:
     """Why the module would not build (no LM call); blocks while dspy is first imported."""
-    load_dspy_sync()
     spec = ModuleSpec.of(program_type, signature, instructions, configuration, None, implementation)
     try:
+        load_dspy_sync()
         module = construct(spec)
-    except ModuleProblem as error:
+    except (DspyUnavailable, ModuleProblem) as error:
         return [str(error)]
     return [] if state is None else state_problems_for(module, state)
 
@@ -205,10 +218,10 @@ def state_problems(
     implementation: str | None = None,
 ) -> list[str]:
     """Why an imported state does not load into the module built from `signature`."""
-    load_dspy_sync()
     try:
+        load_dspy_sync()
         module = construct(ModuleSpec.of(program_type, signature, implementation=implementation))
-    except ModuleProblem as error:
+    except (DspyUnavailable, ModuleProblem) as error:
         return [str(error)]
     return state_problems_for(module, state)
 

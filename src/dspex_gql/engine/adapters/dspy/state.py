@@ -50,7 +50,7 @@ def state_problems_for(module: Any, state: Any) -> list[str]:
     ]
     fields = {name: _field_names(predictor) for name, predictor in module.named_predictors()}
     for name in expected.keys() & given.keys():
-        problems += _predictor_problems(name, given[name], expected[name], fields[name])
+        problems += _predictor_problems(name, given[name], expected[name], fields.get(name))
     return problems or _load_problems(module, state)
 
 
@@ -59,13 +59,15 @@ def _field_names(predictor: Any) -> set[str]:
 
 
 def _predictor_problems(
-    name: str, given: Any, expected: Mapping[str, Any], fields: set[str]
+    name: str, given: Any, expected: Mapping[str, Any], fields: set[str] | None
 ) -> list[str]:
     label = "the predictor" if name == "self" else f"predictor '{name}'"
     if not isinstance(given, Mapping):
         return [f"{label}: its state must be an object"]
     problems = [f"{label}: unexpected key '{key}'" for key in given if key not in PREDICTOR_KEYS]
     problems += _signature_problems(label, given.get("signature"), expected["signature"])
+    if fields is None:
+        return problems
     return problems + _demo_problems(label, given.get("demos", []), fields)
 
 
