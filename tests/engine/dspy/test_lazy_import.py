@@ -9,11 +9,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[3]
 
 
-def run_python(code: str) -> str:
-    environment = os.environ | {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+def run_python(code: str, **environment: str) -> str:
+    environment = os.environ | {"LITELLM_LOCAL_MODEL_COST_MAP": "True"} | environment
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=ROOT,
@@ -43,7 +45,9 @@ def test_importing_the_app_and_the_registry_imports_neither_dspy_nor_litellm() -
     assert output == "['dspy', 'mock'] False False"
 
 
-def test_a_run_imports_dspy_but_not_litellm() -> None:
+@pytest.mark.parametrize("api_base", ["", "http://127.0.0.1:1/v1"])
+def test_a_run_imports_dspy_but_not_litellm(api_base: str) -> None:
+    """Not even when OPENAI_API_BASE is set, which makes DSPy's "auto" engine pick LiteLLM."""
     output = run_python(
         """
         import asyncio, sys
@@ -53,7 +57,8 @@ def test_a_run_imports_dspy_but_not_litellm() -> None:
         with FakeLM(KNOWLEDGE, learner=False) as fake:
             result = asyncio.run(fast_adapter().run(request_for(spec_for(fake))))
         print(result.outputs, "dspy" in sys.modules, "litellm" in sys.modules)
-        """
+        """,
+        OPENAI_API_BASE=api_base,
     )
 
     assert output == "{'answer': '4'} True False"

@@ -78,6 +78,7 @@ def _new_lm(spec: LanguageModelSpec) -> Any:
     except Exception as error:
         message = f"'{spec.name}' ({spec.model}) cannot be used: {error}"
         raise LanguageModelUnusable(scrubbed(message, secrets_of(spec))) from error
+    lm = service_lm.on_native_engine(lm)
     lm.limiter = limiter_for(spec)
     return lm
 

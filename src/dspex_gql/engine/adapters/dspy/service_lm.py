@@ -25,6 +25,21 @@ def is_transient(error: Exception) -> bool:
     return isinstance(error, TimeoutError) or bool(is_retryable_lm_error(error))
 
 
+def on_native_engine(lm: Any) -> Any:
+    """A copy of `lm` pinned to DSPy's native engine when that engine can route its model, else
+    `lm` itself (engine "auto"). "auto" hands every call to LiteLLM as soon as OPENAI_API_BASE
+    (or another `<PROVIDER>_API_BASE`) is set in the environment, even with an explicit
+    `api_base`: a 4 s import and 170 MB more on the first call, and another HTTP stack."""
+    try:
+        from dspy.clients.backend_selection import select_backend
+
+        native = lm.copy(engine="lm15")
+        select_backend(native)
+    except Exception:
+        return lm
+    return native
+
+
 class ServiceLM(dspy.LM):  # type: ignore[misc]
     limiter: ModelLimiter
 
