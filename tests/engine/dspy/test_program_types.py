@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dspex_gql.engine.adapters import ProgramType
+import pytest
+
+from dspex_gql.engine.adapters import AdapterRegistry, NotRegistered, ProgramType
+from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.invoke import ProgramInvoker
 from tests.engine.dspy.helpers import TYPED, TYPED_ANSWER, fast_adapter, request_for, spec_for
 from tests.support.fake_lm import FakeLM
 
@@ -100,3 +104,16 @@ async def test_request_parameters_override_the_model_defaults(fake: FakeLM) -> N
     assert second["seed"] == 7
     assert "samples" not in second
     assert "api_base" not in first
+
+
+async def test_the_invoker_gives_a_custom_dspy_program_to_the_dspy_adapter(fake: FakeLM) -> None:
+    adapters = AdapterRegistry()
+    adapters.register(fast_adapter())
+    invoke = ProgramInvoker(adapters, CustomProgramRegistry.from_entry_points())
+    request = request_for(spec_for(fake), program_type=ProgramType.CUSTOM)
+
+    result = await invoke("dspy", "self_check", request)
+
+    assert result.outputs == {"reasoning": "Thinking it through.", "answer": "4"}
+    with pytest.raises(NotRegistered, match="unknown program implementation 'nope'"):
+        await invoke("dspy", "nope", request)
