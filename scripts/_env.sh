@@ -11,11 +11,11 @@ VENV=${VENV:-.venv}
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+stamp="$VENV/.installed-$(cat pyproject.toml scripts/_env.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "Installing dspex-gql and its development tools into $VENV ..." >&2
+  echo "Installing dspex-gql, its development tools and the dspy extra into $VENV ..." >&2
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+  "$VENV/bin/python" -m pip install --quiet -e ".[dev,dspy]"
   rm -f "$VENV"/.installed-* && touch "$stamp"
 fi
 export PATH="$PWD/$VENV/bin:$PATH"

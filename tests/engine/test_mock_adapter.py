@@ -18,6 +18,7 @@ from dspex_gql.engine.adapters import (
     ProgramType,
 )
 from dspex_gql.engine.adapters.base import canonical_json
+from dspex_gql.engine.adapters.dspy import DspyAdapter
 from dspex_gql.engine.adapters.mock import MOCK_CONTROL_KEYS
 from dspex_gql.engine.signatures import ParsedSignature, parse_signature
 from dspex_gql.engine.types import check_value
@@ -508,13 +509,14 @@ def test_check_configuration_reports_every_problem() -> None:
 # -- registry -----------------------------------------------------------------------------------
 
 
-def test_default_registry_holds_the_mock() -> None:
+def test_default_registry_holds_the_mock_and_dspy() -> None:
     registry = AdapterRegistry.default()
 
-    assert registry.names() == ["mock"]
+    assert registry.names() == ["dspy", "mock"]
     assert "mock" in registry
-    assert "dspy" not in registry
+    assert "openai" not in registry
     assert isinstance(registry.get("mock"), MockAdapter)
+    assert isinstance(registry.get("dspy"), DspyAdapter)
 
 
 def test_unknown_adapter_is_a_clear_key_error() -> None:
@@ -524,7 +526,7 @@ def test_unknown_adapter_is_a_clear_key_error() -> None:
         registry.get("gpt")
 
     assert isinstance(caught.value, NotRegistered)
-    assert str(caught.value) == "unknown adapter 'gpt'; available: mock"
+    assert str(caught.value) == "unknown adapter 'gpt'; available: dspy, mock"
     with pytest.raises(KeyError, match="available: none"):
         AdapterRegistry().get("mock")
 
@@ -536,6 +538,6 @@ def test_registry_lists_names_sorted_and_refuses_duplicates() -> None:
     registry = AdapterRegistry.default()
     registry.register(Named())
 
-    assert registry.names() == ["alpha", "mock"]
+    assert registry.names() == ["alpha", "dspy", "mock"]
     with pytest.raises(ValueError, match="'mock' is already registered"):
         registry.register(MockAdapter())

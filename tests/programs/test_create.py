@@ -210,7 +210,8 @@ class TestCreateRefusesBadInput:
     async def test_unknown_adapter_lists_the_available_ones(self, client: GraphQLClient) -> None:
         result = await create(client, adapter="openai")
 
-        assert result["fieldErrors"][0]["message"] == "unknown adapter 'openai'; available: mock"
+        message = result["fieldErrors"][0]["message"]
+        assert message == "unknown adapter 'openai'; available: dspy, mock"
 
     async def test_unknown_implementation_lists_the_available_ones(
         self, client: GraphQLClient

@@ -1,10 +1,29 @@
-"""Runs one request through a program's adapter, or its registered implementation if CUSTOM."""
+"""Runs one request through a program's adapter, or its registered implementation if CUSTOM.
+
+An adapter that builds implementations of its own (the dspy adapter's `dspy.Module`s) runs a
+CUSTOM program whose implementation it names itself, with `request.implementation` set.
+"""
 
 from __future__ import annotations
 
-from dspex_gql.engine.adapters.base import AdapterRequest, AdapterResult
+import dataclasses
+from typing import Protocol, runtime_checkable
+
+from dspex_gql.engine.adapters.base import Adapter, AdapterRequest, AdapterResult
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
+
+
+@runtime_checkable
+class RunsImplementations(Protocol):
+    def implementation_names(self) -> list[str]: ...
+
+
+def runs_itself(adapter: Adapter, implementation: str) -> bool:
+    return (
+        isinstance(adapter, RunsImplementations)
+        and implementation in adapter.implementation_names()
+    )
 
 
 class ProgramInvoker:
@@ -18,4 +37,6 @@ class ProgramInvoker:
         adapter = self.adapters.get(adapter_name)
         if implementation is None:
             return await adapter.run(request)
+        if runs_itself(adapter, implementation):
+            return await adapter.run(dataclasses.replace(request, implementation=implementation))
         return await self.custom_programs.get(implementation)(request, adapter)

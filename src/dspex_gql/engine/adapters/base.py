@@ -32,6 +32,9 @@ class AdapterRequest:
     """The language models the configuration may name (`lm`), by name, resolved at start."""
     state: Mapping[str, Any] | None = None
     """A compiled program state (DSPy's JSON: demos, instructions), when the program has one."""
+    implementation: str | None = None
+    """The registered implementation a CUSTOM program names, for an adapter that runs its own
+    (the dspy adapter builds the `dspy.Module` registered under that name)."""
 
 
 @dataclass(frozen=True)

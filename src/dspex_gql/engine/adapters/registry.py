@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dspex_gql.engine.adapters.base import Adapter
+from dspex_gql.engine.adapters.dspy import DspyAdapter
 from dspex_gql.engine.adapters.mock import MockAdapter
 
 
@@ -21,6 +22,7 @@ class AdapterRegistry:
     def default(cls) -> AdapterRegistry:
         registry = cls()
         registry.register(MockAdapter())
+        registry.register(DspyAdapter())  # imports dspy on its first run, not here
         return registry
 
     def register(self, adapter: Adapter) -> None:
