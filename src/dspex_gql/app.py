@@ -24,10 +24,11 @@ from dspex_gql.config import Settings
 from dspex_gql.db import migrations
 from dspex_gql.db.engine import create_engine, create_session_factory, is_sqlite
 from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.engine.adapters.dspy import probe_language_model as dspy_probe
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.invoke import ProgramInvoker
-from dspex_gql.engine.language_models import LanguageModelProbe, unavailable_probe
+from dspex_gql.engine.language_models import LanguageModelProbe
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.job import InterruptedExecutions
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
@@ -62,7 +63,7 @@ def create_app(
     *,
     adapters: AdapterRegistry | None = None,
     custom_programs: CustomProgramRegistry | None = None,
-    probe_language_model: LanguageModelProbe = unavailable_probe,
+    probe_language_model: LanguageModelProbe = dspy_probe,
 ) -> FastAPI:
     settings = settings or Settings()
     refuse_unsafe(settings)

@@ -14,6 +14,7 @@ from dspex_gql.engine.language_models import LanguageModelSpec, ModelCheck
 from dspex_gql.language_models import service
 from tests.language_models.helpers import API_KEY, TEST, audit_rows, language_model, run
 from tests.support.app import running
+from tests.support.fake_lm import FakeLM
 from tests.support.http_client import GraphQLClient
 from tests.support.people import member
 from tests.support.tenants import new_tenant
@@ -48,19 +49,43 @@ async def probed(settings: Settings, probe: RecordingProbe) -> AsyncIterator[Gra
 
 
 class TestTheProbe:
-    async def test_without_the_dspy_adapter_no_model_can_be_called(
+    async def test_a_model_that_answers_is_ok(self, client: GraphQLClient) -> None:
+        with FakeLM(api_key=API_KEY) as fake:
+            created = await language_model(
+                client, model="openai/fake", baseUrl=fake.base_url, apiKey=API_KEY
+            )
+
+            result = await run(client, TEST, id=created["id"])
+
+        assert result["ok"] is True, result
+        assert result["error"] is None
+        assert result["latencyMs"] > 0
+        assert fake.stats.requests == 1
+
+    async def test_a_wrong_key_is_a_clear_failure_that_shows_no_key(
         self, client: GraphQLClient
     ) -> None:
-        created = await language_model(client)
+        wrong = "sk-wrong-0123456789abcdef"
+        with FakeLM(api_key=API_KEY) as fake:
+            created = await language_model(
+                client, model="openai/fake", baseUrl=fake.base_url, apiKey=wrong
+            )
+
+            result = await run(client, TEST, id=created["id"])
+
+        assert result["ok"] is False
+        assert "key" in result["error"].lower(), result
+        assert wrong not in result["error"]
+
+    async def test_an_unreachable_model_is_a_failure(self, client: GraphQLClient) -> None:
+        with FakeLM() as fake:
+            url = fake.base_url
+        created = await language_model(client, model="openai/fake", baseUrl=url, apiKey=API_KEY)
 
         result = await run(client, TEST, id=created["id"])
 
-        assert result == {
-            "__typename": "LanguageModelCheck",
-            "ok": False,
-            "latencyMs": 0.0,
-            "error": "the dspy adapter is not installed",
-        }
+        assert result["ok"] is False
+        assert result["error"]
 
     async def test_the_probe_gets_the_spec_with_its_key(
         self, probed: GraphQLClient, probe: RecordingProbe

@@ -18,7 +18,8 @@ from dspex_gql.config import (
     ServerSettings,
     Settings,
 )
-from dspex_gql.engine.language_models import LanguageModelProbe, unavailable_probe
+from dspex_gql.engine.adapters.dspy import probe_language_model as dspy_probe
+from dspex_gql.engine.language_models import LanguageModelProbe
 
 TEST_JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 TEST_SECRETS_KEY = "NRSjPQ9NCE9iYcOr-cujphMFRbDmgOArcdmWO7YJ8hU="
@@ -55,7 +56,7 @@ def make_settings(database_url: str, **sections: object) -> Settings:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, *, probe_language_model: LanguageModelProbe = unavailable_probe
+    settings: Settings, *, probe_language_model: LanguageModelProbe = dspy_probe
 ) -> AsyncIterator[FastAPI]:
     """An app with these settings, started, and stopped at the end of the block."""
     app = create_app(settings, probe_language_model=probe_language_model)

@@ -66,8 +66,3 @@ def space_models(space: SearchSpace) -> set[str]:
 
 LanguageModelProbe = Callable[[LanguageModelSpec], Awaitable[ModelCheck]]
 """Makes one tiny call to a model: `await probe(spec)` answers `testLanguageModel`."""
-
-
-async def unavailable_probe(_spec: LanguageModelSpec) -> ModelCheck:
-    """The probe of a service without the dspy adapter: no model can be called."""
-    return ModelCheck(ok=False, latency_ms=0, error="the dspy adapter is not installed")

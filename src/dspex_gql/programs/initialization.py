@@ -20,6 +20,7 @@ from dspex_gql.engine.adapters.dspy import module_problems
 from dspex_gql.engine.adapters.dspy.loader import DspyUnavailable, load_dspy
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry, configuration_problems
+from dspex_gql.engine.invoke import runs_itself
 from dspex_gql.engine.language_models import LM_ADAPTER
 from dspex_gql.engine.signatures import ParsedSignature
 from dspex_gql.orchestrator.lease import Abandoned
@@ -123,6 +124,10 @@ class InitializationJob(RunJob):
         name = self.plan.implementation
         if self.plan.type != ProgramType.CUSTOM or name is None:
             return []
+        if self.plan.adapter in self.adapters and runs_itself(
+            self.adapters.get(self.plan.adapter), name
+        ):
+            return []  # the adapter builds it: its module checks say what is wrong
         if name not in self.custom_programs:
             return [f"program implementation '{name}' is not installed"]
         implementation = self.custom_programs.get(name)

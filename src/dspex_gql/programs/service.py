@@ -17,6 +17,7 @@ from dspex_gql.engine.adapters.dspy.loader import DspyUnavailable, load_dspy
 from dspex_gql.engine.adapters.dspy.modules import ModuleProblem
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.engine.invoke import RunsImplementations
 from dspex_gql.engine.language_models import LM_ADAPTER, named_models
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.identity import Actor
@@ -274,8 +275,9 @@ class ProgramService(ResourceService[Program, ProgramRepository]):
                     "adapter", f"unknown adapter '{adapter}'; available: {available}", "unknown"
                 )
             )
-        if type == ProgramType.CUSTOM and implementation not in self._custom_programs:
-            available = ", ".join(self._custom_programs.names()) or "none"
+        implementations = self._implementations(adapter)
+        if type == ProgramType.CUSTOM and implementation not in implementations:
+            available = ", ".join(sorted(implementations)) or "none"
             message = f"CUSTOM programs name a registered implementation; available: {available}"
             problems.append(FieldProblem("implementation", message, "unknown"))
         if type != ProgramType.CUSTOM and implementation is not None:
@@ -285,6 +287,16 @@ class ProgramService(ResourceService[Program, ProgramRepository]):
                 )
             )
         return problems
+
+    def _implementations(self, adapter: str) -> set[str]:
+        """What a CUSTOM program on `adapter` may name: the registered programs, and the
+        adapter's own modules (the dspy adapter's `dspy.Module`s)."""
+        names = set(self._custom_programs.names())
+        if adapter in self._adapters:
+            own = self._adapters.get(adapter)
+            if isinstance(own, RunsImplementations):
+                names |= set(own.implementation_names())
+        return names
 
     async def _space_id(self, tx: UnitOfWork, id: UUID | None) -> UUID | None:
         """A variable space the actor can read, or NotFound."""
