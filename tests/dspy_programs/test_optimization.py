@@ -66,7 +66,7 @@ async def test_bootstrap_few_shot_raises_the_metric_and_the_best_state_is_applie
     assert done["results"]["baselineScore"] == 0.0
     assert done["bestScore"] >= 0.8
     assert done["bestConfiguration"] == {}
-    assert stored["bestProgramState"]["predict"]["demos"], stored["bestProgramState"]
+    assert stored["bestProgramState"]["demos"], stored["bestProgramState"]
     assert any(e["programState"] for e in stored["evaluations"]["nodes"])
     assert applied["compiledState"] == stored["bestProgramState"]
     assert executed["outputs"]["answer"] == KNOWLEDGE[question]["answer"]

@@ -14,6 +14,13 @@ from tests.support.factories import create_program, errors, execute, unique
 from tests.support.fake_lm import UNKNOWN_ANSWER, FakeLM
 from tests.support.http_client import GraphQLClient
 
+SIGNATURE_STATE = {
+    "instructions": "Given the fields `question`, produce the fields `answer`.",
+    "fields": [
+        {"prefix": "Question:", "description": "${question}"},
+        {"prefix": "Answer:", "description": "${answer}"},
+    ],
+}
 IMPORT = (
     "mutation($input: ImportProgramInput!) { importProgram(input: $input) {"
     " __typename ... on Program { id status compiledState errorMessage } "
@@ -78,9 +85,7 @@ async def test_a_notebook_round_trip(
     exported_path.write_text(json.dumps(exported["state"]))
 
     assert executed["outputs"]["answer"] == KNOWLEDGE[QUESTIONS[0]]["answer"]
-    assert (
-        exported["state"]["predict"]["demos"] == json.loads(saved.read_text())["predict"]["demos"]
-    )
+    assert exported["state"] == json.loads(saved.read_text())
     answer = await asyncio.to_thread(notebook_answer, exported_path, fake_lm.base_url)
     assert answer == KNOWLEDGE[QUESTIONS[0]]["answer"]
 
@@ -129,7 +134,7 @@ async def test_without_demos_the_imported_program_does_not_know(
         signatureSpec="question -> answer",
         adapter="dspy",
         configuration={"lm": model["name"]},
-        state={"predict": {"demos": [], "traces": [], "train": [], "lm": None}},
+        state={"demos": [], "traces": [], "train": [], "lm": None, "signature": SIGNATURE_STATE},
         initialize=True,
     )
 

@@ -53,6 +53,8 @@ class FakeLMStats:
     requests: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    abandoned: int = 0
+    """Requests whose client hung up while the server was still waiting to answer."""
     bodies: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -190,14 +192,24 @@ class FakeLM:
             self.stats.bodies.append(body)
         scripted = self._next_scripted() or Scripted()
         delay = scripted.delay_seconds + self.latency_ms / 1000
-        if delay:
-            await asyncio.sleep(delay)
+        if delay and await self._client_left_during(request, delay):
+            self.stats.abandoned += 1
+            return Response(status_code=499)
         if scripted.status != 200:
             return _error(scripted.status, f"scripted failure {scripted.status}", "scripted")
         content = scripted.content
         if content is None:
             content = self.answer(body["messages"], json_mode="response_format" in body)
         return JSONResponse(_completion(body, content))
+
+    async def _client_left_during(self, request: Request, seconds: float) -> bool:
+        """Wait `seconds`, or less if the client disconnects (then True)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.02))
+            if seconds > 0.5 and await request.is_disconnected():
+                return True
+        return False
 
     # -- answering -------------------------------------------------------------------------
 

@@ -83,10 +83,10 @@ class CompileJob(OptimizationJob):
         try:
             result = await compile_program(await self._request(), self._record)
         except CompileStopped as stopped:
-            return {"results": self._results(stopped.reason.value)}
+            return {"results": self._results(stopped.reason.value.lower())}
         except CompileFailed as failed:
             raise RunFailed(str(failed)) from failed
-        reason = "compiled" if result.stop_reason is None else result.stop_reason.value
+        reason = "compiled" if result.stop_reason is None else result.stop_reason.value.lower()
         results = self._results(reason) | {
             "baselineScore": result.baseline_score,
             "compiledScore": result.score,

@@ -129,7 +129,7 @@ async def run_language_models(
     if program.adapter != LM_ADAPTER:
         return {}
     names = named_models(program.configuration) | space_models(run_space(run))
-    found = await resolve_language_models(session, run.organization_id, names, secrets)
+    found = await resolve_language_models(session, program.organization_id, names, secrets)
     missing = sorted(names - found.keys())
     if missing:
         message = f"no language model named '{missing[0]}' in this organization"
