@@ -25,6 +25,9 @@ from tests.support.external_services import POSTGRES, REDIS, service_url
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant, new_tenant
 
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+"""Never fetch a model price table from the internet (DSPy's optimizers may reach litellm)."""
+
 hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))

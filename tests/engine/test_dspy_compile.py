@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -38,7 +37,6 @@ from dspex_gql.engine.optimization.dspy_compile import (
 )
 from tests.support.fake_lm import FakeLM
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 dspy = pytest.importorskip("dspy")
 
 CAPITALS = {

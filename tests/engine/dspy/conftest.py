@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 # DSPy prices calls from a model table it would otherwise download on first use.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
 from tests.engine.dspy.helpers import KNOWLEDGE
 from tests.support.fake_lm import FakeLM
 
