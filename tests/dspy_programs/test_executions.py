@@ -139,12 +139,13 @@ async def test_rate_limits_and_server_errors_are_retried(
         ("malformed", "could not be parsed"),
         ("rate_limited", "rate-limited"),
         ("wrong_key", "API key"),
+        ("missing_key", "API key"),
     ],
 )
 async def test_failures_fail_the_execution_with_a_clear_error(
     client: GraphQLClient, fake_lm: FakeLM, fault: str, message: str
 ) -> None:
-    key = "sk-wrong-key" if fault == "wrong_key" else API_KEY
+    key = {"wrong_key": "sk-wrong-key", "missing_key": None}.get(fault, API_KEY)
     model = await create_language_model(client, fake_lm, apiKey=key)
     program = await dspy_program(client, model)
     if fault == "malformed":
@@ -230,4 +231,48 @@ async def test_another_organizations_model_is_not_found(
         )
     assert initialized["initializeProgram"]["status"] == "ERROR"
     assert theirs["name"] in initialized["initializeProgram"]["errorMessage"]
+    assert fake_lm.stats.requests == 0
+
+
+async def test_react_with_a_registered_tool_and_a_custom_module_run(
+    client: GraphQLClient, fake_lm: FakeLM
+) -> None:
+    model = await create_language_model(client, fake_lm)
+    react = await dspy_program(client, model, type="REACT", configuration={"tools": ["calculator"]})
+    custom = await dspy_program(client, model, type="CUSTOM", implementation="self_check")
+
+    reacted = await run(client, react)
+    checked = await run(client, custom)
+
+    assert reacted["status"] == "COMPLETED", reacted["error"]
+    assert "trajectory" in reacted["outputs"]
+    assert checked["status"] == "COMPLETED", checked["error"]
+    assert set(checked["outputs"]) >= {"answer"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"type": "REACT", "configuration": {"tools": ["no_such_tool"]}}, "no_such_tool"),
+        ({"configuration": {"lm": "nobody"}}, "nobody"),
+        ({"configuration": {"temperature": "hot"}}, "temperature"),
+    ],
+)
+async def test_initialization_says_what_is_wrong(
+    client: GraphQLClient, fake_lm: FakeLM, fields: dict[str, Any], reason: str
+) -> None:
+    model = await create_language_model(client, fake_lm)
+    configuration = {"lm": model["name"]} | fields.pop("configuration")
+    program = await create_program(
+        client, ready=False, adapter="dspy", configuration=configuration, **fields
+    )
+
+    initialized = await client.data(
+        "mutation($id: ID!) { initializeProgram(id: $id) {"
+        " __typename ... on Program { status errorMessage } } }",
+        id=program["id"],
+    )
+
+    assert initialized["initializeProgram"]["status"] == "ERROR"
+    assert reason in initialized["initializeProgram"]["errorMessage"]
     assert fake_lm.stats.requests == 0
