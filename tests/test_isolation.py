@@ -102,9 +102,9 @@ A_KINDS = (
     "LanguageModel",
 )
 """What organization A makes one (or more) of, below."""
-RESULT_KINDS = {"LanguageModelCheck": "LanguageModel"}
+RESULT_KINDS = {"LanguageModelCheck": "LanguageModel", "ProgramExport": "Program"}
 """Results about a resource rather than the resource: `testLanguageModel(id)` takes a
-LanguageModel id."""
+LanguageModel id, `exportProgram(id)` a Program id."""
 
 FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 SCALARS: dict[str, Any] = {

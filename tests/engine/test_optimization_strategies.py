@@ -26,7 +26,8 @@ from tests.support.strategies import (
     toy_outcome,
 )
 
-KINDS = list(StrategyKind)
+KINDS = [kind for kind in StrategyKind if not kind.compiles]
+"""The search strategies; DSPy's optimizers compile instead (tests/engine/test_dspy_compile.py)."""
 SEEDED_KINDS = [kind for kind in KINDS if kind is not StrategyKind.GRID_SEARCH]
 
 
@@ -196,3 +197,8 @@ def test_a_seed_of_none_is_drawn_at_random() -> None:
     first = run(make(StrategyKind.RANDOM, seed=None), 5)
     second = run(make(StrategyKind.RANDOM, seed=None), 5)
     assert first != second
+
+
+def test_dspy_optimizers_are_not_search_strategies() -> None:
+    with pytest.raises(ValueError, match="compiles a DSPy program"):
+        make(StrategyKind.DSPY_MIPRO_V2)

@@ -68,6 +68,8 @@ def create_strategy(
     order) it continues from them. Raises StrategyOptionsInvalid for bad or unknown options."""
     if not objectives:
         raise ValueError("at least one objective is required")
+    if StrategyKind(kind).compiles:
+        raise ValueError(f"{kind} compiles a DSPy program (dspy_compile), it asks no candidates")
     request = _Request(space, tuple(objectives), resolve_seed(seed), example_count, options or {})
     strategy = _BUILDERS[StrategyKind(kind)](request)
     if history:
