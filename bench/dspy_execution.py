@@ -3,7 +3,8 @@
     python -m bench.dspy_execution [--database-url URL] [--requests 300] [--concurrent 200]
 
 Everything talks to the fake OpenAI-compatible server of the tests (`tests/support/fake_lm.py`),
-on loopback in a thread of its own; nothing leaves the machine.
+run as a process of its own on loopback (so its CPU stays out of the measured process; one
+answering at once, one after 50 ms); nothing leaves the machine.
 
 `overhead` (fake LM answering at once), `--requests` sequential calls each, same run:
 - `direct`: the same DSPy module (`dspy.Predict("question -> answer")`) called with `acall` on a
@@ -14,6 +15,10 @@ on loopback in a thread of its own; nothing leaves the machine.
   orchestrator, state writes, response) — everything a client sees.
 - `service_mock`: the same service path with the mock adapter, so `service - service_mock` is what
   the dspy path adds on top of an execution's fixed cost.
+
+`direct_throughput`: the baseline, `--concurrent` `acall`s of the same module at once (no limit).
+`adapter_throughput`: `--concurrent` runs of `DspyAdapter.run` at once, the fake LM answering
+after 50 ms, the model's `max_concurrency` at 50: the DSPy path alone, against the same bound.
 
 `throughput`: `--concurrent` `executeProgram` requests at once (8 connections), the fake LM
 answering after 50 ms, the model's `maxConcurrency` at 50: the time until every execution is
@@ -28,7 +33,10 @@ import asyncio
 import json
 import math
 import os
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,7 +44,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
-from tests.support.fake_lm import FakeLM
 
 from bench.common import (
     BenchOrganization,
@@ -62,6 +69,39 @@ from dspex_gql.engine.language_models import LanguageModelSpec
 from dspex_gql.engine.signatures import parse_signature
 
 API_KEY = "sk-bench-0123456789"
+
+
+class FakeServer:
+    """The tests' fake LM server in a process of its own, so that its CPU stays out of the
+    measured process; its counters come over HTTP (`/stats`)."""
+
+    def __init__(self, latency_ms: float) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.fake_lm", "--latency-ms", str(latency_ms)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.base_url = self.process.stdout.readline().strip()
+
+    async def stats(self, method: str = "GET") -> dict[str, int]:
+        url = self.base_url.removesuffix("/v1") + "/stats"
+
+        def call() -> dict[str, int]:
+            with urllib.request.urlopen(urllib.request.Request(url, method=method)) as answer:
+                found: dict[str, int] = json.load(answer)
+                return found
+
+        return await asyncio.to_thread(call)
+
+    def __enter__(self) -> FakeServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 QUESTION = "What is 1 plus 2?"
 CREATE_MODEL = """mutation($input: CreateLanguageModelInput!) { createLanguageModel(input: $input) {
   __typename ... on LanguageModel { id name } ... on Error { message } } }"""
@@ -83,7 +123,7 @@ async def timed(call: Callable[[], Awaitable[Any]], count: int) -> list[float]:
 # -- overhead -----------------------------------------------------------------------------------
 
 
-async def direct_samples(fake: FakeLM, count: int) -> list[float]:
+async def direct_samples(fake: FakeServer, count: int) -> list[float]:
     import dspy
 
     dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
@@ -98,7 +138,7 @@ async def direct_samples(fake: FakeLM, count: int) -> list[float]:
     return await timed(call, count)
 
 
-def spec_for(fake: FakeLM, max_concurrency: int = 8) -> LanguageModelSpec:
+def spec_for(fake: FakeServer, max_concurrency: int = 8) -> LanguageModelSpec:
     return LanguageModelSpec(
         id="bench",
         revision="1",
@@ -110,7 +150,7 @@ def spec_for(fake: FakeLM, max_concurrency: int = 8) -> LanguageModelSpec:
     )
 
 
-async def adapter_samples(fake: FakeLM, count: int) -> list[float]:
+async def adapter_samples(fake: FakeServer, count: int) -> list[float]:
     adapter = DspyAdapter()
     request = AdapterRequest(
         program_type=ProgramType.PREDICT,
@@ -145,7 +185,7 @@ async def service_samples(
 
 
 async def create_model(
-    connection: Connection, api_key: str, fake: FakeLM, max_concurrency: int
+    connection: Connection, api_key: str, fake: FakeServer, max_concurrency: int
 ) -> str:
     given = {
         "name": f"fake-{max_concurrency}",
@@ -198,8 +238,67 @@ class StallMonitor:
             self._task.cancel()
 
 
+async def direct_throughput(fake: FakeServer, count: int) -> dict[str, Any]:
+    """The baseline: `count` `acall`s of the same DSPy module at once, straight to the fake
+    server (no limiter: all of them in flight)."""
+    import dspy
+
+    module = dspy.Predict("question -> answer")
+    lm = dspy.LM("openai/fake", api_base=fake.base_url, api_key=API_KEY, cache=False, num_retries=0)
+
+    async def one(index: int) -> None:
+        with dspy.context(lm=lm):
+            await module.acall(question=f"{QUESTION} ({index})")
+
+    await fake.stats("DELETE")
+    with StallMonitor() as stalls:
+        started = time.perf_counter()
+        await asyncio.gather(*(one(index) for index in range(count)))
+        elapsed = time.perf_counter() - started
+    return {
+        "runs": count,
+        "all_done_ms": round(elapsed * 1000, 1),
+        "fake_lm_max_in_flight": (await fake.stats())["max_in_flight"],
+        "longest_loop_stall_ms": round(stalls.longest_ms, 1),
+    }
+
+
+async def adapter_throughput(fake: FakeServer, count: int) -> dict[str, Any]:
+    """`count` runs of the dspy adapter at once on a model allowing 50 calls at a time: the DSPy
+    path alone, without the requests that start executions."""
+    adapter = DspyAdapter()
+    spec = LanguageModelSpec(
+        id="bench-wide", revision="1", name="wide", model="openai/fake",
+        base_url=fake.base_url, api_key=API_KEY, max_concurrency=50,
+    )  # fmt: skip
+    requests = [
+        AdapterRequest(
+            program_type=ProgramType.PREDICT,
+            signature=parse_signature("question -> answer"),
+            instructions=None,
+            inputs={"question": f"{QUESTION} ({index})"},
+            configuration={"lm": "wide"},
+            language_models={"wide": spec},
+        )
+        for index in range(count)
+    ]
+    await fake.stats("DELETE")
+    with StallMonitor() as stalls:
+        started = time.perf_counter()
+        await asyncio.gather(*(adapter.run(request) for request in requests))
+        elapsed = time.perf_counter() - started
+    return {
+        "runs": count,
+        "all_done_ms": round(elapsed * 1000, 1),
+        "bound_ms": math.ceil(count / 50) * 50,
+        "fake_lm_max_in_flight": (await fake.stats())["max_in_flight"],
+        "model_max_concurrency": 50,
+        "longest_loop_stall_ms": round(stalls.longest_ms, 1),
+    }
+
+
 async def throughput(
-    port: int, api_key: str, program_id: str, fake: FakeLM, count: int
+    port: int, api_key: str, program_id: str, fake: FakeServer, count: int
 ) -> dict[str, Any]:
     connections = [await Connection.open(port) for _ in range(8)]
     variables = {"input": {"programId": program_id, "inputs": {"question": QUESTION}}}
@@ -211,7 +310,7 @@ async def throughput(
             if status != 200 or "Execution" not in body.decode():
                 raise RuntimeError(f"executeProgram: HTTP {status} {body[:300]!r}")
 
-    fake.stats.max_in_flight = 0
+    await fake.stats("DELETE")
     with StallMonitor() as stalls:
         started = time.perf_counter()
         shares = [count // 8 + (i < count % 8) for i in range(8)]
@@ -230,7 +329,7 @@ async def throughput(
         "sent_ms": round((sent - started) * 1000, 1),
         "all_completed_ms": round((finished - started) * 1000, 1),
         "bound_ms": math.ceil(count / 50) * 50,
-        "fake_lm_max_in_flight": fake.stats.max_in_flight,
+        "fake_lm_max_in_flight": (await fake.stats())["max_in_flight"],
         "model_max_concurrency": 50,
         "longest_loop_stall_ms": round(stalls.longest_ms, 1),
     }
@@ -244,7 +343,7 @@ async def measure(args: argparse.Namespace, url: str, organization: BenchOrganiz
     settings = service_settings(url).model_copy(update={"secrets": secrets})
     api_key = organization.api_key
     results: dict[str, Any] = {}
-    with FakeLM(keep_bodies=False) as fake:
+    with FakeServer(latency_ms=0) as fake, FakeServer(latency_ms=50) as slow:
         log(f"direct and adapter: {args.requests} sequential calls each")
         direct = await direct_samples(fake, args.requests)
         adapter = await adapter_samples(fake, args.requests)
@@ -259,7 +358,10 @@ async def measure(args: argparse.Namespace, url: str, organization: BenchOrganiz
             service = await service_samples(connection, api_key, dspy_program, args.requests)
             mock = await service_samples(connection, api_key, mock_program, args.requests)
             results["overhead"] = overhead_figures(direct, adapter, service, mock)
-            fake.latency_ms = 50
+            fake = slow
+            log(f"adapter throughput: {args.concurrent} runs at once, 50 ms per LM call")
+            results["direct_throughput"] = await direct_throughput(fake, args.concurrent)
+            results["adapter_throughput"] = await adapter_throughput(fake, args.concurrent)
             wide = await create_model(connection, api_key, fake, max_concurrency=50)
             program = await ready_program(
                 connection, api_key, name="bench-wide", adapter="dspy", configuration={"lm": wide}

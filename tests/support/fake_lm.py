@@ -165,11 +165,20 @@ class FakeLM:
         routes = [
             Route("/v1/chat/completions", self._chat, methods=["POST"]),
             Route("/v1/models", self._models, methods=["GET"]),
+            Route("/stats", self._stats, methods=["GET", "DELETE"]),
         ]
         return Starlette(routes=routes)
 
     async def _models(self, request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+    async def _stats(self, request: Request) -> Response:
+        """The counters, for a client in another process; DELETE resets them."""
+        stats = self.stats
+        if request.method == "DELETE":
+            stats.requests = stats.max_in_flight = stats.abandoned = 0
+        shown = ("requests", "in_flight", "max_in_flight", "abandoned")
+        return JSONResponse({name: getattr(stats, name) for name in shown})
 
     async def _chat(self, request: Request) -> Response:
         stats = self.stats
@@ -295,3 +304,21 @@ def _completion(body: Mapping[str, Any], content: str) -> dict[str, Any]:
 def _error(status: int, message: str, code: str) -> Response:
     kind = "rate_limit_error" if status == 429 else "server_error" if status >= 500 else "error"
     return JSONResponse({"error": {"message": message, "type": kind, "code": code}}, status)
+
+
+def main() -> None:
+    """`python -m tests.support.fake_lm [--latency-ms 50]`: serve until killed, in a process of
+    its own (benchmarks keep its CPU out of the measured process); prints the base URL."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    fake = FakeLM(latency_ms=args.latency_ms, keep_bodies=False).start()
+    print(fake.base_url, flush=True)
+    assert fake._thread is not None
+    fake._thread.join()
+
+
+if __name__ == "__main__":
+    main()
