@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-# DSPy prices calls from a model table it would otherwise download on first use.
 from tests.engine.dspy.helpers import KNOWLEDGE
 from tests.support.fake_lm import FakeLM
 

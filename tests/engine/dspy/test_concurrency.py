@@ -93,3 +93,21 @@ def test_limiters_are_shared_by_model_and_renewed_when_limits_change() -> None:
     renewed = limiter_for(spec_for(None, id=spec.id, max_concurrency=4, requests_per_minute=60))
     assert renewed.limits == (4, 60)
     assert limiter_for(spec) is not renewed
+
+
+def test_calls_from_worker_threads_are_retried_and_bounded() -> None:
+    """DSPy's optimizers call the model synchronously from their threads: those calls get the
+    model's thread allowance and retries of transient failures too."""
+    from dspex_gql.engine.adapters.dspy.lm import language_model
+    from dspex_gql.engine.adapters.dspy.loader import load_dspy_sync
+
+    load_dspy_sync()
+    with FakeLM(KNOWLEDGE, learner=False, latency_ms=30) as fake:
+        lm = language_model(spec_for(fake, id="threads", max_concurrency=2), {})
+        fake.fail_next(429)
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: lm("ping"), range(6)))
+
+    assert len(answers) == 6
+    assert fake.stats.requests == 7, "the rate-limited call was retried once"
+    assert fake.stats.max_in_flight <= 2

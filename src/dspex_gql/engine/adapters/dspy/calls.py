@@ -156,6 +156,11 @@ def current_scope() -> RunScope:
     return _scope.get() or RunScope()
 
 
+def scope_if_any() -> RunScope | None:
+    """The run's scope, None outside one (a compile's worker threads)."""
+    return _scope.get()
+
+
 @contextmanager
 def run_scope(scope: RunScope) -> Iterator[RunScope]:
     token = _scope.set(scope)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from dspex_gql.engine.language_models import LanguageModelSpec
@@ -33,13 +35,21 @@ class TokenBucket:
 
 
 class ModelLimiter:
-    """`async with limiter:` around one LM call."""
+    """`async with limiter:` around one LM call on the event loop; `with limiter.in_thread():`
+    around one made by a worker thread (DSPy's optimizers), which gets its own `max_concurrency`
+    allowance (an asyncio semaphore cannot be shared with threads)."""
 
     def __init__(self, max_concurrency: int, requests_per_minute: int | None = None) -> None:
         self.max_concurrency = max(1, max_concurrency)
         self.requests_per_minute = requests_per_minute
         self._slots = asyncio.Semaphore(self.max_concurrency)
         self._bucket = TokenBucket(requests_per_minute) if requests_per_minute else None
+        self._thread_slots = threading.BoundedSemaphore(self.max_concurrency)
+
+    @contextmanager
+    def in_thread(self) -> Iterator[None]:
+        with self._thread_slots:
+            yield
 
     @property
     def limits(self) -> tuple[int, int | None]:

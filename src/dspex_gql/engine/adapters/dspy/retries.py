@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -40,6 +41,28 @@ class CallPolicy:
     backoff: Backoff = field(default_factory=Backoff)
 
 
+def retry_delay(error: Exception, policy: CallPolicy, retry: int) -> float:
+    retry_after = getattr(error, "retry_after", None)
+    hint = float(retry_after) if isinstance(retry_after, int | float) else None
+    return policy.backoff.delay(retry, hint)
+
+
+def with_retries_in_thread(
+    attempt: Callable[[int], T],
+    policy: CallPolicy,
+    is_transient: Callable[[Exception], bool],
+) -> T:
+    """`with_retries` for a call made by a worker thread: the waits block that thread only."""
+    for retry in range(policy.max_retries + 1):
+        try:
+            return attempt(retry + 1)
+        except Exception as error:
+            if retry == policy.max_retries or not is_transient(error):
+                raise
+            time.sleep(retry_delay(error, policy, retry))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 async def with_retries(
     attempt: Callable[[int], Awaitable[T]],
     policy: CallPolicy,
@@ -52,7 +75,5 @@ async def with_retries(
         except Exception as error:
             if retry == policy.max_retries or not is_transient(error):
                 raise
-            retry_after = getattr(error, "retry_after", None)
-            hint = float(retry_after) if isinstance(retry_after, int | float) else None
-            await asyncio.sleep(policy.backoff.delay(retry, hint))
+            await asyncio.sleep(retry_delay(error, policy, retry))
     raise AssertionError("unreachable: the last attempt returns or raises")

@@ -15,9 +15,22 @@ from typing import Any
 import dspy
 from dspy.utils.exceptions import is_retryable_lm_error
 
-from dspex_gql.engine.adapters.dspy.calls import current_call, current_scope, recorded_call
+from dspex_gql.engine.adapters.dspy.calls import (
+    current_call,
+    current_scope,
+    recorded_call,
+    scope_if_any,
+)
 from dspex_gql.engine.adapters.dspy.limiter import ModelLimiter
-from dspex_gql.engine.adapters.dspy.retries import with_retries
+from dspex_gql.engine.adapters.dspy.retries import (
+    Backoff,
+    CallPolicy,
+    with_retries,
+    with_retries_in_thread,
+)
+
+THREAD_POLICY = CallPolicy(max_retries=3, backoff=Backoff(base_seconds=0.5, max_seconds=5.0))
+"""Calls made outside a run's scope (a compile's worker threads) retry like a run's default."""
 
 
 def is_transient(error: Exception) -> bool:
@@ -59,6 +72,18 @@ class ServiceLM(dspy.LM):  # type: ignore[misc]
         with recorded_call(scope, messages if messages is not None else prompt, attempt):
             async with asyncio.timeout(scope.policy.timeout_seconds):
                 return await super().acall(prompt, messages=messages, **kwargs)
+
+    def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        """A call made by a worker thread (DSPy's optimizers compile in threads): the model's
+        thread allowance and our retries of transient failures, with the compile's policy."""
+        scope = scope_if_any()
+        policy = THREAD_POLICY if scope is None else scope.policy
+
+        def attempt(_number: int) -> Any:
+            with self.limiter.in_thread():
+                return super(ServiceLM, self).__call__(prompt, messages=messages, **kwargs)
+
+        return with_retries_in_thread(attempt, policy, is_transient)
 
     def update_history(self, entry: Mapping[str, Any]) -> None:
         """Called by DSPy once per completed call: the entry goes to this run's record only."""
