@@ -262,9 +262,10 @@ async def test_initialization_says_what_is_wrong(
     client: GraphQLClient, fake_lm: FakeLM, fields: dict[str, Any], reason: str
 ) -> None:
     model = await create_language_model(client, fake_lm)
-    configuration = {"lm": model["name"]} | fields.pop("configuration")
+    others = {key: value for key, value in fields.items() if key != "configuration"}
+    configuration = {"lm": model["name"]} | fields["configuration"]
     program = await create_program(
-        client, ready=False, adapter="dspy", configuration=configuration, **fields
+        client, ready=False, adapter="dspy", configuration=configuration, **others
     )
 
     initialized = await client.data(
