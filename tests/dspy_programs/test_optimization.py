@@ -169,3 +169,19 @@ async def test_bad_options_are_each_reported(client: GraphQLClient, fake_lm: Fak
     assert refused["__typename"] == "ValidationError"
     fields = sorted(error["field"] for error in refused["fieldErrors"])
     assert fields == ["strategyOptions.batchSize", "strategyOptions.noSuchOption"]
+
+
+async def test_a_compile_counts_its_compute_against_the_quota(
+    app: FastAPI, tenant: Tenant, client: GraphQLClient, fake_lm: FakeLM
+) -> None:
+    usage = "{ organization { computeUsedSeconds } }"
+    fake_lm.latency_ms = 5
+    program_id, _ = await dspy_setup(client, fake_lm)
+    before = (await client.data(usage))["organization"]["computeUsedSeconds"]
+
+    run = await compile_run(client, program_id, "DSPY_BOOTSTRAP_FEW_SHOT")
+    done = await finished(app, tenant.admin_key, run["id"])
+    after = (await client.data(usage))["organization"]["computeUsedSeconds"]
+
+    assert done["status"] == "COMPLETED"
+    assert after - before >= done["durationSeconds"] * 0.5

@@ -77,6 +77,7 @@ class CompileJob(OptimizationJob):
     def __init__(self, runs: Runs, invoker: ProgramInvoker, plan: OptimizationPlan) -> None:
         super().__init__(runs, invoker, plan)
         self._cost_recorded = 0.0
+        self._seconds_recorded = 0.0
         self._examples = len(plan.examples)
 
     async def perform(self) -> dict[str, Any]:
@@ -135,11 +136,14 @@ class CompileJob(OptimizationJob):
         )
 
     def _record(self, progress: CompileProgress) -> None:
-        """A step that scored something becomes an Evaluation, published with the next state."""
+        """A step that scored something becomes an Evaluation, stored and published with the
+        next state, with the compute time since the last one (counted against the quota)."""
         if progress.score is None:
             return
         evaluation = self._evaluation(progress)
         self._cost_recorded = progress.cost
+        self.uncounted_seconds += progress.elapsed_seconds - self._seconds_recorded
+        self._seconds_recorded = progress.elapsed_seconds
         self.state.add(evaluation)
         self.unstored.append(evaluation)
         self.report()
