@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from dspex_gql.accounts.admin import set_quota
+from dspex_gql.config import Settings
 from tests.dspy_programs.conftest import KNOWLEDGE, QUESTIONS, create_language_model, training_data
 from tests.support.factories import create_program, execute
 from tests.support.fake_lm import FakeLM
@@ -185,3 +187,21 @@ async def test_a_compile_counts_its_compute_against_the_quota(
 
     assert done["status"] == "COMPLETED"
     assert after - before >= done["durationSeconds"] * 0.5
+
+
+async def test_a_compile_stops_once_the_organization_has_used_its_quota(
+    app: FastAPI, tenant: Tenant, client: GraphQLClient, fake_lm: FakeLM, settings: Settings
+) -> None:
+    usage = "{ organization { computeUsedSeconds } }"
+    fake_lm.latency_ms = 5
+    program_id, _ = await dspy_setup(client, fake_lm)
+    before = (await client.data(usage))["organization"]["computeUsedSeconds"]
+    await set_quota(settings, tenant.slug, before + 0.1)
+
+    run = await compile_run(
+        client, program_id, "DSPY_MIPRO_V2", strategyOptions={"numCandidates": 6, "numTrials": 30}
+    )
+    done = await finished(app, tenant.admin_key, run["id"])
+
+    assert done["status"] == "COMPLETED", done["error"]
+    assert done["results"]["stopReason"] == "compute_quota"

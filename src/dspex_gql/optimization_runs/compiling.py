@@ -7,7 +7,7 @@ and published like any other, with the compiled program state it scored; the bes
 what `applyBestConfiguration` carries into the new program version.
 
 The configuration is not searched (evaluations have `{}`); budgets are the run's `maxCost` and
-`timeoutSeconds` plus the strategy option `maxLmCalls`. An interrupted compile cannot be resumed
+`timeoutSeconds`, the strategy option `maxLmCalls` and the organization's compute quota. An interrupted compile cannot be resumed
 inside DSPy: a run taken over after a restart compiles again from the start, keeping (and
 numbering after) the evaluations stored before.
 """
@@ -133,6 +133,7 @@ class CompileJob(OptimizationJob):
             ),
             seed=plan.seed,
             num_threads=plan.concurrency,
+            out_of_quota=lambda: self.quota_used_up,
         )
 
     def _record(self, progress: CompileProgress) -> None:

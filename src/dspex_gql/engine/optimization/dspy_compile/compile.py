@@ -55,6 +55,7 @@ async def compile_program(
         max_cost=request.max_cost,
         timeout_seconds=request.timeout_seconds,
         prices=request.prices,
+        out_of_quota=request.out_of_quota,
     )
     reporter = ProgressReporter(asyncio.get_running_loop(), on_progress, control)
     worker = asyncio.ensure_future(

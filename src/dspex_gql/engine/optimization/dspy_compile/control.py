@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dspex_gql.engine.optimization.dspy_compile.model import Prices, StopReason
@@ -29,7 +29,9 @@ class RunControl:
         max_cost: float | None = None,
         timeout_seconds: float | None = None,
         prices: Prices | None = None,
+        out_of_quota: Callable[[], bool] | None = None,
     ) -> None:
+        self.out_of_quota = out_of_quota
         self.max_lm_calls = max_lm_calls
         self.max_cost = max_cost
         self.timeout_seconds = timeout_seconds
@@ -111,6 +113,8 @@ class RunControl:
             return StopReason.MAX_COST
         if self._timed_out():
             return StopReason.TIMEOUT
+        if self.out_of_quota is not None and self.out_of_quota():
+            return StopReason.COMPUTE_QUOTA
         return None
 
     def _timed_out(self) -> bool:

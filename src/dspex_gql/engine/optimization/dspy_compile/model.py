@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -45,6 +45,9 @@ class CompileRequest:
     seed: int = 0
     num_threads: int = 4
     """Concurrent program runs inside one evaluation."""
+    out_of_quota: Callable[[], bool] | None = None
+    """Asked before each LM call (from DSPy's threads): True stops the compile as a budget does
+    (`StopReason.COMPUTE_QUOTA`)."""
 
 
 class ProgressKind(StrEnum):
@@ -83,6 +86,7 @@ class StopReason(StrEnum):
     MAX_LM_CALLS = "MAX_LM_CALLS"
     MAX_COST = "MAX_COST"
     TIMEOUT = "TIMEOUT"
+    COMPUTE_QUOTA = "COMPUTE_QUOTA"
     CANCELLED = "CANCELLED"
     """Never in a result: a cancelled compile raises CancelledError."""
 
