@@ -94,7 +94,9 @@ class OptimizationRun:
     pareto_frontier: list[ParetoPoint]
     results: JSON | None = strawberry.field(
         description="When finished: stopReason (max_iterations, max_cost, timeout, converged, "
-        "grid_exhausted, compute_quota), evaluations, failedEvaluations, totalCost, bestIteration."
+        "grid_exhausted, compute_quota; DSPy's optimizers: compiled, max_lm_calls), evaluations, "
+        "failedEvaluations, totalCost, bestIteration; DSPy's optimizers add baselineScore, "
+        "compiledScore and lmCalls."
     )
     total_cost: float
     seed: int | None
