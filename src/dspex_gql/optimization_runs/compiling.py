@@ -7,9 +7,9 @@ and published like any other, with the compiled program state it scored; the bes
 what `applyBestConfiguration` carries into the new program version.
 
 The configuration is not searched (evaluations have `{}`); budgets are the run's `maxCost` and
-`timeoutSeconds`, the strategy option `maxLmCalls` and the organization's compute quota. An interrupted compile cannot be resumed
-inside DSPy: a run taken over after a restart compiles again from the start, keeping (and
-numbering after) the evaluations stored before.
+`timeoutSeconds`, the strategy option `maxLmCalls` and the organization's compute quota. An
+interrupted compile cannot be resumed inside DSPy: a run taken over after a restart compiles
+again from the start, keeping (and numbering after) the evaluations stored before.
 """
 
 from __future__ import annotations
