@@ -1,0 +1,1 @@
+"""DAGs of programs: the definition model, its parsing, validation and planning (pure)."""
