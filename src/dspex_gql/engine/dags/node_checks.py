@@ -90,7 +90,7 @@ class NodeCheck:
                     f"fanOut '{target}' needs a list, but {shown} is {format_type(source_field)}"
                 )
                 return self.problem(part, message, "fan_out")
-            shown, source_field = f"the items of {shown}", source_field.item
+            shown, source_field = f"each item of {shown}", source_field.item
         if fits(source_field, target_type):
             return None
         message = (
