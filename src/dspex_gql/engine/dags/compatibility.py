@@ -2,18 +2,19 @@
 
 The rules (`fits(source, target)`), checked wherever a node's output is mapped into an input:
 
-| source                      | target            | fits                                   |
-|-----------------------------|-------------------|----------------------------------------|
-| T                           | T                 | yes (the same type)                    |
-| int                         | float             | yes (widening)                         |
-| Literal[v, ...]             | str / int / float | yes when every v is a str / int / number |
-| Literal[v, ...]             | Literal[w, ...]   | yes when every v is one of the w       |
-| list[S]                     | list[T]           | when S fits T                          |
-| list[S]                     | S (not a list)    | no: fan out over it instead            |
-| S                           | list[S]           | no: no silent wrapping                 |
-| str                         | Literal[...]      | no: a str may be any string            |
-| float                       | int, bool ↔ int   | no: no narrowing, bool is not a number |
-| anything else, e.g. dict ↔ str | ...            | no                                     |
+| source           | target             | fits                                         |
+|------------------|--------------------|----------------------------------------------|
+| T                | T                  | yes: the same type                           |
+| int              | float              | yes: widening                                |
+| Literal[v, ...]  | str, int or float  | yes when every v is a str, an int, a number  |
+| Literal[v, ...]  | Literal[w, ...]    | yes when every v is one of the w             |
+| list[S]          | list[T]            | when S fits T                                |
+| list[S]          | S                  | no: fan out over the list instead            |
+| S                | list[S]            | no: nothing is wrapped silently              |
+| str              | Literal[...]       | no: a str may be any string                  |
+| float            | int                | no: nothing is narrowed                      |
+| bool             | int, and int→bool  | no: a bool is not a number                   |
+| anything else    | e.g. dict ↔ str    | no                                           |
 """
 
 from __future__ import annotations

@@ -34,11 +34,12 @@ def signature_of(node: NodeDefinition, signatures: Signatures) -> ParsedSignatur
 def output_types(definition: DagDefinition, signatures: Signatures) -> dict[str, Outputs | None]:
     """Each node's outputs and their types; None where the outputs themselves are unknown."""
     levels, _ = topological_levels(dependency_edges(definition))
+    nodes: dict[str, NodeDefinition] = {}
+    for node in definition.nodes:
+        nodes.setdefault(node.name, node)
     outputs: dict[str, Outputs | None] = {}
     for name in (name for level in levels for name in level):
-        node = definition.node(name)
-        if node is not None:
-            outputs[name] = _node_outputs(node, signatures, outputs)
+        outputs[name] = _node_outputs(nodes[name], signatures, outputs)
     return outputs
 
 

@@ -69,6 +69,7 @@ def _walk(
 
 def topological_levels(edges: Edges) -> tuple[list[list[str]], set[str]]:
     """Levels (Kahn's algorithm, each in definition order) and the nodes left in or after cycles."""
+    order = {name: index for index, name in enumerate(edges)}
     waiting = {name: len(deps) for name, deps in edges.items()}
     dependents: dict[str, list[str]] = {name: [] for name in edges}
     for name, deps in edges.items():
@@ -82,6 +83,6 @@ def topological_levels(edges: Edges) -> tuple[list[list[str]], set[str]]:
             for dependent in dependents[name]:
                 waiting[dependent] -= 1
         ready = {d for name in level for d in dependents[name] if waiting[d] == 0}
-        level = [name for name in edges if name in ready]
+        level = sorted(ready, key=order.__getitem__)
     planned = {name for level in levels for name in level}
     return levels, set(edges) - planned

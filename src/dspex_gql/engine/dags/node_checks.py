@@ -53,8 +53,9 @@ class NodeCheck:
         for target, reference in self.node.references().items():
             if reference.node is None:
                 continue
-            ancestors = upstream(self.edges, self.node.name) if ancestors is None else ancestors
-            problem = self._source_problem(target, reference, ancestors)
+            if reference.node not in self.node.dependencies and ancestors is None:
+                ancestors = upstream(self.edges, self.node.name)  # only past direct dependencies
+            problem = self._source_problem(target, reference, ancestors or set())
             if problem is None and target in targets:
                 problem = self._type_problem(target, reference, targets[target])
             if problem is not None:
@@ -66,7 +67,7 @@ class NodeCheck:
         part, source = f"inputs.{target}", reference.node or ""
         if source not in self.edges:
             return self.problem(part, f"unknown node '{source}'", "unknown_node")
-        if source not in ancestors:
+        if source not in self.node.dependencies and source not in ancestors:
             message = f"'{source}' is not upstream of '{self.node.name}': add it to dependencies"
             return self.problem(part, message, "not_upstream")
         outputs = self.outputs.get(source)
