@@ -29,7 +29,7 @@ from dspex_gql.executions.job import EXECUTIONS, ExecutionJob, ExecutionPlan
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
 from dspex_gql.identity import Actor
-from dspex_gql.language_models.specs import resolve_language_models
+from dspex_gql.language_models.specs import require_language_models
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
@@ -209,15 +209,10 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
         if program.adapter != LM_ADAPTER:
             return {}
         names = named_models({**program.configuration, **(variables or {})})
-        found = await resolve_language_models(
-            tx.session, program.organization_id, names, self._secrets
+        field = "variableConfiguration.lm" if LM_KEY in (variables or {}) else "programId"
+        return await require_language_models(
+            tx.session, program.organization_id, names, self._secrets, field
         )
-        missing = sorted(names - found.keys())
-        if missing:
-            field = "variableConfiguration.lm" if LM_KEY in (variables or {}) else "programId"
-            message = f"no language model named '{missing[0]}' in this organization"
-            raise ValidationFailed.single(field, message, "unknown")
-        return found
 
     def _check_shape(self, start: StartExecution) -> None:
         limit = self._settings.max_input_bytes

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.engine.language_models import LanguageModelSpec
+from dspex_gql.errors import ValidationFailed
 from dspex_gql.identity import Actor
 from dspex_gql.language_models.repository import LanguageModelRepository
 from dspex_gql.language_models.stored import spec_of
@@ -30,3 +31,20 @@ async def resolve_language_models(
         return {}
     models = await LanguageModelRepository(session, organization_id, reader).named(wanted)
     return {model.name: spec_of(model, secrets) for model in models}
+
+
+async def require_language_models(
+    session: AsyncSession,
+    organization_id: UUID,
+    names: Iterable[str],
+    secrets: SecretBox,
+    field: str,
+) -> dict[str, LanguageModelSpec]:
+    """`resolve_language_models`, or ValidationFailed on `field` naming a model that is missing."""
+    wanted = set(names)
+    found = await resolve_language_models(session, organization_id, wanted, secrets)
+    missing = sorted(wanted - found.keys())
+    if missing:
+        message = f"no language model named '{missing[0]}' in this organization"
+        raise ValidationFailed.single(field, message, "unknown")
+    return found

@@ -24,8 +24,7 @@ from dspex_gql.engine.optimization import (
     create_strategy,
 )
 from dspex_gql.engine.variables import SearchSpace
-from dspex_gql.errors import ValidationFailed
-from dspex_gql.language_models.specs import resolve_language_models
+from dspex_gql.language_models.specs import require_language_models
 from dspex_gql.optimization_runs.compiling import check_compile_options
 from dspex_gql.optimization_runs.job import Limits, OptimizationPlan
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
@@ -129,12 +128,9 @@ async def run_language_models(
     if program.adapter != LM_ADAPTER:
         return {}
     names = named_models(program.configuration) | space_models(run_space(run))
-    found = await resolve_language_models(session, program.organization_id, names, secrets)
-    missing = sorted(names - found.keys())
-    if missing:
-        message = f"no language model named '{missing[0]}' in this organization"
-        raise ValidationFailed.single("variableSpaceId", message, "unknown")
-    return found
+    return await require_language_models(
+        session, program.organization_id, names, secrets, "variableSpaceId"
+    )
 
 
 async def load_plan(
