@@ -72,6 +72,21 @@ class OptimizationSettings(BaseSettings):
     """Per subscriber of `optimizationProgress`, whatever the evaluation rate."""
 
 
+class DagSettings(BaseSettings):
+    model_config = _section("DAG_")
+
+    max_running: int = Field(default=8, ge=1)
+    """DAG runs at once per process (apart from executions); the rest wait PENDING."""
+    max_parallel_nodes: int = Field(default=16, ge=1)
+    """Nodes of one run running at once (a fanned-out node's items count one each)."""
+    retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    """Before a node's first retry; doubled for each next one, at most `retry_backoff_max`."""
+    retry_backoff_max_seconds: float = Field(default=30.0, ge=0)
+    max_context_bytes: int = Field(default=262_144, ge=1)
+    progress_messages_per_second: float = Field(default=10.0, gt=0)
+    """Per subscriber of `dagRunUpdated` and `nodeExecutionUpdated`, whatever the node rate."""
+
+
 class GraphQLSettings(BaseSettings):
     model_config = _section("GRAPHQL_")
 
@@ -215,6 +230,7 @@ class Settings(BaseSettings):
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     optimization: OptimizationSettings = Field(default_factory=OptimizationSettings)
+    dag: DagSettings = Field(default_factory=DagSettings)
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     cors: CorsSettings = Field(default_factory=CorsSettings)

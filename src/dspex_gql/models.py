@@ -2,6 +2,7 @@
 
 from dspex_gql.accounts.models import ApiKey, Organization, User
 from dspex_gql.audit.models import AuditLog
+from dspex_gql.dags.models import Dag, DagRun, DagVersion, NodeExecution
 from dspex_gql.db.base import Base
 from dspex_gql.executions.models import Execution
 from dspex_gql.language_models.models import LanguageModel
@@ -15,9 +16,13 @@ __all__ = [
     "ApiKey",
     "AuditLog",
     "Base",
+    "Dag",
+    "DagRun",
+    "DagVersion",
     "Evaluation",
     "Execution",
     "LanguageModel",
+    "NodeExecution",
     "OptimizationRun",
     "Organization",
     "Program",

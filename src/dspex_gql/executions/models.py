@@ -56,5 +56,9 @@ class Execution(TenantOwned, Base):
     trace: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    node_execution_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("node_executions.id", ondelete="SET NULL"), index=True
+    )
+    """Set when a DAG run's node started it (see `dags/`)."""
     process_id: Mapped[uuid.UUID | None]
     """The service process running it (see `orchestrator/processes.py`)."""
