@@ -1,0 +1,65 @@
+"""The programs a DAG definition runs, as the actor sees them: what validation checks it against,
+and (at run time) what each PROGRAM node runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.engine.dags.definition import DagDefinition, NodeKind
+from dspex_gql.engine.dags.flow import Signatures
+from dspex_gql.identity import Actor
+from dspex_gql.programs.models import Program
+from dspex_gql.programs.repository import ProgramRepository
+from dspex_gql.signatures.models import Signature
+from dspex_gql.signatures.repository import SignatureRepository
+from dspex_gql.signatures.stored import engine_signature
+
+
+def program_ids(definition: DagDefinition) -> set[str]:
+    """The program ids PROGRAM nodes name, as written (not necessarily UUIDs)."""
+    return {
+        node.program_id
+        for node in definition.nodes
+        if node.kind is NodeKind.PROGRAM and node.program_id is not None
+    }
+
+
+async def visible_programs(
+    session: AsyncSession, actor: Actor, ids: Iterable[str]
+) -> dict[str, tuple[Program, Signature]]:
+    """The programs among `ids` the actor can see, with their signatures, by id as written; an id
+    that is not a UUID, unknown, another organization's or hidden from the actor is left out."""
+    wanted = {text: uuid for text in ids if (uuid := _uuid(text)) is not None}
+    repository = ProgramRepository(session, actor.organization_id, actor)
+    programs = await repository.get_many(wanted.values())
+    signatures = await SignatureRepository(session, actor.organization_id).get_many(
+        {program.signature_id for program in programs.values()}
+    )
+    found = {}
+    for text, id in wanted.items():
+        program = programs.get(id)
+        if program is not None:
+            found[text] = (program, signatures[program.signature_id])
+    return found
+
+
+async def signatures_for(
+    session: AsyncSession, actor: Actor, definition: DagDefinition
+) -> Signatures:
+    """What `engine.dags.validation.validate` needs: each program id's signature, None for an
+    unknown one (or one the actor cannot see)."""
+    found = await visible_programs(session, actor, program_ids(definition))
+    return {
+        id: engine_signature(found[id][1]) if id in found else None
+        for id in program_ids(definition)
+    }
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
