@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, TenantOwned
 from dspex_gql.db.enums import enum_column
+from dspex_gql.engine.dags.states import RunStatus
 from dspex_gql.policies import Visibility
 
 
@@ -21,23 +22,6 @@ class DagStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
 
 
-class RunStatus(StrEnum):
-    """Of a DAG run and of each of its nodes (SKIPPED: nodes only, an upstream node failed or
-    the run was cancelled before it started)."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCESS = "SUCCESS"
-    FAILED = "FAILED"
-    SKIPPED = "SKIPPED"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL
-
-
-TERMINAL = frozenset({RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.SKIPPED, RunStatus.CANCELLED})
 _LIVE = text("deleted_at IS NULL")
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 from datetime import datetime
 
 from dspex_gql.executions.models import ExecutionStatus
@@ -11,6 +12,7 @@ from dspex_gql.runs.events import RunEvent
 class ExecutionChanged(RunEvent):
     """A state change, small by design: results are read from the store on a terminal state."""
 
+    program_id: UUID
     status: ExecutionStatus
     started_at: datetime | None = None
     completed_at: datetime | None = None

@@ -16,7 +16,6 @@ class RunEvent(Event):
     """
 
     id: UUID
-    program_id: UUID
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:

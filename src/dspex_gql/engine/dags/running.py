@@ -1,0 +1,314 @@
+"""Run a DAG's nodes as soon as their dependencies succeed, in parallel up to a bound.
+
+    runner = DagRunner(definition, context, states, call_program, listener, limits)
+    await runner.run()          # every node ends SUCCESS, FAILED or SKIPPED
+
+A PROGRAM node calls its program (`call_program`, one call per attempt, or per item and attempt
+when fanned out), retried up to `maxRetries` times with exponential backoff, each call bounded by
+the node's timeout; a TRANSFORM node reshapes its inputs. A node that fails for good skips every
+node downstream of it; the rest of the DAG goes on. Nodes already SUCCESS in `states` (a resumed
+run, a retried run reusing outputs) are not run again.
+
+Cancelling `run()` cancels the calls under way (CANCELLED) and skips the nodes not started, or,
+when `suspends(reason)` holds for the cancellation's reason (a shutdown of a resumable run),
+leaves every unfinished node PENDING to be run by whoever resumes the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dspex_gql.engine.adapters.base import AdapterResult
+from dspex_gql.engine.dags.definition import DagDefinition, NodeDefinition, NodeKind
+from dspex_gql.engine.dags.states import Call, CallStatus, NodeState, RunStatus, now
+from dspex_gql.engine.dags.transforms import apply_transform
+
+logger = logging.getLogger(__name__)
+
+
+class CallFailed(Exception):
+    """A call's failure in its own words (an adapter's error, a quota): retried if allowed."""
+
+
+class RunListener(Protocol):
+    def node_changed(self, node: NodeState) -> None: ...
+
+    def call_changed(self, call: Call) -> None: ...
+
+
+CallProgram = Callable[[NodeDefinition, Call], Awaitable[AdapterResult]]
+
+
+@dataclass(frozen=True)
+class NodeLimits:
+    max_parallel: int = 16
+    """Program calls under way at once in one run."""
+    backoff_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+
+    def backoff(self, retry: int) -> float:
+        """Before retry number `retry` (1, 2, …): 0.5, 1, 2 … seconds, at most the max."""
+        return float(min(self.backoff_seconds * 2 ** (retry - 1), self.backoff_max_seconds))
+
+
+def _never(_reason: str) -> bool:
+    return False
+
+
+class DagRunner:
+    def __init__(
+        self,
+        definition: DagDefinition,
+        context: Mapping[str, Any],
+        states: Mapping[str, NodeState],
+        call_program: CallProgram,
+        listener: RunListener,
+        limits: NodeLimits,
+        suspends: Callable[[str], bool] = _never,
+    ) -> None:
+        self._nodes = {node.name: node for node in definition.nodes}
+        self._context = context
+        self._states = states
+        self._call_program = call_program
+        self._listener = listener
+        self._limits = limits
+        self._suspends = suspends
+        self._slots = asyncio.Semaphore(limits.max_parallel)
+        self._dependents: dict[str, list[str]] = {name: [] for name in self._nodes}
+        for node in definition.nodes:
+            for dependency in node.dependencies:
+                self._dependents[dependency].append(node.name)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._all_done = asyncio.Event()
+        self._stopping = False
+
+    async def run(self) -> None:
+        for name in self._nodes:
+            if self._ready(name):
+                self._start(name)
+        if not self._tasks:
+            return
+        try:
+            await self._all_done.wait()
+        except asyncio.CancelledError as error:
+            await self._stop(str(error.args[0]) if error.args else "Cancelled")
+            raise
+
+    # -- scheduling -------------------------------------------------------------------------------
+
+    def _ready(self, name: str) -> bool:
+        return self._states[name].status is RunStatus.PENDING and all(
+            self._states[d].status is RunStatus.SUCCESS for d in self._nodes[name].dependencies
+        )
+
+    def _start(self, name: str) -> None:
+        task = asyncio.create_task(self._run_node(self._nodes[name], self._states[name]))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not self._tasks:
+            self._all_done.set()
+
+    def _after(self, node: NodeState) -> None:
+        """Start what `node` succeeding makes ready, or skip what its failure dooms."""
+        if self._stopping:
+            return
+        if node.status is RunStatus.SUCCESS:
+            for name in self._dependents[node.name]:
+                if self._ready(name):
+                    self._start(name)
+        elif node.status is RunStatus.FAILED:
+            self._skip_downstream(node.name, f"upstream node '{node.name}' failed")
+
+    def _skip_downstream(self, name: str, reason: str) -> None:
+        for dependent in self._dependents[name]:
+            state = self._states[dependent]
+            if state.status is RunStatus.PENDING:
+                self._end(state, RunStatus.SKIPPED, error=reason)
+                self._skip_downstream(dependent, reason)
+
+    async def _stop(self, reason: str) -> None:
+        self._stopping = True
+        for task in list(self._tasks):
+            task.cancel(reason)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        suspended = self._suspends(reason)
+        for state in self._states.values():
+            if suspended and not state.status.is_terminal:
+                state.reset()
+                self._listener.node_changed(state)
+            elif state.status is RunStatus.PENDING:
+                self._end(state, RunStatus.SKIPPED, error=reason)
+
+    # -- one node ---------------------------------------------------------------------------------
+
+    async def _run_node(self, node: NodeDefinition, state: NodeState) -> None:
+        clock = time.perf_counter()
+        state.status, state.started_at = RunStatus.RUNNING, now()
+        try:
+            state.inputs = self._inputs_of(node)
+            self._listener.node_changed(state)
+            result = await self._perform(node, state, state.inputs)
+        except asyncio.CancelledError as error:
+            reason = str(error.args[0]) if error.args else "Cancelled"
+            if not self._suspends(reason):
+                self._end(state, RunStatus.CANCELLED, clock, error=reason)
+            raise
+        except CallFailed as error:
+            self._end(state, RunStatus.FAILED, clock, error=str(error))
+        else:
+            self._end(state, RunStatus.SUCCESS, clock, result=result)
+        self._after(state)
+
+    def _inputs_of(self, node: NodeDefinition) -> dict[str, Any]:
+        inputs = {}
+        for target, reference in node.references().items():
+            if reference.node is None:
+                source: Mapping[str, Any] = self._context
+            else:
+                source = self._states[reference.node].result or {}
+            if reference.field not in source:
+                raise CallFailed(f"input '{target}': {reference.label} has no value")
+            inputs[target] = source[reference.field]
+        return inputs
+
+    async def _perform(
+        self, node: NodeDefinition, state: NodeState, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        if node.kind is NodeKind.TRANSFORM:
+            assert node.transform is not None, "a parsed TRANSFORM node has its transform"
+            return apply_transform(node.transform, inputs)
+        if node.fan_out is None:
+            return await self._attempts(node, state, inputs)
+        items = inputs[node.fan_out]
+        if not isinstance(items, list):
+            raise CallFailed(f"fanOut input '{node.fan_out}' is not a list")
+        return await self._fanned_out(node, state, inputs, items)
+
+    async def _fanned_out(
+        self, node: NodeDefinition, state: NodeState, inputs: dict[str, Any], items: list[Any]
+    ) -> dict[str, Any]:
+        fan_out = node.fan_out or ""
+        calls = [
+            self._attempts(node, state, {**inputs, fan_out: item}, index)
+            for index, item in enumerate(items)
+        ]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for index, outcome in enumerate(results):
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, CallFailed):
+                    raise CallFailed(f"item {index}: {outcome}") from outcome
+                raise outcome
+        gathered: dict[str, list[Any]] = {}
+        for outputs in results:
+            assert isinstance(outputs, dict)
+            for name, value in outputs.items():
+                gathered.setdefault(name, []).append(value)
+        return dict(gathered)
+
+    async def _attempts(
+        self,
+        node: NodeDefinition,
+        state: NodeState,
+        inputs: dict[str, Any],
+        item: int | None = None,
+    ) -> dict[str, Any]:
+        """Call the program until a call succeeds or `maxRetries` retries failed too."""
+        first = state.attempts + 1 if item is None else 1
+        for attempt in range(first, first + node.max_retries + 1):
+            if attempt > first:
+                await asyncio.sleep(self._limits.backoff(attempt - first))  # backoff
+            if item is None or attempt > state.attempts:
+                state.attempts = attempt
+                self._listener.node_changed(state)
+            call = Call(node.name, node.program_id or "", inputs, attempt, item)
+            try:
+                result = await self._call(node, state, call)
+            except CallFailed:
+                if attempt == first + node.max_retries:
+                    raise
+                continue
+            return dict(result.outputs)
+        raise AssertionError("the last attempt returns or raises")
+
+    async def _call(self, node: NodeDefinition, state: NodeState, call: Call) -> AdapterResult:
+        async with self._slots:
+            call.started_at, clock = now(), time.perf_counter()
+            if node.fan_out is None:
+                state.execution_id = call.id
+            self._listener.call_changed(call)
+            try:
+                async with asyncio.timeout(node.timeout_seconds):
+                    result = await self._call_program(node, call)
+            except asyncio.CancelledError as error:
+                reason = str(error.args[0]) if error.args else "Cancelled"
+                self._end_call(call, CallStatus.CANCELLED, clock, error=reason)
+                raise
+            except TimeoutError:
+                message = f"timed out after {node.timeout_seconds:g} s"
+                self._end_call(call, CallStatus.FAILED, clock, error=message)
+                raise CallFailed(message) from None
+            except CallFailed as error:
+                self._end_call(call, CallStatus.FAILED, clock, error=str(error))
+                raise
+            except Exception as error:
+                message = _internal_error(call, error)
+                self._end_call(call, CallStatus.FAILED, clock, error=message)
+                raise CallFailed(message) from error
+        self._end_call(call, CallStatus.COMPLETED, clock, result=result)
+        state.cost += result.cost
+        state.prompt_tokens += result.prompt_tokens
+        state.completion_tokens += result.completion_tokens
+        return result
+
+    # -- recording --------------------------------------------------------------------------------
+
+    def _end(
+        self,
+        state: NodeState,
+        status: RunStatus,
+        clock: float | None = None,
+        *,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        state.status, state.error, state.result = status, error, result
+        state.completed_at = now()
+        if clock is not None:
+            state.duration_ms = round((time.perf_counter() - clock) * 1000)
+        self._listener.node_changed(state)
+
+    def _end_call(
+        self,
+        call: Call,
+        status: CallStatus,
+        clock: float,
+        *,
+        error: str | None = None,
+        result: AdapterResult | None = None,
+    ) -> None:
+        call.status, call.error, call.result = status, error, result
+        call.completed_at = now()
+        call.duration_ms = round((time.perf_counter() - clock) * 1000)
+        call.sequence += 1
+        self._listener.call_changed(call)
+
+
+def _internal_error(call: Call, error: Exception) -> str:
+    error_id = uuid.uuid4().hex[:12]
+    logger.error(
+        "node %s call %s failed unexpectedly (error id %s)",
+        call.node,
+        call.id,
+        error_id,
+        exc_info=error,
+    )
+    return f"Internal error (error id {error_id})"
