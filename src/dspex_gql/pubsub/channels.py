@@ -23,3 +23,8 @@ def optimization_run(id: UUID) -> str:
 def credentials(user_id: UUID) -> str:
     """`CredentialsChanged` events of one user."""
     return f"dspex.credentials.{user_id}"
+
+
+def dag_run(id: UUID) -> str:
+    """`DagRunChanged` events of one DAG run (its nodes' changes included)."""
+    return f"dspex.dag-run.{id}"

@@ -89,6 +89,9 @@ class DagRunner:
         self._stopping = False
 
     async def run(self) -> None:
+        for name, state in self._states.items():
+            if state.status in (RunStatus.FAILED, RunStatus.SKIPPED):  # a resumed run's
+                self._skip_downstream(name, f"upstream node '{name}' {state.status.lower()}")
         for name in self._nodes:
             if self._ready(name):
                 self._start(name)

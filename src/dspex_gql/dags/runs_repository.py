@@ -1,0 +1,97 @@
+"""DAG runs and their node executions: visible to whoever sees the DAG."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql import policies
+from dspex_gql.dags.models import TERMINAL, Dag, DagRun, NodeExecution, RunStatus
+from dspex_gql.db.base import utcnow
+from dspex_gql.db.listing import Listing, SortKey
+from dspex_gql.db.repository import RunRepository, TenantRepository
+
+UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
+class DagRunRepository(RunRepository[DagRun]):
+    model = DagRun
+    terminal = TERMINAL
+    resource = "DagRun"
+    listing = Listing(
+        fields={
+            "dag_id": DagRun.dag_id,
+            "status": DagRun.status,
+            "dag_version": DagRun.dag_version,
+            "retry_of_id": DagRun.retry_of_id,
+            "created_at": DagRun.created_at,
+            "completed_at": DagRun.completed_at,
+            "duration_ms": DagRun.duration_ms,
+        },
+        id=DagRun.id,
+        default_order=(SortKey("created_at", descending=True),),
+    )
+
+    def _visible(self) -> ColumnElement[bool] | None:
+        return policies.readable_through(self.reader, DagRun.dag_id, Dag)
+
+    async def unfinished_count(self, dag_id: UUID) -> int:
+        query = select(func.count()).where(
+            DagRun.organization_id == self.organization_id,
+            DagRun.dag_id == dag_id,
+            DagRun.status.in_(UNFINISHED),
+        )
+        return int(await self.session.scalar(query) or 0)
+
+
+class NodeExecutionRepository(TenantRepository[NodeExecution]):
+    model = NodeExecution
+    resource = "NodeExecution"
+    listing = Listing(
+        fields={"dag_run_id": NodeExecution.dag_run_id, "position": NodeExecution.position},
+        id=NodeExecution.id,
+        default_order=(SortKey("position"),),
+    )
+
+    def _visible(self) -> ColumnElement[bool] | None:
+        runs = policies.readable_through(self.reader, DagRun.dag_id, Dag)
+        if runs is None:
+            return None
+        visible: ColumnElement[bool] = NodeExecution.dag_run_id.in_(
+            select(DagRun.id).where(runs).scalar_subquery()
+        )
+        return visible
+
+    async def of_runs(
+        self, run_ids: Iterable[UUID], after_sequence: int = 0
+    ) -> dict[UUID, list[NodeExecution]]:
+        """Each run's nodes in definition order; only those changed after `after_sequence`."""
+        query = (
+            self._select()
+            .where(NodeExecution.dag_run_id.in_(set(run_ids)))
+            .where(NodeExecution.sequence > after_sequence)
+            .order_by(NodeExecution.dag_run_id, NodeExecution.position)
+        )
+        found: dict[UUID, list[NodeExecution]] = {}
+        for node in await self.session.scalars(query):
+            found.setdefault(node.dag_run_id, []).append(node)
+        return found
+
+
+async def claim_abandoned(
+    session: AsyncSession, abandoned: Callable[[Any], ColumnElement[bool]], taker: UUID
+) -> list[DagRun]:
+    """Runs no live process runs, now run by `taker` — in one statement, so two processes
+    sweeping at once never both resume one."""
+    statement = (
+        update(DagRun)
+        .where(DagRun.status.in_(UNFINISHED), abandoned(DagRun.process_id))
+        .values(process_id=taker, updated_at=utcnow())
+        .returning(DagRun)
+    )
+    runs = list(await session.scalars(statement))
+    return sorted(runs, key=lambda run: run.created_at)
