@@ -30,6 +30,8 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.language_models import LanguageModelProbe
 from dspex_gql.engine.optimization import MetricRegistry
+from dspex_gql.dags.job import LANE as DAG_LANE
+from dspex_gql.dags.recovery import ResumedDagRuns
 from dspex_gql.executions.job import InterruptedExecutions
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import graphql_router
@@ -179,7 +181,10 @@ async def _start(
         Orchestrator(
             max_concurrency=execution.max_concurrency,
             shutdown_grace=execution.shutdown_grace_seconds,
-            lanes={OPTIMIZATION_LANE: settings.optimization.max_running},
+            lanes={
+                OPTIMIZATION_LANE: settings.optimization.max_running,
+                DAG_LANE: settings.dag.max_running,
+            },
         )
     )
     runs = Runs(orchestrator, reporter, lease, hub)
@@ -190,6 +195,7 @@ async def _start(
         InterruptedExecutions(runs),
         InterruptedInitializations(),
         ResumedOptimizations(runs, invoker, metrics, secrets),
+        ResumedDagRuns(runs, invoker, settings.dag, secrets),
     ]
     reclamation = await stack.enter_async_context(RunReclamation(uow, lease, reclaimers))
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)

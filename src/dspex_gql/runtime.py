@@ -14,6 +14,7 @@ from dspex_gql.accounts.sessions import SessionService
 from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.audit.service import AuditService
 from dspex_gql.config import Settings
+from dspex_gql.dags.runs_service import DagRunService
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
@@ -138,5 +139,18 @@ class Services:
             runtime.invoker,
             runtime.hub,
             runtime.settings.execution,
+            runtime.secrets,
+        )
+
+    @cached_property
+    def dag_runs(self) -> DagRunService:
+        runtime = self.runtime
+        return DagRunService(
+            runtime.uow,
+            self.actor,
+            runtime.runs,
+            runtime.invoker,
+            runtime.hub,
+            runtime.settings.dag,
             runtime.secrets,
         )

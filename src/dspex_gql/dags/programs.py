@@ -32,18 +32,27 @@ async def visible_programs(
 ) -> dict[str, tuple[Program, Signature]]:
     """The programs among `ids` the actor can see, with their signatures, by id as written; an id
     that is not a UUID, unknown, another organization's or hidden from the actor is left out."""
+    return await programs_by_id(session, actor.organization_id, ids, actor)
+
+
+async def programs_by_id(
+    session: AsyncSession,
+    organization_id: UUID,
+    ids: Iterable[str],
+    reader: Actor | None = None,
+) -> dict[str, tuple[Program, Signature]]:
+    """The organization's programs among `ids` that `reader` sees (all: a resumed run has no
+    actor), with their signatures, by id as written."""
     wanted = {text: uuid for text in ids if (uuid := _uuid(text)) is not None}
-    repository = ProgramRepository(session, actor.organization_id, actor)
-    programs = await repository.get_many(wanted.values())
-    signatures = await SignatureRepository(session, actor.organization_id).get_many(
+    programs = await ProgramRepository(session, organization_id, reader).get_many(wanted.values())
+    signatures = await SignatureRepository(session, organization_id).get_many(
         {program.signature_id for program in programs.values()}
     )
-    found = {}
-    for text, id in wanted.items():
-        program = programs.get(id)
-        if program is not None:
-            found[text] = (program, signatures[program.signature_id])
-    return found
+    return {
+        text: (programs[id], signatures[programs[id].signature_id])
+        for text, id in wanted.items()
+        if id in programs
+    }
 
 
 async def signatures_for(

@@ -95,3 +95,17 @@ async def claim_abandoned(
     )
     runs = list(await session.scalars(statement))
     return sorted(runs, key=lambda run: run.created_at)
+
+
+async def close_unfinished_nodes(
+    session: AsyncSession, run: Any, reason: str = "The DAG run was cancelled"
+) -> None:
+    """A run ended without its job (cancelled in place, or unable to resume): its running nodes
+    are CANCELLED and those not started SKIPPED, with `reason`."""
+    endings = ((RunStatus.RUNNING, RunStatus.CANCELLED), (RunStatus.PENDING, RunStatus.SKIPPED))
+    for before, after in endings:
+        await session.execute(
+            update(NodeExecution)
+            .where(NodeExecution.dag_run_id == run.id, NodeExecution.status == before)
+            .values(status=after, sequence=run.sequence + 1, error=reason, completed_at=utcnow())
+        )

@@ -121,6 +121,8 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
         """Cancel a run: its owner (who triggered it) or an admin."""
         execution = await self.get(id)
         policies.ensure_can_change(self._actor, execution, "execution")
+        if execution.node_execution_id is not None and not execution.status.is_terminal:
+            raise Conflict("This execution belongs to a DAG run; cancel the DAG run instead")
 
         def record_in_audit_log(tx: UnitOfWork) -> None:
             changes = {"status": [execution.status, ExecutionStatus.CANCELLED]}

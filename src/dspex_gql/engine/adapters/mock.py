@@ -32,7 +32,7 @@ from dspex_gql.engine.types import FieldType, ListType, LiteralType
 
 DEFAULT_MODEL = "mock-1"
 MOCK_CONTROL_KEYS = frozenset(
-    {"latency_ms", "fail_rate", "fail_seed", "fail_on", "landscape"}
+    {"latency_ms", "fail_rate", "fail_seed", "fail_on", "fail_attempts", "landscape"}
     | {"prompt_price_per_1k", "completion_price_per_1k"}
 )
 _WORDS = (
@@ -56,6 +56,7 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("fail_rate", lambda v: _is_non_negative(v) and v <= 1, "fail_rate must be between 0 and 1"),
     ("fail_seed", _is_integer, "fail_seed must be an integer"),
     ("fail_on", lambda v: isinstance(v, dict), "fail_on must be an object"),
+    ("fail_attempts", lambda v: _is_integer(v) and v >= 0, "fail_attempts must be an integer >= 0"),
     ("prompt_price_per_1k", _is_non_negative, "prompt_price_per_1k must be a number >= 0"),
     ("completion_price_per_1k", _is_non_negative, "completion_price_per_1k must be a number >= 0"),
 )
@@ -82,6 +83,8 @@ class MockSettings:
     fail_rate: float = 0
     fail_seed: int = 0
     fail_on: Mapping[str, Any] = field(default_factory=dict)
+    fail_attempts: int = 0
+    """Calls whose `options.attempt` (a DAG node's retries) is at most this fail."""
     prompt_price_per_1k: float = 0
     completion_price_per_1k: float = 0
     landscape: Landscape | None = None
@@ -143,7 +146,11 @@ def _raise_injected_failure(
 ) -> None:
     if _matches(request.inputs, settings.fail_on):
         raise AdapterError("Mock failure injected: inputs match fail_on")
-    if _fails_by_rate(basis, settings):
+    attempt = request.options.get("attempt", 1)
+    attempt = attempt if _is_integer(attempt) else 1
+    if attempt <= settings.fail_attempts:
+        raise AdapterError(f"Mock failure injected: attempt {attempt} of fail_attempts")
+    if _fails_by_rate({**basis, "attempt": attempt} if attempt != 1 else basis, settings):
         raise AdapterError(f"Mock failure injected (fail_rate={settings.fail_rate})")
 
 

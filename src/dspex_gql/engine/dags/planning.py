@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from dspex_gql.engine.dags.definition import DagDefinition
 from dspex_gql.engine.dags.flow import Signatures, context_needs
 from dspex_gql.engine.dags.graph import dependency_edges, find_cycles, topological_levels
-from dspex_gql.engine.types import FieldType
+from dspex_gql.engine.types import FieldType, check_value
+from dspex_gql.errors import FieldProblem
 
 
 class PlanningError(ValueError):
@@ -41,3 +45,17 @@ def sinks(definition: DagDefinition) -> list[str]:
     depended_on = {d for node in definition.nodes for d in node.dependencies}
     names = dict.fromkeys(node.name for node in definition.nodes)
     return [name for name in names if name not in depended_on]
+
+
+def check_context(
+    definition: DagDefinition, signatures: Signatures, context: Mapping[str, Any]
+) -> list[FieldProblem]:
+    """A run's context against what its entry nodes need: every key present, of the right type."""
+    problems = []
+    for key, field_type in entry_inputs(definition, signatures).items():
+        path = f"context.{key}"
+        if key not in context:
+            problems.append(FieldProblem(path, f"missing '{key}'", "missing"))
+        elif field_type is not None and (message := check_value(field_type, context[key])):
+            problems.append(FieldProblem(path, message, "type"))
+    return problems

@@ -1,0 +1,241 @@
+"""One DAG run: PENDING → RUNNING → SUCCESS | FAILED | CANCELLED, as every run lives
+(`runs/lifecycle.py`), its nodes run by `engine.dags.running.DagRunner`.
+
+Node progress and the executions of program calls are stored with the next state of the run
+written (behind, at most every progress interval, in bulk statements); the final state is written
+with every node's before it is announced. A run stopped by a shutdown stays RUNNING and the next
+process to sweep resumes it from its stored node states (`recovery.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.accounts.repository import OrganizationRepository
+from dspex_gql.config import DagSettings
+from dspex_gql.dags.events import DagRunChanged
+from dspex_gql.dags.models import NodeExecution, RunStatus
+from dspex_gql.dags.plans import DagRunPlan, ProgramCall
+from dspex_gql.dags.progress import RunTotals
+from dspex_gql.dags.runs_repository import DagRunRepository, close_unfinished_nodes
+from dspex_gql.dags.writing import execution_row, insert_rows, node_row, update_rows
+from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
+from dspex_gql.engine.adapters.registry import NotRegistered
+from dspex_gql.engine.dags.definition import NodeDefinition
+from dspex_gql.engine.dags.running import CallFailed, DagRunner, NodeLimits
+from dspex_gql.engine.dags.states import Call, CallStatus, NodeState
+from dspex_gql.engine.invoke import ProgramInvoker
+from dspex_gql.engine.signatures import validate_inputs
+from dspex_gql.executions.events import ExecutionChanged
+from dspex_gql.executions.models import Execution
+from dspex_gql.orchestrator import SHUTDOWN_REASON
+from dspex_gql.runs import Phase, RunFailed, RunJob, RunKind, Runs, StateChange
+
+LANE = "dag"
+"""The orchestrator lane of DAG runs (`DSPEX_DAG_MAX_RUNNING` at once)."""
+QUOTA_USED_UP = "The organization's compute quota is used up"
+
+DAG_RUNS = RunKind(
+    name="DAG run",
+    repository=DagRunRepository,
+    statuses={
+        Phase.RUNNING: RunStatus.RUNNING,
+        Phase.SUSPENDED: RunStatus.RUNNING,
+        Phase.COMPLETED: RunStatus.SUCCESS,
+        Phase.FAILED: RunStatus.FAILED,
+        Phase.CANCELLED: RunStatus.CANCELLED,
+    },
+    event=DagRunChanged,
+    ended=close_unfinished_nodes,
+)
+
+
+class DagRunJob(RunJob):
+    kind = "dag-run"
+    lane = LANE
+    resumable = True
+    event_type = DagRunChanged
+
+    def __init__(
+        self, runs: Runs, invoker: ProgramInvoker, plan: DagRunPlan, settings: DagSettings
+    ) -> None:
+        super().__init__(runs, plan.id, plan.sequence, plan.started_at)
+        self.invoker = invoker
+        self.plan = plan
+        self.limits = NodeLimits(
+            settings.max_parallel_nodes,
+            settings.retry_backoff_seconds,
+            settings.retry_backoff_max_seconds,
+        )
+        self.totals = RunTotals.of(plan.nodes.values())
+        self._dirty_nodes: dict[str, int] = {}
+        """Nodes changed since last stored, with their change count (`_changes_of`)."""
+        self._changes_of: dict[str, int] = {}
+        self._dirty_calls: dict[Any, Call] = {}
+        self._nodes_stored = plan.nodes_stored
+        self._calls_stored: set[Any] = set()
+        self._uncounted_ms = 0
+        self._quota_used_up = False
+        self._writing: tuple[dict[str, int], dict[Any, int], int] | None = None
+        self._call_events: list[ExecutionChanged] = []
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    async def perform(self) -> dict[str, Any]:
+        plan = self.plan
+        runner = DagRunner(
+            plan.definition,
+            plan.context,
+            plan.nodes,
+            self._call_program,
+            self,
+            self.limits,
+            suspends=lambda reason: reason == SHUTDOWN_REASON,
+        )
+        await runner.run()
+        failed = [s.name for s in plan.nodes.values() if s.status is RunStatus.FAILED]
+        if failed:
+            raise RunFailed(f"{len(failed)} node(s) failed: {', '.join(failed[:10])}")
+        return {"result": {name: plan.nodes[name].result for name in plan.sinks}}
+
+    async def _call_program(self, node: NodeDefinition, call: Call) -> AdapterResult:
+        target = self.plan.programs.get(node.program_id or "")
+        if not isinstance(target, ProgramCall):
+            raise CallFailed(target or f"program {node.program_id} cannot run")
+        if self._quota_used_up:
+            raise CallFailed(QUOTA_USED_UP)
+        if problems := validate_inputs(target.request.signature, call.inputs):
+            summary = "; ".join(p.message for p in problems)
+            raise CallFailed(f"Input validation failed: {summary}")
+        request = dataclasses.replace(
+            target.request, inputs=call.inputs, options={"attempt": call.attempt}
+        )
+        try:
+            return await self.invoker(target.adapter, target.implementation, request)
+        except (AdapterError, NotRegistered) as error:
+            raise CallFailed(str(error)) from error
+
+    # -- what the runner tells --------------------------------------------------------------------
+
+    def node_changed(self, node: NodeState) -> None:
+        self.totals.node_changed(node)
+        changes = self._changes_of[node.name] = self._changes_of.get(node.name, 0) + 1
+        self._dirty_nodes[node.name] = changes
+        self.report()
+
+    def call_changed(self, call: Call) -> None:
+        self.totals.call_changed(call)
+        if call.status is not CallStatus.RUNNING and call.duration_ms:
+            self._uncounted_ms += call.duration_ms
+        self._dirty_calls[call.id] = call
+        self.report()
+
+    def columns(self) -> dict[str, Any]:
+        return self.totals.columns()
+
+    # -- storing ----------------------------------------------------------------------------------
+
+    async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
+        plan, values = self.plan, dict(change.values)
+        if change.phase.is_terminal and self.started_at is not None:
+            ended = values.get("completed_at") or self.started_at
+            values["duration_ms"] = round((ended - self.started_at).total_seconds() * 1000)
+        recorded = await DAG_RUNS.record(
+            session, plan, change.sequence, change.phase, values, plan.process_id
+        )
+        if recorded is None:
+            return None
+        if recorded.now:
+            await self._store_progress(session, change.sequence)
+        return recorded.row
+
+    async def _store_progress(self, session: AsyncSession, sequence: int) -> None:
+        plan = self.plan
+        names = plan.nodes if not self._nodes_stored else list(self._dirty_nodes)
+        node_rows = [
+            node_row(plan.nodes[name], plan.organization_id, plan.id, sequence) for name in names
+        ]
+        calls = [call for call in self._dirty_calls.values() if self._runs_program(call)]
+        call_rows = [self._execution_row(call) for call in calls]
+        self._writing = (
+            {name: self._changes_of.get(name, 0) for name in names},
+            {call.id: call.sequence for call in self._dirty_calls.values()},
+            self._uncounted_ms,
+        )
+        write_nodes = update_rows if self._nodes_stored else insert_rows
+        await write_nodes(session, NodeExecution, node_rows)
+        new = [row for row in call_rows if row["id"] not in self._calls_stored]
+        changed = [_changes(row) for row in call_rows if row["id"] in self._calls_stored]
+        await insert_rows(session, Execution, new)
+        await update_rows(session, Execution, changed)
+        self._call_events = [ExecutionChanged(**_event_fields(row)) for row in call_rows]
+        if self._uncounted_ms:
+            left = await OrganizationRepository(session).add_compute(
+                plan.organization_id, self._uncounted_ms / 1000
+            )
+            self._quota_used_up = not left
+
+    def stored(self, change: StateChange) -> None:
+        """What the write carried is stored: unless changed meanwhile, it is clean."""
+        if self._writing is None:
+            return
+        nodes, calls, counted_ms = self._writing
+        self._writing = None
+        self._nodes_stored = True
+        self._uncounted_ms -= counted_ms
+        for name, changes in nodes.items():
+            if self._dirty_nodes.get(name) == changes:
+                del self._dirty_nodes[name]
+        for id, sequence in calls.items():
+            self._calls_stored.add(id)
+            call = self._dirty_calls.get(id)
+            if call is not None and call.sequence == sequence:
+                del self._dirty_calls[id]
+
+    def _runs_program(self, call: Call) -> bool:
+        """Calls of a program that could not run are not executions: only their node says why."""
+        return isinstance(self.plan.programs.get(call.program_id), ProgramCall)
+
+    async def announce(self, stored: Any) -> None:
+        await super().announce(stored)
+        events, self._call_events = self._call_events, []
+        await self.runs.announce_all(list(events))
+
+    def _execution_row(self, call: Call) -> dict[str, Any]:
+        plan = self.plan
+        target = plan.programs[call.program_id]
+        assert isinstance(target, ProgramCall), "only runnable programs are called"
+        return execution_row(
+            call,
+            organization_id=plan.organization_id,
+            program_id=target.program_id,
+            node_execution_id=plan.nodes[call.node].id,
+            run_id=plan.id,
+            process_id=plan.process_id,
+            triggered_by=plan.triggered_by,
+        )
+
+
+_CREATED_ONCE = (
+    "organization_id",
+    "created_by",
+    "program_id",
+    "node_execution_id",
+    "inputs",
+    "options",
+    "process_id",
+    "created_at",
+    "started_at",
+)
+
+
+def _changes(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key not in _CREATED_ONCE}
+
+
+def _event_fields(row: dict[str, Any]) -> dict[str, Any]:
+    names = ("id", "program_id", "sequence", "status", "started_at", "completed_at")
+    return {name: row[name] for name in names}

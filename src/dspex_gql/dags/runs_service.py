@@ -1,0 +1,290 @@
+"""DAG run use cases: execute (validate, one insert, return at once), cancel, retry from the
+failures, watch the run and its nodes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from dspex_gql.dags.repository import DagRepository
+
+from dspex_gql import policies, validation
+from dspex_gql.accounts.quota import ensure_compute_left
+from dspex_gql.audit import recorder as audit
+from dspex_gql.config import DagSettings
+from dspex_gql.dags.events import DagRunChanged
+from dspex_gql.dags.job import DAG_RUNS, DagRunJob
+from dspex_gql.dags.models import Dag, DagRun, DagStatus, NodeExecution, RunStatus
+from dspex_gql.dags.plans import DagRunPlan, ProgramCall, definition_of, node_states, program_calls
+from dspex_gql.dags.programs import program_ids, visible_programs
+from dspex_gql.dags.runs_repository import DagRunRepository, NodeExecutionRepository
+from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.engine.dags.definition import DagDefinition
+from dspex_gql.engine.dags.parsing import parse_definition
+from dspex_gql.engine.dags.planning import check_context
+from dspex_gql.engine.dags.states import NodeState
+from dspex_gql.engine.dags.validation import validate
+from dspex_gql.engine.invoke import ProgramInvoker
+from dspex_gql.errors import Conflict, ValidationFailed
+from dspex_gql.identity import Actor
+from dspex_gql.pubsub import Hub, channels
+from dspex_gql.resource import ResourceService
+from dspex_gql.runs import Runs
+from dspex_gql.runs.runs import CANCELLED_BY_USER
+from dspex_gql.runs.watching import follow
+from dspex_gql.secrets_box import SecretBox
+from dspex_gql.signatures.stored import engine_signature
+
+RETRYABLE = (RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class NodeBatch:
+    """A run as stored, and its nodes changed after the previous batch (all, in the first)."""
+
+    run: DagRun
+    nodes: list[NodeExecution]
+
+    @property
+    def status(self) -> RunStatus:
+        return self.run.status
+
+    @property
+    def sequence(self) -> int:
+        return self.run.sequence
+
+
+class DagRunService(ResourceService[DagRun, DagRunRepository]):
+    repository = DagRunRepository
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        actor: Actor,
+        runs: Runs,
+        invoker: ProgramInvoker,
+        hub: Hub,
+        settings: DagSettings,
+        secrets: SecretBox,
+    ) -> None:
+        super().__init__(uow, actor)
+        self._runs = runs
+        self._invoker = invoker
+        self._hub = hub
+        self._settings = settings
+        self._secrets = secrets
+
+    async def execute(self, dag_id: UUID, context: Any) -> DagRun:
+        """A PENDING run of the DAG's current version, returned at once."""
+        policies.ensure_can_run(self._actor, "run DAGs")
+        context = {} if context is None else context
+        if problems := validation.json_object(
+            "context", context, max_bytes=self._settings.max_context_bytes
+        ):
+            raise ValidationFailed(problems)
+        process_id = await self._runs.owner()
+        async with self._uow() as tx:
+            dag = await self._runnable_dag(tx, dag_id)
+            definition = parse_definition(dag.definition)
+            calls = await self._program_calls(tx, definition, context)
+            run = await self._insert(tx, dag, dag.version, context, process_id)
+            audit.record(tx, self._actor, "dag.execute", "DagRun", run.id, _started(dag, run))
+            self._launch(tx, run, definition, calls, node_states(definition, []))
+        return run
+
+    async def retry(self, id: UUID) -> DagRun:
+        """A new run of the same version and context that reuses the outputs of the nodes that
+        succeeded and runs the rest."""
+        policies.ensure_can_run(self._actor, "run DAGs")
+        process_id = await self._runs.owner()
+        async with self._uow() as tx:
+            previous = await self._repo(tx).require(id)
+            if previous.status not in RETRYABLE:
+                raise Conflict(
+                    f"The DAG run is {previous.status.value}; only failed or cancelled runs "
+                    "can be retried"
+                )
+            dag = await self._runnable_dag(tx, previous.dag_id)
+            definition = await definition_of(tx.session, previous)
+            calls = await self._program_calls(tx, definition, previous.context)
+            nodes = await self._nodes(tx, previous.id)
+            run = await self._insert(
+                tx, dag, previous.dag_version, previous.context, process_id, previous
+            )
+            changes = {**_started(dag, run), "retryOf": previous.id}
+            audit.record(tx, self._actor, "dag.retry", "DagRun", run.id, changes)
+            self._launch(tx, run, definition, calls, reused(definition, nodes))
+        return run
+
+    async def cancel(self, id: UUID) -> DagRun:
+        """Cancel a run: whoever started it, or an admin."""
+        run = await self.get(id)
+        policies.ensure_can_change(self._actor, run, "DAG run")
+
+        def record_in_audit_log(tx: UnitOfWork) -> None:
+            changes = {"status": [run.status, RunStatus.CANCELLED]}
+            audit.record(tx, self._actor, "dag.cancel", "DagRun", id, changes)
+
+        await self._runs.cancel(self._uow, DAG_RUNS, run, CANCELLED_BY_USER, record_in_audit_log)
+        return await self.get(id)
+
+    async def node_executions(self, run_ids: Iterable[UUID]) -> dict[UUID, list[NodeExecution]]:
+        async with self._uow.read() as tx:
+            return await NodeExecutionRepository(
+                tx.session, self._actor.organization_id, self._actor
+            ).of_runs(run_ids)
+
+    async def watch(self, id: UUID) -> AsyncIterator[DagRun]:
+        """The run now, then as it changes (at most `progress_messages_per_second`), until it
+        ends; changes that come meanwhile coalesce into the next message."""
+        async with self._hub.subscribe(channels.dag_run(id), DagRunChanged) as events:
+            current = await self.get(id)
+            async for run in follow(current, events, self._reread, self._interval):
+                yield run
+
+    async def watch_nodes(self, id: UUID) -> AsyncIterator[list[NodeExecution]]:
+        """Every node of the run now, then the nodes changed since the previous message (at most
+        `progress_messages_per_second` messages), until the run ends."""
+        async with self._hub.subscribe(channels.dag_run(id), DagRunChanged) as events:
+            first = await self._batch(id, after=0)
+            async for batch in follow(first, events, self._next_batch, self._interval):
+                if batch.nodes or batch is first:
+                    yield batch.nodes
+
+    @property
+    def _interval(self) -> float:
+        return 1 / self._settings.progress_messages_per_second
+
+    async def _reread(self, _: DagRun, event: DagRunChanged) -> DagRun:
+        return await self.get(event.id)
+
+    async def _next_batch(self, previous: NodeBatch, _: DagRunChanged) -> NodeBatch:
+        return await self._batch(previous.run.id, after=previous.sequence)
+
+    async def _batch(self, id: UUID, after: int) -> NodeBatch:
+        async with self._uow.read() as tx:
+            run = await self._repo(tx).require(id)
+            nodes = await NodeExecutionRepository(tx.session, run.organization_id).of_runs(
+                [id], after_sequence=after
+            )
+        return NodeBatch(run, nodes.get(id, []))
+
+    # -- starting ---------------------------------------------------------------------------------
+
+    async def _runnable_dag(self, tx: UnitOfWork, dag_id: UUID) -> Dag:
+        dag = await DagRepository(tx.session, self._actor.organization_id, self._actor).require(
+            dag_id
+        )
+        if dag.status != DagStatus.ACTIVE:
+            raise Conflict(f"The DAG is {dag.status.value}; only ACTIVE DAGs can run")
+        return dag
+
+    async def _program_calls(
+        self, tx: UnitOfWork, definition: DagDefinition, context: Mapping[str, Any]
+    ) -> dict[str, ProgramCall | str]:
+        """How to call each program, checked as the actor sees them now (programs change after
+        a DAG is defined), with the context checked against what the entry nodes need."""
+        wanted = sorted(program_ids(definition))
+        found = await visible_programs(tx.session, self._actor, wanted)
+        signatures = {id: engine_signature(found[id][1]) if id in found else None for id in wanted}
+        problems = validate(definition, signatures) + check_context(definition, signatures, context)
+        if problems:
+            raise ValidationFailed(problems, message=_summary(problems))
+        calls = await program_calls(tx.session, self._secrets, found, wanted)
+        if refused := [why for why in calls.values() if isinstance(why, str)]:
+            raise Conflict(f"The DAG cannot run: {'; '.join(refused)}")
+        await ensure_compute_left(tx, self._actor.organization_id)
+        return calls
+
+    async def _insert(
+        self,
+        tx: UnitOfWork,
+        dag: Dag,
+        version: int,
+        context: dict[str, Any],
+        process_id: UUID,
+        retry_of: DagRun | None = None,
+    ) -> DagRun:
+        run = DagRun(
+            dag_id=dag.id,
+            dag_version=version,
+            status=RunStatus.PENDING,
+            sequence=1,
+            context=context,
+            retry_count=0 if retry_of is None else retry_of.retry_count + 1,
+            retry_of_id=None if retry_of is None else retry_of.id,
+            total_nodes=len(parse_definition(dag.definition).nodes)
+            if retry_of is None
+            else retry_of.total_nodes,
+            succeeded_nodes=0,
+            failed_nodes=0,
+            finished_nodes=0,
+            ran_nodes=0,
+            node_duration_ms=0,
+            cost=0.0,
+            prompt_tokens=0,
+            completion_tokens=0,
+            process_id=process_id,
+        )
+        self._repo(tx).add(run, created_by=self._actor.user_id)
+        await tx.session.flush()
+        return run
+
+    def _launch(
+        self,
+        tx: UnitOfWork,
+        run: DagRun,
+        definition: DagDefinition,
+        calls: Mapping[str, ProgramCall | str],
+        nodes: dict[str, NodeState],
+    ) -> None:
+        assert run.process_id is not None, "a new run carries its process"
+        plan = DagRunPlan(
+            id=run.id,
+            organization_id=run.organization_id,
+            dag_id=run.dag_id,
+            triggered_by=run.created_by,
+            process_id=run.process_id,
+            definition=definition,
+            context=run.context,
+            programs=calls,
+            nodes=nodes,
+            nodes_stored=False,
+            sequence=run.sequence,
+            started_at=None,
+        )
+        job = DagRunJob(self._runs, self._invoker, plan, self._settings)
+        self._runs.launch(tx, job, DagRunChanged.of(run))
+
+    async def _nodes(self, tx: UnitOfWork, run_id: UUID) -> list[NodeExecution]:
+        found = await NodeExecutionRepository(tx.session, self._actor.organization_id).of_runs(
+            [run_id]
+        )
+        return found.get(run_id, [])
+
+
+def reused(definition: DagDefinition, previous: Iterable[NodeExecution]) -> dict[str, NodeState]:
+    """A retried run's nodes: those that succeeded before keep their outputs, the rest run."""
+    states = node_states(definition, [])
+    for row in previous:
+        state = states.get(row.node_name)
+        if state is None or row.status != RunStatus.SUCCESS:
+            continue
+        state.status, state.result, state.inputs = row.status, row.result, row.inputs
+        state.attempts, state.execution_id = row.attempts, row.execution_id
+        state.started_at, state.completed_at = row.started_at, row.completed_at
+        state.duration_ms = row.duration_ms
+        state.reused_from_id = row.reused_from_id or row.id
+    return states
+
+
+def _started(dag: Dag, run: DagRun) -> dict[str, Any]:
+    return {"dagId": dag.id, "version": run.dag_version, "context": sorted(run.context)}
+
+
+def _summary(problems: list[Any]) -> str:
+    shown = "; ".join(f"{p.field}: {p.message}" for p in problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return f"The DAG cannot run: {shown}{more}"

@@ -1,0 +1,94 @@
+"""A DAG run's progress as rows: its nodes, and the executions its program calls are stored as,
+written together (bulk statements) with each state of the run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dspex_gql.db.base import utcnow
+from dspex_gql.engine.dags.states import Call, NodeState
+from dspex_gql.executions.models import ExecutionStatus
+
+
+def node_row(
+    state: NodeState, organization_id: UUID, run_id: UUID, sequence: int
+) -> dict[str, Any]:
+    return {
+        "id": state.id,
+        "organization_id": organization_id,
+        "dag_run_id": run_id,
+        "node_name": state.name,
+        "position": state.position,
+        "status": state.status,
+        "sequence": sequence,
+        "attempts": state.attempts,
+        "inputs": state.inputs,
+        "result": state.result,
+        "error": state.error,
+        "started_at": state.started_at,
+        "completed_at": state.completed_at,
+        "duration_ms": state.duration_ms,
+        "cost": state.cost,
+        "prompt_tokens": state.prompt_tokens,
+        "completion_tokens": state.completion_tokens,
+        "execution_id": state.execution_id,
+        "reused_from_id": state.reused_from_id,
+        "updated_at": utcnow(),
+    }
+
+
+def execution_row(
+    call: Call,
+    *,
+    organization_id: UUID,
+    program_id: UUID,
+    node_execution_id: UUID,
+    run_id: UUID,
+    process_id: UUID,
+    triggered_by: UUID | None,
+) -> dict[str, Any]:
+    result = call.result
+    options: dict[str, Any] = {"dagRunId": str(run_id), "node": call.node, "attempt": call.attempt}
+    if call.item is not None:
+        options["item"] = call.item
+    return {
+        "id": call.id,
+        "organization_id": organization_id,
+        "created_by": triggered_by,
+        "program_id": program_id,
+        "node_execution_id": node_execution_id,
+        "status": ExecutionStatus(call.status.value),
+        "sequence": call.sequence,
+        "inputs": call.inputs,
+        "outputs": None if result is None else result.outputs,
+        "error": call.error,
+        "variable_configuration": None,
+        "options": options,
+        "duration_ms": call.duration_ms,
+        "prompt_tokens": None if result is None else result.prompt_tokens,
+        "completion_tokens": None if result is None else result.completion_tokens,
+        "cost": None if result is None else result.cost,
+        "meta": {} if result is None else result.metadata,
+        "trace": None if result is None else result.trace,
+        "started_at": call.started_at,
+        "completed_at": call.completed_at,
+        "process_id": process_id,
+        "created_at": call.started_at,
+        "updated_at": utcnow(),
+    }
+
+
+async def insert_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(model), list(rows))
+
+
+async def update_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """By primary key (`id` in each row)."""
+    if rows:
+        await session.execute(update(model), list(rows))
