@@ -266,11 +266,15 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
 
 
 def reused(definition: DagDefinition, previous: Iterable[NodeExecution]) -> dict[str, NodeState]:
-    """A retried run's nodes: those that succeeded before keep their outputs, the rest run."""
+    """A retried run's nodes: those that succeeded before keep their outputs, the rest run
+    (their attempt numbers going on from the previous run's)."""
     states = node_states(definition, [])
     for row in previous:
         state = states.get(row.node_name)
-        if state is None or row.status != RunStatus.SUCCESS:
+        if state is None:
+            continue
+        if row.status != RunStatus.SUCCESS:
+            state.attempts = row.attempts  # attempt numbers go on across retries
             continue
         state.status, state.result, state.inputs = row.status, row.result, row.inputs
         state.attempts, state.execution_id = row.attempts, row.execution_id

@@ -43,6 +43,7 @@ class ExecutionRepository(RunRepository[Execution]):
         fields={
             "status": Execution.status,
             "program_id": Execution.program_id,
+            "node_execution_id": Execution.node_execution_id,
             "created_at": Execution.created_at,
             "completed_at": Execution.completed_at,
             "duration_ms": Execution.duration_ms,

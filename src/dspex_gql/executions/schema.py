@@ -103,6 +103,7 @@ class ExecutionFilter:
     not_: ExecutionFilter | None = filter_field("not")
     status: ExecutionStatusFilter | None = filter_field()
     program_id: IDFilter | None = filter_field()
+    node_execution_id: IDFilter | None = filter_field()
     created_at: DateTimeFilter | None = filter_field()
     completed_at: DateTimeFilter | None = filter_field()
     duration_ms: IntFilter | None = filter_field()

@@ -46,3 +46,7 @@ class Loaders:
         self.evaluation_counts: DataLoader[UUID, Any] = loader(
             optimizations.evaluation_counts, (0, None)
         )
+        dag_runs = services.dag_runs
+        self.execution: DataLoader[UUID, Any] = loader(services.executions.get_many)
+        self.dag_run: DataLoader[UUID, Any] = loader(dag_runs.get_many)
+        self.dag_run_nodes: DataLoader[UUID, list[Any]] = loader(dag_runs.node_executions, [])
