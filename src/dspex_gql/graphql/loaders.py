@@ -46,3 +46,4 @@ class Loaders:
         self.evaluation_counts: DataLoader[UUID, Any] = loader(
             optimizations.evaluation_counts, (0, None)
         )
+        self.dag_versions: DataLoader[UUID, list[Any]] = loader(services.dags.versions, [])
