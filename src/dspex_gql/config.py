@@ -83,6 +83,8 @@ class DagSettings(BaseSettings):
     """Before a node's first retry; doubled for each next one, at most `retry_backoff_max`."""
     retry_backoff_max_seconds: float = Field(default=30.0, ge=0)
     max_context_bytes: int = Field(default=262_144, ge=1)
+    max_definition_bytes: int = Field(default=1_048_576, ge=1)
+    """Of a DAG's definition as JSON (`createDag`, `updateDag`)."""
     progress_messages_per_second: float = Field(default=10.0, gt=0)
     """Per subscriber of `dagRunUpdated` and `nodeExecutionUpdated`, whatever the node rate."""
 

@@ -15,6 +15,7 @@ from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.audit.service import AuditService
 from dspex_gql.config import Settings
 from dspex_gql.dags.runs_service import DagRunService
+from dspex_gql.dags.service import DagService
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.engine.adapters.registry import AdapterRegistry
@@ -128,6 +129,10 @@ class Services:
     @cached_property
     def evaluations(self) -> EvaluationService:
         return EvaluationService(self.runtime.uow, self.actor)
+
+    @cached_property
+    def dags(self) -> DagService:
+        return DagService(self.runtime.uow, self.actor, self.runtime.settings.dag)
 
     @cached_property
     def executions(self) -> ExecutionService:

@@ -15,6 +15,7 @@ from strawberry.types.graphql import OperationType
 from dspex_gql.accounts.schema import AccountMutation, AccountQuery
 from dspex_gql.audit.schema import AuditQuery
 from dspex_gql.config import GraphQLSettings
+from dspex_gql.dags.schema import DagMutation, DagQuery
 from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from dspex_gql.graphql.authentication import Authentication
 from dspex_gql.graphql.context import Context
@@ -43,6 +44,7 @@ Query = merge_types(
         VariableSpaceQuery,
         OptimizationQuery,
         LanguageModelQuery,
+        DagQuery,
     ),
 )
 Mutation = merge_types(
@@ -55,6 +57,7 @@ Mutation = merge_types(
         VariableSpaceMutation,
         OptimizationMutation,
         LanguageModelMutation,
+        DagMutation,
     ),
 )
 Subscription = merge_types("Subscription", (ExecutionSubscription, OptimizationSubscription))
