@@ -21,6 +21,8 @@ from dspex_gql.accounts.passwords import Passwords
 from dspex_gql.accounts.sessions import SessionService
 from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.config import Settings
+from dspex_gql.dags.job import LANE as DAG_LANE
+from dspex_gql.dags.recovery import ResumedDagRuns
 from dspex_gql.db import migrations
 from dspex_gql.db.engine import create_engine, create_session_factory, is_sqlite
 from dspex_gql.db.uow import UnitOfWorkFactory
@@ -30,8 +32,6 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.language_models import LanguageModelProbe
 from dspex_gql.engine.optimization import MetricRegistry
-from dspex_gql.dags.job import LANE as DAG_LANE
-from dspex_gql.dags.recovery import ResumedDagRuns
 from dspex_gql.executions.job import InterruptedExecutions
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import graphql_router

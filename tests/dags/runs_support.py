@@ -101,6 +101,13 @@ def nodes_of(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {node["nodeName"]: node for node in run["nodeExecutions"]}
 
 
-def call(name: str, program_id: str, inputs: dict[str, str], *deps: str, **extra: Any) -> dict[str, Any]:
+def call(
+    name: str, program_id: str, inputs: dict[str, str], *deps: str, **extra: Any
+) -> dict[str, Any]:
     """A PROGRAM node."""
-    return {"name": name, "programId": program_id, "inputs": inputs, "dependencies": list(deps)} | extra
+    return {
+        "name": name,
+        "programId": program_id,
+        "inputs": inputs,
+        "dependencies": list(deps),
+    } | extra

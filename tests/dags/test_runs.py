@@ -50,7 +50,9 @@ async def test_a_diamond_runs_every_node_with_its_upstream_outputs(
 
     run = await execute_dag(client, dag_id, {"question": "What is DSPy?"})
     assert run["__typename"] == "DagRun", run
-    assert run["status"] == "PENDING" and run["totalNodes"] == 4 and run["dagVersion"] == 1
+    assert run["status"] == "PENDING"
+    assert run["totalNodes"] == 4
+    assert run["dagVersion"] == 1
     done = await finished(app, tenant.admin_key, run["id"])
 
     nodes = nodes_of(done)
@@ -91,7 +93,8 @@ async def test_each_program_node_is_an_execution_and_the_run_adds_up_its_nodes(
     assert done["successRate"] == 1.0
     durations = [node["durationMs"] for node in nodes]
     assert done["averageNodeDurationMs"] == sum(durations) / 4
-    assert done["durationMs"] is not None and done["startedAt"] <= done["completedAt"]
+    assert done["durationMs"] is not None
+    assert done["startedAt"] <= done["completedAt"]
     assert done["triggeredBy"]["id"] == tenant.admin_id
 
 
@@ -104,12 +107,15 @@ async def test_a_fanned_out_node_calls_once_per_item_and_gathers_in_order(
     )
     questions = [f"question {i}" for i in range(7)]
 
-    done = await finished(app, tenant.admin_key, await started(client, dag_id, {"questions": questions}))
+    done = await finished(
+        app, tenant.admin_key, await started(client, dag_id, {"questions": questions})
+    )
 
     node = nodes_of(done)["each"]
     executions = node["executions"]["nodes"]
     assert done["status"] == "SUCCESS", done
-    assert node["executions"]["totalCount"] == 7 and node["execution"] is None
+    assert node["executions"]["totalCount"] == 7
+    assert node["execution"] is None
     by_item = {e["options"]["item"]: e for e in executions}
     assert [by_item[i]["inputs"]["question"] for i in range(7)] == questions
     assert node["result"] == {"answer": [by_item[i]["outputs"]["answer"] for i in range(7)]}
@@ -132,11 +138,13 @@ async def test_a_wide_dag_merges_every_branch(
     done = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "q"}))
 
     nodes = nodes_of(done)
-    assert done["status"] == "SUCCESS" and done["succeededNodes"] == 41
+    assert done["status"] == "SUCCESS"
+    assert done["succeededNodes"] == 41
     assert done["result"] == {
         "all": {"answers": [nodes[f"b{i}"]["result"]["answer"] for i in range(40)]}
     }
-    assert nodes["all"]["execution"] is None and nodes["all"]["executions"]["totalCount"] == 0
+    assert nodes["all"]["execution"] is None
+    assert nodes["all"]["executions"]["totalCount"] == 0
 
 
 async def test_a_failing_node_is_retried_with_attempt_numbers(
@@ -150,9 +158,7 @@ async def test_a_failing_node_is_retried_with_attempt_numbers(
     done = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "q"}))
 
     node = nodes_of(done)["flaky"]
-    statuses = sorted(
-        (e["options"]["attempt"], e["status"]) for e in node["executions"]["nodes"]
-    )
+    statuses = sorted((e["options"]["attempt"], e["status"]) for e in node["executions"]["nodes"])
     assert done["status"] == "SUCCESS", done
     assert (node["attempts"], node["retryCount"]) == (3, 2)
     assert statuses == [(1, "FAILED"), (2, "FAILED"), (3, "COMPLETED")]
@@ -175,12 +181,15 @@ async def test_a_failure_skips_its_downstream_and_the_rest_goes_on(
         ],
     )
 
-    done = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "doomed"}))
+    done = await finished(
+        app, tenant.admin_key, await started(client, dag_id, {"question": "doomed"})
+    )
 
     nodes = nodes_of(done)
     assert done["status"] == "FAILED"
     assert done["error"] == "1 node(s) failed: bad"
-    assert nodes["bad"]["status"] == "FAILED" and nodes["bad"]["attempts"] == 2
+    assert nodes["bad"]["status"] == "FAILED"
+    assert nodes["bad"]["attempts"] == 2
     assert "fail_on" in nodes["bad"]["error"]
     assert nodes["after"]["status"] == nodes["further"]["status"] == "SKIPPED"
     assert nodes["after"]["error"] == "upstream node 'bad' failed"
@@ -203,7 +212,8 @@ async def test_a_node_that_takes_too_long_times_out(
 
     node = nodes_of(done)["slow"]
     assert done["status"] == "FAILED"
-    assert node["status"] == "FAILED" and node["error"] == "timed out after 0.2 s"
+    assert node["status"] == "FAILED"
+    assert node["error"] == "timed out after 0.2 s"
     assert node["execution"]["status"] == "FAILED"
 
 

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from dspex_gql.dags.repository import DagRepository
-
 from dspex_gql import policies, validation
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
@@ -19,6 +17,7 @@ from dspex_gql.dags.job import DAG_RUNS, DagRunJob
 from dspex_gql.dags.models import Dag, DagRun, DagStatus, NodeExecution, RunStatus
 from dspex_gql.dags.plans import DagRunPlan, ProgramCall, definition_of, node_states, program_calls
 from dspex_gql.dags.programs import program_ids, visible_programs
+from dspex_gql.dags.repository import DagRepository
 from dspex_gql.dags.runs_repository import DagRunRepository, NodeExecutionRepository
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.dags.definition import DagDefinition

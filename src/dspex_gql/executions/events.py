@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from uuid import UUID
 from datetime import datetime
+from uuid import UUID
 
 from dspex_gql.executions.models import ExecutionStatus
 from dspex_gql.pubsub import channels

@@ -48,6 +48,7 @@ class Loaders:
         )
         dag_runs = services.dag_runs
         self.execution: DataLoader[UUID, Any] = loader(services.executions.get_many)
+        self.dag: DataLoader[UUID, Any] = loader(services.dags.get_many)
         self.dag_run: DataLoader[UUID, Any] = loader(dag_runs.get_many)
         self.dag_run_nodes: DataLoader[UUID, list[Any]] = loader(dag_runs.node_executions, [])
         self.dag_versions: DataLoader[UUID, list[Any]] = loader(services.dags.versions, [])

@@ -15,7 +15,13 @@ from strawberry.types.graphql import OperationType
 from dspex_gql.accounts.schema import AccountMutation, AccountQuery
 from dspex_gql.audit.schema import AuditQuery
 from dspex_gql.config import GraphQLSettings
-from dspex_gql.dags.schema import DagMutation, DagQuery
+from dspex_gql.dags.schema import (
+    DagMutation,
+    DagQuery,
+    DagRunMutation,
+    DagRunQuery,
+    DagRunSubscription,
+)
 from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, ExecutionSubscription
 from dspex_gql.graphql.authentication import Authentication
 from dspex_gql.graphql.context import Context
@@ -45,6 +51,7 @@ Query = merge_types(
         OptimizationQuery,
         LanguageModelQuery,
         DagQuery,
+        DagRunQuery,
     ),
 )
 Mutation = merge_types(
@@ -58,9 +65,12 @@ Mutation = merge_types(
         OptimizationMutation,
         LanguageModelMutation,
         DagMutation,
+        DagRunMutation,
     ),
 )
-Subscription = merge_types("Subscription", (ExecutionSubscription, OptimizationSubscription))
+Subscription = merge_types(
+    "Subscription", (ExecutionSubscription, OptimizationSubscription, DagRunSubscription)
+)
 
 
 SINGLE_RESULT = frozenset({OperationType.QUERY, OperationType.MUTATION})

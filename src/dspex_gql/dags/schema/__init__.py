@@ -19,6 +19,8 @@ from dspex_gql.dags.schema.mutations import (
     UpdateDagResult,
 )
 from dspex_gql.dags.schema.queries import DagQuery
+from dspex_gql.dags.schema.run_operations import DagRunMutation, DagRunQuery, DagRunSubscription
+from dspex_gql.dags.schema.runs import DagRun, NodeExecution
 from dspex_gql.dags.schema.types import Dag, DagNode, DagVersion
 
 __all__ = [
@@ -33,9 +35,14 @@ __all__ = [
     "DagOrder",
     "DagOrderField",
     "DagQuery",
+    "DagRun",
+    "DagRunMutation",
+    "DagRunQuery",
+    "DagRunSubscription",
     "DagStatusFilter",
     "DagVersion",
     "DeleteDagResult",
+    "NodeExecution",
     "UpdateDagInput",
     "UpdateDagResult",
 ]

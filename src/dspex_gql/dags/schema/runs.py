@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
@@ -24,6 +25,9 @@ from dspex_gql.graphql.filters import (
     filter_field,
 )
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+
+if TYPE_CHECKING:
+    from dspex_gql.dags.schema.types import Dag
 
 strawberry.enum(RunStatus, description="Of a DAG run and of its nodes (SKIPPED: nodes only).")
 
@@ -133,6 +137,15 @@ class DagRun:
     async def node_executions(self, info: Info) -> list[NodeExecution]:
         nodes = await info.context.loaders.dag_run_nodes.load(UUID(self.id))
         return [NodeExecution.of(node) for node in nodes]
+
+    @strawberry.field
+    async def dag(
+        self, info: Info
+    ) -> Annotated[Dag, strawberry.lazy("dspex_gql.dags.schema.types")] | None:
+        from dspex_gql.dags.schema.types import Dag
+
+        found = await info.context.loaders.dag.load(self.dag_id)
+        return None if found is None else Dag.of(found)
 
     @strawberry.field(description="The run this one retried.")
     async def retry_of(self, info: Info) -> DagRun | None:

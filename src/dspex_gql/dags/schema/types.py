@@ -10,9 +10,12 @@ from strawberry.scalars import JSON
 from dspex_gql.accounts.schema import User, user_by_id
 from dspex_gql.dags import models
 from dspex_gql.dags.models import DagStatus
+from dspex_gql.dags.schema.runs import DagRun, DagRunFilter, DagRunOrder
+from dspex_gql.db.listing import Condition
 from dspex_gql.engine.dags.definition import NodeDefinition, NodeKind, Transform
 from dspex_gql.engine.dags.parsing import parse_definition
 from dspex_gql.graphql.context import Info
+from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.policies import Visibility
 from dspex_gql.programs.schema import Program
 
@@ -109,6 +112,19 @@ class Dag:
     @strawberry.field(description="The user who created the DAG.")
     async def created_by(self, info: Info) -> User | None:
         return await user_by_id(info, self.created_by_id)
+
+    @strawberry.field(description="Its runs, newest first unless ordered otherwise.")
+    async def runs(
+        self,
+        info: Info,
+        filter: DagRunFilter | None = None,
+        order_by: list[DagRunOrder] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[DagRun]:
+        within = Condition("dag_id", "eq", self.uuid)
+        request = list_request(info, filter, order_by, first, after, within=within)
+        return await connection(info.context.services.dag_runs, request, DagRun.of)
 
     @property
     def uuid(self) -> UUID:
