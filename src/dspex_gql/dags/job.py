@@ -54,7 +54,7 @@ DAG_RUNS = RunKind(
 
 
 class DagRunJob(RunJob):
-    kind = "dag-run"
+    kind = DAG_RUNS.name
     lane = LANE
     resumable = True
     event_type = DagRunChanged

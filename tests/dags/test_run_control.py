@@ -1,0 +1,261 @@
+"""Starting, cancelling and retrying DAG runs, and what is refused with a clear error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from dspex_gql.accounts.admin import set_quota
+from dspex_gql.config import Settings
+from tests.dags.runs_support import (
+    NODE,
+    NODES_UPDATED,
+    RUN,
+    active_dag,
+    call,
+    execute_dag,
+    finished,
+    nodes_of,
+    program,
+    started,
+)
+from tests.support.factories import errors
+from tests.support.http_client import GraphQLClient
+from tests.support.people import member
+from tests.support.tenants import Tenant
+from tests.support.websocket_client import Socket, payload_of
+
+CANCEL = (
+    RUN
+    + "mutation($id: ID!) { cancelDagRun(id: $id) { __typename ...RunParts "
+    + errors("NotFoundError")
+    + "} }"
+)
+RETRY = (
+    RUN
+    + "mutation($id: ID!) { retryDagRun(id: $id) { __typename ...RunParts "
+    + errors("ValidationError", "NotFoundError", "QuotaExceededError")
+    + "} }"
+)
+GET = RUN + "query($id: ID!) { dagRun(id: $id) { ...RunParts } }"
+EXECUTIONS_OF = """query($id: ID!) { executions(filter: {programId: {eq: $id}}) {
+  totalCount nodes { status } } }"""
+HELD = {"latency_ms": 600_000}
+
+
+async def until_node_running(app: FastAPI, key: str, run_id: str, name: str) -> None:
+    """Wait until the node's RUNNING state is stored (its message comes after the write)."""
+
+    def running(message: dict[str, Any]) -> bool:
+        nodes = (payload_of(message).get("data") or {}).get("nodeExecutionUpdated") or []
+        return any(n["nodeName"] == name and n["status"] == "RUNNING" for n in nodes)
+
+    async with Socket(app, key) as socket:
+        await socket.subscribe(NODES_UPDATED, {"id": run_id}, until=running)
+
+
+async def test_cancelling_stops_running_nodes_and_skips_the_rest(
+    app: FastAPI, client: GraphQLClient, tenant: Tenant
+) -> None:
+    held = await program(client, "question -> answer", **HELD)
+    quick = await program(client, "question -> answer")
+    after = await program(client, "answer -> verdict")
+    dag_id = await active_dag(
+        client,
+        [
+            call("held", held, {"question": "$context.question"}),
+            call("quick", quick, {"question": "$context.question"}),
+            call("after", after, {"answer": "$nodes.held.answer"}, "held"),
+        ],
+    )
+    run_id = await started(client, dag_id, {"question": "q"})
+    await until_node_running(app, tenant.admin_key, run_id, "held")
+
+    cancelled = (await client.data(CANCEL, id=run_id))["cancelDagRun"]
+
+    nodes = nodes_of(cancelled)
+    assert cancelled["status"] == "CANCELLED", cancelled
+    assert cancelled["error"] == "Cancelled by user"
+    assert nodes["held"]["status"] == "CANCELLED"
+    assert nodes["held"]["error"] == "Cancelled by user"
+    assert nodes["held"]["execution"]["status"] == "CANCELLED"
+    assert nodes["after"]["status"] == "SKIPPED"
+    assert nodes["quick"]["status"] == "SUCCESS"
+    again = (await client.data(CANCEL, id=run_id))["cancelDagRun"]
+    assert again["__typename"] == "ConflictError"
+    assert again["message"] == "The DAG run already finished (CANCELLED)"
+    audit = await client.data(
+        '{ auditLogs(filter: {action: {eq: "dag.cancel"}}) { nodes { resourceId } } }'
+    )
+    assert audit["auditLogs"]["nodes"] == [{"resourceId": run_id}]
+
+
+async def test_an_execution_of_a_dag_is_cancelled_through_its_run(
+    app: FastAPI, client: GraphQLClient, tenant: Tenant
+) -> None:
+    held = await program(client, "question -> answer", **HELD)
+    dag_id = await active_dag(client, [call("held", held, {"question": "$context.question"})])
+    run_id = await started(client, dag_id, {"question": "q"})
+    await until_node_running(app, tenant.admin_key, run_id, "held")
+    execution_id = nodes_of((await client.data(GET, id=run_id))["dagRun"])["held"]["execution"]
+
+    refused = await client.data(
+        "mutation($id: ID!) { cancelExecution(id: $id) { __typename ... on Error { message } } }",
+        id=execution_id["id"],
+    )
+
+    assert refused["cancelExecution"] == {
+        "__typename": "ConflictError",
+        "message": "This execution belongs to a DAG run; cancel the DAG run instead",
+    }
+    assert (await client.data(CANCEL, id=run_id))["cancelDagRun"]["status"] == "CANCELLED"
+
+
+async def test_a_retry_reuses_what_succeeded_and_reruns_the_failures(
+    app: FastAPI, client: GraphQLClient, tenant: Tenant
+) -> None:
+    first_step = await program(client, "question -> passage")
+    flaky = await program(client, "passage -> answer", fail_attempts=1)
+    last_step = await program(client, "answer -> verdict")
+    dag_id = await active_dag(
+        client,
+        [
+            call("first", first_step, {"question": "$context.question"}),
+            call("flaky", flaky, {"passage": "$nodes.first.passage"}, "first"),
+            call("last", last_step, {"answer": "$nodes.flaky.answer"}, "flaky"),
+        ],
+    )
+    failed = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "q"}))
+
+    retry = (await client.data(RETRY, id=failed["id"]))["retryDagRun"]
+    done = await finished(app, tenant.admin_key, retry["id"])
+
+    before, after = nodes_of(failed), nodes_of(done)
+    assert failed["status"] == "FAILED"
+    assert [before[n]["status"] for n in ("first", "flaky", "last")] == [
+        "SUCCESS",
+        "FAILED",
+        "SKIPPED",
+    ]
+    assert retry["status"] == "PENDING" and retry["retryCount"] == 1
+    assert retry["retryOf"] == {"id": failed["id"]}
+    assert done["status"] == "SUCCESS", done
+    assert after["first"]["reusedFromId"] == before["first"]["id"]
+    assert after["first"]["result"] == before["first"]["result"]
+    assert after["first"]["execution"]["id"] == before["first"]["execution"]["id"]
+    assert after["flaky"]["attempts"] == 2, "attempt numbers go on across retries"
+    assert after["last"]["status"] == "SUCCESS"
+    first_calls = (await client.data(EXECUTIONS_OF, id=first_step))["executions"]
+    assert first_calls["totalCount"] == 1, "the reused node did not run again"
+    assert done["cost"] == after["flaky"]["cost"] + after["last"]["cost"]
+
+
+async def test_only_failed_or_cancelled_runs_are_retried(
+    app: FastAPI, client: GraphQLClient, tenant: Tenant
+) -> None:
+    answer = await program(client, "question -> answer")
+    dag_id = await active_dag(client, [call("a", answer, {"question": "$context.question"})])
+    done = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "q"}))
+
+    refused = (await client.data(RETRY, id=done["id"]))["retryDagRun"]
+    unknown = (await client.data(RETRY, id="00000000-0000-4000-8000-000000000000"))
+
+    assert refused["__typename"] == "ConflictError"
+    assert refused["message"] == (
+        "The DAG run is SUCCESS; only failed or cancelled runs can be retried"
+    )
+    assert unknown["retryDagRun"]["__typename"] == "NotFoundError"
+
+
+async def test_a_draft_dag_does_not_run(client: GraphQLClient) -> None:
+    answer = await program(client, "question -> answer")
+    data = await client.data(
+        "mutation($input: CreateDagInput!) { createDag(input: $input) { ... on Dag { id } } }",
+        input={
+            "name": "draft",
+            "definition": {"nodes": [call("a", answer, {"question": "$context.question"})]},
+        },
+    )
+
+    refused = await execute_dag(client, data["createDag"]["id"], {"question": "q"})
+
+    assert refused["__typename"] == "ConflictError"
+    assert refused["message"] == "The DAG is DRAFT; only ACTIVE DAGs can run"
+
+
+async def test_the_context_must_hold_what_the_entry_nodes_need(client: GraphQLClient) -> None:
+    answer = await program(client, "question -> answer")
+    score = await program(client, "answer, weight: float -> verdict")
+    dag_id = await active_dag(
+        client,
+        [
+            call("each", answer, {"question": "$context.questions"}, fanOut="question"),
+            call("score", score, {"answer": "$context.answer", "weight": "$context.weight"}),
+        ],
+    )
+    counts = await client.data("{ dagRuns { totalCount } executions { totalCount } }")
+
+    refused = await execute_dag(client, dag_id, {"questions": "not a list", "weight": "heavy"})
+    not_an_object = await execute_dag(client, dag_id, ["questions"])  # type: ignore[arg-type]
+
+    assert refused["__typename"] == "ValidationError"
+    assert {(e["field"], e["code"]) for e in refused["fieldErrors"]} == {
+        ("context.questions", "type"),
+        ("context.answer", "missing"),
+        ("context.weight", "type"),
+    }
+    messages = {e["field"]: e["message"] for e in refused["fieldErrors"]}
+    assert messages["context.questions"] == "expected list[str], got str"
+    assert messages["context.answer"] == "missing 'answer'"
+    assert not_an_object["__typename"] == "ValidationError"
+    assert not_an_object["fieldErrors"][0]["field"] == "context"
+    assert await client.data("{ dagRuns { totalCount } executions { totalCount } }") == counts
+
+
+async def test_a_program_that_stopped_being_ready_stops_the_dag(client: GraphQLClient) -> None:
+    answer = await program(client, "question -> answer")
+    dag_id = await active_dag(client, [call("a", answer, {"question": "$context.question"})])
+    archived = await client.data(
+        "mutation($id: ID!) { archiveProgram(id: $id) { __typename } }", id=answer
+    )
+    assert archived["archiveProgram"]["__typename"] == "Program"
+
+    refused = await execute_dag(client, dag_id, {"question": "q"})
+
+    assert refused["__typename"] == "ConflictError"
+    assert "is ARCHIVED, not READY" in refused["message"]
+
+
+async def test_viewers_do_not_run_dags_and_others_do_not_cancel_yours(
+    app: FastAPI, client: GraphQLClient, tenant: Tenant
+) -> None:
+    held = await program(client, "question -> answer", **HELD)
+    dag_id = await active_dag(client, [call("held", held, {"question": "$context.question"})])
+    viewer = await member(client, "VIEWER")
+    user = await member(client, "USER")
+    run_id = await started(client, dag_id, {"question": "q"})
+
+    refused = await execute_dag(viewer.client, dag_id, {"question": "q"})
+    not_theirs = (await user.client.data(CANCEL, id=run_id))["cancelDagRun"]
+
+    assert refused["__typename"] == "ForbiddenError"
+    assert refused["message"] == "Viewers cannot run DAGs"
+    assert not_theirs["__typename"] in ("ForbiddenError", "NotFoundError")
+    assert (await client.data(CANCEL, id=run_id))["cancelDagRun"]["status"] == "CANCELLED"
+
+
+async def test_a_used_compute_quota_refuses_a_run(
+    client: GraphQLClient, tenant: Tenant, settings: Settings
+) -> None:
+    answer = await program(client, "question -> answer")
+    dag_id = await active_dag(client, [call("a", answer, {"question": "$context.question"})])
+    await set_quota(settings, tenant.slug, 0)
+
+    refused = await execute_dag(client, dag_id, {"question": "q"})
+
+    assert refused["__typename"] == "QuotaExceededError"
+    assert refused["limit"] == 0
+
+
+__all__ = ["NODE"]
