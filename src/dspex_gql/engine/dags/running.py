@@ -129,11 +129,13 @@ class DagRunner:
             self._skip_downstream(node.name, f"upstream node '{node.name}' failed")
 
     def _skip_downstream(self, name: str, reason: str) -> None:
-        for dependent in self._dependents[name]:
-            state = self._states[dependent]
+        """Depth-first without recursion: a chain of `MAX_NODES` would pass Python's limit."""
+        doomed = list(reversed(self._dependents[name]))
+        while doomed:
+            state = self._states[doomed.pop()]
             if state.status is RunStatus.PENDING:
                 self._end(state, RunStatus.SKIPPED, error=reason)
-                self._skip_downstream(dependent, reason)
+                doomed.extend(reversed(self._dependents[state.name]))
 
     async def _stop(self, reason: str) -> None:
         self._stopping = True
