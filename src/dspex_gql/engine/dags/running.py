@@ -247,17 +247,21 @@ class DagRunner:
             if node.fan_out is None:
                 state.execution_id = call.id
             self._listener.call_changed(call)
+            deadline = asyncio.timeout(node.timeout_seconds)
             try:
-                async with asyncio.timeout(node.timeout_seconds):
+                async with deadline:
                     result = await self._call_program(node, call)
             except asyncio.CancelledError as error:
                 reason = str(error.args[0]) if error.args else "Cancelled"
                 self._end_call(call, CallStatus.CANCELLED, clock, error=reason)
                 raise
-            except TimeoutError:
-                message = f"timed out after {node.timeout_seconds:g} s"
+            except TimeoutError as error:
+                if not deadline.expired():  # the program's own (a client's), not the node's
+                    message = _internal_error(call, error)
+                else:
+                    message = f"timed out after {node.timeout_seconds:g} s"
                 self._end_call(call, CallStatus.FAILED, clock, error=message)
-                raise CallFailed(message) from None
+                raise CallFailed(message) from error
             except CallFailed as error:
                 self._end_call(call, CallStatus.FAILED, clock, error=str(error))
                 raise
