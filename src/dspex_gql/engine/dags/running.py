@@ -132,11 +132,13 @@ class DagRunner:
             self._skip_downstream(node.name, f"upstream node '{node.name}' failed")
 
     def _skip_downstream(self, name: str, reason: str) -> None:
-        for dependent in self._dependents[name]:
-            state = self._states[dependent]
+        """Depth-first without recursion: a chain of `MAX_NODES` would pass Python's limit."""
+        doomed = list(reversed(self._dependents[name]))
+        while doomed:
+            state = self._states[doomed.pop()]
             if state.status is RunStatus.PENDING:
                 self._end(state, RunStatus.SKIPPED, error=reason)
-                self._skip_downstream(dependent, reason)
+                doomed.extend(reversed(self._dependents[state.name]))
 
     async def _stop(self, reason: str) -> None:
         self._stopping = True
@@ -248,17 +250,21 @@ class DagRunner:
             if node.fan_out is None:
                 state.execution_id = call.id
             self._listener.call_changed(call)
+            deadline = asyncio.timeout(node.timeout_seconds)
             try:
-                async with asyncio.timeout(node.timeout_seconds):
+                async with deadline:
                     result = await self._call_program(node, call)
             except asyncio.CancelledError as error:
                 reason = str(error.args[0]) if error.args else "Cancelled"
                 self._end_call(call, CallStatus.CANCELLED, clock, error=reason)
                 raise
-            except TimeoutError:
-                message = f"timed out after {node.timeout_seconds:g} s"
+            except TimeoutError as error:
+                if not deadline.expired():  # the program's own (a client's), not the node's
+                    message = _internal_error(call, error)
+                else:
+                    message = f"timed out after {node.timeout_seconds:g} s"
                 self._end_call(call, CallStatus.FAILED, clock, error=message)
-                raise CallFailed(message) from None
+                raise CallFailed(message) from error
             except CallFailed as error:
                 self._end_call(call, CallStatus.FAILED, clock, error=str(error))
                 raise
