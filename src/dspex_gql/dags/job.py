@@ -75,7 +75,6 @@ class DagRunJob(RunJob):
         """Nodes changed since last stored, with their change count (`_changes_of`)."""
         self._changes_of: dict[str, int] = {}
         self._dirty_calls: dict[Any, Call] = {}
-        self._nodes_stored = plan.nodes_stored
         self._calls_stored: set[Any] = set()
         self._uncounted_ms = 0
         self._quota_used_up = False
@@ -154,7 +153,7 @@ class DagRunJob(RunJob):
 
     async def _store_progress(self, session: AsyncSession, sequence: int) -> None:
         plan = self.plan
-        names = plan.nodes if not self._nodes_stored else list(self._dirty_nodes)
+        names = list(self._dirty_nodes)
         node_rows = [
             node_row(plan.nodes[name], plan.organization_id, plan.id, sequence) for name in names
         ]
@@ -165,8 +164,7 @@ class DagRunJob(RunJob):
             {call.id: call.sequence for call in self._dirty_calls.values()},
             self._uncounted_ms,
         )
-        write_nodes = update_rows if self._nodes_stored else insert_rows
-        await write_nodes(session, NodeExecution, node_rows)
+        await update_rows(session, NodeExecution, node_rows)
         new = [row for row in call_rows if row["id"] not in self._calls_stored]
         changed = [_changes(row) for row in call_rows if row["id"] in self._calls_stored]
         await insert_rows(session, Execution, new)
@@ -184,7 +182,6 @@ class DagRunJob(RunJob):
             return
         nodes, calls, counted_ms = self._writing
         self._writing = None
-        self._nodes_stored = True
         self._uncounted_ms -= counted_ms
         for name, changes in nodes.items():
             if self._dirty_nodes.get(name) == changes:

@@ -53,8 +53,6 @@ class DagRunPlan:
     programs: Mapping[str, ProgramCall | str]
     """By program id as the definition writes it; a string says why that program cannot run."""
     nodes: dict[str, NodeState]
-    nodes_stored: bool
-    """Whether the run's node rows exist (else the first write inserts them)."""
     sequence: int
     started_at: datetime | None
 
@@ -108,8 +106,7 @@ async def _call_of(
 
 
 def node_states(definition: DagDefinition, rows: Sequence[NodeExecution]) -> dict[str, NodeState]:
-    """Each node's state: as stored where a row exists (unfinished ones back to PENDING), else
-    PENDING."""
+    """Each node's state as stored (unfinished ones back to PENDING); PENDING for a new run."""
     stored = {row.node_name: row for row in rows}
     states = {}
     for position, node in enumerate(definition.nodes):
@@ -167,7 +164,6 @@ async def load_plan(session: AsyncSession, secrets: SecretBox, run: DagRun) -> D
         context=run.context,
         programs=await program_calls(session, secrets, found, wanted),
         nodes=node_states(definition, rows),
-        nodes_stored=bool(rows),
         sequence=run.sequence,
         started_at=run.started_at,
     )

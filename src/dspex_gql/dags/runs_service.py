@@ -19,6 +19,7 @@ from dspex_gql.dags.plans import DagRunPlan, ProgramCall, definition_of, node_st
 from dspex_gql.dags.programs import program_ids, visible_programs
 from dspex_gql.dags.repository import DagRepository
 from dspex_gql.dags.runs_repository import DagRunRepository, NodeExecutionRepository
+from dspex_gql.dags.writing import insert_rows, node_row
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.dags.definition import DagDefinition
 from dspex_gql.engine.dags.parsing import parse_definition
@@ -90,7 +91,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             calls = await self._program_calls(tx, definition, context)
             run = await self._insert(tx, dag, dag.version, context, process_id)
             audit.record(tx, self._actor, "dag.execute", "DagRun", run.id, _started(dag, run))
-            self._launch(tx, run, definition, calls, node_states(definition, []))
+            await self._launch(tx, run, definition, calls, node_states(definition, []))
         return run
 
     async def retry(self, id: UUID) -> DagRun:
@@ -114,7 +115,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             )
             changes = {**_started(dag, run), "retryOf": previous.id}
             audit.record(tx, self._actor, "dag.retry", "DagRun", run.id, changes)
-            self._launch(tx, run, definition, calls, reused(definition, nodes))
+            await self._launch(tx, run, definition, calls, reused(definition, nodes))
         return run
 
     async def cancel(self, id: UUID) -> DagRun:
@@ -231,7 +232,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         await tx.session.flush()
         return run
 
-    def _launch(
+    async def _launch(
         self,
         tx: UnitOfWork,
         run: DagRun,
@@ -239,7 +240,10 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         calls: Mapping[str, ProgramCall | str],
         nodes: dict[str, NodeState],
     ) -> None:
+        """Insert the run's nodes as they start (PENDING, or reused), and run it after commit."""
         assert run.process_id is not None, "a new run carries its process"
+        rows = [node_row(n, run.organization_id, run.id, run.sequence) for n in nodes.values()]
+        await insert_rows(tx.session, NodeExecution, rows)
         plan = DagRunPlan(
             id=run.id,
             organization_id=run.organization_id,
@@ -250,7 +254,6 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             context=run.context,
             programs=calls,
             nodes=nodes,
-            nodes_stored=False,
             sequence=run.sequence,
             started_at=None,
         )

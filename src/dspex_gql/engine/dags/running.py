@@ -169,6 +169,8 @@ class DagRunner:
             raise
         except CallFailed as error:
             self._end(state, RunStatus.FAILED, clock, error=str(error))
+        except Exception as error:
+            self._end(state, RunStatus.FAILED, clock, error=_internal_error(node.name, error))
         else:
             self._end(state, RunStatus.SUCCESS, clock, result=result)
         self._after(state)
@@ -260,7 +262,7 @@ class DagRunner:
                 raise
             except TimeoutError as error:
                 if not deadline.expired():  # the program's own (a client's), not the node's
-                    message = _internal_error(call, error)
+                    message = _internal_error(f"{call.node} (call {call.id})", error)
                 else:
                     message = f"timed out after {node.timeout_seconds:g} s"
                 self._end_call(call, CallStatus.FAILED, clock, error=message)
@@ -269,7 +271,7 @@ class DagRunner:
                 self._end_call(call, CallStatus.FAILED, clock, error=str(error))
                 raise
             except Exception as error:
-                message = _internal_error(call, error)
+                message = _internal_error(f"{call.node} (call {call.id})", error)
                 self._end_call(call, CallStatus.FAILED, clock, error=message)
                 raise CallFailed(message) from error
         self._end_call(call, CallStatus.COMPLETED, clock, result=result)
@@ -311,13 +313,7 @@ class DagRunner:
         self._listener.call_changed(call)
 
 
-def _internal_error(call: Call, error: Exception) -> str:
+def _internal_error(where: str, error: Exception) -> str:
     error_id = uuid.uuid4().hex[:12]
-    logger.error(
-        "node %s call %s failed unexpectedly (error id %s)",
-        call.node,
-        call.id,
-        error_id,
-        exc_info=error,
-    )
+    logger.error("node %s failed unexpectedly (error id %s)", where, error_id, exc_info=error)
     return f"Internal error (error id {error_id})"
