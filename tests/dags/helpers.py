@@ -112,3 +112,8 @@ def problems(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     assert result["__typename"] == "ValidationError", result
     assert result["code"] == "VALIDATION_FAILED", result
     return [(error["field"], error["code"], error["message"]) for error in result["fieldErrors"]]
+
+
+def refused(result: dict[str, Any], typename: str, message: str) -> bool:
+    """Whether a mutation's result is the error `typename` (ConflictError, ...) saying `message`."""
+    return (result["__typename"], result["message"]) == (typename, message)
