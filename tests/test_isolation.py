@@ -57,6 +57,8 @@ from graphql import (
 
 from dspex_gql.app import create_app
 from dspex_gql.graphql.schema import build_schema
+from tests.dags.helpers import change, new_dag, update_dag
+from tests.dags.helpers import node as dag_node
 from tests.support.app import make_settings
 from tests.support.factories import (
     create_language_model,
@@ -100,6 +102,7 @@ A_KINDS = (
     "VariableSpace",
     "OptimizationRun",
     "LanguageModel",
+    "Dag",
 )
 """What organization A makes one (or more) of, below."""
 RESULT_KINDS = {"LanguageModelCheck": "LanguageModel", "ProgramExport": "Program"}
@@ -192,8 +195,8 @@ def result_kind(result: GraphQLOutputType) -> str:
         if len(members) != 1:
             raise Unbuildable(f"{named.name} has no single success type")
         named = members[0]
-    if isinstance(named, GraphQLObjectType) and "nodes" in named.fields:
-        named = get_named_type(named.fields["nodes"].type)
+    if isinstance(named, GraphQLObjectType) and {"nodes", "pageInfo"} <= set(named.fields):
+        named = get_named_type(named.fields["nodes"].type)  # a connection (a Dag has nodes too)
     return RESULT_KINDS.get(named.name, named.name)
 
 
@@ -404,6 +407,7 @@ EVERYTHING = """{
   variableSpaces(first: 1000) { nodes { id name } }
   optimizationRuns(first: 1000) { nodes { id name } }
   languageModels(first: 1000) { nodes { id name } }
+  dags(first: 1000) { nodes { id name } }
 }"""
 
 
@@ -424,13 +428,14 @@ async def inventory(organization: Organization) -> None:
         "VariableSpace": data["variableSpaces"]["nodes"],
         "OptimizationRun": data["optimizationRuns"]["nodes"],
         "LanguageModel": data["languageModels"]["nodes"],
+        "Dag": data["dags"]["nodes"],
     }
     organization.ids = {kind: [row["id"] for row in rows] for kind, rows in lists.items()}
     organization.values |= {id for ids in organization.ids.values() for id in ids}
     organization.values |= {data["organization"][k] for k in ("name", "slug")}
     organization.values |= {u["email"] for u in data["users"]["nodes"]}
     organization.values |= {k["prefix"] for k in keys}
-    named = ("Signature", "Program", "VariableSpace", "OptimizationRun", "LanguageModel")
+    named = ("Signature", "Program", "VariableSpace", "OptimizationRun", "LanguageModel", "Dag")
     organization.values |= {r["name"] for kind in named for r in lists[kind]}
 
 
@@ -465,8 +470,9 @@ async def make_organization(
     """One of everything, through the API: signatures (DRAFT and ACTIVE, PRIVATE and
     ORGANIZATION), READY programs (ORGANIZATION-visible, and a PRIVATE slow one), a DRAFT clone,
     a finished and a running execution, language models (a PRIVATE one with an API key, an
-    ORGANIZATION one), a member with a password and a key, settings, and the audit rows all that
-    left. Then every id it owns, read back by kind."""
+    ORGANIZATION one), DAGs (an ACTIVE shared one at version 2, a PRIVATE draft), a member with
+    a password and a key, settings, and the audit rows all that left. Then every id it owns, read
+    back by kind."""
     marker = f"{prefix}{uuid.uuid4().hex[:10]}"
     question = {"question": f"{marker} question"}
     draft = await create_signature(admin, name=f"{marker}-draft", description=marker)
@@ -513,6 +519,7 @@ async def make_organization(
     await until_optimizing(app, tenant.admin_key, optimizing["id"])
     await create_language_model(admin, name=f"{marker}-lm", apiKey=f"sk-{marker}", baseUrl=LM_URL)
     await create_language_model(admin, name=f"{marker}-shared-lm", visibility="ORGANIZATION")
+    await make_dags(admin, marker, visible["id"], private["id"])
     someone = await member(admin, "USER", name=f"{marker}-member")
     settings = await admin.data(
         "mutation($s: JSON) { updateOrganization(input: {settings: $s}) { __typename } }",
@@ -532,6 +539,17 @@ async def make_organization(
     for kind, live in live_ones:
         organization.ids[kind] = [live, *(id for id in organization.ids[kind] if id != live)]
     return organization
+
+
+async def make_dags(admin: GraphQLClient, marker: str, visible: str, private: str) -> None:
+    summarize = {"nodes": [dag_node("summarize", visible, topic="$context.topic")]}
+    ask = {"nodes": [dag_node("ask", private, question="$context.question")]}
+    shared = await new_dag(
+        admin, name=f"{marker}-dag", description=marker, visibility="ORGANIZATION", definition=ask
+    )
+    assert (await update_dag(admin, shared["id"], definition=summarize))["version"] == 2
+    assert (await change(admin, "activateDag", shared["id"]))["status"] == "ACTIVE"
+    await new_dag(admin, name=f"{marker}-draft-dag", definition=ask)
 
 
 STATE = """{
@@ -556,6 +574,9 @@ STATE = """{
   languageModels(first: 1000) { nodes {
     id name model baseUrl hasApiKey defaults promptPricePerMillion completionPricePerMillion
     maxConcurrency requestsPerMinute visibility updatedAt } }
+  dags(first: 1000) { nodes {
+    id name description status version definition visibility updatedAt
+    versions { version definition } nodes { name program { id } } } }
 }"""
 
 
