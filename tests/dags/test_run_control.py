@@ -138,7 +138,8 @@ async def test_a_retry_reuses_what_succeeded_and_reruns_the_failures(
         "FAILED",
         "SKIPPED",
     ]
-    assert retry["status"] == "PENDING" and retry["retryCount"] == 1
+    assert retry["status"] == "PENDING"
+    assert retry["retryCount"] == 1
     assert retry["retryOf"] == {"id": failed["id"]}
     assert done["status"] == "SUCCESS", done
     assert after["first"]["reusedFromId"] == before["first"]["id"]
@@ -159,7 +160,7 @@ async def test_only_failed_or_cancelled_runs_are_retried(
     done = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "q"}))
 
     refused = (await client.data(RETRY, id=done["id"]))["retryDagRun"]
-    unknown = (await client.data(RETRY, id="00000000-0000-4000-8000-000000000000"))
+    unknown = await client.data(RETRY, id="00000000-0000-4000-8000-000000000000")
 
     assert refused["__typename"] == "ConflictError"
     assert refused["message"] == (
