@@ -59,6 +59,8 @@ from dspex_gql.app import create_app
 from dspex_gql.graphql.schema import build_schema
 from tests.dags.helpers import change, new_dag, update_dag
 from tests.dags.helpers import node as dag_node
+from tests.dags.runs_support import finished as finished_dag_run
+from tests.dags.runs_support import started, until_node_running
 from tests.support.app import make_settings
 from tests.support.factories import (
     create_language_model,
@@ -89,6 +91,7 @@ KIND_ALIASES = {
     "parentId": "Program",
     "resourceId": ANY_KIND,
     "optimizationRunIds": "OptimizationRun",
+    "retryOfId": "DagRun",
 }
 """Id slots whose name is not `<kind>Id` (`*`: any kind, tried with one id of each)."""
 A_KINDS = (
@@ -103,6 +106,8 @@ A_KINDS = (
     "OptimizationRun",
     "LanguageModel",
     "Dag",
+    "DagRun",
+    "NodeExecution",
 )
 """What organization A makes one (or more) of, below."""
 RESULT_KINDS = {"LanguageModelCheck": "LanguageModel", "ProgramExport": "Program"}
@@ -408,6 +413,7 @@ EVERYTHING = """{
   optimizationRuns(first: 1000) { nodes { id name } }
   languageModels(first: 1000) { nodes { id name } }
   dags(first: 1000) { nodes { id name } }
+  dagRuns(first: 1000) { nodes { id nodeExecutions { id } } }
 }"""
 
 
@@ -429,6 +435,8 @@ async def inventory(organization: Organization) -> None:
         "OptimizationRun": data["optimizationRuns"]["nodes"],
         "LanguageModel": data["languageModels"]["nodes"],
         "Dag": data["dags"]["nodes"],
+        "DagRun": data["dagRuns"]["nodes"],
+        "NodeExecution": [n for run in data["dagRuns"]["nodes"] for n in run["nodeExecutions"]],
     }
     organization.ids = {kind: [row["id"] for row in rows] for kind, rows in lists.items()}
     organization.values |= {id for ids in organization.ids.values() for id in ids}
@@ -458,10 +466,10 @@ async def world(database_url: str) -> AsyncIterator[World]:
 
 async def stop_live_run(organization: Organization) -> None:
     """A run left RUNNING would be resumed by every later app on this database."""
-    live = organization.ids["OptimizationRun"][0]
-    document = "mutation($id: ID!) { cancelOptimization(id: $id) { __typename } }"
-    cancelled = await organization.admin.data(document, id=live)
-    assert cancelled["cancelOptimization"]["__typename"] == "OptimizationRun", cancelled
+    for kind, mutation in (("OptimizationRun", "cancelOptimization"), ("DagRun", "cancelDagRun")):
+        document = f"mutation($id: ID!) {{ {mutation}(id: $id) {{ __typename }} }}"
+        cancelled = await organization.admin.data(document, id=organization.ids[kind][0])
+        assert cancelled[mutation]["__typename"] == kind, cancelled
 
 
 async def make_organization(
@@ -519,7 +527,7 @@ async def make_organization(
     await until_optimizing(app, tenant.admin_key, optimizing["id"])
     await create_language_model(admin, name=f"{marker}-lm", apiKey=f"sk-{marker}", baseUrl=LM_URL)
     await create_language_model(admin, name=f"{marker}-shared-lm", visibility="ORGANIZATION")
-    await make_dags(admin, marker, visible["id"], private["id"])
+    live_dag_run = await make_dags(app, tenant, admin, marker, visible["id"], private["id"])
     someone = await member(admin, "USER", name=f"{marker}-member")
     settings = await admin.data(
         "mutation($s: JSON) { updateOrganization(input: {settings: $s}) { __typename } }",
@@ -535,13 +543,18 @@ async def make_organization(
         ("Program", private["id"]),
         ("Execution", running["id"]),
         ("OptimizationRun", optimizing["id"]),
+        ("DagRun", live_dag_run),
     )
     for kind, live in live_ones:
         organization.ids[kind] = [live, *(id for id in organization.ids[kind] if id != live)]
     return organization
 
 
-async def make_dags(admin: GraphQLClient, marker: str, visible: str, private: str) -> None:
+async def make_dags(
+    app: FastAPI, tenant: Tenant, admin: GraphQLClient, marker: str, visible: str, private: str
+) -> str:
+    """A shared ACTIVE DAG at version 2 that ran to its end, a private draft, and a DAG whose
+    run is left RUNNING (a slow program): that run's id."""
     summarize = {"nodes": [dag_node("summarize", visible, topic="$context.topic")]}
     ask = {"nodes": [dag_node("ask", private, question="$context.question")]}
     shared = await new_dag(
@@ -550,6 +563,13 @@ async def make_dags(admin: GraphQLClient, marker: str, visible: str, private: st
     assert (await update_dag(admin, shared["id"], definition=summarize))["version"] == 2
     assert (await change(admin, "activateDag", shared["id"]))["status"] == "ACTIVE"
     await new_dag(admin, name=f"{marker}-draft-dag", definition=ask)
+    done = await started(admin, shared["id"], {"topic": marker})
+    assert (await finished_dag_run(app, tenant.admin_key, done))["status"] == "SUCCESS"
+    slow = await new_dag(admin, name=f"{marker}-slow-dag", definition=ask)
+    assert (await change(admin, "activateDag", slow["id"]))["status"] == "ACTIVE"
+    live = await started(admin, slow["id"], {"question": marker})
+    await until_node_running(app, tenant.admin_key, live, "ask")
+    return live
 
 
 STATE = """{
@@ -577,6 +597,8 @@ STATE = """{
   dags(first: 1000) { nodes {
     id name description status version definition visibility updatedAt
     versions { version definition } nodes { name program { id } } } }
+  dagRuns(first: 1000) { nodes {
+    id status sequence result error finishedNodes nodeExecutions { id status result } } }
 }"""
 
 

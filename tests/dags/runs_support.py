@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from tests.support.factories import create_program, errors, unique
 from tests.support.http_client import GraphQLClient
-from tests.support.websocket_client import Socket
+from tests.support.websocket_client import Socket, payload_of
 
 NODE = """
 fragment NodeParts on NodeExecution {
@@ -111,3 +111,14 @@ def call(
         "inputs": inputs,
         "dependencies": list(deps),
     } | extra
+
+
+async def until_node_running(app: FastAPI, key: str, run_id: str, name: str) -> None:
+    """Wait until the node's RUNNING state is stored (its message comes after the write)."""
+
+    def running(message: dict[str, Any]) -> bool:
+        nodes = (payload_of(message).get("data") or {}).get("nodeExecutionUpdated") or []
+        return any(n["nodeName"] == name and n["status"] == "RUNNING" for n in nodes)
+
+    async with Socket(app, key) as socket:
+        await socket.subscribe(NODES_UPDATED, {"id": run_id}, until=running)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 
 from dspex_gql.accounts.admin import set_quota
 from dspex_gql.config import Settings
 from tests.dags.runs_support import (
     NODE,
-    NODES_UPDATED,
     RUN,
     active_dag,
     call,
@@ -19,12 +16,12 @@ from tests.dags.runs_support import (
     nodes_of,
     program,
     started,
+    until_node_running,
 )
 from tests.support.factories import errors
 from tests.support.http_client import GraphQLClient
 from tests.support.people import member
 from tests.support.tenants import Tenant
-from tests.support.websocket_client import Socket, payload_of
 
 CANCEL = (
     RUN
@@ -42,17 +39,6 @@ GET = RUN + "query($id: ID!) { dagRun(id: $id) { ...RunParts } }"
 EXECUTIONS_OF = """query($id: ID!) { executions(filter: {programId: {eq: $id}}) {
   totalCount nodes { status } } }"""
 HELD = {"latency_ms": 600_000}
-
-
-async def until_node_running(app: FastAPI, key: str, run_id: str, name: str) -> None:
-    """Wait until the node's RUNNING state is stored (its message comes after the write)."""
-
-    def running(message: dict[str, Any]) -> bool:
-        nodes = (payload_of(message).get("data") or {}).get("nodeExecutionUpdated") or []
-        return any(n["nodeName"] == name and n["status"] == "RUNNING" for n in nodes)
-
-    async with Socket(app, key) as socket:
-        await socket.subscribe(NODES_UPDATED, {"id": run_id}, until=running)
 
 
 async def test_cancelling_stops_running_nodes_and_skips_the_rest(
