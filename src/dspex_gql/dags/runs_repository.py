@@ -14,6 +14,7 @@ from dspex_gql.dags.models import TERMINAL, Dag, DagRun, NodeExecution, RunStatu
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import RunRepository, TenantRepository
+from dspex_gql.executions.models import Execution, ExecutionStatus
 
 UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
 
@@ -101,11 +102,25 @@ async def close_unfinished_nodes(
     session: AsyncSession, run: Any, reason: str = "The DAG run was cancelled"
 ) -> None:
     """A run ended without its job (cancelled in place, or unable to resume): its running nodes
-    are CANCELLED and those not started SKIPPED, with `reason`."""
+    are CANCELLED, with the executions they were waiting for, and those not started SKIPPED,
+    with `reason`."""
+    now = utcnow()
     endings = ((RunStatus.RUNNING, RunStatus.CANCELLED), (RunStatus.PENDING, RunStatus.SKIPPED))
     for before, after in endings:
         await session.execute(
             update(NodeExecution)
             .where(NodeExecution.dag_run_id == run.id, NodeExecution.status == before)
-            .values(status=after, sequence=run.sequence + 1, error=reason, completed_at=utcnow())
+            .values(status=after, sequence=run.sequence + 1, error=reason, completed_at=now)
         )
+    nodes = select(NodeExecution.id).where(NodeExecution.dag_run_id == run.id)
+    await session.execute(
+        update(Execution)
+        .where(Execution.node_execution_id.in_(nodes.scalar_subquery()))
+        .where(Execution.status.in_((ExecutionStatus.PENDING, ExecutionStatus.RUNNING)))
+        .values(
+            status=ExecutionStatus.CANCELLED,
+            error=reason,
+            completed_at=now,
+            sequence=Execution.sequence + 1,
+        )
+    )
