@@ -49,14 +49,14 @@ async def program(client: GraphQLClient, spec: str, **configuration: Any) -> str
     return str(created["id"])
 
 
-async def active_dag(client: GraphQLClient, nodes: list[dict[str, Any]]) -> str:
-    """A DAG of `nodes`, created and activated: its id."""
+async def active_dag(client: GraphQLClient, nodes: list[dict[str, Any]], **fields: Any) -> str:
+    """A DAG of `nodes` (and `fields`), created and activated: its id."""
     data = await client.data(
         """mutation($input: CreateDagInput!) { createDag(input: $input) {
              __typename ... on Dag { id } """
         + errors("ValidationError")
         + "} }",
-        input={"name": unique("dag"), "definition": {"nodes": nodes}},
+        input={"name": unique("dag"), "definition": {"nodes": nodes}} | fields,
     )
     assert data["createDag"]["__typename"] == "Dag", data
     dag_id = str(data["createDag"]["id"])
