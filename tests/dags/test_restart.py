@@ -5,12 +5,10 @@ loopback, the embedded SQLite default."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import STARTUP_SECONDS, Server, clean_env
+from tests.support.processes import Server, clean_env, polled
 
 PROGRAM = """mutation { createProgram(input: {name: "step", signatureSpec: "question -> answer",
   configuration: {latency_ms: 300}, initialize: true}) { ... on Program { id status } } }"""
@@ -39,20 +37,9 @@ def chain(program_id: str) -> dict[str, Any]:
     return {"name": "chain", "definition": {"nodes": nodes}}
 
 
-async def run_state(server: Server, key: str, run_id: str) -> dict[str, Any]:
-    state: dict[str, Any] = (await server.post(RUN, key, id=run_id))["data"]["dagRun"]
-    return state
-
-
 async def until(server: Server, key: str, run_id: str, done: Any) -> dict[str, Any]:
     """The run once `done(run)` holds, read through `server` (another process runs it)."""
-    deadline = time.monotonic() + 4 * STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        state = await run_state(server, key, run_id)
-        if done(state):
-            return state
-        await asyncio.sleep(0.05)  # another process's progress: polled, no event to await here
-    raise AssertionError(f"{run_id} did not get there:\n{server.log.read_text()}")
+    return await polled(server, key, RUN, "dagRun", run_id, done)
 
 
 def succeeded(state: dict[str, Any]) -> list[dict[str, Any]]:

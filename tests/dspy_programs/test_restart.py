@@ -5,8 +5,6 @@ generated itself (the loopback development default), which the next process read
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ import pytest
 
 from tests.dspy_programs.conftest import API_KEY, training_data
 from tests.support.fake_lm import FakeLM
-from tests.support.processes import STARTUP_SECONDS, Server, clean_env
+from tests.support.processes import STARTUP_SECONDS, Server, clean_env, polled
 
 SETUP = """mutation($url: String!, $key: String!) {
   createLanguageModel(input: {name: "fake", model: "openai/fake", baseUrl: $url, apiKey: $key}) {
@@ -39,20 +37,9 @@ def fake_lm() -> Iterator[FakeLM]:
         yield server
 
 
-async def run_state(server: Server, key: str, run_id: str) -> dict[str, Any]:
-    state: dict[str, Any] = (await server.post(RUN, key, id=run_id))["data"]["optimizationRun"]
-    return state
-
-
 async def until(server: Server, key: str, run_id: str, done: Any) -> dict[str, Any]:
     """The run once `done(run)` holds, read through `server` (another process runs it)."""
-    deadline = time.monotonic() + 4 * STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        state = await run_state(server, key, run_id)
-        if done(state):
-            return state
-        await asyncio.sleep(0.05)  # another process's progress: polled, no event to await here
-    raise AssertionError(f"{run_id} did not get there:\n{server.log.read_text()}")
+    return await polled(server, key, RUN, "optimizationRun", run_id, done)
 
 
 async def test_a_killed_compile_compiles_again_and_keeps_what_was_stored(

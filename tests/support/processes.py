@@ -3,6 +3,7 @@ websocket client) or that kill and restart the service."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,20 @@ class Server:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=STARTUP_SECONDS)
+
+
+async def polled(
+    server: Server, key: str, query: str, field: str, id: str, done: Callable[[Any], bool]
+) -> dict[str, Any]:
+    """`field` of `query(id: id)` once `done(it)` holds, read through `server`: what another
+    process does is polled, there is no event to await here."""
+    deadline = time.monotonic() + 4 * STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        state: dict[str, Any] = (await server.post(query, key, id=id))["data"][field]
+        if done(state):
+            return state
+        await asyncio.sleep(0.05)  # polling another process
+    raise AssertionError(f"{id} did not get there:\n{server.log.read_text()}")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

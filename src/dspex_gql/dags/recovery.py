@@ -10,8 +10,9 @@ from dspex_gql.dags.events import DagRunChanged
 from dspex_gql.dags.job import DagRunJob
 from dspex_gql.dags.models import DagRun, RunStatus
 from dspex_gql.dags.plans import DagRunPlan, load_plan
-from dspex_gql.dags.runs_repository import claim_abandoned, close_unfinished_nodes
+from dspex_gql.dags.runs_repository import UNFINISHED, close_unfinished_nodes
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.repository import claim_abandoned_runs
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.orchestrator.lease import Abandoned
@@ -33,7 +34,9 @@ class ResumedDagRuns:
     async def reclaim(self, tx: UnitOfWork, abandoned: Abandoned) -> int:
         """Claim the abandoned runs, rebuild each from its stored nodes, and run it again once
         the claim is committed; a run that cannot be rebuilt fails, saying why."""
-        runs = await claim_abandoned(tx.session, abandoned, abandoned.taker)
+        runs = await claim_abandoned_runs(
+            tx.session, DagRun, UNFINISHED, abandoned, abandoned.taker
+        )
         plans: list[DagRunPlan] = []
         failed: list[DagRunChanged] = []
         for run in runs:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -81,21 +81,6 @@ class NodeExecutionRepository(TenantRepository[NodeExecution]):
         for node in await self.session.scalars(query):
             found.setdefault(node.dag_run_id, []).append(node)
         return found
-
-
-async def claim_abandoned(
-    session: AsyncSession, abandoned: Callable[[Any], ColumnElement[bool]], taker: UUID
-) -> list[DagRun]:
-    """Runs no live process runs, now run by `taker` — in one statement, so two processes
-    sweeping at once never both resume one."""
-    statement = (
-        update(DagRun)
-        .where(DagRun.status.in_(UNFINISHED), abandoned(DagRun.process_id))
-        .values(process_id=taker, updated_at=utcnow())
-        .returning(DagRun)
-    )
-    runs = list(await session.scalars(statement))
-    return sorted(runs, key=lambda run: run.created_at)
 
 
 async def close_unfinished_nodes(

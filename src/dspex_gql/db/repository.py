@@ -5,7 +5,7 @@ reader: system code sees the whole organization, never more."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
@@ -143,6 +143,25 @@ class RunRepository(TenantRepository[M]):
             model.process_id == process_id,
         )
         return (await self.session.execute(query)).one_or_none()
+
+
+async def claim_abandoned_runs(
+    session: AsyncSession,
+    model: type[Any],
+    unfinished: Iterable[Any],
+    abandoned: Callable[[Any], ColumnElement[bool]],
+    taker: UUID,
+) -> list[Any]:
+    """Runs of `model` no live process runs (status in `unfinished`), now run by `taker`, oldest
+    first — in one statement, so two processes sweeping at once never both resume one."""
+    statement = (
+        update(model)
+        .where(model.status.in_(list(unfinished)), abandoned(model.process_id))
+        .values(process_id=taker, updated_at=utcnow())
+        .returning(model)
+    )
+    runs = list(await session.scalars(statement))
+    return sorted(runs, key=lambda run: run.created_at)
 
 
 async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:

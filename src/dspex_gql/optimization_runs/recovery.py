@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.repository import claim_abandoned_runs
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.optimization import MetricRegistry
@@ -13,7 +14,7 @@ from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.job import OPTIMIZATIONS, OptimizationPlan
 from dspex_gql.optimization_runs.models import OptimizationRun, OptimizationStatus
 from dspex_gql.optimization_runs.planning import load_plan
-from dspex_gql.optimization_runs.repository import EvaluationRepository, claim_abandoned
+from dspex_gql.optimization_runs.repository import UNFINISHED, EvaluationRepository
 from dspex_gql.orchestrator.lease import Abandoned
 from dspex_gql.runs import Runs
 from dspex_gql.secrets_box import SecretBox
@@ -33,7 +34,9 @@ class ResumedOptimizations:
     async def reclaim(self, tx: UnitOfWork, abandoned: Abandoned) -> int:
         """Claim the abandoned runs, rebuild each from its stored evaluations, and run it again
         once the claim is committed; a run that cannot be rebuilt fails, saying why."""
-        runs = await claim_abandoned(tx.session, abandoned, abandoned.taker)
+        runs = await claim_abandoned_runs(
+            tx.session, OptimizationRun, UNFINISHED, abandoned, abandoned.taker
+        )
         plans: list[OptimizationPlan] = []
         failed: list[OptimizationChanged] = []
         for run in runs:

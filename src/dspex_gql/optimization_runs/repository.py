@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, func, select
 
 from dspex_gql import policies
-from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import RunRepository, TenantRepository
 from dspex_gql.optimization_runs.models import (
@@ -123,18 +121,3 @@ class EvaluationRepository(TenantRepository[Evaluation]):
             .group_by(Evaluation.optimization_run_id)
         )
         return {row[0]: (row[1], _float(row[2])) for row in await self.session.execute(query)}
-
-
-async def claim_abandoned(
-    session: AsyncSession, abandoned: Callable[[Any], ColumnElement[bool]], taker: UUID
-) -> list[OptimizationRun]:
-    """Runs no live process runs, now run by `taker` — in one statement, so two processes
-    sweeping at once never both resume one."""
-    statement = (
-        update(OptimizationRun)
-        .where(OptimizationRun.status.in_(UNFINISHED), abandoned(OptimizationRun.process_id))
-        .values(process_id=taker, updated_at=utcnow())
-        .returning(OptimizationRun)
-    )
-    runs = list(await session.scalars(statement))
-    return sorted(runs, key=lambda run: run.created_at)
