@@ -246,3 +246,16 @@ async def test_a_used_compute_quota_refuses_a_run(
 
 
 __all__ = ["NODE"]
+
+
+async def test_an_oversized_context_or_a_malformed_id_is_refused(client: GraphQLClient) -> None:
+    answer = await program(client, "question -> answer")
+    dag_id = await active_dag(client, [call("a", answer, {"question": "$context.question"})])
+
+    oversized = await execute_dag(client, dag_id, {"question": "x" * 300_000})
+    malformed = await execute_dag(client, "not-an-id", {"question": "q"})
+
+    assert oversized["__typename"] == "ValidationError"
+    assert oversized["fieldErrors"][0]["field"] == "context"
+    assert malformed["__typename"] == "NotFoundError"
+    assert (await client.data("{ dagRuns { totalCount } }"))["dagRuns"]["totalCount"] == 0
