@@ -263,6 +263,41 @@ def ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+async def request_profile(
+    step: Callable[[], Awaitable[object]],
+    repeats: int,
+    settle: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    """cProfile of `repeats` calls (main thread): own time by package, and the service's own
+    functions by cumulative time, in ms per call (inflated by profiling: compare shares)."""
+    profiler = cProfile.Profile()
+    for _ in range(repeats):
+        profiler.enable()
+        await step()
+        profiler.disable()
+        if settle is not None:
+            await settle()
+    stats = pstats.Stats(profiler)
+    entries: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    ours = [item for item in entries.items() if "dspex_gql/" in item[0][0]]
+    ranked = sorted(ours, key=lambda item: -item[1][3])[:30]
+    return {
+        "note": "cProfile, main thread only; profiling inflates times: compare within the list",
+        "profiled_ms_per_call": round(
+            sum(entry[2] for entry in entries.values()) * 1000 / repeats, 3
+        ),
+        "own_time_share_by_package": breakdown.own_time_by_group(stats),
+        "dspex_gql_cumulative_ms_per_call": [
+            {
+                "function": breakdown._function_name(*key),
+                "calls": round(entry[1] / repeats, 2),
+                "cumulative_ms": round(entry[3] * 1000 / repeats, 3),
+            }
+            for key, entry in ranked
+        ],
+    }
+
+
 # -- 1. createDag -------------------------------------------------------------------------------
 
 
@@ -335,6 +370,9 @@ async def measure_create(bench: Bench, args: argparse.Namespace) -> dict[str, An
             found[name] = {"latency_ms": summarize(samples)} | window.figures()
     finally:
         await engine.dispose()
+    if args.profile or found["service"]["latency_ms"]["p99"] > TARGET_CREATE_MS:
+        log("createDag: profiling DagService.create")
+        found["profile_service"] = await request_profile(service, 20)
     found["target_ms"] = TARGET_CREATE_MS
     found["target_rule"] = "p99 of the service's server-side time (`service`) ≤ target_ms"
     found["target_met"] = found["service"]["latency_ms"]["p99"] <= TARGET_CREATE_MS
@@ -384,6 +422,17 @@ async def measure_execute(bench: Bench, args: argparse.Namespace) -> dict[str, A
         "node_started_before_response": started_first,
         "process_gc": gc_stats.figures(),
     } | window.figures()
+    if args.profile or service["first_node_start_ms"]["p99"] > TARGET_START_MS:
+        log("executeDag: profiling the request in-process (ASGI) until the run has ended")
+        keys = iter(range(10**9))
+
+        async def asgi() -> None:
+            variables = {"dagId": dag_id, "context": {"question": f"profile-{next(keys)}"}}
+            body = json.dumps({"query": EXECUTE_DAG, "variables": variables}).encode()
+            await breakdown.asgi_post(bench.app, "/graphql", body, bench.client.api_key)()
+            await bench.idle()  # the run, up to its terminal write, is profiled too
+
+        service["profile_request_and_run"] = await request_profile(asgi, 30)
     log(f"raw INSERT dag_runs + node_executions + create_task: {count} times")
     baseline = await raw_execute(bench, UUID(dag_id), count)
     return {
@@ -902,6 +951,9 @@ async def measure_reads(
     bench: Bench, args: argparse.Namespace, port: int, run_id: str
 ) -> dict[str, Any]:
     seeding = await seed_dags(bench, port, args.list_dags, args.seed_concurrency)
+    # idle meanwhile for longer than uvicorn's keep-alive timeout (5 s): a new connection
+    await bench.client.connection.close()
+    bench.client.connection = await Connection.open(port)
     key = bench.client.api_key
     queries = {
         "dags": (DAGS_QUERY, {"first": args.list_dags}, "/raw/dags"),
