@@ -8,6 +8,8 @@ response. Each route takes the very request body the GraphQL endpoint gets and r
     POST /raw/program   {"variables": {"id": ...}}      → {"data": {"program": {...}}}
     POST /raw/programs  {"variables": {"first": 1000}}  → {"data": {"programs": {"nodes": [...]}}}
     POST /raw/execute   {"variables": {"input": {...}}} → insert PENDING, create_task, return
+    POST /raw/dags      {"variables": {"first": 1000}}  → {"data": {"dags": {"nodes": [...]}}}
+    POST /raw/dag_run   {"variables": {"id": ...}}      → {"data": {"dagRun": {...}}}
 
 No authentication and no rate limit: the organization is looked up once, by slug, at start-up
 (it is created for the run before any server starts), and the `Authorization` header the requests
@@ -31,6 +33,7 @@ from starlette.routing import Route
 
 from dspex_gql.accounts.models import Organization
 from dspex_gql.config import DatabaseSettings
+from dspex_gql.dags.models import Dag, DagRun, NodeExecution
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.engine import create_engine
 from dspex_gql.executions.models import Execution
@@ -39,6 +42,9 @@ from dspex_gql.programs.models import Program, ProgramStatus
 PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
 EXECUTIONS: Table = Execution.__table__  # type: ignore[assignment]
 ORGANIZATIONS: Table = Organization.__table__  # type: ignore[assignment]
+DAGS: Table = Dag.__table__  # type: ignore[assignment]
+DAG_RUNS: Table = DagRun.__table__  # type: ignore[assignment]
+NODE_EXECUTIONS: Table = NodeExecution.__table__  # type: ignore[assignment]
 
 TaskStarted = Callable[[Mapping[str, Any]], None]
 """Called first thing in the task `/raw/execute` starts, with the execution's inputs."""
@@ -119,6 +125,72 @@ def create_raw_app(
         body = {"__typename": "Execution", "id": str(execution_id), "status": "PENDING"}
         return JSONResponse({"data": {"executeProgram": body}})
 
+    async def dags(request: Request) -> JSONResponse:
+        """`dags(first:) { nodes { id name status version createdAt } }` of an admin: live DAGs,
+        newest first (`DagRepository`'s default order), one more row fetched as the service does
+        to know whether there is a next page."""
+        first = int((await request.json())["variables"]["first"])
+        query = (
+            select(DAGS.c.id, DAGS.c.name, DAGS.c.status, DAGS.c.version, DAGS.c.created_at)
+            .where(
+                DAGS.c.organization_id == request.app.state.organization_id,
+                DAGS.c.deleted_at.is_(None),
+            )
+            .order_by(DAGS.c.created_at.desc(), DAGS.c.id.desc())
+            .limit(first + 1)
+        )
+        async with request.app.state.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        nodes = [
+            {
+                "id": str(row.id),
+                "name": row.name,
+                "status": row.status.value,
+                "version": row.version,
+                "createdAt": row.created_at.isoformat(),
+            }
+            for row in rows[:first]
+        ]
+        return JSONResponse({"data": {"dags": {"nodes": nodes}}})
+
+    async def dag_run(request: Request) -> JSONResponse:
+        """`dagRun(id) { nodeExecutions { id nodeName status durationMs } }`: the run (tenant
+        filtered), then its nodes in definition order."""
+        run_id = uuid.UUID((await request.json())["variables"]["id"])
+        organization_id = request.app.state.organization_id
+        run_query = select(DAG_RUNS.c.id).where(
+            DAG_RUNS.c.organization_id == organization_id, DAG_RUNS.c.id == run_id
+        )
+        nodes_query = (
+            select(
+                NODE_EXECUTIONS.c.id,
+                NODE_EXECUTIONS.c.node_name,
+                NODE_EXECUTIONS.c.status,
+                NODE_EXECUTIONS.c.duration_ms,
+            )
+            .where(
+                NODE_EXECUTIONS.c.organization_id == organization_id,
+                NODE_EXECUTIONS.c.dag_run_id == run_id,
+            )
+            .order_by(NODE_EXECUTIONS.c.position)
+        )
+        async with request.app.state.engine.connect() as connection:
+            found = (await connection.execute(run_query)).one_or_none()
+            rows = [] if found is None else (await connection.execute(nodes_query)).all()
+        run = None
+        if found is not None:
+            nodes = [
+                {
+                    "id": str(row.id),
+                    "nodeName": row.node_name,
+                    "status": row.status.value,
+                    "durationMs": row.duration_ms,
+                }
+                for row in rows
+            ]
+            run = {"nodeExecutions": nodes}
+        return JSONResponse({"data": {"dagRun": run}})
+
     async def _job(inputs: Mapping[str, Any]) -> None:
         if on_task_start is not None:
             on_task_start(inputs)
@@ -128,6 +200,8 @@ def create_raw_app(
         Route("/raw/program", program, methods=["POST"]),
         Route("/raw/programs", programs, methods=["POST"]),
         Route("/raw/execute", execute, methods=["POST"]),
+        Route("/raw/dags", dags, methods=["POST"]),
+        Route("/raw/dag_run", dag_run, methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -84,11 +84,18 @@ class DagRunner:
         for node in definition.nodes:
             for dependency in node.dependencies:
                 self._dependents[dependency].append(node.name)
+        self._unmet: dict[str, int] = {}
+        """Per node, its dependencies not (yet) SUCCESS: a node waiting on 998 others is not
+        rescanned each time one of them succeeds."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._all_done = asyncio.Event()
         self._stopping = False
 
     async def run(self) -> None:
+        self._unmet = {
+            name: sum(self._states[d].status is not RunStatus.SUCCESS for d in node.dependencies)
+            for name, node in self._nodes.items()
+        }
         for name, state in self._states.items():
             if state.status in (RunStatus.FAILED, RunStatus.SKIPPED):  # a resumed run's
                 self._skip_downstream(name, f"upstream node '{name}' {state.status.lower()}")
@@ -106,9 +113,7 @@ class DagRunner:
     # -- scheduling -------------------------------------------------------------------------------
 
     def _ready(self, name: str) -> bool:
-        return self._states[name].status is RunStatus.PENDING and all(
-            self._states[d].status is RunStatus.SUCCESS for d in self._nodes[name].dependencies
-        )
+        return self._states[name].status is RunStatus.PENDING and self._unmet[name] == 0
 
     def _start(self, name: str) -> None:
         task = asyncio.create_task(self._run_node(self._nodes[name], self._states[name]))
@@ -126,6 +131,7 @@ class DagRunner:
             return
         if node.status is RunStatus.SUCCESS:
             for name in self._dependents[node.name]:
+                self._unmet[name] -= 1
                 if self._ready(name):
                     self._start(name)
         elif node.status is RunStatus.FAILED:
