@@ -80,6 +80,8 @@ class DagRunJob(RunJob):
         self._quota_used_up = False
         self._writing: tuple[dict[str, int], dict[Any, int], int] | None = None
         self._call_events: list[ExecutionChanged] = []
+        self._reported = False
+        """Whether a RUNNING state is staged already: node changes until its write need none."""
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -135,10 +137,18 @@ class DagRunJob(RunJob):
     def columns(self) -> dict[str, Any]:
         return self.totals.columns()
 
+    def report(self, **values: Any) -> None:
+        """Stage the run's next state once per write: the write takes the changes made until
+        then (thousands of node changes make a few states, not thousands)."""
+        if values or not self._reported:
+            self._reported = True
+            super().report(**values)
+
     # -- storing ----------------------------------------------------------------------------------
 
     async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
-        plan, values = self.plan, dict(change.values)
+        self._reported = False  # changes from now on go with the next state
+        plan, values = self.plan, {**change.values, **self.columns()}
         if change.phase.is_terminal and self.started_at is not None:
             ended = values.get("completed_at") or self.started_at
             values["duration_ms"] = round((ended - self.started_at).total_seconds() * 1000)
@@ -191,6 +201,8 @@ class DagRunJob(RunJob):
             call = self._dirty_calls.get(id)
             if call is not None and call.sequence == sequence:
                 del self._dirty_calls[id]
+        if (self._dirty_nodes or self._dirty_calls) and not change.phase.is_terminal:
+            self.report()  # what changed while this state was written
 
     def _runs_program(self, call: Call) -> bool:
         """Calls of a program that could not run are not executions: only their node says why."""
