@@ -15,8 +15,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from dspex_gql.config import DatabaseSettings
+from dspex_gql.db import json_codec
 
 SQLITE_BEGIN = "sqlite_begin"
+JSON_CODEC: dict[str, Any] = {
+    "json_serializer": json_codec.dumps,
+    "json_deserializer": json_codec.loads,
+}
 
 
 def is_sqlite(url: str) -> bool:
@@ -26,7 +31,7 @@ def is_sqlite(url: str) -> bool:
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """Every wait on the database is bounded: a silent link gives an error, not a hang."""
     if is_sqlite(settings.url):
-        engine = create_async_engine(settings.url, echo=settings.echo)
+        engine = create_async_engine(settings.url, echo=settings.echo, **JSON_CODEC)
         _configure_sqlite(engine, busy_timeout_ms=round(settings.statement_timeout_seconds * 1000))
         return engine
     return create_async_engine(
@@ -34,6 +39,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         echo=settings.echo,
         pool_size=settings.pool_size,
         pool_pre_ping=True,
+        **JSON_CODEC,
         pool_timeout=settings.connect_timeout_seconds,
         connect_args={
             "timeout": settings.connect_timeout_seconds,
