@@ -89,7 +89,9 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             dag = await self._runnable_dag(tx, dag_id)
             definition = parse_definition(dag.definition)
             calls = await self._program_calls(tx, definition, context)
-            run = await self._insert(tx, dag, dag.version, context, process_id)
+            run = await self._insert(
+                tx, dag, dag.version, context, process_id, len(definition.nodes)
+            )
             audit.record(tx, self._actor, "dag.execute", "DagRun", run.id, _started(dag, run))
             await self._launch(tx, run, definition, calls, node_states(definition, []))
         return run
@@ -111,7 +113,13 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             calls = await self._program_calls(tx, definition, previous.context)
             nodes = await self._nodes(tx, previous.id)
             run = await self._insert(
-                tx, dag, previous.dag_version, previous.context, process_id, previous
+                tx,
+                dag,
+                previous.dag_version,
+                previous.context,
+                process_id,
+                len(definition.nodes),
+                previous,
             )
             changes = {**_started(dag, run), "retryOf": previous.id}
             audit.record(tx, self._actor, "dag.retry", "DagRun", run.id, changes)
@@ -205,6 +213,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         version: int,
         context: dict[str, Any],
         process_id: UUID,
+        total_nodes: int,
         retry_of: DagRun | None = None,
     ) -> DagRun:
         run = DagRun(
@@ -215,9 +224,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             context=context,
             retry_count=0 if retry_of is None else retry_of.retry_count + 1,
             retry_of_id=None if retry_of is None else retry_of.id,
-            total_nodes=len(parse_definition(dag.definition).nodes)
-            if retry_of is None
-            else retry_of.total_nodes,
+            total_nodes=total_nodes,
             succeeded_nodes=0,
             failed_nodes=0,
             finished_nodes=0,

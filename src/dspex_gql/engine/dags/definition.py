@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
@@ -78,6 +79,11 @@ class NodeDefinition:
 
     def references(self) -> dict[str, Reference]:
         """Each target field's parsed reference (the definition's are valid once parsed)."""
+        return dict(self._references)
+
+    @cached_property
+    def _references(self) -> dict[str, Reference]:
+        """Parsed once per node: validation and the runner ask for them again and again."""
         parsed = {target: parse_reference(text) for target, text in self.inputs.items()}
         return {target: ref for target, ref in parsed.items() if ref is not None}
 
