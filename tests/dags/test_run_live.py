@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from dspex_gql.config import DagSettings
+from dspex_gql.config import DagSettings, ExecutionSettings
 from tests.dags.runs_support import (
     NODES_UPDATED,
     RUN_UPDATED,
@@ -22,7 +22,7 @@ from tests.dags.runs_support import (
 from tests.support.app import make_settings, running
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant, new_tenant
-from tests.support.websocket_client import Socket
+from tests.support.websocket_client import Socket, payload_of
 
 
 def chain_and_wide(answer: str, width: int, first: str | None = None) -> list[dict[str, Any]]:
@@ -111,3 +111,26 @@ async def test_messages_come_at_most_the_set_rate_whatever_the_node_rate(
     assert len(arrivals) >= 3, "a 40-node chain of 20 ms nodes takes more than 0.2 s"
     assert min(gaps) >= 0.19, gaps
     assert len(arrivals) < 40 * 2, "node changes coalesce"
+
+
+async def test_the_run_starting_is_stored_at_once_not_after_the_write_behind_window(
+    database_url: str,
+) -> None:
+    window = ExecutionSettings(progress_interval_ms=600_000, shutdown_grace_seconds=0)
+    settings = make_settings(database_url).model_copy(update={"execution": window})
+    async with running(settings) as app:
+        tenant = await new_tenant(app)
+        async with GraphQLClient.for_app(app, tenant.admin_key) as client:
+            held = await program(client, "question -> answer", latency_ms=600_000)
+            dag_id = await active_dag(client, [call("held", held, {"question": "$context.q"})])
+            run_id = await started(client, dag_id, {"q": "q"})
+
+            def running_now(message: dict[str, Any]) -> bool:
+                return bool(payload_of(message)["data"]["dagRunUpdated"]["status"] == "RUNNING")
+
+            async with Socket(app, tenant.admin_key) as socket:
+                messages = await socket.subscribe(RUN_UPDATED, {"id": run_id}, until=running_now)
+            stored = await client.data("query($id: ID!) { dagRun(id: $id) { status } }", id=run_id)
+
+    assert running_now(messages[-1])
+    assert stored["dagRun"]["status"] == "RUNNING"

@@ -137,6 +137,12 @@ class DagRunJob(RunJob):
     def columns(self) -> dict[str, Any]:
         return self.totals.columns()
 
+    def report_running(self) -> None:
+        """A DAG run's status changes are written at once (without holding up its first nodes);
+        only its nodes' progress waits for the write-behind window."""
+        self._reported = True
+        self.runs.reporter.report_now(self, self._change(Phase.RUNNING, {}))
+
     def report(self, **values: Any) -> None:
         """Stage the run's next state once per write: the write takes the changes made until
         then (thousands of node changes make a few states, not thousands)."""

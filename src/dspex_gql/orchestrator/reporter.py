@@ -67,6 +67,7 @@ class ProgressReporter:
         self._patience = patience
         self._staged: dict[Hashable, Pending] = {}
         self._dirty = asyncio.Event()
+        self._hurried = asyncio.Event()
         self._flushing: frozenset[Hashable] = frozenset()
         self._flushed = asyncio.Event()
         self._unwritten: dict[Hashable, Pending] = {}
@@ -102,6 +103,12 @@ class ProgressReporter:
         """Stage a state: the latest of each job is written with the next flush."""
         self._staged[writer.key] = Pending(writer.key, writer, change)
         self._dirty.set()
+
+    def report_now(self, writer: StateWriter, change: Any) -> None:
+        """Stage a state and write it (with whatever else is staged) without waiting for the
+        end of the window, and without holding up the caller: a run's status change."""
+        self.report(writer, change)
+        self._hurried.set()
 
     @property
     def unwritten(self) -> int:
@@ -189,8 +196,10 @@ class ProgressReporter:
         delays = _backoff()
         while True:
             await self._dirty.wait()
-            await asyncio.sleep(self._interval)  # the coalescing window, not a synchronisation
+            with contextlib.suppress(TimeoutError):  # the coalescing window, unless hurried
+                await asyncio.wait_for(self._hurried.wait(), self._interval)
             self._dirty.clear()
+            self._hurried.clear()
             if await self.flush():
                 delays = _backoff()
                 continue

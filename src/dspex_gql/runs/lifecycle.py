@@ -130,7 +130,7 @@ class RunJob(ABC):
         self.started_at = self.started_at or utcnow()
         self._clock = time.perf_counter()
         if self.reports_running:
-            self.report()
+            self.report_running()
         try:
             values = await self.perform()
         except asyncio.CancelledError as error:
@@ -150,6 +150,10 @@ class RunJob(ABC):
     def report(self, **values: Any) -> None:
         """Stage a RUNNING state, written behind with whatever comes before the next flush."""
         self.runs.reporter.report(self, self._change(Phase.RUNNING, values))
+
+    def report_running(self) -> None:
+        """The run has started: by default written behind like its progress."""
+        self.report()
 
     async def finish(self, phase: Phase, **values: Any) -> None:
         if phase.is_terminal:
