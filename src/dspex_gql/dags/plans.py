@@ -3,7 +3,7 @@ version it runs, how to call each program, and each node's state so far."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -167,3 +167,22 @@ async def load_plan(session: AsyncSession, secrets: SecretBox, run: DagRun) -> D
         sequence=run.sequence,
         started_at=run.started_at,
     )
+
+
+def reused(definition: DagDefinition, previous: Iterable[NodeExecution]) -> dict[str, NodeState]:
+    """A retried run's nodes: those that succeeded before keep their outputs, the rest run
+    (their attempt numbers going on from the previous run's)."""
+    states = node_states(definition, [])
+    for row in previous:
+        state = states.get(row.node_name)
+        if state is None:
+            continue
+        if row.status != RunStatus.SUCCESS:
+            state.attempts = row.attempts  # attempt numbers go on across retries
+            continue
+        state.status, state.result, state.inputs = row.status, row.result, row.inputs
+        state.attempts, state.execution_id = row.attempts, row.execution_id
+        state.started_at, state.completed_at = row.started_at, row.completed_at
+        state.duration_ms = row.duration_ms
+        state.reused_from_id = row.reused_from_id or row.id
+    return states

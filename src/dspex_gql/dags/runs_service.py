@@ -15,7 +15,14 @@ from dspex_gql.config import DagSettings
 from dspex_gql.dags.events import DagRunChanged
 from dspex_gql.dags.job import DAG_RUNS, DagRunJob
 from dspex_gql.dags.models import Dag, DagRun, DagStatus, NodeExecution, RunStatus
-from dspex_gql.dags.plans import DagRunPlan, ProgramCall, definition_of, node_states, program_calls
+from dspex_gql.dags.plans import (
+    DagRunPlan,
+    ProgramCall,
+    definition_of,
+    node_states,
+    program_calls,
+    reused,
+)
 from dspex_gql.dags.programs import program_ids, visible_programs
 from dspex_gql.dags.repository import DagRepository
 from dspex_gql.dags.runs_repository import DagRunRepository, NodeExecutionRepository
@@ -272,25 +279,6 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             [run_id]
         )
         return found.get(run_id, [])
-
-
-def reused(definition: DagDefinition, previous: Iterable[NodeExecution]) -> dict[str, NodeState]:
-    """A retried run's nodes: those that succeeded before keep their outputs, the rest run
-    (their attempt numbers going on from the previous run's)."""
-    states = node_states(definition, [])
-    for row in previous:
-        state = states.get(row.node_name)
-        if state is None:
-            continue
-        if row.status != RunStatus.SUCCESS:
-            state.attempts = row.attempts  # attempt numbers go on across retries
-            continue
-        state.status, state.result, state.inputs = row.status, row.result, row.inputs
-        state.attempts, state.execution_id = row.attempts, row.execution_id
-        state.started_at, state.completed_at = row.started_at, row.completed_at
-        state.duration_ms = row.duration_ms
-        state.reused_from_id = row.reused_from_id or row.id
-    return states
 
 
 def _started(dag: Dag, run: DagRun) -> dict[str, Any]:
