@@ -14,7 +14,6 @@ from dspex_gql.identity import Actor
 from dspex_gql.programs.models import Program
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.signatures.models import Signature
-from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.stored import engine_signature
 
 
@@ -44,15 +43,9 @@ async def programs_by_id(
     """The organization's programs among `ids` that `reader` sees (all: a resumed run has no
     actor), with their signatures, by id as written."""
     wanted = {text: uuid for text in ids if (uuid := _uuid(text)) is not None}
-    programs = await ProgramRepository(session, organization_id, reader).get_many(wanted.values())
-    signatures = await SignatureRepository(session, organization_id).get_many(
-        {program.signature_id for program in programs.values()}
-    )
-    return {
-        text: (programs[id], signatures[programs[id].signature_id])
-        for text, id in wanted.items()
-        if id in programs
-    }
+    repository = ProgramRepository(session, organization_id, reader)
+    found = await repository.with_signatures(wanted.values())
+    return {text: found[id] for text, id in wanted.items() if id in found}
 
 
 async def signatures_for(

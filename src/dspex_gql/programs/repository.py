@@ -11,6 +11,7 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest, SortKey, mentions
 from dspex_gql.db.repository import TenantRepository
 from dspex_gql.programs.models import Program, ProgramStatus
+from dspex_gql.signatures.models import Signature
 
 
 class ProgramRepository(TenantRepository[Program]):
@@ -57,6 +58,22 @@ class ProgramRepository(TenantRepository[Program]):
         for child in await self.session.scalars(query):
             found.setdefault(child.parent_id, []).append(child)  # type: ignore[arg-type]
         return found
+
+    async def with_signatures(self, ids: Iterable[UUID]) -> dict[UUID, tuple[Program, Signature]]:
+        """The programs among `ids` (as `get_many`), each with its signature, in one query."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        query = (
+            self._select()
+            .add_columns(Signature)
+            .join(Signature, Signature.id == Program.signature_id)
+            .where(Program.id.in_(wanted))
+        )
+        return {
+            program.id: (program, signature)
+            for program, signature in await self.session.execute(query)
+        }
 
     async def finish_initialization(
         self, id: UUID, process_id: UUID, values: Mapping[str, Any]
