@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, TenantOwned
 from dspex_gql.db.enums import enum_column
-from dspex_gql.engine.dags.states import TERMINAL, RunStatus
+from dspex_gql.engine.dags.states import TERMINAL, UNFINISHED, RunStatus
 from dspex_gql.policies import Visibility
 
 
@@ -22,7 +22,16 @@ class DagStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
 
 
-__all__ = ["TERMINAL", "Dag", "DagRun", "DagStatus", "DagVersion", "NodeExecution", "RunStatus"]
+__all__ = [
+    "TERMINAL",
+    "UNFINISHED",
+    "Dag",
+    "DagRun",
+    "DagStatus",
+    "DagVersion",
+    "NodeExecution",
+    "RunStatus",
+]
 
 _LIVE = text("deleted_at IS NULL")
 

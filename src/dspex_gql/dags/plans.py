@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.dags.models import DagRun, DagVersion, NodeExecution, RunStatus
 from dspex_gql.dags.programs import program_ids, programs_by_id
+from dspex_gql.dags.runs_repository import NodeExecutionRepository
 from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.dags.definition import DagDefinition
 from dspex_gql.engine.dags.parsing import parse_definition
@@ -149,21 +150,31 @@ async def definition_of(session: AsyncSession, run: DagRun) -> DagDefinition:
 async def load_plan(session: AsyncSession, secrets: SecretBox, run: DagRun) -> DagRunPlan:
     """A stored run as it stands, to resume: succeeded and failed nodes stay as they are."""
     definition = await definition_of(session, run)
-    rows = list(
-        await session.scalars(select(NodeExecution).where(NodeExecution.dag_run_id == run.id))
-    )
+    rows = await NodeExecutionRepository(session, run.organization_id).of_run(run.id)
     wanted = sorted(program_ids(definition))
     found = await programs_by_id(session, run.organization_id, wanted)
+    calls = await program_calls(session, secrets, found, wanted)
+    return plan_of(run, definition, calls, node_states(definition, rows))
+
+
+def plan_of(
+    run: DagRun,
+    definition: DagDefinition,
+    programs: Mapping[str, ProgramCall | str],
+    nodes: dict[str, NodeState],
+) -> DagRunPlan:
+    """The plan of a stored run (new, retried or resumed) and its nodes' states."""
+    assert run.process_id is not None, "a run being started or resumed carries its process"
     return DagRunPlan(
         id=run.id,
         organization_id=run.organization_id,
         dag_id=run.dag_id,
         triggered_by=run.created_by,
-        process_id=run.process_id or run.id,
+        process_id=run.process_id,
         definition=definition,
         context=run.context,
-        programs=await program_calls(session, secrets, found, wanted),
-        nodes=node_states(definition, rows),
+        programs=programs,
+        nodes=nodes,
         sequence=run.sequence,
         started_at=run.started_at,
     )

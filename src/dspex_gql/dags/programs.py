@@ -3,7 +3,7 @@ and (at run time) what each PROGRAM node runs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,11 +53,13 @@ async def signatures_for(
 ) -> Signatures:
     """What `engine.dags.validation.validate` needs: each program id's signature, None for an
     unknown one (or one the actor cannot see)."""
-    found = await visible_programs(session, actor, program_ids(definition))
-    return {
-        id: engine_signature(found[id][1]) if id in found else None
-        for id in program_ids(definition)
-    }
+    ids = program_ids(definition)
+    return signatures_of(await visible_programs(session, actor, ids), ids)
+
+
+def signatures_of(found: Mapping[str, tuple[Program, Signature]], ids: Iterable[str]) -> Signatures:
+    """Each of `ids` to its program's signature in `found`, None where it was not found."""
+    return {id: engine_signature(found[id][1]) if id in found else None for id in ids}
 
 
 def _uuid(text: str) -> UUID | None:

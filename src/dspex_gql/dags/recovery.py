@@ -8,9 +8,9 @@ import logging
 from dspex_gql.config import DagSettings
 from dspex_gql.dags.events import DagRunChanged
 from dspex_gql.dags.job import DagRunJob
-from dspex_gql.dags.models import DagRun, RunStatus
+from dspex_gql.dags.models import UNFINISHED, DagRun, RunStatus
 from dspex_gql.dags.plans import DagRunPlan, load_plan
-from dspex_gql.dags.runs_repository import UNFINISHED, close_unfinished_nodes
+from dspex_gql.dags.runs_repository import close_unfinished_nodes
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.repository import claim_abandoned_runs
 from dspex_gql.db.uow import UnitOfWork

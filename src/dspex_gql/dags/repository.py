@@ -6,12 +6,10 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, func, select
 
 from dspex_gql import policies
-from dspex_gql.dags.models import Dag, DagRun, DagVersion, RunStatus
+from dspex_gql.dags.models import UNFINISHED, Dag, DagRun, DagVersion
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import TenantRepository, flush_unique
 from dspex_gql.errors import Conflict
-
-UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 class DagRepository(TenantRepository[Dag]):

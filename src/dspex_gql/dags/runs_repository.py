@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
@@ -15,8 +15,6 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import RunRepository, TenantRepository
 from dspex_gql.executions.models import Execution, ExecutionStatus
-
-UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 class DagRunRepository(RunRepository[DagRun]):
@@ -39,14 +37,6 @@ class DagRunRepository(RunRepository[DagRun]):
 
     def _visible(self) -> ColumnElement[bool] | None:
         return policies.readable_through(self.reader, DagRun.dag_id, Dag)
-
-    async def unfinished_count(self, dag_id: UUID) -> int:
-        query = select(func.count()).where(
-            DagRun.organization_id == self.organization_id,
-            DagRun.dag_id == dag_id,
-            DagRun.status.in_(UNFINISHED),
-        )
-        return int(await self.session.scalar(query) or 0)
 
 
 class NodeExecutionRepository(TenantRepository[NodeExecution]):
@@ -81,6 +71,9 @@ class NodeExecutionRepository(TenantRepository[NodeExecution]):
         for node in await self.session.scalars(query):
             found.setdefault(node.dag_run_id, []).append(node)
         return found
+
+    async def of_run(self, run_id: UUID, after_sequence: int = 0) -> list[NodeExecution]:
+        return (await self.of_runs([run_id], after_sequence)).get(run_id, [])
 
 
 async def close_unfinished_nodes(

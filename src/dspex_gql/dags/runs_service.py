@@ -16,14 +16,14 @@ from dspex_gql.dags.events import DagRunChanged
 from dspex_gql.dags.job import DAG_RUNS, DagRunJob
 from dspex_gql.dags.models import Dag, DagRun, DagStatus, NodeExecution, RunStatus
 from dspex_gql.dags.plans import (
-    DagRunPlan,
     ProgramCall,
     definition_of,
     node_states,
+    plan_of,
     program_calls,
     reused,
 )
-from dspex_gql.dags.programs import program_ids, visible_programs
+from dspex_gql.dags.programs import program_ids, signatures_of, visible_programs
 from dspex_gql.dags.repository import DagRepository
 from dspex_gql.dags.runs_repository import DagRunRepository, NodeExecutionRepository
 from dspex_gql.dags.writing import insert_rows, node_row
@@ -42,7 +42,6 @@ from dspex_gql.runs import Runs
 from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.runs.watching import follow
 from dspex_gql.secrets_box import SecretBox
-from dspex_gql.signatures.stored import engine_signature
 
 RETRYABLE = (RunStatus.FAILED, RunStatus.CANCELLED)
 
@@ -118,7 +117,9 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             dag = await self._runnable_dag(tx, previous.dag_id)
             definition = await definition_of(tx.session, previous)
             calls = await self._program_calls(tx, definition, previous.context)
-            nodes = await self._nodes(tx, previous.id)
+            nodes = await NodeExecutionRepository(tx.session, previous.organization_id).of_run(
+                previous.id
+            )
             run = await self._insert(
                 tx,
                 dag,
@@ -181,10 +182,10 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
     async def _batch(self, id: UUID, after: int) -> NodeBatch:
         async with self._uow.read() as tx:
             run = await self._repo(tx).require(id)
-            nodes = await NodeExecutionRepository(tx.session, run.organization_id).of_runs(
-                [id], after_sequence=after
+            nodes = await NodeExecutionRepository(tx.session, run.organization_id).of_run(
+                id, after_sequence=after
             )
-        return NodeBatch(run, nodes.get(id, []))
+        return NodeBatch(run, nodes)
 
     # -- starting ---------------------------------------------------------------------------------
 
@@ -203,7 +204,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         a DAG is defined), with the context checked against what the entry nodes need."""
         wanted = sorted(program_ids(definition))
         found = await visible_programs(tx.session, self._actor, wanted)
-        signatures = {id: engine_signature(found[id][1]) if id in found else None for id in wanted}
+        signatures = signatures_of(found, wanted)
         problems = validate(definition, signatures) + check_context(definition, signatures, context)
         if problems:
             raise ValidationFailed(problems, message=_summary(problems))
@@ -232,14 +233,6 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             retry_count=0 if retry_of is None else retry_of.retry_count + 1,
             retry_of_id=None if retry_of is None else retry_of.id,
             total_nodes=total_nodes,
-            succeeded_nodes=0,
-            failed_nodes=0,
-            finished_nodes=0,
-            ran_nodes=0,
-            node_duration_ms=0,
-            cost=0.0,
-            prompt_tokens=0,
-            completion_tokens=0,
             process_id=process_id,
         )
         self._repo(tx).add(run, created_by=self._actor.user_id)
@@ -255,30 +248,11 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         nodes: dict[str, NodeState],
     ) -> None:
         """Insert the run's nodes as they start (PENDING, or reused), and run it after commit."""
-        assert run.process_id is not None, "a new run carries its process"
         rows = [node_row(n, run.organization_id, run.id, run.sequence) for n in nodes.values()]
         await insert_rows(tx.session, NodeExecution, rows)
-        plan = DagRunPlan(
-            id=run.id,
-            organization_id=run.organization_id,
-            dag_id=run.dag_id,
-            triggered_by=run.created_by,
-            process_id=run.process_id,
-            definition=definition,
-            context=run.context,
-            programs=calls,
-            nodes=nodes,
-            sequence=run.sequence,
-            started_at=None,
-        )
+        plan = plan_of(run, definition, calls, nodes)
         job = DagRunJob(self._runs, self._invoker, plan, self._settings)
         self._runs.launch(tx, job, DagRunChanged.of(run))
-
-    async def _nodes(self, tx: UnitOfWork, run_id: UUID) -> list[NodeExecution]:
-        found = await NodeExecutionRepository(tx.session, self._actor.organization_id).of_runs(
-            [run_id]
-        )
-        return found.get(run_id, [])
 
 
 def _started(dag: Dag, run: DagRun) -> dict[str, Any]:

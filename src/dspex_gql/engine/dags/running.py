@@ -107,7 +107,7 @@ class DagRunner:
         try:
             await self._all_done.wait()
         except asyncio.CancelledError as error:
-            await self._stop(str(error.args[0]) if error.args else "Cancelled")
+            await self._stop(_reason(error))
             raise
 
     # -- scheduling -------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class DagRunner:
             self._listener.node_changed(state)
             result = await self._perform(node, state, state.inputs)
         except asyncio.CancelledError as error:
-            reason = str(error.args[0]) if error.args else "Cancelled"
+            reason = _reason(error)
             if not self._suspends(reason):
                 self._end(state, RunStatus.CANCELLED, clock, error=reason)
             raise
@@ -263,7 +263,7 @@ class DagRunner:
                 async with deadline:
                     result = await self._call_program(node, call)
             except asyncio.CancelledError as error:
-                reason = str(error.args[0]) if error.args else "Cancelled"
+                reason = _reason(error)
                 self._end_call(call, CallStatus.CANCELLED, clock, error=reason)
                 raise
             except TimeoutError as error:
@@ -317,6 +317,11 @@ class DagRunner:
         call.duration_ms = round((time.perf_counter() - clock) * 1000)
         call.sequence += 1
         self._listener.call_changed(call)
+
+
+def _reason(cancelled: asyncio.CancelledError) -> str:
+    """Why the task was cancelled: the message `task.cancel(message)` gave."""
+    return str(cancelled.args[0]) if cancelled.args else "Cancelled"
 
 
 def _internal_error(where: str, error: Exception) -> str:

@@ -28,6 +28,7 @@ class RunStatus(StrEnum):
 
 
 TERMINAL = frozenset({RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.SKIPPED, RunStatus.CANCELLED})
+UNFINISHED = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 class CallStatus(StrEnum):
