@@ -98,8 +98,9 @@ from dspex_gql.dags.job import DagRunJob
 from dspex_gql.dags.models import DagVersion, NodeExecution
 from dspex_gql.dags.plans import DagRunPlan, ProgramCall, node_states
 from dspex_gql.dags.service import NewDag
-from dspex_gql.dags.writing import insert_rows, node_row, update_rows
+from dspex_gql.dags.writing import node_row
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.bulk import insert_many, update_many
 from dspex_gql.db.engine import create_engine
 from dspex_gql.engine.adapters import AdapterRegistry, AdapterRequest, AdapterResult
 from dspex_gql.engine.adapters.base import ProgramType
@@ -792,9 +793,10 @@ async def run_breakdown(
     - `job_without_database`: `DagRunJob.perform()` (runner + the job's bookkeeping: totals,
       dirty nodes and calls, `report()` building a `StateChange` per change, input validation,
       `ProgramInvoker`) with a reporter that only stages;
-    - `rows_*`: the rows such a run stores, written as the job writes them (ORM-enabled bulk
-      `session.execute(update(NodeExecution), rows)` and `insert(Execution)`) and through Core
-      executemany on the same connection, each in a transaction rolled back afterwards; and
+    - `rows_*`: the rows such a run stores, written as the job writes them (`db.bulk`: the
+      driver's executemany, `rows_write_driver_ms`), through ORM-enabled bulk statements
+      (`session.execute(update(NodeExecution), rows)`, `insert(Execution)`) and through Core
+      executemany, on the same connection, each in a transaction rolled back afterwards; and
       building those rows (`node_row`, `execution_row`).
     """
     definition = parse_definition(definition_json)
@@ -869,8 +871,9 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
     ]  # fmt: skip
     dag_id = await any_dag(bench)
     run_row["dag_id"] = dag_id
-    executions_core = [
-        {("metadata" if key == "meta" else key): value for key, value in row.items()}
+    executions_core = execution_rows  # the job's rows are keyed by column
+    execution_rows_orm = [
+        {("meta" if key == "metadata" else key): value for key, value in row.items()}
         for row in execution_rows
     ]
     node_update_core = [{"_id": row.pop("id"), **row} for row in (dict(r) for r in node_rows)]
@@ -881,16 +884,25 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
     )
 
     async def orm_bulk(session: AsyncSession) -> None:
-        await update_rows(session, NodeExecution, node_rows)
-        await insert_rows(session, Execution, execution_rows)
+        await session.execute(update(NodeExecution), node_rows)
+        await session.execute(insert(Execution), execution_rows_orm)
 
     async def core(session: AsyncSession) -> None:
         connection = await session.connection()
         await connection.execute(update_nodes_core, node_update_core)
         await connection.execute(insert(EXECUTIONS), executions_core)
 
+    async def driver(session: AsyncSession) -> None:
+        await update_many(session, NODE_EXECUTIONS, node_rows)
+        await insert_many(session, EXECUTIONS, executions_core)
+
     found: dict[str, Any] = {"rows_build_ms": round(statistics.median(building), 3)}
-    for name, write in (("rows_write_orm_bulk_ms", orm_bulk), ("rows_write_core_ms", core)):
+    writes = (
+        ("rows_write_orm_bulk_ms", orm_bulk),
+        ("rows_write_core_ms", core),
+        ("rows_write_driver_ms", driver),
+    )
+    for name, write in writes:
         samples = []
         for index in range(repeats + 1):
             async with AsyncSession(bench.runtime.engine) as session:

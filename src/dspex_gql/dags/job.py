@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dspex_gql.accounts.repository import OrganizationRepository
 from dspex_gql.config import DagSettings
 from dspex_gql.dags.events import DagRunChanged
-from dspex_gql.dags.models import NodeExecution, RunStatus
+from dspex_gql.dags.models import RunStatus
 from dspex_gql.dags.plans import DagRunPlan, ProgramCall
 from dspex_gql.dags.progress import RunTotals
 from dspex_gql.dags.runs_repository import DagRunRepository, close_unfinished_nodes
-from dspex_gql.dags.writing import execution_row, insert_rows, node_row, update_rows
+from dspex_gql.dags.writing import EXECUTIONS, NODE_EXECUTIONS, execution_row, node_row
+from dspex_gql.db.bulk import insert_many, update_many
 from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
 from dspex_gql.engine.adapters.registry import NotRegistered
 from dspex_gql.engine.dags.definition import NodeDefinition
@@ -30,7 +31,6 @@ from dspex_gql.engine.dags.states import Call, CallStatus, NodeState
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.signatures import validate_inputs
 from dspex_gql.executions.events import ExecutionChanged
-from dspex_gql.executions.models import Execution
 from dspex_gql.orchestrator import SHUTDOWN_REASON
 from dspex_gql.runs import Phase, RunFailed, RunJob, RunKind, Runs, StateChange
 
@@ -180,11 +180,11 @@ class DagRunJob(RunJob):
             {call.id: call.sequence for call in self._dirty_calls.values()},
             self._uncounted_ms,
         )
-        await update_rows(session, NodeExecution, node_rows)
+        await update_many(session, NODE_EXECUTIONS, node_rows)
         new = [row for row in call_rows if row["id"] not in self._calls_stored]
         changed = [_changes(row) for row in call_rows if row["id"] in self._calls_stored]
-        await insert_rows(session, Execution, new)
-        await update_rows(session, Execution, changed)
+        await insert_many(session, EXECUTIONS, new)
+        await update_many(session, EXECUTIONS, changed)
         self._call_events = [ExecutionChanged(**_event_fields(row)) for row in call_rows]
         if self._uncounted_ms:
             left = await OrganizationRepository(session).add_compute(

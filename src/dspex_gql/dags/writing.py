@@ -1,18 +1,20 @@
-"""A DAG run's progress as rows: its nodes, and the executions its program calls are stored as,
-written together (bulk statements) with each state of the run."""
+"""A DAG run's progress as rows of `node_executions` and `executions` (column names as keys),
+written together with each state of the run by `db.bulk`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table
 
+from dspex_gql.dags.models import NodeExecution
 from dspex_gql.db.base import utcnow
 from dspex_gql.engine.dags.states import Call, NodeState
-from dspex_gql.executions.models import ExecutionStatus
+from dspex_gql.executions.models import Execution, ExecutionStatus
+
+NODE_EXECUTIONS: Table = NodeExecution.__table__  # type: ignore[assignment]
+EXECUTIONS: Table = Execution.__table__  # type: ignore[assignment]
 
 
 def node_row(
@@ -73,7 +75,7 @@ def execution_row(
         "prompt_tokens": None if result is None else result.prompt_tokens,
         "completion_tokens": None if result is None else result.completion_tokens,
         "cost": None if result is None else result.cost,
-        "meta": {} if result is None else result.metadata,
+        "metadata": {} if result is None else result.metadata,
         "trace": None if result is None else result.trace,
         "started_at": call.started_at,
         "completed_at": call.completed_at,
@@ -81,14 +83,3 @@ def execution_row(
         "created_at": call.started_at,
         "updated_at": utcnow(),
     }
-
-
-async def insert_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(model), list(rows))
-
-
-async def update_rows(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """By primary key (`id` in each row)."""
-    if rows:
-        await session.execute(update(model), list(rows))

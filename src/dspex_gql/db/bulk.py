@@ -1,0 +1,95 @@
+"""Many rows of one table in one statement, through the driver's executemany.
+
+    await insert_many(session, Execution.__table__, rows)   # rows: dicts with the same keys
+    await update_many(session, NodeExecution.__table__, rows)   # by primary key (`id`)
+
+SQLAlchemy's executemany builds and converts each row's parameters one by one, which for a DAG
+run's thousands of rows costs more than the database's work. Here the statement is compiled once
+per (dialect, table, keys), each column's own bind conversion (SQLAlchemy's, for that dialect) is
+looked up once, and the rows go to the driver as tuples. Every row must carry every column the
+statement sets: no Python defaults are applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+
+Row = dict[str, Any]
+Processor = Callable[[Any], Any] | None
+KEY = "_key"
+"""The bind name of the primary key in an UPDATE (a column's own name is taken by its SET)."""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    keys: tuple[str, ...]
+    """The row key of each positional parameter, in order."""
+    processors: tuple[Processor, ...]
+
+    def parameters(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+        pairs = tuple(zip(self.keys, self.processors, strict=True))
+        return [
+            tuple(row[key] if process is None else process(row[key]) for key, process in pairs)
+            for row in rows
+        ]
+
+
+async def insert_many(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
+    if rows:
+        await _execute(session, _insert_of(_dialect(session), table, tuple(rows[0])), rows)
+
+
+async def update_many(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
+    """By primary key: each row's `id` picks the row, its other keys are the columns set."""
+    if rows:
+        await _execute(session, _update_of(_dialect(session), table, tuple(rows[0])), rows)
+
+
+async def _execute(session: AsyncSession, prepared: _Prepared, rows: Sequence[Row]) -> None:
+    connection = await session.connection()
+    await connection.exec_driver_sql(prepared.sql, prepared.parameters(rows))
+
+
+def _dialect(session: AsyncSession) -> Dialect:
+    bind = session.get_bind()
+    return bind.dialect
+
+
+@lru_cache(maxsize=64)
+def _insert_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepared:
+    statement = insert(table).values({key: bindparam(key) for key in keys})
+    return _prepare(dialect, statement, {key: key for key in keys}, table)
+
+
+@lru_cache(maxsize=64)
+def _update_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepared:
+    columns = [key for key in keys if key != "id"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam(KEY))
+        .values({key: bindparam(key) for key in columns})
+    )
+    return _prepare(dialect, statement, {KEY: "id"} | {key: key for key in columns}, table)
+
+
+def _prepare(
+    dialect: Dialect, statement: ClauseElement, row_key_of: dict[str, str], table: Table
+) -> _Prepared:
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    names = compiled.positiontup or []
+    keys = tuple(row_key_of[name] for name in names)
+    processors = tuple(
+        table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys
+    )
+    return _Prepared(compiled.string, keys, processors)

@@ -1,0 +1,141 @@
+"""Rows written by the driver's executemany (`db/bulk.py`) read back as SQLAlchemy wrote them."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Enum, Float, Integer, MetaData, String, Table, Uuid, event, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from dspex_gql.config import DatabaseSettings
+from dspex_gql.db.base import JSONValue, UTCDateTime
+from dspex_gql.db.bulk import insert_many, update_many
+from dspex_gql.db.engine import create_engine
+
+
+class Colour(enum.StrEnum):
+    RED = "RED"
+    BLUE = "BLUE"
+
+
+def scratch_table() -> Table:
+    return Table(
+        f"bulk_{uuid.uuid4().hex[:10]}",
+        MetaData(),
+        Column("id", Uuid, primary_key=True),
+        Column("name", String(50)),
+        Column("colour", Enum(Colour, native_enum=False, length=10)),
+        Column("count", Integer),
+        Column("score", Float),
+        Column("data", JSONValue),
+        Column("at", UTCDateTime),
+    )
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(DatabaseSettings(url=database_url))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def table(engine: AsyncEngine) -> AsyncIterator[Table]:
+    table = scratch_table()
+    async with engine.begin() as connection:
+        await connection.run_sync(table.create)
+    yield table
+    async with engine.begin() as connection:
+        await connection.run_sync(table.drop)
+
+
+def sample(index: int) -> dict[str, Any]:
+    moment = datetime(2026, 12, 4, 18, 30, index % 60, (index * 7919) % 1_000_000, tzinfo=UTC)
+    return {
+        "id": uuid.uuid4(),
+        "name": f"row {index}",
+        "colour": Colour.RED if index % 2 else Colour.BLUE,
+        "count": index,
+        "score": index / 3,
+        "data": {"index": index, "items": [index, None, "x"], "nested": {"ok": True}},
+        "at": moment,
+    }
+
+
+async def stored(engine: AsyncEngine, table: Table) -> dict[uuid.UUID, dict[str, Any]]:
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(table))).mappings()
+        return {row["id"]: dict(row) for row in rows}
+
+
+async def test_inserted_rows_read_back_unchanged(engine: AsyncEngine, table: Table) -> None:
+    rows = [sample(index) for index in range(200)]
+    rows[0] |= {"name": None, "data": None, "at": None, "score": None}
+    rows[1]["at"] = datetime(2026, 12, 4, 20, 0, tzinfo=timezone(timedelta(hours=2)))
+    rows[2]["at"] = datetime(1, 1, 1, tzinfo=UTC)
+    async with AsyncSession(engine) as session, session.begin():
+        await insert_many(session, table, rows)
+
+    found = await stored(engine, table)
+
+    assert found == {row["id"]: row for row in rows}
+    assert found[rows[1]["id"]]["at"].utcoffset() == timedelta(0)
+
+
+async def test_updates_change_only_the_rows_and_columns_given(
+    engine: AsyncEngine, table: Table
+) -> None:
+    rows = [sample(index) for index in range(20)]
+    async with AsyncSession(engine) as session, session.begin():
+        await insert_many(session, table, rows)
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    changes = [
+        {"id": row["id"], "count": -1, "data": {"changed": True}, "at": later} for row in rows[:5]
+    ]
+
+    async with AsyncSession(engine) as session, session.begin():
+        await update_many(session, table, changes)
+
+    found = await stored(engine, table)
+    expected = {row["id"]: row for row in rows}
+    for change in changes:
+        expected[change["id"]] = expected[change["id"]] | change
+    assert found == expected
+
+
+async def test_nothing_to_write_is_no_statement(engine: AsyncEngine, table: Table) -> None:
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            await insert_many(session, table, [])
+            await update_many(session, table, [])
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert statements == []
+
+
+def test_sqlite_datetimes_are_stored_in_sqlalchemys_own_format() -> None:
+    """What SQLite compares and sorts: the text must be exactly what SQLAlchemy writes."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)  # type: ignore[no-untyped-call]
+    assert ours is not None
+    assert theirs is not None
+    for moment in (
+        datetime(2026, 12, 4, 18, 30, 5, 123456, tzinfo=UTC),
+        datetime(2026, 12, 4, 18, 30, 5, tzinfo=UTC),
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        datetime(2026, 12, 4, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+    ):
+        assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
