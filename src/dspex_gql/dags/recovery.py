@@ -7,16 +7,16 @@ import logging
 
 from dspex_gql.config import DagSettings
 from dspex_gql.dags.events import DagRunChanged
-from dspex_gql.dags.job import DagRunJob
+from dspex_gql.dags.job import DAG_RUNS, DagRunJob
 from dspex_gql.dags.models import UNFINISHED, DagRun, RunStatus
-from dspex_gql.dags.plans import DagRunPlan, load_plan
+from dspex_gql.dags.plans import load_plan
 from dspex_gql.dags.runs_repository import close_unfinished_nodes
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.repository import claim_abandoned_runs
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.orchestrator.lease import Abandoned
-from dspex_gql.runs import Runs
+from dspex_gql.runs import RunJob, Runs
 from dspex_gql.secrets_box import SecretBox
 
 logger = logging.getLogger(__name__)
@@ -31,25 +31,30 @@ class ResumedDagRuns:
         self._settings = settings
         self._secrets = secrets
 
+    kind = DAG_RUNS
+    unfinished = tuple(UNFINISHED)
+
     async def reclaim(self, tx: UnitOfWork, abandoned: Abandoned) -> int:
-        """Claim the abandoned runs, rebuild each from its stored nodes, and run it again once
-        the claim is committed; a run that cannot be rebuilt fails, saying why."""
+        """Claim the abandoned runs and run each again once the claim is committed."""
         runs = await claim_abandoned_runs(
             tx.session, DagRun, UNFINISHED, abandoned, abandoned.taker
         )
-        plans: list[DagRunPlan] = []
-        failed: list[DagRunChanged] = []
         for run in runs:
-            try:
-                plans.append(await load_plan(tx.session, self._secrets, run))
-            except Exception as error:
-                logger.warning("DAG run %s cannot resume", run.id, exc_info=True)
-                await _fail(tx, run, f"Could not resume: {error}")
-                failed.append(DagRunChanged.of(run))
-        for plan in plans:
-            self._runs.launch(tx, DagRunJob(self._runs, self._invoker, plan, self._settings))
-        self._runs.announce_after(tx, failed)
+            job = await self.load(tx, run)
+            if job is not None:
+                self._runs.launch(tx, job)
         return len(runs)
+
+    async def load(self, tx: UnitOfWork, run: DagRun) -> RunJob | None:
+        """The run rebuilt from its stored nodes; a run that cannot be rebuilt fails, saying why."""
+        try:
+            plan = await load_plan(tx.session, self._secrets, run)
+        except Exception as error:
+            logger.warning("DAG run %s cannot resume", run.id, exc_info=True)
+            await _fail(tx, run, f"Could not resume: {error}")
+            self._runs.announce_after(tx, [DagRunChanged.of(run)])
+            return None
+        return DagRunJob(self._runs, self._invoker, plan, self._settings)
 
 
 async def _fail(tx: UnitOfWork, run: DagRun, error: str) -> None:

@@ -164,6 +164,20 @@ async def claim_abandoned_runs(
     return sorted(runs, key=lambda run: run.created_at)
 
 
+async def claim_run(
+    session: AsyncSession, model: type[Any], unfinished: Iterable[Any], id: UUID, taker: UUID
+) -> Any | None:
+    """The run, now run by `taker`, unless it has finished (None) — whoever ran it before: a
+    job queue hands a run to one worker at a time, and a writer it replaced is fenced off."""
+    statement = (
+        update(model)
+        .where(model.id == id, model.status.in_(list(unfinished)))
+        .values(process_id=taker, updated_at=utcnow())
+        .returning(model)
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
 async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:
     """Flush, turning a unique violation (two requests racing past the same check) into
     `conflict`; any other integrity error is a bug and stays one."""

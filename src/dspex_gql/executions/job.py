@@ -56,8 +56,10 @@ class ExecutionJob(RunJob):
     kind = EXECUTIONS.name
     event_type = ExecutionChanged
 
-    def __init__(self, runs: Runs, invoker: ProgramInvoker, plan: ExecutionPlan) -> None:
-        super().__init__(runs, plan.id)
+    def __init__(
+        self, runs: Runs, invoker: ProgramInvoker, plan: ExecutionPlan, sequence: int = 1
+    ) -> None:
+        super().__init__(runs, plan.id, sequence)
         self.invoker = invoker
         self.plan = plan
 

@@ -13,23 +13,16 @@ from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import ExecutionSettings
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
-from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.invoke import ProgramInvoker
-from dspex_gql.engine.language_models import (
-    LM_ADAPTER,
-    LM_KEY,
-    LanguageModelSpec,
-    named_models,
-)
 from dspex_gql.engine.signatures import validate_inputs
 from dspex_gql.engine.variables import validate_configuration
 from dspex_gql.errors import Conflict, FieldProblem, ValidationFailed
 from dspex_gql.executions.events import ExecutionChanged
-from dspex_gql.executions.job import EXECUTIONS, ExecutionJob, ExecutionPlan
+from dspex_gql.executions.job import EXECUTIONS, ExecutionJob
 from dspex_gql.executions.models import Execution, ExecutionStatus
+from dspex_gql.executions.plans import language_models_of, plan_of
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
 from dspex_gql.identity import Actor
-from dspex_gql.language_models.specs import require_language_models
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
@@ -90,7 +83,8 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
             program, signature = await self._runnable(tx, start.program_id)
             _check_inputs(signature, start.inputs)
             await self._check_variables(tx, program, start.variable_configuration)
-            models = await self._language_models(tx, program, start.variable_configuration)
+            variables = start.variable_configuration
+            models = await language_models_of(tx.session, program, variables, self._secrets)
             await ensure_compute_left(tx, self._actor.organization_id)
             execution = Execution(
                 program_id=program.id,
@@ -109,7 +103,7 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
             job = ExecutionJob(
                 self._runs,
                 self._invoker,
-                _plan(execution, program, signature, process_id, models),
+                plan_of(execution, program, signature, process_id, models),
             )
             self._runs.launch(tx, job, ExecutionChanged.of(execution))
         if not start.wait:
@@ -203,19 +197,6 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
                 for p in problems
             )
 
-    async def _language_models(
-        self, tx: UnitOfWork, program: Program, variables: Any
-    ) -> dict[str, LanguageModelSpec]:
-        """The language model a `dspy` program's configuration names (the execution's variable
-        configuration may name another), or ValidationFailed when the organization has none."""
-        if program.adapter != LM_ADAPTER:
-            return {}
-        names = named_models({**program.configuration, **(variables or {})})
-        field = "variableConfiguration.lm" if LM_KEY in (variables or {}) else "programId"
-        return await require_language_models(
-            tx.session, program.organization_id, names, self._secrets, field
-        )
-
     def _check_shape(self, start: StartExecution) -> None:
         limit = self._settings.max_input_bytes
         problems = validation.json_object("inputs", start.inputs, max_bytes=limit)
@@ -257,31 +238,3 @@ def _check_inputs(signature: Signature, inputs: dict[str, Any]) -> None:
     if problems:
         summary = "; ".join(p.message for p in problems)
         raise ValidationFailed(problems, message=f"Input validation failed: {summary}")
-
-
-def _plan(
-    execution: Execution,
-    program: Program,
-    signature: Signature,
-    process_id: UUID,
-    language_models: dict[str, LanguageModelSpec],
-) -> ExecutionPlan:
-    request = AdapterRequest(
-        program_type=program.type,
-        signature=engine_signature(signature),
-        instructions=signature.instructions,
-        inputs=execution.inputs,
-        configuration={**program.configuration, **(execution.variable_configuration or {})},
-        options=execution.options or {},
-        language_models=language_models,
-        state=program.compiled_state,
-    )
-    return ExecutionPlan(
-        id=execution.id,
-        organization_id=execution.organization_id,
-        program_id=program.id,
-        process_id=process_id,
-        adapter=program.adapter,
-        implementation=program.implementation,
-        request=request,
-    )
