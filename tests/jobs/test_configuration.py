@@ -1,9 +1,13 @@
-"""What needs no database: the setting that chooses procrastinate, the queue of each lane, and
-the libpq form of our database url."""
+"""What needs no database: the setting that chooses procrastinate, the queue of each lane, the
+libpq form of our database url, and the schema migration 0009 installs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import procrastinate
 import pytest
+from procrastinate.schema import SchemaManager
 from pydantic import ValidationError
 
 from dspex_gql.config import DatabaseSettings, Settings
@@ -74,3 +78,13 @@ def test_the_database_url_becomes_a_libpq_conninfo(url: str, expected: str) -> N
 def test_a_url_libpq_cannot_use_is_refused(url: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         conninfo(url)
+
+
+def test_the_vendored_schema_is_the_installed_procrastinate_s() -> None:
+    """Migration 0009 applies a copy of procrastinate 3.10.0's schema. A procrastinate that
+    changes its schema needs a migration of ours (its `sql/migrations/*`) and a copy of its own."""
+    vendored = Path(__file__).parents[2] / "migrations" / "sql" / "procrastinate-3.10.0.sql"
+
+    assert SchemaManager.get_schema() == vendored.read_text(), (
+        f"procrastinate {procrastinate.__version__} has another schema: add a migration"
+    )
