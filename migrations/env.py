@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dspex_gql.db.base import UTCDateTime
+from dspex_gql.jobs.tables import ours
 from dspex_gql.models import Base
 
 config = context.config
@@ -40,6 +41,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_name=ours,
     )
 
 

@@ -1,4 +1,6 @@
-"""Migrations go up, down and up again on both databases, and match the models exactly."""
+"""Migrations go up, down and up again on both databases, and match the models exactly. On
+PostgreSQL they also install procrastinate's job queue (tables, types, functions), and remove all
+of it again."""
 
 from __future__ import annotations
 
@@ -7,13 +9,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dspex_gql.db import migrations
+from dspex_gql.jobs.tables import ours
 from dspex_gql.models import Base
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, service_url
@@ -30,6 +34,20 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     await drop_database(server, make_url(url).database or "")
 
 
+PROCRASTINATE_TABLES = {
+    "procrastinate_jobs",
+    "procrastinate_events",
+    "procrastinate_workers",
+    "procrastinate_periodic_defers",
+}
+PROCRASTINATE_OBJECTS = """
+    SELECT 'relation ' || relname FROM pg_class WHERE relname LIKE 'procrastinate%'
+    UNION ALL SELECT 'type ' || typname FROM pg_type WHERE typname LIKE '%procrastinate%'
+    UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE proname LIKE 'procrastinate%'
+    UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger WHERE tgname LIKE 'procrastinate%'
+"""
+
+
 async def tables(url: str) -> set[str]:
     engine = create_async_engine(url)
     async with engine.connect() as connection:
@@ -38,9 +56,24 @@ async def tables(url: str) -> set[str]:
     return names - {"alembic_version"}
 
 
+async def procrastinate_objects(url: str) -> set[str]:
+    """Everything named procrastinate_* in a PostgreSQL database (tables, indexes, sequences,
+    types, functions, triggers), e.g. `{"function procrastinate_defer_jobs_v1", ...}`."""
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        names = set((await connection.execute(text(PROCRASTINATE_OBJECTS))).scalars())
+    await engine.dispose()
+    return names
+
+
+def on_postgresql(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
 async def differences(url: str) -> list[object]:
     def compare(connection: Connection) -> list[object]:
-        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+        context = MigrationContext.configure(connection, opts={"include_name": ours})
+        return list(compare_metadata(context, Base.metadata))
 
     engine = create_async_engine(url)
     async with engine.connect() as connection:
@@ -50,12 +83,16 @@ async def differences(url: str) -> list[object]:
 
 
 async def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
+    queue = PROCRASTINATE_TABLES if on_postgresql(empty_database) else set()
+
     await migrations.upgrade(empty_database)
-    assert await tables(empty_database) == set(Base.metadata.tables)
+    assert await tables(empty_database) == set(Base.metadata.tables) | queue
 
     await migrations.downgrade(empty_database, "base")
     assert await tables(empty_database) == set()
     assert await migrations.current_revision(empty_database) is None
+    if on_postgresql(empty_database):
+        assert await procrastinate_objects(empty_database) == set()
 
     await migrations.upgrade(empty_database)
     assert await migrations.current_revision(empty_database) is not None
@@ -65,3 +102,30 @@ async def test_the_migrations_build_exactly_the_models(empty_database: str) -> N
     await migrations.upgrade(empty_database)
 
     assert await differences(empty_database) == []
+
+
+@pytest.mark.parametrize("empty_database", ["postgresql"], indirect=True)
+async def test_procrastinate_s_objects_are_all_removed_by_its_downgrade(
+    empty_database: str,
+) -> None:
+    await migrations.upgrade(empty_database, "0008")
+    before = await procrastinate_objects(empty_database)
+    await migrations.upgrade(empty_database, "0009")
+    installed = await procrastinate_objects(empty_database)
+
+    await migrations.downgrade(empty_database, "0008")
+
+    assert before == set()
+    assert {f"relation {table}" for table in PROCRASTINATE_TABLES} < installed
+    assert {"function procrastinate_defer_jobs_v1", "type procrastinate_job_status"} < installed
+    assert await procrastinate_objects(empty_database) == set()
+
+
+async def test_autogenerate_as_configured_finds_nothing_to_do(empty_database: str) -> None:
+    """`alembic check` runs env.py, whose filter keeps procrastinate's tables out of it."""
+    await migrations.upgrade(empty_database)
+
+    engine = create_async_engine(empty_database)
+    async with engine.connect() as connection:
+        await connection.run_sync(lambda sync: command.check(migrations.alembic_config(sync)))
+    await engine.dispose()

@@ -8,7 +8,7 @@ Each section has its own prefix, e.g. `DSPEX_DATABASE_URL`, `DSPEX_BROADCAST_URL
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Self, TypeVar
+from typing import Annotated, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -227,6 +227,9 @@ class Settings(BaseSettings):
     production: bool = False
     """A public deployment: GraphiQL and introspection without a credential default to off
     (an explicit DSPEX_GRAPHQL_GRAPHIQL or DSPEX_AUTH_PUBLIC_INTROSPECTION still wins)."""
+    jobs: Literal["inprocess", "procrastinate"] = "inprocess"
+    """Where runs run: `inprocess`, as asyncio tasks of the process that started them; or
+    `procrastinate`, as jobs of a PostgreSQL queue that worker processes take (PostgreSQL only)."""
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
@@ -239,6 +242,16 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+
+    @model_validator(mode="after")
+    def _procrastinate_on_postgresql(self) -> Self:
+        if self.jobs == "procrastinate" and not self.database.url.startswith("postgresql"):
+            raise ValueError(
+                "DSPEX_JOBS=procrastinate needs PostgreSQL (its job queue lives there), but "
+                f"DSPEX_DATABASE_URL is {self.database.url.split(':', 1)[0]}: use "
+                "postgresql+asyncpg://user:password@host/db, or DSPEX_JOBS=inprocess"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_defaults(self) -> Self:
