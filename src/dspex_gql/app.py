@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import ipaddress
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from dspex_gql.accounts.passwords import Passwords
 from dspex_gql.accounts.sessions import SessionService
 from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.config import Settings
+from dspex_gql.dags.job import DAG_RUNS
 from dspex_gql.dags.job import LANE as DAG_LANE
 from dspex_gql.dags.recovery import ResumedDagRuns
 from dspex_gql.db import migrations
@@ -32,7 +34,7 @@ from dspex_gql.engine.custom import CustomProgramRegistry
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.language_models import LanguageModelProbe
 from dspex_gql.engine.optimization import MetricRegistry
-from dspex_gql.executions.job import InterruptedExecutions
+from dspex_gql.executions.job import EXECUTIONS, InterruptedExecutions
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import graphql_router
 from dspex_gql.graphql.unavailable import unavailability
@@ -44,6 +46,7 @@ from dspex_gql.http import (
     WebSocketMessageLimit,
 )
 from dspex_gql.optimization_runs.job import LANE as OPTIMIZATION_LANE
+from dspex_gql.optimization_runs.job import OPTIMIZATIONS
 from dspex_gql.optimization_runs.recovery import ResumedOptimizations
 from dspex_gql.orchestrator import Orchestrator, ProgressReporter
 from dspex_gql.orchestrator.lease import ProcessLease
@@ -52,10 +55,14 @@ from dspex_gql.programs.initialization import InterruptedInitializations
 from dspex_gql.pubsub import Hub
 from dspex_gql.ratelimit import RateLimiter
 from dspex_gql.runs import Runs
+from dspex_gql.runs.queueing import RunQueue
 from dspex_gql.runtime import Runtime
 from dspex_gql.secrets_box import SecretBox, default_key_file, secret_box
 
 READINESS_TIMEOUT = 2.0
+QUEUED_KINDS = (EXECUTIONS.name, OPTIMIZATIONS.name, DAG_RUNS.name)
+"""The runs worker processes run with `DSPEX_JOBS=procrastinate`; program initializations (quick
+checks) stay in the process that starts them."""
 LOOPBACK_NAMES = {"localhost"}
 GRAPHQL_PATH = "/graphql"
 
@@ -77,6 +84,8 @@ def create_app(
         async with AsyncExitStack() as stack:
             runtime = await _start(stack, settings, adapters, custom_programs, probe_language_model)
             app.state.runtime = runtime
+            if settings.jobs == "procrastinate" and settings.jobs_embedded_worker:
+                await stack.enter_async_context(_embedded_worker(runtime))
             first_key = await bootstrap(runtime.uow)
             if first_key is not None:
                 print(f"Admin API key: {first_key}", flush=True)
@@ -106,6 +115,37 @@ def create_app(
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
     return app
+
+
+@asynccontextmanager
+async def _embedded_worker(runtime: Runtime) -> AsyncIterator[None]:
+    """A worker of every queue beside the API, stopped (gracefully) before the rest."""
+    from dspex_gql.workers import work  # procrastinate is an optional extra
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(work(runtime, stop), name="embedded worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def run_worker(
+    settings: Settings, queues: Sequence[str] | None = None, concurrency: int | None = None
+) -> None:
+    """`dspex-gql worker`: the runtime without the API, working until SIGTERM or SIGINT; then
+    it stops as a service does (running jobs get the shutdown grace)."""
+    from dspex_gql.workers import QUEUES, work
+
+    adapters, custom_programs = AdapterRegistry.default(), CustomProgramRegistry.from_entry_points()
+    async with AsyncExitStack() as stack:
+        runtime = await _start(stack, settings, adapters, custom_programs, dspy_probe)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signal_number, stop.set)
+        await work(runtime, stop, queues or QUEUES, concurrency)
 
 
 def allow_cross_origin(app: FastAPI, origins: list[str]) -> None:
@@ -187,16 +227,18 @@ async def _start(
             },
         )
     )
-    runs = Runs(orchestrator, reporter, lease, hub)
+    queue = RunQueue(QUEUED_KINDS) if settings.jobs == "procrastinate" else None
+    runs = Runs(orchestrator, reporter, lease, hub, queue)
     invoker = ProgramInvoker(adapters, custom_programs)
     metrics = MetricRegistry.default()
     secrets = secrets_of(settings)
-    reclaimers: list[Reclaimer] = [
-        InterruptedExecutions(runs),
-        InterruptedInitializations(),
-        ResumedOptimizations(runs, invoker, metrics, secrets),
-        ResumedDagRuns(runs, invoker, settings.dag, secrets),
-    ]
+    reclaimers: list[Reclaimer] = [InterruptedInitializations()]
+    if queue is None:  # else a dead worker's jobs go back to the queue (`workers.py`)
+        reclaimers += [
+            InterruptedExecutions(runs),
+            ResumedOptimizations(runs, invoker, metrics, secrets),
+            ResumedDagRuns(runs, invoker, settings.dag, secrets),
+        ]
     reclamation = await stack.enter_async_context(RunReclamation(uow, lease, reclaimers))
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
     authenticator = Authenticator(uow, tokens, anonymous_admin=settings.auth.dev_anonymous_admin)

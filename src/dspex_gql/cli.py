@@ -1,4 +1,4 @@
-"""`dspex-gql serve | migrate | export-schema`."""
+"""`dspex-gql serve | worker | migrate | create-org | set-quota | export-schema`."""
 
 from __future__ import annotations
 
@@ -36,7 +36,25 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (DSPEX_SERVER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (DSPEX_SERVER_PORT, default 8000)")
     serve.add_argument("--no-migrate", action="store_true", help="don't apply migrations at start")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="with DSPEX_JOBS=procrastinate: serve the API only, run no jobs",
+    )
     serve.set_defaults(command=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="run queued runs (DSPEX_JOBS=procrastinate, PostgreSQL)"
+    )
+    worker.add_argument(
+        "--queues",
+        type=_queues,
+        help="comma-separated: executions,optimizations,dags (default: all three)",
+    )
+    worker.add_argument(
+        "--concurrency", type=_positive, help="runs at once per queue (default: from settings)"
+    )
+    worker.set_defaults(command=_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
@@ -73,7 +91,9 @@ def _serve(args: argparse.Namespace) -> None:
     database = settings.database.model_copy(
         update={"migrate_on_start": False} if args.no_migrate else {}
     )
-    settings = settings.model_copy(update={"server": server, "database": database})
+    embedded = settings.jobs_embedded_worker and not args.no_worker
+    update = {"server": server, "database": database, "jobs_embedded_worker": embedded}
+    settings = settings.model_copy(update=update)
     uvicorn.run(
         create_app(settings),
         host=server.host,
@@ -81,6 +101,36 @@ def _serve(args: argparse.Namespace) -> None:
         log_level="info",
         ws_max_size=server.max_body_bytes,  # an over-limit frame is refused before it is buffered
     )
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from dspex_gql.app import run_worker
+
+    settings = Settings()
+    if settings.jobs != "procrastinate":
+        raise ValueError("a worker takes queued runs: set DSPEX_JOBS=procrastinate (PostgreSQL)")
+    asyncio.run(run_worker(settings, args.queues, args.concurrency))
+
+
+def _queues(text: str) -> list[str]:
+    from dspex_gql.jobs.queue import QUEUES
+
+    known = sorted(set(QUEUES.values()))
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"queues are {', '.join(known)}; got {text!r}")
+    return names
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of 1 or more, got {text!r}")
+    return value
 
 
 def _migrate(args: argparse.Namespace) -> None:

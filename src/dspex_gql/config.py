@@ -230,6 +230,8 @@ class Settings(BaseSettings):
     jobs: Literal["inprocess", "procrastinate"] = "inprocess"
     """Where runs run: `inprocess`, as asyncio tasks of the process that started them; or
     `procrastinate`, as jobs of a PostgreSQL queue that worker processes take (PostgreSQL only)."""
+    jobs_embedded_worker: bool = True
+    """With `jobs=procrastinate`: `serve` runs a worker of every queue too (`--no-worker`: not)."""
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)

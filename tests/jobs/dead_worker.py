@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from uuid import UUID
 
 from dspex_gql.jobs.app import procrastinate_app
@@ -12,7 +13,7 @@ from dspex_gql.jobs.app import procrastinate_app
 HEARTBEAT_SECONDS = 0.2
 
 
-async def never_ending(kind: str, run_id: UUID) -> None:
+async def never_ending(kind: str, run_id: UUID, aborted: Callable[[], bool]) -> None:
     print(f"started {kind} {run_id}", flush=True)
     await asyncio.Event().wait()
 

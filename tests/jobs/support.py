@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
 
@@ -32,9 +32,11 @@ class Recorder:
         self.started = asyncio.Event()
         self.release = asyncio.Event()
         self.cancelled = asyncio.Event()
+        self.aborted_by_user: bool | None = None
+        """On cancellation: whether the run's job was aborted (True) or the worker stopped."""
         self.blocking = False
 
-    async def __call__(self, kind: str, run_id: UUID) -> None:
+    async def __call__(self, kind: str, run_id: UUID, aborted: Callable[[], bool]) -> None:
         self.calls.append((kind, run_id))
         self.started.set()
         if not self.blocking:
@@ -42,6 +44,7 @@ class Recorder:
         try:
             await self.release.wait()
         except asyncio.CancelledError:
+            self.aborted_by_user = aborted()
             self.cancelled.set()
             raise
 

@@ -71,5 +71,6 @@ async def test_cancelling_a_running_job_cancels_its_handler_at_once(
         status = await status_of(sessions, job["id"], until={"aborted"})
 
     assert handler.cancelled.is_set()
+    assert handler.aborted_by_user is True
     assert not handler.release.is_set()
     assert status == "aborted"

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,18 @@ def free_port() -> int:
 class Server:
     """`dspex-gql serve` in its own process and working directory."""
 
-    def __init__(self, workdir: Path, env: dict[str, str], log: str = "serve.log") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str],
+        log: str = "serve.log",
+        options: Sequence[str] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / log
-        command = [sys.executable, "-m", "dspex_gql", "serve", "--port", str(self.port)]
+        serve = ["serve", "--port", str(self.port), *options]
+        command = [sys.executable, "-m", "dspex_gql", *serve]
         with self.log.open("w") as output:  # the process writes to its own copy of the file
             self.process = subprocess.Popen(
                 command, cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT
@@ -89,6 +96,40 @@ class Server:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=STARTUP_SECONDS)
+
+
+class Worker:
+    """`dspex-gql worker` in its own process (`DSPEX_JOBS=procrastinate`)."""
+
+    def __init__(
+        self, workdir: Path, env: dict[str, str], log: str, options: Sequence[str] = ()
+    ) -> None:
+        self.log = workdir / log
+        command = [sys.executable, "-m", "dspex_gql", "worker", *options]
+        with self.log.open("w") as output:
+            self.process = subprocess.Popen(
+                command, cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT
+            )
+
+    def wait_ready(self, queues: int = 3) -> None:
+        """Once each of its `queues` workers has started."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            if self.log.read_text().count("Starting worker on queues") >= queues:
+                return
+            time.sleep(0.05)  # polling a process that is starting; there is no event to await
+        raise AssertionError(f"worker not ready:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> int:
+        """SIGTERM, as a supervisor stops it; its exit status."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout=STARTUP_SECONDS)
 
 
 async def polled(

@@ -42,7 +42,7 @@ class ResumedDagRuns:
         for run in runs:
             job = await self.load(tx, run)
             if job is not None:
-                self._runs.launch(tx, job)
+                await self._runs.launch(tx, job)
         return len(runs)
 
     async def load(self, tx: UnitOfWork, run: DagRun) -> RunJob | None:

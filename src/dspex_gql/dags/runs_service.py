@@ -257,7 +257,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         await insert_many(tx.session, NODE_EXECUTIONS, rows)
         plan = plan_of(run, definition, calls, nodes)
         job = DagRunJob(self._runs, self._invoker, plan, self._settings)
-        self._runs.launch(tx, job, DagRunChanged.of(run))
+        await self._runs.launch(tx, job, DagRunChanged.of(run))
 
 
 def _started(dag: Dag, run: DagRun) -> dict[str, Any]:

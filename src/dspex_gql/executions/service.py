@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.runs import Runs
 from dspex_gql.runs.runs import CANCELLED_BY_USER
-from dspex_gql.runs.watching import follow
+from dspex_gql.runs.watching import follow, until_ended
 from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.models import Signature
 from dspex_gql.signatures.repository import SignatureRepository
@@ -78,6 +79,20 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
     async def start(self, start: StartExecution) -> Execution:
         policies.ensure_can_create(self._actor, "executions")
         self._check_shape(start)
+        seconds = self._wait_seconds(start.timeout_ms)
+        if not start.wait:
+            return await self._start(start, uuid.uuid4())
+        if not self._runs.queued(EXECUTIONS.name):
+            execution = await self._start(start, uuid.uuid4())
+            await self._runs.wait(EXECUTIONS.key(execution.id), seconds)
+            return await self.get(execution.id)
+        id = uuid.uuid4()  # a worker runs it: its end is told by its event, awaited from before
+        async with self._hub.subscribe(channels.execution(id), ExecutionChanged) as events:
+            await self._start(start, id)
+            await until_ended(events, seconds)
+        return await self.get(id)
+
+    async def _start(self, start: StartExecution, id: UUID) -> Execution:
         process_id = await self._runs.owner()
         async with self._uow() as tx:
             program, signature = await self._runnable(tx, start.program_id)
@@ -87,6 +102,7 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
             models = await language_models_of(tx.session, program, variables, self._secrets)
             await ensure_compute_left(tx, self._actor.organization_id)
             execution = Execution(
+                id=id,
                 program_id=program.id,
                 status=ExecutionStatus.PENDING,
                 sequence=1,
@@ -100,16 +116,10 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
             await tx.session.flush()
             changes = {"programId": program.id, "inputs": sorted(start.inputs)}
             audit.record(tx, self._actor, "execution.start", "Execution", execution.id, changes)
-            job = ExecutionJob(
-                self._runs,
-                self._invoker,
-                plan_of(execution, program, signature, process_id, models),
-            )
-            self._runs.launch(tx, job, ExecutionChanged.of(execution))
-        if not start.wait:
-            return execution
-        await self._runs.wait(job.key, self._wait_seconds(start.timeout_ms))
-        return await self.get(execution.id)
+            plan = plan_of(execution, program, signature, process_id, models)
+            job = ExecutionJob(self._runs, self._invoker, plan)
+            await self._runs.launch(tx, job, ExecutionChanged.of(execution))
+        return execution
 
     async def cancel(self, id: UUID) -> Execution:
         """Cancel a run: its owner (who triggered it) or an admin."""

@@ -13,15 +13,27 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import procrastinate
+from procrastinate.job_context import AbortReason
 
 from dspex_gql.jobs.conninfo import conninfo
 from dspex_gql.jobs.queue import TASK
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[str, UUID], Awaitable[None]]
-"""Runs one run, e.g. `await handler("execution", run_id)`. Cancelled when the job is aborted
-(`jobs.queue.cancel`) or the worker stops."""
+Handler = Callable[[str, UUID, Callable[[], bool]], Awaitable[None]]
+"""Runs one run, e.g. `await handler("execution", run_id, aborted)`. Cancelled when the job is
+aborted (`jobs.queue.cancel`: then `aborted()` is True) or the worker stops (False); raises
+`Suspended` to hand the run to another worker."""
+
+
+class Suspended(Exception):
+    """A run stopped by the worker's shutdown that another worker resumes: its job goes back to
+    `todo` instead of ending `aborted`."""
+
+
+RESUME = procrastinate.RetryStrategy(retry_exceptions={Suspended})
+"""Only a suspended run's job is tried again; any other failure is the run's own, recorded in
+its row."""
 
 
 def procrastinate_app(
@@ -34,10 +46,13 @@ def procrastinate_app(
     )
     app = procrastinate.App(connector=connector)
 
-    @app.task(name=TASK, pass_context=True)
+    @app.task(name=TASK, pass_context=True, retry=RESUME)
     async def run(context: procrastinate.JobContext, kind: str, run_id: str) -> None:
+        def aborted() -> bool:
+            return context.abort_reason() is AbortReason.USER_REQUEST
+
         try:
-            await handler(kind, UUID(run_id))
+            await handler(kind, UUID(run_id), aborted)
         except asyncio.CancelledError:
             logger.info("%s:%s cancelled: %s", kind, run_id, context.abort_reason())
             raise

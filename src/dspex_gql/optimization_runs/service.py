@@ -98,7 +98,7 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
             )
             plan = plan_for(self._metrics, run, program, signature, models, strategy=strategy)
             job = job_for(self._runs, self._invoker, plan)
-            self._runs.launch(tx, job, OptimizationChanged.of(run))
+            await self._runs.launch(tx, job, OptimizationChanged.of(run))
             return run
 
     async def cancel(self, id: UUID) -> OptimizationRun:

@@ -192,7 +192,7 @@ class ProgramService(ResourceService[Program, ProgramRepository]):
             audit.record(tx, self._actor, "program.initialize", "Program", id, changes)
             missing = await self._missing_models(tx, program)
             job = self._initialization(program, signature, missing)
-            self._runs.launch(tx, job)
+            await self._runs.launch(tx, job)
         await self._runs.wait(job.key, INITIALIZE_WAIT_SECONDS)
         return await self.get(id)
 

@@ -1,10 +1,10 @@
 """What services and jobs share to run things: the orchestrator, the write-behind reporter, this
-process's lease and the hub.
+process's lease, the hub, and the job queue when runs go to worker processes (`DSPEX_JOBS`).
 
     process_id = await runs.owner()                 # before the transaction that inserts the row
     async with uow() as tx:
         ...insert the PENDING row with process_id...
-        runs.launch(tx, job, ExecutionChanged.of(row))   # after the commit: run it, announce it
+        await runs.launch(tx, job, ExecutionChanged.of(row))   # run it, announce it
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.pubsub import Hub
 from dspex_gql.runs.events import RunEvent
 from dspex_gql.runs.kinds import RunKind
-from dspex_gql.runs.lifecycle import Phase, RunKey
+from dspex_gql.runs.lifecycle import Phase, RunJob, RunKey
+from dspex_gql.runs.queueing import RunQueue
 
 logger = logging.getLogger(__name__)
 
@@ -37,19 +38,32 @@ class Runs:
         reporter: ProgressReporter,
         lease: ProcessLease,
         hub: Hub,
+        queue: RunQueue | None = None,
     ) -> None:
         self.orchestrator = orchestrator
         self.reporter = reporter
         self.lease = lease
         self.hub = hub
+        self.queue = queue
+        """Where runs of the kinds it takes go instead of this process's orchestrator."""
 
     async def owner(self) -> UUID:
         """The id of this process's lease, which a new run's row carries (renewed if overdue)."""
         return await self.lease.held()
 
-    def launch(self, tx: UnitOfWork, job: Job, event: RunEvent | None = None) -> None:
-        """Once `tx` commits: start the job, and announce the state it starts from."""
-        tx.after_commit(partial(self._start, job, event))
+    def queued(self, kind: str) -> bool:
+        """Whether runs of `kind` go to the job queue (a worker runs them)."""
+        return self.queue is not None and self.queue.takes(kind)
+
+    async def launch(self, tx: UnitOfWork, job: RunJob, event: RunEvent | None = None) -> None:
+        """Start the job once `tx` commits — here, or on a worker when the job queue takes its
+        kind (queued in `tx`: the row and its job are committed together) — and announce the
+        state it starts from."""
+        if self.queue is not None and self.queue.takes(job.kind):
+            await self.queue.enqueue(tx, job)
+            self.announce_after(tx, [] if event is None else [event])
+        else:
+            tx.after_commit(partial(self._start, job, event))
 
     async def _start(self, job: Job, event: RunEvent | None) -> None:
         self.orchestrator.submit(job)
@@ -86,8 +100,8 @@ class Runs:
         audit: Callable[[UnitOfWork], None],
     ) -> None:
         """Cancel a run once: its job when this process runs it, else its row in place (another
-        replica's run, which stops at its next write; or an orphan). `audit` is recorded with the
-        cancellation."""
+        replica's run, which stops at its next write; or an orphan) and its queued job, which
+        its worker aborts once this commits. `audit` is recorded with the cancellation."""
         if run.status.is_terminal:
             raise Conflict(f"The {kind.name} already finished ({run.status.value})")
         key = kind.key(run.id)
@@ -103,5 +117,7 @@ class Runs:
             if recorded is None:
                 raise Conflict(f"The {kind.name} finished before it could be cancelled")
             await kind.ended(tx.session, run)
+            if self.queue is not None and self.queue.takes(kind.name):
+                await self.queue.cancel(tx, kind.name, run.id)
             audit(tx)
             self.announce_after(tx, [kind.event.of(recorded.row)])

@@ -37,6 +37,19 @@ async def follow(
             return
 
 
+async def until_ended(events: AsyncIterator[Any], seconds: float) -> bool:
+    """Wait for an event of a terminal `status` among `events`, at most `seconds`; True when one
+    came."""
+    try:
+        async with asyncio.timeout(seconds):
+            async for event in events:
+                if event.status.is_terminal:
+                    return True
+    except TimeoutError:
+        pass
+    return False
+
+
 def _ended(run: Any) -> bool:
     return bool(run.status.is_terminal)
 

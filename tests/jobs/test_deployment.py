@@ -1,0 +1,236 @@
+"""API replicas and worker processes on one PostgreSQL database (`DSPEX_JOBS=procrastinate`), as
+deployed: real `dspex-gql serve --no-worker` and `dspex-gql worker` processes on loopback, events
+between them over Redis. Runs started on one replica run on a worker, are watched and cancelled
+from the other; a worker killed outright, or stopped, has its runs finished by another."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from dspex_gql.db import migrations
+from tests.support.databases import create_database, drop_database
+from tests.support.external_services import POSTGRES, REDIS, service_url
+from tests.support.optimizations import LANDSCAPE, SPACE, training_data
+from tests.support.processes import Server, Worker, clean_env, polled
+from tests.support.websocket_client import Socket
+
+LEASE_SECONDS = 1.5
+"""A worker beats every 0.5 s; one silent for 1.5 s is dead and its jobs go to another."""
+
+PROGRAM = """mutation($name: String!, $latency: Int!) { createProgram(input: {name: $name,
+  signatureSpec: "question -> answer", initialize: true, configuration: {latency_ms: $latency}})
+  { ... on Program { id status } } }"""
+EXECUTE = """mutation($id: ID!, $wait: Boolean!) { executeProgram(input: {programId: $id,
+  inputs: {question: "q"}, wait: $wait}) { ... on Execution { id status outputs } } }"""
+EXECUTION = "query($id: ID!) { execution(id: $id) { id status error outputs } }"
+CANCEL = """mutation($id: ID!) { cancelExecution(id: $id) {
+  ... on Execution { status error } ... on Error { message } } }"""
+EXECUTION_UPDATED = "subscription($id: ID!) { executionUpdated(id: $id) { status } }"
+SPACE_MUTATION = """mutation($variables: [VariableInput!]!) {
+  createVariableSpace(input: {name: "space", variables: $variables}) { ... on VariableSpace { id } }
+}"""
+LANDSCAPE_PROGRAM = """mutation($configuration: JSON!, $space: ID!) { createProgram(input: {
+  name: "optimized", signatureSpec: "question -> answer", initialize: true,
+  configuration: $configuration, variableSpaceId: $space }) { ... on Program { id status } } }"""
+START_RUN = """mutation($program: ID!, $training: [JSON!]!, $iterations: Int!) {
+  startOptimization(input: { programId: $program, name: "far", strategy: RANDOM,
+  trainingData: $training, maxIterations: $iterations, seed: 5, concurrency: 1 }) {
+  ... on OptimizationRun { id } } }"""
+OPTIMIZATION = """query($id: ID!) { optimizationRun(id: $id) { id status iterationsCompleted
+  evaluations(first: 100) { nodes { id iteration } } } }"""
+DAG = """mutation($input: CreateDagInput!) { createDag(input: $input) { ... on Dag { id } } }"""
+ACTIVATE = "mutation($id: ID!) { activateDag(id: $id) { ... on Dag { status } } }"
+EXECUTE_DAG = """mutation($id: ID!) { executeDag(dagId: $id, context: {question: "q"}) {
+  ... on DagRun { id } } }"""
+DAG_RUN = "query($id: ID!) { dagRun(id: $id) { status succeededNodes } }"
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated database of this test's own: its workers take every queued job there is."""
+    server = service_url(POSTGRES, "PostgreSQL")
+    url = await create_database(server, f"dspex_deploy_{uuid.uuid4().hex[:10]}")
+    await migrations.upgrade(url)
+    yield url
+    await drop_database(server, make_url(url).database or "")
+
+
+@pytest.fixture
+def env(database: str) -> dict[str, str]:
+    return clean_env(
+        DSPEX_DATABASE_URL=database,
+        DSPEX_JOBS="procrastinate",
+        DSPEX_BROADCAST_URL=service_url(REDIS, "Redis"),
+        DSPEX_EXECUTION_LEASE_SECONDS=str(LEASE_SECONDS),
+        DSPEX_EXECUTION_SHUTDOWN_GRACE_SECONDS="0.2",
+    )
+
+
+@pytest.fixture
+def replicas(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[Server, Server]]:
+    """Two API processes that run no jobs; the first bootstraps the organization."""
+    first = Server(tmp_path, env, "api-a.log", ["--no-worker", "--no-migrate"])
+    second: Server | None = None
+    try:
+        first.wait_ready()
+        second = Server(tmp_path, env, "api-b.log", ["--no-worker", "--no-migrate"])
+        second.wait_ready()
+        yield first, second
+    finally:
+        for server in (first, second):
+            if server is not None:
+                server.stop()
+
+
+@pytest.fixture
+def workers(tmp_path: Path, env: dict[str, str]) -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def start_worker(tmp_path: Path, env: dict[str, str], workers: list[Worker]) -> Worker:
+    worker = Worker(tmp_path, env, f"worker-{len(workers)}.log")
+    workers.append(worker)
+    worker.wait_ready()
+    return worker
+
+
+async def program(server: Server, latency_ms: int) -> str:
+    created = await server.graphql(PROGRAM, name=f"p{latency_ms}", latency=latency_ms)
+    assert created["createProgram"]["status"] == "READY", created
+    return str(created["createProgram"]["id"])
+
+
+async def optimization(server: Server, iterations: int) -> str:
+    space = (await server.graphql(SPACE_MUTATION, variables=SPACE))["createVariableSpace"]
+    configuration = {"landscape": LANDSCAPE, "latency_ms": 100}
+    created = await server.graphql(
+        LANDSCAPE_PROGRAM, configuration=configuration, space=space["id"]
+    )
+    run = await server.graphql(
+        START_RUN,
+        program=created["createProgram"]["id"],
+        training=training_data(2),
+        iterations=iterations,
+    )
+    return str(run["startOptimization"]["id"])
+
+
+async def optimization_when(server: Server, key: str, run_id: str, done: Any) -> dict[str, Any]:
+    return await polled(server, key, OPTIMIZATION, "optimizationRun", run_id, done)
+
+
+def iterations_of(run: dict[str, Any]) -> list[int]:
+    return sorted(node["iteration"] for node in run["evaluations"]["nodes"])
+
+
+async def test_runs_started_on_one_replica_run_on_workers_and_answer_to_the_other(
+    tmp_path: Path,
+    env: dict[str, str],
+    replicas: tuple[Server, Server],
+    workers: list[Worker],
+) -> None:
+    a, b = replicas
+    key = a.printed_keys()[0]
+    for _ in range(2):
+        start_worker(tmp_path, env, workers)
+    quick, slow = await program(a, 20), await program(a, 60_000)
+
+    waited = (await a.graphql(EXECUTE, id=quick, wait=True))["executeProgram"]
+    started = (await a.graphql(EXECUTE, id=slow, wait=False))["executeProgram"]
+    async with Socket(b.websocket_url, key) as socket:
+        watching = await socket.start(EXECUTION_UPDATED, {"id": started["id"]})
+        await socket.payload_where(
+            watching, lambda p: p["data"]["executionUpdated"]["status"] == "RUNNING"
+        )
+        cancelled = (await b.post(CANCEL, key, id=started["id"]))["data"]["cancelExecution"]
+        seen = await socket.results(watching)
+    dag_run = await a_dag_run(a, quick)
+    finished_dag = await polled(
+        b, key, DAG_RUN, "dagRun", dag_run, lambda r: r["status"] not in {"PENDING", "RUNNING"}
+    )
+
+    assert waited["status"] == "COMPLETED", "wait: true waits for a worker's run"
+    assert waited["outputs"]["answer"]
+    assert cancelled == {"status": "CANCELLED", "error": "Cancelled by user"}
+    assert seen[-1]["data"]["executionUpdated"]["status"] == "CANCELLED"
+    assert finished_dag == {"status": "SUCCESS", "succeededNodes": 3}
+    logs = "".join(worker.log.read_text() for worker in workers)
+    assert "ended with status: Aborted" in logs, "the worker's job stopped at the cancel"
+
+
+async def a_dag_run(server: Server, program_id: str) -> str:
+    first = {"name": "first", "programId": program_id, "inputs": {"question": "$context.question"}}
+    then = [
+        {
+            "name": f"then{i}",
+            "programId": program_id,
+            "inputs": {"question": "$nodes.first.answer"},
+            "dependencies": ["first"],
+        }
+        for i in range(2)
+    ]
+    definition = {"nodes": [first, *then]}
+    dag = await server.graphql(DAG, input={"name": "fan", "definition": definition})
+    await server.graphql(ACTIVATE, id=dag["createDag"]["id"])
+    run = await server.graphql(EXECUTE_DAG, id=dag["createDag"]["id"])
+    return str(run["executeDag"]["id"])
+
+
+def running(workers: list[Worker], run_id: str) -> tuple[Worker, Worker]:
+    """The worker that took the run's job, and the other one."""
+    first, second = workers
+    return (first, second) if run_id in first.log.read_text() else (second, first)
+
+
+async def test_a_killed_workers_optimization_is_resumed_by_another_worker(
+    tmp_path: Path,
+    env: dict[str, str],
+    replicas: tuple[Server, Server],
+    workers: list[Worker],
+) -> None:
+    a, b = replicas
+    key = a.printed_keys()[0]
+    for _ in range(2):
+        start_worker(tmp_path, env, workers)
+    run_id = await optimization(a, iterations=40)
+    before = await optimization_when(a, key, run_id, lambda r: r["iterationsCompleted"] >= 5)
+    doomed, other = running(workers, run_id)
+
+    doomed.kill()
+
+    done = await optimization_when(b, key, run_id, lambda r: r["status"] == "COMPLETED")
+    kept = {node["id"] for node in done["evaluations"]["nodes"]}
+    assert iterations_of(done) == list(range(40)), "no iteration twice, none missing"
+    assert {node["id"] for node in before["evaluations"]["nodes"]} <= kept
+    assert run_id in other.log.read_text(), "the other worker finished it"
+
+
+async def test_a_stopped_worker_hands_its_optimization_to_another_at_once(
+    tmp_path: Path,
+    env: dict[str, str],
+    replicas: tuple[Server, Server],
+    workers: list[Worker],
+) -> None:
+    a, _ = replicas
+    key = a.printed_keys()[0]
+    for _ in range(2):
+        start_worker(tmp_path, env, workers)
+    run_id = await optimization(a, iterations=40)
+    await optimization_when(a, key, run_id, lambda r: r["iterationsCompleted"] >= 3)
+    stopping, other = running(workers, run_id)
+
+    status = stopping.stop()
+
+    done = await optimization_when(a, key, run_id, lambda r: r["status"] == "COMPLETED")
+    assert status == 0, stopping.log.read_text()
+    assert iterations_of(done) == list(range(40))
+    assert run_id in other.log.read_text(), "the other worker finished it"
