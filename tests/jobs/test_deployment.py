@@ -5,17 +5,22 @@ from the other; a worker killed outright, or stopped, has its runs finished by a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from dspex_gql.db import migrations
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, REDIS, service_url
+from tests.support.faults import TcpProxy
 from tests.support.optimizations import LANDSCAPE, SPACE, training_data
 from tests.support.processes import Server, Worker, clean_env, polled
 from tests.support.websocket_client import Socket
@@ -234,3 +239,70 @@ async def test_a_stopped_worker_hands_its_optimization_to_another_at_once(
     assert status == 0, stopping.log.read_text()
     assert iterations_of(done) == list(range(40))
     assert run_id in other.log.read_text(), "the other worker finished it"
+
+
+async def test_a_run_whose_job_was_lost_is_queued_again(
+    tmp_path: Path,
+    env: dict[str, str],
+    database: str,
+    replicas: tuple[Server, Server],
+    workers: list[Worker],
+) -> None:
+    """Runs left without a job (by the in-process mode, or a job deleted by hand) are found by
+    a worker's sweep: nothing waits forever."""
+    a, _ = replicas
+    key = a.printed_keys()[0]
+    started = (await a.graphql(EXECUTE, id=await program(a, 20), wait=False))["executeProgram"]
+    await delete_jobs(database)
+
+    start_worker(tmp_path, env, workers)
+
+    done = await polled(a, key, EXECUTION, "execution", started["id"], ended)
+    assert done["status"] == "COMPLETED", done
+    assert "queued again 1 unfinished runs" in workers[0].log.read_text()
+
+
+async def test_workers_come_back_after_the_database_was_out_of_reach(
+    tmp_path: Path,
+    env: dict[str, str],
+    database: str,
+    replicas: tuple[Server, Server],
+    workers: list[Worker],
+) -> None:
+    """Their connections cut for longer than a lease: no restart needed, the optimization
+    completes, no iteration lost or stored twice, and an execution queued meanwhile runs."""
+    a, _ = replicas
+    key = a.printed_keys()[0]
+    target = urlsplit(database.replace("+asyncpg", ""))
+    async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        cut_off = Worker(
+            tmp_path, env | {"DSPEX_DATABASE_URL": proxy.url_for(database)}, "worker-cut.log"
+        )
+        workers.append(cut_off)
+        await cut_off.ready()
+        run_id = await optimization(a, iterations=40)
+        await optimization_when(a, key, run_id, lambda r: r["iterationsCompleted"] >= 3)
+
+        proxy.cut()
+        await proxy.refused.wait()  # the worker tried to reach the database, and could not
+        queued = (await a.graphql(EXECUTE, id=await program(a, 20), wait=False))["executeProgram"]
+        await asyncio.sleep(3 * LEASE_SECONDS)  # an outage is a span of time: there is no event
+        proxy.restore()
+
+        done = await optimization_when(a, key, run_id, lambda r: r["status"] == "COMPLETED")
+        execution = await polled(a, key, EXECUTION, "execution", queued["id"], ended)
+
+    assert cut_off.process.poll() is None, "the worker was not restarted"
+    assert iterations_of(done) == list(range(40)), "no iteration twice, none missing"
+    assert execution["status"] == "COMPLETED", execution
+
+
+def ended(execution: dict[str, Any]) -> bool:
+    return execution["status"] not in {"PENDING", "RUNNING"}
+
+
+async def delete_jobs(database: str) -> None:
+    engine = create_async_engine(database)
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM procrastinate_jobs"))
+    await engine.dispose()

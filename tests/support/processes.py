@@ -114,12 +114,20 @@ class Worker:
     def wait_ready(self, queues: int = 3) -> None:
         """Once each of its `queues` workers has started."""
         deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            if self.log.read_text().count("Starting worker on queues") >= queues:
-                return
+        while not self._ready(queues):
+            assert time.monotonic() < deadline, f"worker not ready:\n{self.log.read_text()}"
             time.sleep(0.05)  # polling a process that is starting; there is no event to await
-        raise AssertionError(f"worker not ready:\n{self.log.read_text()}")
+
+    async def ready(self, queues: int = 3) -> None:
+        """`wait_ready`, letting the event loop run meanwhile (a proxy of this test's, say)."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not self._ready(queues):
+            assert time.monotonic() < deadline, f"worker not ready:\n{self.log.read_text()}"
+            await asyncio.sleep(0.05)  # polling a process that is starting
+
+    def _ready(self, queues: int) -> bool:
+        assert self.process.poll() is None, self.log.read_text()
+        return self.log.read_text().count("Starting worker on queues") >= queues
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)

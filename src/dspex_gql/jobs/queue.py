@@ -11,9 +11,11 @@ the tests in tests/jobs/ run with a real worker.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import String, cast, column, exists, literal, select, table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +32,9 @@ TASK = "dspex.run"
 """The one task of every run; its arguments say which: `{"kind": ..., "run_id": ...}`."""
 QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx_v1"
 """At most one `todo` job per queueing lock: a second enqueue of a waiting run breaks it."""
+
+JOBS = table("procrastinate_jobs", column("lock"))
+WAITING_OR_RUNNING = text("procrastinate_jobs.status IN ('todo', 'doing')")
 
 DEFER = text(
     """
@@ -88,6 +93,22 @@ async def enqueue(
             raise AlreadyQueued(kind, run_id) from error
         raise
     return job_id
+
+
+async def without_job(
+    session: AsyncSession, model: Any, unfinished: Iterable[Any], kind: str
+) -> list[UUID]:
+    """Unfinished runs of `model` (of `kind`) that no job waits for or runs: left over from the
+    in-process mode, or by a job that ended without ending its run. At most 1000, oldest first."""
+    lock = literal(f"{kind}:") + cast(model.id, String)
+    has_job = exists().where(JOBS.c.lock == lock, WAITING_OR_RUNNING)
+    query = (
+        select(model.id)
+        .where(model.status.in_(list(unfinished)), ~has_job)
+        .order_by(model.created_at)
+        .limit(1000)
+    )
+    return list(await session.scalars(query))
 
 
 async def cancel(session: AsyncSession, kind: str, run_id: UUID) -> bool:
