@@ -4,13 +4,13 @@ WORKDIR /src
 COPY pyproject.toml README.md alembic.ini ./
 COPY src ./src
 COPY migrations ./migrations
-RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[dspy]'
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[dspy,procrastinate]'
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 dspex \
  && mkdir /data && chown dspex /data
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels 'dspex-gql[dspy]' && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels 'dspex-gql[dspy,procrastinate]' && rm -rf /wheels
 USER dspex
 WORKDIR /data
 ENV DSPEX_SERVER_HOST=0.0.0.0 \
