@@ -54,6 +54,11 @@ ACTIVATE = "mutation($id: ID!) { activateDag(id: $id) { ... on Dag { status } } 
 EXECUTE_DAG = """mutation($id: ID!) { executeDag(dagId: $id, context: {question: "q"}) {
   ... on DagRun { id } } }"""
 DAG_RUN = "query($id: ID!) { dagRun(id: $id) { status succeededNodes } }"
+CANCEL_OPTIMIZATION = """mutation($id: ID!) { cancelOptimization(id: $id) {
+  ... on OptimizationRun { status } ... on Error { message } } }"""
+CANCEL_DAG_RUN = """mutation($id: ID!) { cancelDagRun(id: $id) {
+  ... on DagRun { status } ... on Error { message } } }"""
+DAG_RUN_UPDATED = "subscription($id: ID!) { dagRunUpdated(id: $id) { status } }"
 
 
 @pytest.fixture
@@ -159,17 +164,31 @@ async def test_runs_started_on_one_replica_run_on_workers_and_answer_to_the_othe
         cancelled = (await b.post(CANCEL, key, id=started["id"]))["data"]["cancelExecution"]
         seen = await socket.results(watching)
     dag_run = await a_dag_run(a, quick)
-    finished_dag = await polled(
-        b, key, DAG_RUN, "dagRun", dag_run, lambda r: r["status"] not in {"PENDING", "RUNNING"}
-    )
+    finished_dag = await polled(b, key, DAG_RUN, "dagRun", dag_run, ended)
+    long_dag_run = await a_dag_run(a, slow)
+    async with Socket(b.websocket_url, key) as socket:
+        watching = await socket.start(DAG_RUN_UPDATED, {"id": long_dag_run})
+        await socket.payload_where(
+            watching, lambda p: p["data"]["dagRunUpdated"]["status"] == "RUNNING"
+        )
+        dag_cancelled = await b.post(CANCEL_DAG_RUN, key, id=long_dag_run)
+        dag_seen = await socket.results(watching)
+    run_id = await optimization(a, iterations=1000)
+    await optimization_when(b, key, run_id, lambda r: r["iterationsCompleted"] >= 2)
+    optimization_cancelled = await b.post(CANCEL_OPTIMIZATION, key, id=run_id)
+    stopped = await optimization_when(b, key, run_id, ended)
 
     assert waited["status"] == "COMPLETED", "wait: true waits for a worker's run"
     assert waited["outputs"]["answer"]
     assert cancelled == {"status": "CANCELLED", "error": "Cancelled by user"}
     assert seen[-1]["data"]["executionUpdated"]["status"] == "CANCELLED"
     assert finished_dag == {"status": "SUCCESS", "succeededNodes": 3}
+    assert dag_cancelled["data"]["cancelDagRun"] == {"status": "CANCELLED"}
+    assert dag_seen[-1]["data"]["dagRunUpdated"]["status"] == "CANCELLED"
+    assert optimization_cancelled["data"]["cancelOptimization"] == {"status": "CANCELLED"}
+    assert stopped["status"] == "CANCELLED"
     logs = "".join(worker.log.read_text() for worker in workers)
-    assert "ended with status: Aborted" in logs, "the worker's job stopped at the cancel"
+    assert logs.count("ended with status: Aborted") == 3, "each worker's job stopped at its cancel"
 
 
 async def a_dag_run(server: Server, program_id: str) -> str:
@@ -184,7 +203,8 @@ async def a_dag_run(server: Server, program_id: str) -> str:
         for i in range(2)
     ]
     definition = {"nodes": [first, *then]}
-    dag = await server.graphql(DAG, input={"name": "fan", "definition": definition})
+    name = f"fan-{uuid.uuid4().hex[:8]}"
+    dag = await server.graphql(DAG, input={"name": name, "definition": definition})
     await server.graphql(ACTIVATE, id=dag["createDag"]["id"])
     run = await server.graphql(EXECUTE_DAG, id=dag["createDag"]["id"])
     return str(run["executeDag"]["id"])
