@@ -129,9 +129,9 @@ class Worker:
         assert self.process.poll() is None, self.log.read_text()
         return self.log.read_text().count("Starting worker on queues") >= queues
 
-    def kill(self) -> None:
+    def kill(self) -> int:
         self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
+        return self.process.wait()
 
     def stop(self) -> int:
         """SIGTERM, as a supervisor stops it; its exit status."""
