@@ -7,6 +7,9 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from dspex_gql.config import Settings
 from dspex_gql.errors import DomainError
@@ -17,8 +20,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         _run(args)
+    except ValidationError as error:  # settings: one line per problem, without pydantic's frame
+        problems = "; ".join(_problem(detail) for detail in error.errors())
+        parser.exit(2, f"dspex-gql: error: {problems}\n")
     except (DomainError, ValueError) as error:
         parser.exit(2, f"dspex-gql: error: {error}\n")
+
+
+def _problem(detail: Any) -> str:
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    where = ".".join(str(part) for part in detail["loc"])
+    return f"{where}: {message}" if where else message
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ import pytest
 from procrastinate.schema import SchemaManager
 from pydantic import ValidationError
 
+from dspex_gql.cli import main
 from dspex_gql.config import DatabaseSettings, Settings
 from dspex_gql.jobs.conninfo import conninfo
 from dspex_gql.jobs.queue import QUEUES, queue_of
@@ -88,3 +89,35 @@ def test_the_vendored_schema_is_the_installed_procrastinate_s() -> None:
     assert SchemaManager.get_schema() == vendored.read_text(), (
         f"procrastinate {procrastinate.__version__} has another schema: add a migration"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "environment", "said"),
+    [
+        (["worker"], {}, "a worker takes queued runs: set DSPEX_JOBS=procrastinate"),
+        (
+            ["worker"],
+            {"DSPEX_JOBS": "procrastinate"},
+            "DSPEX_JOBS=procrastinate needs PostgreSQL",
+        ),
+        (["worker", "--queues", "executions,later"], {}, "queues are dags, executions"),
+        (["worker", "--concurrency", "0"], {}, "a whole number of 1 or more, got '0'"),
+    ],
+)
+def test_the_worker_command_refuses_in_one_line(
+    argv: list[str],
+    environment: dict[str, str],
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit.value.code == 2
+    assert said in error
+    assert error.startswith("dspex-gql")
