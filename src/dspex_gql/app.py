@@ -53,7 +53,7 @@ from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.orchestrator.reclaim import Reclaimer, RunReclamation
 from dspex_gql.programs.initialization import InterruptedInitializations
 from dspex_gql.pubsub import Hub
-from dspex_gql.ratelimit import LocalBuckets
+from dspex_gql.ratelimit import open_buckets
 from dspex_gql.runs import Runs
 from dspex_gql.runs.queueing import RunQueue
 from dspex_gql.runtime import Runtime
@@ -242,7 +242,8 @@ async def _start(
     reclamation = await stack.enter_async_context(RunReclamation(uow, lease, reclaimers))
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
     authenticator = Authenticator(uow, tokens, anonymous_admin=settings.auth.dev_anonymous_admin)
-    limits, buckets = settings.limits, LocalBuckets()
+    limits = settings.limits
+    buckets = await stack.enter_async_context(open_buckets(limits, settings.broadcast))
     return Runtime(
         settings=settings,
         engine=engine,
