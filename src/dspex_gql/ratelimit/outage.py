@@ -1,4 +1,5 @@
-"""Whether the shared buckets' store answers: one warning when it stops, one line when it is back.
+"""Whether the shared buckets' store answers: one warning when it stops, one info line when it is
+back.
 
 While it is down, every take is allowed at once (fail open: a limiter must not take the API down),
 and the store is asked again at most every `retry_seconds`, so no request waits for its timeout
@@ -48,7 +49,7 @@ class Outage:
         if self._since is not None:
             down = self._clock() - self._since
             self._since = None
-            logger.warning(
+            logger.info(
                 "rate limits are enforced again: Redis at %s answers (down %.1f s)",
                 self._where,
                 down,

@@ -26,7 +26,7 @@ from dspex_gql.ratelimit.outage import Outage
 
 KEY_PREFIX = "dspex:rate"
 RETRY_SECONDS = 1.0
-"""During an outage, how often one take asks Redis again (the others are allowed at once)."""
+"""During an outage, how often a take asks Redis again (the others are allowed at once)."""
 
 TAKE = """
 local capacity, per_second, ttl_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -53,9 +53,10 @@ return string.format('%.17g', wait)
 
 class RedisBuckets:
     """The client of one Redis (connected on first use, closed on exit) and its limiters.
-    `timeout`: the longest a take waits for Redis before it allows the request anyway."""
+    `timeout`: the longest a take waits for Redis before it allows the request anyway;
+    `retry_seconds`: during an outage, how often a take asks Redis again."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, retry_seconds: float = RETRY_SECONDS) -> None:
         self._client = Redis.from_url(
             url,
             socket_timeout=timeout,
@@ -64,7 +65,7 @@ class RedisBuckets:
         )
         self._take = self._client.register_script(TAKE)
         self._timeout = timeout
-        self._outage = Outage(where(url), RETRY_SECONDS)
+        self._outage = Outage(where(url), retry_seconds)
 
     async def __aenter__(self) -> Self:
         return self
