@@ -214,7 +214,8 @@ def is_fernet_key(text: str | bytes) -> bool:
 
 
 class LimitsSettings(BaseSettings):
-    model_config = _section("LIMITS_")
+    model_config = _section("LIMITS_") | SettingsConfigDict(hide_input_in_errors=True)
+    """(Inputs are hidden from errors: a Redis url may hold a password.)"""
 
     requests_per_second: float = Field(default=20.0, gt=0)
     request_burst: int = Field(default=60, ge=1)
