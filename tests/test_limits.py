@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from dspex_gql.accounts.admin import set_quota
 from dspex_gql.config import LimitsSettings, Settings
 from dspex_gql.errors import NotFound
-from tests.support.app import make_settings
+from tests.support.app import make_settings, running
+from tests.support.external_services import REDIS, service_url
 from tests.support.factories import create_program, execute, unique
 from tests.support.http_client import GraphQLClient
 from tests.support.people import CREATE_USER, PASSWORD, SIGN_IN, member
@@ -109,6 +110,51 @@ class TestRequestBudget:
             schema = await client.data("{ __schema { queryType { name } } }")
             assert schema["__schema"]["queryType"]["name"] == "Query"
         rate_limited(await client.execute(ME))
+
+
+class TestRequestBudgetAcrossReplicas:
+    """Two replicas of the API on one database: with Redis, one budget for both."""
+
+    BURST, PER_SECOND = 3, 0.001
+
+    def limits(self, redis_url: str) -> LimitsSettings:
+        return LimitsSettings(
+            request_burst=self.BURST, requests_per_second=self.PER_SECOND, redis_url=redis_url
+        )
+
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return make_settings(database_url, limits=self.limits(service_url(REDIS, "Redis")))
+
+    @pytest.fixture
+    async def second(
+        self, app: FastAPI, settings: Settings, tenant: Tenant
+    ) -> AsyncIterator[GraphQLClient]:
+        """The same admin, through another replica."""
+        async with (
+            running(settings) as replica,
+            GraphQLClient.for_app(replica, tenant.admin_key) as graphql,
+        ):
+            yield graphql
+
+    async def test_share_one_budget_in_redis(
+        self, client: GraphQLClient, second: GraphQLClient
+    ) -> None:
+        for replica in (client, second, client):
+            await spend(replica, 1)
+
+        retry_after = rate_limited(await second.execute(ME))
+
+        assert 0 < retry_after <= 1 / self.PER_SECOND
+        assert rate_limited(await client.execute(ME)) > 0
+
+    async def test_without_redis_each_counts_alone(self, database_url: str, tenant: Tenant) -> None:
+        alone = make_settings(database_url, limits=self.limits("none"))
+        async with running(alone) as first, running(alone) as other:
+            for replica in (first, other):
+                async with GraphQLClient.for_app(replica, tenant.admin_key) as graphql:
+                    await spend(graphql, self.BURST)
+                    rate_limited(await graphql.execute(ME))
 
 
 class SignIns:

@@ -53,7 +53,7 @@ from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.orchestrator.reclaim import Reclaimer, RunReclamation
 from dspex_gql.programs.initialization import InterruptedInitializations
 from dspex_gql.pubsub import Hub
-from dspex_gql.ratelimit import RateLimiter
+from dspex_gql.ratelimit import open_buckets
 from dspex_gql.runs import Runs
 from dspex_gql.runs.queueing import RunQueue
 from dspex_gql.runtime import Runtime
@@ -243,6 +243,7 @@ async def _start(
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
     authenticator = Authenticator(uow, tokens, anonymous_admin=settings.auth.dev_anonymous_admin)
     limits = settings.limits
+    buckets = await stack.enter_async_context(open_buckets(limits, settings.broadcast))
     return Runtime(
         settings=settings,
         engine=engine,
@@ -257,8 +258,8 @@ async def _start(
         passwords=passwords,
         tokens=tokens,
         authenticator=authenticator,
-        sessions=SessionService(uow, passwords, tokens, settings.auth, limits),
-        requests=RateLimiter(limits.request_burst, limits.requests_per_second),
+        sessions=SessionService(uow, passwords, tokens, settings.auth, limits, buckets),
+        requests=buckets.limiter("requests", limits.request_burst, limits.requests_per_second),
         secrets=secrets,
         probe_language_model=probe_language_model,
     )

@@ -16,6 +16,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+NO_REDIS = "none"
 Section = TypeVar("Section", bound=BaseSettings)
 
 
@@ -212,13 +214,38 @@ def is_fernet_key(text: str | bytes) -> bool:
 
 
 class LimitsSettings(BaseSettings):
-    model_config = _section("LIMITS_")
+    model_config = _section("LIMITS_") | SettingsConfigDict(hide_input_in_errors=True)
+    """(Inputs are hidden from errors: a Redis url may hold a password.)"""
 
     requests_per_second: float = Field(default=20.0, gt=0)
     request_burst: int = Field(default=60, ge=1)
     sign_in_attempts_per_account: int = Field(default=10, ge=1)
     sign_in_attempts_per_address: int = Field(default=30, ge=1)
     sign_in_window_seconds: float = Field(default=900.0, gt=0)
+    redis_url: str | None = None
+    """Where every replica keeps the buckets, so that together they allow each budget once.
+    Unset: DSPEX_BROADCAST_URL when that is a Redis (redis:// or rediss://), else each process
+    keeps its own; `none`: each process keeps its own whatever the broadcast."""
+    redis_timeout_seconds: float = Field(default=0.5, gt=0)
+    """The longest a request waits for Redis; past it, or when Redis is down, it is allowed."""
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_or_none(cls, url: str | None) -> str | None:
+        if url is None or url == NO_REDIS or urlsplit(url).scheme in REDIS_SCHEMES:
+            return url
+        raise ValueError(
+            f"DSPEX_LIMITS_REDIS_URL must be redis://host:6379/0 (or rediss://, unix://) or "
+            f"{NO_REDIS!r}, not {url.split(':', 1)[0]}:…"
+        )
+
+    def shared_store(self, broadcast: BroadcastSettings) -> str | None:
+        """The Redis url the replicas share their buckets in, or None: each keeps its own."""
+        if self.redis_url is not None:
+            return None if self.redis_url == NO_REDIS else self.redis_url
+        if urlsplit(broadcast.url).scheme in ("redis", "rediss"):
+            return broadcast.url
+        return None
 
 
 class Settings(BaseSettings):

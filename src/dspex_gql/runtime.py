@@ -30,7 +30,7 @@ from dspex_gql.optimization_runs.service import EvaluationService, OptimizationS
 from dspex_gql.orchestrator.reclaim import RunReclamation
 from dspex_gql.programs.service import ProgramService
 from dspex_gql.pubsub import Hub
-from dspex_gql.ratelimit import RateLimiter
+from dspex_gql.ratelimit import Limiter
 from dspex_gql.runs import Runs
 from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.service import SignatureService
@@ -53,7 +53,7 @@ class Runtime:
     tokens: Tokens
     authenticator: Authenticator
     sessions: SessionService
-    requests: RateLimiter
+    requests: Limiter
     """Per-actor request budget (token bucket)."""
     secrets: SecretBox
     """Encrypts and decrypts the secrets stored in the database (language models' API keys)."""

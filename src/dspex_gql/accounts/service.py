@@ -35,7 +35,7 @@ EMAIL_TAKEN = "A user with this email already exists"
 
 
 class AttemptLimits(Protocol):
-    def limit_attempt(self, email: str, origin: Origin) -> None: ...
+    async def limit_attempt(self, email: str, origin: Origin) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class AccountService(ResourceService[User, UserRepository]):
         if problem:
             raise ValidationFailed.single("newPassword", problem, "weak_password")
         user = await self.me()
-        self._attempts.limit_attempt(user.email, self._actor.origin)
+        await self._attempts.limit_attempt(user.email, self._actor.origin)
         if not await self._passwords.verify(user.password_hash, current):
             raise ValidationFailed.single(
                 "currentPassword", "The current password is wrong", "invalid"

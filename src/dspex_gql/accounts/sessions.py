@@ -17,7 +17,7 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.errors import FieldProblem, Forbidden, ValidationFailed
 from dspex_gql.identity import Actor, Credential, CredentialKind, Origin
-from dspex_gql.ratelimit import RateLimited, RateLimiter
+from dspex_gql.ratelimit import Buckets, RateLimited
 
 BAD_CREDENTIALS = "Invalid email or password"
 
@@ -30,22 +30,23 @@ class SessionService:
         tokens: Tokens,
         auth: AuthSettings,
         limits: LimitsSettings,
+        buckets: Buckets,
     ) -> None:
         self._uow = uow
         self._passwords = passwords
         self._tokens = tokens
         self._auth = auth
         window = limits.sign_in_window_seconds
-        self._per_account = RateLimiter(
-            limits.sign_in_attempts_per_account, limits.sign_in_attempts_per_account / window
+        per_account, per_address = (
+            limits.sign_in_attempts_per_account,
+            limits.sign_in_attempts_per_address,
         )
-        self._per_address = RateLimiter(
-            limits.sign_in_attempts_per_address, limits.sign_in_attempts_per_address / window
-        )
+        self._per_account = buckets.limiter("sign-in-account", per_account, per_account / window)
+        self._per_address = buckets.limiter("sign-in-address", per_address, per_address / window)
 
     async def sign_in(self, email: str, password: str, origin: Origin) -> SignedIn:
         email = normalized_email(email)
-        self.limit_attempt(email, origin)
+        await self.limit_attempt(email, origin)
         async with self._uow.read() as tx:
             user = await CredentialRepository(tx.session).user_by_email(email)
         valid = await self._passwords.verify(user.password_hash if user else None, password)
@@ -65,7 +66,7 @@ class SessionService:
     ) -> SignedIn:
         if not self._auth.allow_signup:
             raise Forbidden("Sign-up is disabled on this service")
-        self._limit_address(origin, "sign-up")
+        await self._limit_address(origin, "sign-up")
         email = normalized_email(email)
         problems = user_problems(email, name, password)
         problems += validation.text(
@@ -95,16 +96,16 @@ class SessionService:
         assert organization is not None, "every user has an organization"
         return organization
 
-    def limit_attempt(self, email: str, origin: Origin) -> None:
+    async def limit_attempt(self, email: str, origin: Origin) -> None:
         """Spend one attempt of the account and of the client address (sign-in, and guesses
         at a current password), or raise RateLimited."""
-        wait = self._per_account.take(email)
+        wait = await self._per_account.take(email)
         if wait > 0:
             raise RateLimited("Too many attempts for this account; try again later", wait)
-        self._limit_address(origin, "sign-in")
+        await self._limit_address(origin, "sign-in")
 
-    def _limit_address(self, origin: Origin, what: str) -> None:
-        wait = self._per_address.take(origin.ip_address) if origin.ip_address else 0.0
+    async def _limit_address(self, origin: Origin, what: str) -> None:
+        wait = await self._per_address.take(origin.ip_address) if origin.ip_address else 0.0
         if wait > 0:
             raise RateLimited(f"Too many {what} attempts from this address; try again later", wait)
 

@@ -60,7 +60,7 @@ async def _admit(context: Context) -> None:
             context.response.status_code = 503
             context.response.headers["retry-after"] = "1"
         raise service_unavailable(error) from None
-    retry_after = context.runtime.requests.take(context.actor.user_id)
+    retry_after = await context.runtime.requests.take(str(context.actor.user_id))
     if retry_after > 0:
         limited = RateLimited("Too many requests; slow down", retry_after)
         raise GraphQLError(limited.message, extensions=top_level_extensions(limited))

@@ -1,23 +1,11 @@
-"""Token buckets: `capacity` requests at once, refilled at `per_second`.
-
-limiter = RateLimiter(capacity=60, per_second=20)
-retry_after = limiter.take(actor.user_id)   # 0.0 when allowed, else seconds to wait
-"""
+"""Token buckets in this process's memory: each replica counts for itself."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from dspex_gql.errors import DomainError
-
-
-class RateLimited(DomainError):
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -39,10 +27,11 @@ class RateLimiter:
         self._per_second = per_second
         self._max_keys = max_keys
         self._clock = clock
-        self._buckets: OrderedDict[Hashable, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def take(self, key: Hashable) -> float:
-        """Spend one token of `key`'s bucket: 0.0 if there was one, else the seconds until one."""
+    async def take(self, key: str) -> float:
+        """Spend one token of `key`'s bucket: 0.0 if there was one, else the seconds until one.
+        (Nothing here awaits: the buckets are in memory.)"""
         now = self._clock()
         bucket = self._bucket(key, now)
         bucket.tokens = min(
@@ -54,7 +43,7 @@ class RateLimiter:
             return 0.0
         return (1 - bucket.tokens) / self._per_second
 
-    def _bucket(self, key: Hashable, now: float) -> _Bucket:
+    def _bucket(self, key: str, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(tokens=self._capacity, updated=now)
@@ -62,3 +51,10 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         self._buckets.move_to_end(key)
         return bucket
+
+
+class LocalBuckets:
+    """Every limiter's buckets in this process (the name is not needed: each has its own)."""
+
+    def limiter(self, name: str, capacity: int, per_second: float) -> RateLimiter:
+        return RateLimiter(capacity, per_second)
