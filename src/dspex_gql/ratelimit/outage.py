@@ -1,9 +1,9 @@
 """Whether the shared buckets' store answers: one warning when it stops, one info line when it is
 back.
 
-While it is down, every take is allowed at once (fail open: a limiter must not take the API down),
-and the store is asked again at most every `retry_seconds`, so no request waits for its timeout
-more than once in a while.
+While it is down, takes count in this process's buckets instead (a limiter must not take the API
+down, nor vanish with Redis), and the store is asked again at most every `retry_seconds`, so no
+request waits for its timeout more than once in a while.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class Outage:
         if self._since is None:
             self._since = now
             logger.warning(
-                "rate limits are not enforced: Redis at %s does not answer (%s); requests are "
-                "allowed until it does",
+                "rate limits are counted per process: Redis at %s does not answer (%s); each "
+                "replica allows the whole budget until it does",
                 self._where,
                 _described(error),
             )
@@ -50,7 +50,7 @@ class Outage:
             down = self._clock() - self._since
             self._since = None
             logger.info(
-                "rate limits are enforced again: Redis at %s answers (down %.1f s)",
+                "rate limits are shared again: Redis at %s answers (down %.1f s)",
                 self._where,
                 down,
             )

@@ -3,7 +3,7 @@ by EVALSHA), timed by Redis's clock so the replicas' clocks do not matter.
 
     async with RedisBuckets("redis://127.0.0.1:6379/0", timeout=0.5) as buckets:
         limiter = buckets.limiter("requests", capacity=60, per_second=20)
-        await limiter.take("user-1")     # bucket dspex:rate:requests:user-1
+        await limiter.take("user-1")     # bucket dspex:rate:requests:<digest of user-1>
 
 A bucket left alone refills completely after capacity/per_second seconds, and is then the same
 as no bucket: its key expires twice that long after its last take.
@@ -12,6 +12,7 @@ as no bucket: its key expires twice that long after its last take.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 from types import TracebackType
 from typing import Self
@@ -22,6 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from dspex_gql.ratelimit.local import RateLimiter
 from dspex_gql.ratelimit.outage import Outage
 
 KEY_PREFIX = "dspex:rate"
@@ -81,31 +83,44 @@ class RedisBuckets:
     def limiter(self, name: str, capacity: int, per_second: float) -> RedisRateLimiter:
         return RedisRateLimiter(self, name, capacity, per_second)
 
-    async def take(self, key: str, capacity: int, per_second: float) -> float:
-        """One step of bucket `key`: 0.0 when allowed (or when Redis does not answer), else
-        the seconds until a token."""
+    async def take(self, key: str, capacity: int, per_second: float) -> float | None:
+        """One step of bucket `key`: 0.0 when allowed, else the seconds until a token; None
+        when Redis does not answer."""
         if self._outage.skip():
-            return 0.0
+            return None
         ttl_ms = max(1, math.ceil(capacity / per_second * 2 * 1000))
         try:
             async with asyncio.timeout(self._timeout):
                 wait = await self._take(keys=[key], args=[capacity, repr(per_second), ttl_ms])
         except (RedisError, OSError, TimeoutError) as error:
             self._outage.failed(error)
-            return 0.0
+            return None
         self._outage.answered()
         return float(wait)
 
 
 class RedisRateLimiter:
+    """A limiter whose buckets are in Redis; while Redis does not answer, in this process (each
+    replica then allows the whole budget, as without Redis: never no limit at all)."""
+
     def __init__(self, buckets: RedisBuckets, name: str, capacity: int, per_second: float) -> None:
         self._buckets = buckets
-        self._prefix = f"{KEY_PREFIX}:{name}:"
+        self._name = name
         self._capacity = capacity
         self._per_second = per_second
+        self._meanwhile = RateLimiter(capacity, per_second)
 
     async def take(self, key: str) -> float:
-        return await self._buckets.take(self._prefix + key, self._capacity, self._per_second)
+        shared = bucket_key(self._name, key)
+        wait = await self._buckets.take(shared, self._capacity, self._per_second)
+        return await self._meanwhile.take(key) if wait is None else wait
+
+
+def bucket_key(name: str, key: str) -> str:
+    """The Redis key of a bucket: `dspex:rate:<name>:<digest of key>` (keys name people:
+    e-mail addresses, client addresses; Redis need not see them)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return f"{KEY_PREFIX}:{name}:{digest}"
 
 
 def where(url: str) -> str:
