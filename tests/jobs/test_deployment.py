@@ -103,8 +103,17 @@ def replicas(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[Server, Serv
 def workers(tmp_path: Path, env: dict[str, str]) -> Iterator[list[Worker]]:
     started: list[Worker] = []
     yield started
-    for worker in started:
+    stopped = [stopped_when_told(worker) for worker in started]
+    assert all(stopped), "every worker stops when told (SIGTERM)"
+
+
+def stopped_when_told(worker: Worker) -> bool:
+    """Stop it (killed if it does not stop in time); whether it stopped by itself."""
+    try:
         worker.stop()
+    except AssertionError:
+        return False
+    return True
 
 
 def start_worker(tmp_path: Path, env: dict[str, str], workers: list[Worker]) -> Worker:
@@ -295,8 +304,11 @@ async def test_workers_come_back_after_the_database_was_out_of_reach(
 
         done = await optimization_when(a, key, run_id, lambda r: r["status"] == "COMPLETED")
         execution = await polled(a, key, EXECUTION, "execution", queued["id"], ended)
+        restarted = cut_off.process.poll() is not None
+        status = await asyncio.to_thread(cut_off.stop)  # through the proxy, still up
 
-    assert cut_off.process.poll() is None, "the worker was not restarted"
+    assert not restarted, "the worker was not restarted"
+    assert status == 0, cut_off.log.read_text()
     assert iterations_of(done) == list(range(40)), "no iteration twice, none missing"
     assert execution["status"] == "COMPLETED", execution
 

@@ -134,10 +134,15 @@ class Worker:
         return self.process.wait()
 
     def stop(self) -> int:
-        """SIGTERM, as a supervisor stops it; its exit status."""
+        """SIGTERM, as a supervisor stops it; its exit status. One that does not end in time is
+        killed, and the test fails."""
         if self.process.poll() is None:
             self.process.terminate()
-        return self.process.wait(timeout=STARTUP_SECONDS)
+        try:
+            return self.process.wait(timeout=STARTUP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"the worker did not stop:\n{self.log.read_text()}") from None
 
 
 async def polled(
