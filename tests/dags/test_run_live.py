@@ -42,7 +42,7 @@ async def test_a_run_is_watched_from_its_start_to_its_end(
     app: FastAPI, client: GraphQLClient, tenant: Tenant
 ) -> None:
     answer = await program(client, "question -> answer", latency_ms=5)
-    slow = await program(client, "question -> answer", latency_ms=500)
+    slow = await program(client, "question -> answer", latency_ms=2000)  # outlasts a cold socket
     dag_id = await active_dag(client, chain_and_wide(answer, 8, first=slow))
     run_id = await started(client, dag_id, {"question": "q"})
 
