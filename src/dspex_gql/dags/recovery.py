@@ -12,11 +12,11 @@ from dspex_gql.dags.models import UNFINISHED, DagRun, RunStatus
 from dspex_gql.dags.plans import load_plan
 from dspex_gql.dags.runs_repository import close_unfinished_nodes
 from dspex_gql.db.base import utcnow
-from dspex_gql.db.repository import claim_abandoned_runs
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.orchestrator.lease import Abandoned
 from dspex_gql.runs import RunJob, Runs
+from dspex_gql.runs.loading import resume_abandoned
 from dspex_gql.secrets_box import SecretBox
 
 logger = logging.getLogger(__name__)
@@ -35,15 +35,7 @@ class ResumedDagRuns:
     unfinished = tuple(UNFINISHED)
 
     async def reclaim(self, tx: UnitOfWork, abandoned: Abandoned) -> int:
-        """Claim the abandoned runs and run each again once the claim is committed."""
-        runs = await claim_abandoned_runs(
-            tx.session, DagRun, UNFINISHED, abandoned, abandoned.taker
-        )
-        for run in runs:
-            job = await self.load(tx, run)
-            if job is not None:
-                await self._runs.launch(tx, job)
-        return len(runs)
+        return await resume_abandoned(tx, abandoned, self, self._runs)
 
     async def load(self, tx: UnitOfWork, run: DagRun) -> RunJob | None:
         """The run rebuilt from its stored nodes; a run that cannot be rebuilt fails, saying why."""

@@ -53,14 +53,18 @@ class Runs:
 
     def queued(self, kind: str) -> bool:
         """Whether runs of `kind` go to the job queue (a worker runs them)."""
-        return self.queue is not None and self.queue.takes(kind)
+        return self._queue_of(kind) is not None
+
+    def _queue_of(self, kind: str) -> RunQueue | None:
+        return self.queue if self.queue is not None and self.queue.takes(kind) else None
 
     async def launch(self, tx: UnitOfWork, job: RunJob, event: RunEvent | None = None) -> None:
         """Start the job once `tx` commits — here, or on a worker when the job queue takes its
         kind (queued in `tx`: the row and its job are committed together) — and announce the
         state it starts from."""
-        if self.queue is not None and self.queue.takes(job.kind):
-            await self.queue.enqueue(tx, job)
+        queue = self._queue_of(job.kind)
+        if queue is not None:
+            await queue.enqueue(tx, job)
             self.announce_after(tx, [] if event is None else [event])
         else:
             tx.after_commit(partial(self._start, job, event))
@@ -117,7 +121,8 @@ class Runs:
             if recorded is None:
                 raise Conflict(f"The {kind.name} finished before it could be cancelled")
             await kind.ended(tx.session, run)
-            if self.queue is not None and self.queue.takes(kind.name):
-                await self.queue.cancel(tx, kind.name, run.id)
+            queue = self._queue_of(kind.name)
+            if queue is not None:
+                await queue.cancel(tx, kind.name, run.id)
             audit(tx)
             self.announce_after(tx, [kind.event.of(recorded.row)])
