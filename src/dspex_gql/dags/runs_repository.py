@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
@@ -14,6 +14,7 @@ from dspex_gql.dags.models import TERMINAL, Dag, DagRun, NodeExecution, RunStatu
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import RunRepository, TenantRepository
+from dspex_gql.db.sql import only_columns
 from dspex_gql.executions.models import Execution, ExecutionStatus
 
 
@@ -70,6 +71,21 @@ class NodeExecutionRepository(TenantRepository[NodeExecution]):
         found: dict[UUID, list[NodeExecution]] = {}
         for node in await self.session.scalars(query):
             found.setdefault(node.dag_run_id, []).append(node)
+        return found
+
+    async def rows_of_runs(
+        self, run_ids: Iterable[UUID], columns: Iterable[str]
+    ) -> dict[UUID, list[Row[Any]]]:
+        """Each run's nodes in definition order, as rows of every column, NULL but for `columns`
+        (and `dag_run_id`): the columns a client asked for (`graphql/selections.py`)."""
+        query = (
+            only_columns(self._select(), {*columns, "dag_run_id"})
+            .where(NodeExecution.dag_run_id.in_(set(run_ids)))
+            .order_by(NodeExecution.dag_run_id, NodeExecution.position)
+        )
+        found: dict[UUID, list[Row[Any]]] = {}
+        for row in await self.session.execute(query):
+            found.setdefault(row.dag_run_id, []).append(row)
         return found
 
     async def of_run(self, run_id: UUID, after_sequence: int = 0) -> list[NodeExecution]:

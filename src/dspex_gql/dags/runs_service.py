@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Row
+
 from dspex_gql import policies, validation
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
@@ -147,11 +149,20 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         await self._runs.cancel(self._uow, DAG_RUNS, run, CANCELLED_BY_USER, record_in_audit_log)
         return await self.get(id)
 
-    async def node_executions(self, run_ids: Iterable[UUID]) -> dict[UUID, list[NodeExecution]]:
+    async def node_rows(
+        self, keys: Iterable[tuple[UUID, tuple[str, ...]]]
+    ) -> dict[tuple[UUID, tuple[str, ...]], list[Row[Any]]]:
+        """For each (run id, columns): those columns of the run's nodes, in definition order."""
+        runs_by_columns: dict[tuple[str, ...], list[UUID]] = {}
+        for run_id, columns in keys:
+            runs_by_columns.setdefault(columns, []).append(run_id)
+        found: dict[tuple[UUID, tuple[str, ...]], list[Row[Any]]] = {}
         async with self._uow.read() as tx:
-            return await NodeExecutionRepository(
-                tx.session, self._actor.organization_id, self._actor
-            ).of_runs(run_ids)
+            nodes = NodeExecutionRepository(tx.session, self._actor.organization_id, self._actor)
+            for columns, run_ids in runs_by_columns.items():
+                for run_id, rows in (await nodes.rows_of_runs(run_ids, columns)).items():
+                    found[run_id, columns] = rows
+        return found
 
     async def watch(self, id: UUID) -> AsyncIterator[DagRun]:
         """The run now, then as it changes (at most `progress_messages_per_second`), until it

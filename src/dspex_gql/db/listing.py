@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.db.cursors import Column, CursorFormat, nullable
-from dspex_gql.db.sql import JSONArrayContains
+from dspex_gql.db.sql import JSONArrayContains, only_columns
 
 T = TypeVar("T")
 
@@ -60,6 +60,8 @@ class PageRequest:
     order: tuple[SortKey, ...] = ()
     first: int = 50
     after: str | None = None
+    columns: tuple[str, ...] | None = None
+    """The attributes to read, as rows (`only_columns`); None reads whole entities."""
 
 
 @dataclass(frozen=True)
@@ -132,9 +134,12 @@ class Listing:
         cursors = self._cursor_format(order)
         if request.after is not None:
             query = query.where(self._after(order, cursors.decode(request.after)))
-        rows = list(
-            (await session.scalars(self._ordered(query, order).limit(request.first + 1))).all()
-        )
+        query = self._ordered(query, order).limit(request.first + 1)
+        if request.columns is None:
+            rows: list[Any] = list((await session.scalars(query)).all())
+        else:
+            keys = {*request.columns, "id", *(self.fields[key.field].key for key in order)}
+            rows = list((await session.execute(only_columns(query, keys))).all())
         items = rows[: request.first]
 
         def cursor_at(index: int) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Boolean, literal
+from sqlalchemy import Boolean, Select, inspect, literal, null
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement
@@ -34,3 +35,17 @@ def _postgresql(element: JSONArrayContains, compiler: SQLCompiler, **kw: Any) ->
     column = compiler.process(element.column, **kw)
     value = compiler.process(element.value, **kw)
     return f"({column} ? {value})"
+
+
+def only_columns(query: Select[Any], keys: Collection[str]) -> Select[Any]:
+    """`query` (a `select(Model)`) as rows of all of the model's attributes, each labelled with
+    its attribute's name, NULL but for `keys`: rows that read like the entities, for less."""
+    model = query.column_descriptions[0]["entity"]
+    return query.with_only_columns(
+        *(
+            attribute.columns[0].label(attribute.key)
+            if attribute.key in keys
+            else null().label(attribute.key)
+            for attribute in inspect(model).column_attrs
+        )
+    )

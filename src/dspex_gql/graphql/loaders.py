@@ -50,5 +50,7 @@ class Loaders:
         self.execution: DataLoader[UUID, Any] = loader(services.executions.get_many)
         self.dag: DataLoader[UUID, Any] = loader(services.dags.get_many)
         self.dag_run: DataLoader[UUID, Any] = loader(dag_runs.get_many)
-        self.dag_run_nodes: DataLoader[UUID, list[Any]] = loader(dag_runs.node_executions, [])
+        self.dag_run_nodes: DataLoader[tuple[UUID, tuple[str, ...]], list[Any]] = loader(
+            dag_runs.node_rows, []
+        )
         self.dag_versions: DataLoader[UUID, list[Any]] = loader(services.dags.versions, [])

@@ -13,6 +13,7 @@ after: String = null): ProgramConnection!`. A node type has `of(row)`: `Program.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -21,6 +22,7 @@ import strawberry
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.ids import or_none, to_uuid
 from dspex_gql.graphql.pagination import Connection, Pages, connection, list_request
+from dspex_gql.graphql.selections import ColumnsOf, connection_columns
 from dspex_gql.runtime import Services
 
 
@@ -51,8 +53,10 @@ def list_field(
     *,
     description: str | None = None,
     authorize: Callable[[Services], Awaitable[None]] | None = None,
+    columns_of: ColumnsOf | None = None,
 ) -> Any:
-    """`authorize` runs first and raises when the actor may not list at all."""
+    """`authorize` runs first and raises when the actor may not list at all. With `columns_of`
+    (what each field of `node` is made from) only the columns of the fields selected are read."""
 
     async def resolve(
         info: Info,
@@ -65,6 +69,8 @@ def list_field(
         if authorize is not None:
             await authorize(services)
         request = list_request(info, filter, order_by, first, after)
+        if columns_of is not None:
+            request = replace(request, columns=connection_columns(info, columns_of))
         return await connection(pages(services), request, node.of)
 
     types = {"filter": filter_type | None, "order_by": _generic(list, order_type) | None}

@@ -16,6 +16,7 @@ from dspex_gql.engine.dags.definition import NodeDefinition, NodeKind, Transform
 from dspex_gql.engine.dags.parsing import parse_definition
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.selections import ColumnsOf
 from dspex_gql.policies import Visibility
 from dspex_gql.programs.schema import Program
 
@@ -144,6 +145,24 @@ class Dag:
             updated_at=dag.updated_at,
             created_by_id=dag.created_by,
         )
+
+
+DAG_COLUMNS: ColumnsOf = {
+    "id": ("id",),
+    "name": ("name",),
+    "description": ("description",),
+    "status": ("status",),
+    "version": ("version",),
+    "definition": ("definition",),
+    "visibility": ("visibility",),
+    "createdAt": ("created_at",),
+    "updatedAt": ("updated_at",),
+    "nodes": ("definition",),
+    "versions": ("id",),
+    "createdBy": ("created_by",),
+    "runs": ("id",),
+}
+"""What each field of a Dag is made from: `dags` reads only the columns of the fields selected."""
 
 
 def _transform(transform: Transform) -> dict[str, Any]:
