@@ -4,7 +4,7 @@ import strawberry
 
 from dspex_gql.graphql.root_fields import field_by_id, list_field
 from dspex_gql.programs.schema.inputs import ProgramFilter, ProgramOrder
-from dspex_gql.programs.schema.types import Program
+from dspex_gql.programs.schema.types import PROGRAM_COLUMNS, Program
 
 
 @strawberry.type
@@ -15,5 +15,6 @@ class ProgramQuery:
         ProgramFilter,
         ProgramOrder,
         lambda services: services.programs,
+        columns_of=PROGRAM_COLUMNS,
         description="ARCHIVED programs are hidden unless the filter mentions status.",
     )

@@ -13,6 +13,7 @@ from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.executions.repository import ExecutionStats
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.pagination import Connection, connection, list_request
+from dspex_gql.graphql.selections import ColumnsOf
 from dspex_gql.policies import Visibility
 from dspex_gql.programs import models, service
 from dspex_gql.programs.models import ProgramStatus
@@ -197,6 +198,37 @@ class Program:
             variable_space_id=program.variable_space_id,
             created_by=program.created_by,
         )
+
+
+PROGRAM_COLUMNS: ColumnsOf = {
+    "id": ("id",),
+    "name": ("name",),
+    "description": ("description",),
+    "type": ("type",),
+    "implementation": ("implementation",),
+    "adapter": ("adapter",),
+    "status": ("status",),
+    "errorMessage": ("error_message",),
+    "configuration": ("configuration",),
+    "compiledState": ("compiled_state",),
+    "version": ("version",),
+    "performanceMetrics": ("performance_metrics",),
+    "tags": ("tags",),
+    "visibility": ("visibility",),
+    "createdAt": ("created_at",),
+    "updatedAt": ("updated_at",),
+    "signature": ("signature_id",),
+    "parent": ("parent_id",),
+    "children": ("id",),
+    "owner": ("created_by",),
+    "stats": ("id",),
+    "lastExecutedAt": ("id",),
+    "executions": ("id",),
+    "variableSpace": ("variable_space_id",),
+    "optimizationRuns": ("id",),
+}
+"""What each field of a Program is made from: `programs` reads only the columns of the fields
+selected."""
 
 
 @strawberry.type(description="A program as DSPy's JSON state, with the DSPy version it is for.")
