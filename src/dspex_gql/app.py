@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 
 from dspex_gql import __version__
 from dspex_gql.accounts.authentication import Authenticator
+from dspex_gql.accounts.key_cache import KeyCache
 from dspex_gql.accounts.organizations import bootstrap
 from dspex_gql.accounts.passwords import Passwords
 from dspex_gql.accounts.sessions import SessionService
@@ -241,7 +242,10 @@ async def _start(
         ]
     reclamation = await stack.enter_async_context(RunReclamation(uow, lease, reclaimers))
     passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
-    authenticator = Authenticator(uow, tokens, anonymous_admin=settings.auth.dev_anonymous_admin)
+    keys = await stack.enter_async_context(KeyCache(hub, settings.auth.api_key_cache_seconds))
+    authenticator = Authenticator(
+        uow, tokens, keys, anonymous_admin=settings.auth.dev_anonymous_admin
+    )
     limits = settings.limits
     buckets = await stack.enter_async_context(open_buckets(limits, settings.broadcast))
     return Runtime(

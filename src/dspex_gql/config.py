@@ -164,6 +164,10 @@ class AuthSettings(BaseSettings):
     dev_anonymous_admin: bool = False
     """Requests without credentials act as the first admin; refused unless bound to loopback."""
     public_introspection: bool = True
+    api_key_cache_seconds: float = Field(default=10.0, ge=0)
+    """How long a process trusts what it read about an API key (0: it reads it on every
+    request). Revoking a key, deactivating its user or changing their role ends it everywhere
+    at once through the pub/sub hub; while the hub is down nothing is cached."""
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65_536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)

@@ -78,6 +78,7 @@ class Services:
             runtime.tokens,
             runtime.sessions,
             runtime.hub,
+            runtime.authenticator.keys,
         )
 
     @cached_property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from dspex_gql.accounts.key_cache import KeyCache, KnownKey
 from dspex_gql.accounts.keys import parse_key, secret_matches
 from dspex_gql.accounts.models import ApiKey, User
 from dspex_gql.accounts.repository import CredentialRepository
@@ -31,9 +32,12 @@ MISSING = "Authentication required: send Authorization: Bearer <API key or token
 
 
 class Authenticator:
-    def __init__(self, uow: UnitOfWorkFactory, tokens: Tokens, *, anonymous_admin: bool) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, tokens: Tokens, keys: KeyCache, *, anonymous_admin: bool
+    ) -> None:
         self._uow = uow
         self._tokens = tokens
+        self.keys = keys
         self._anonymous_admin = anonymous_admin
 
     async def authenticate(self, authorization: str | None, origin: Origin) -> Actor:
@@ -66,6 +70,18 @@ class Authenticator:
         return actor.with_role(user.role)
 
     async def _by_key(self, prefix: str, secret: str, origin: Origin) -> Actor:
+        known = self.keys.get(prefix)
+        if known is None or not secret_matches(secret, known.secret_hash):
+            known = await self._read_key(prefix, secret)
+        if known.expires_at is not None and known.expires_at <= utcnow():
+            raise Unauthenticated()
+        await self._touch(known)
+        credential = Credential(
+            CredentialKind.API_KEY, key_id=known.key_id, expires_at=known.expires_at
+        )
+        return Actor(known.user_id, known.organization_id, known.role, credential, origin)
+
+    async def _read_key(self, prefix: str, secret: str) -> KnownKey:
         async with self._uow.read() as tx:
             found = await CredentialRepository(tx.session).key_and_owner(prefix)
         if found is None or not secret_matches(secret, found[0].secret_hash):
@@ -73,9 +89,17 @@ class Authenticator:
         key, user = found
         if not _usable(key) or not user.active:
             raise Unauthenticated()
-        await self._touch(key)
-        credential = Credential(CredentialKind.API_KEY, key_id=key.id, expires_at=key.expires_at)
-        return _actor(user, credential, origin)
+        known = KnownKey(
+            key.secret_hash,
+            key.id,
+            key.expires_at,
+            user.id,
+            user.organization_id,
+            user.role,
+            key.last_used_at,
+        )
+        self.keys.put(prefix, known)
+        return known
 
     async def _by_token(self, token: str, origin: Origin) -> Actor:
         try:
@@ -100,12 +124,13 @@ class Authenticator:
             raise Unauthenticated(MISSING)
         return _actor(admin, Credential(CredentialKind.ANONYMOUS), origin)
 
-    async def _touch(self, key: ApiKey) -> None:
+    async def _touch(self, key: KnownKey) -> None:
         now = utcnow()
         if key.last_used_at is not None and now - key.last_used_at < KEY_TOUCH_INTERVAL:
             return
         async with self._uow() as tx:
-            await CredentialRepository(tx.session).touch_key(key.id, now)
+            await CredentialRepository(tx.session).touch_key(key.key_id, now)
+        key.last_used_at = now
 
 
 def _usable(key: ApiKey, now: datetime | None = None) -> bool:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from dspex_gql import policies, validation
 from dspex_gql.accounts.events import CredentialsChanged
+from dspex_gql.accounts.key_cache import KeyCache
 from dspex_gql.accounts.keys import new_key, secret_hash
 from dspex_gql.accounts.models import ApiKey, Organization, User
 from dspex_gql.accounts.passwords import Passwords, password_problem
@@ -77,17 +78,26 @@ class AccountService(ResourceService[User, UserRepository]):
         tokens: Tokens,
         attempts: AttemptLimits,
         hub: Hub,
+        keys: KeyCache,
     ) -> None:
         super().__init__(uow, actor)
         self._passwords = passwords
         self._tokens = tokens
         self._attempts = attempts
         self._hub = hub
+        self._key_cache = keys
 
     def _credentials_changed(self, tx: UnitOfWork, user_id: UUID, reason: str) -> None:
-        """Once committed, tell the user's open subscriptions (on every replica)."""
+        """Once committed, tell the user's open subscriptions and every replica's cache of API
+        keys (this process's at once)."""
         event = CredentialsChanged(sequence=0, user_id=user_id, reason=reason)
-        tx.after_commit(lambda: self._hub.publish(channels.credentials(user_id), event))
+
+        async def tell() -> None:
+            self._key_cache.forget_user(user_id)
+            await self._hub.publish(channels.credentials(user_id), event)
+            await self._hub.publish(channels.all_credentials(), event)
+
+        tx.after_commit(tell)
 
     def _keys(self, tx: UnitOfWork) -> ApiKeyRepository:
         return ApiKeyRepository(tx.session, self._actor.organization_id, self._actor)
@@ -138,6 +148,7 @@ class AccountService(ResourceService[User, UserRepository]):
             if changes.role is not UNSET and changes.role != user.role:
                 await _keep_an_admin(repo, user, changes.role)
                 user.role = changes.role
+                self._credentials_changed(tx, user.id, "The user's role changed")
             if changes.name is not UNSET:
                 user.name = changes.name.strip()
             await flush_unique(tx.session, Conflict(EMAIL_TAKEN))

@@ -8,6 +8,10 @@ run's thousands of rows costs more than the database's work. Here the statement 
 per (dialect, table, keys), each column's own bind conversion (SQLAlchemy's, for that dialect) is
 looked up once, and the rows go to the driver as tuples. Every row must carry every column the
 statement sets: no Python defaults are applied.
+
+On PostgreSQL the rows go as one array per column in a single statement (`INSERT ... SELECT FROM
+unnest($1::uuid[], ...)`, `UPDATE ... FROM unnest(...)`): one round trip and one plan, where
+executemany binds and executes the statement once per row (4-5 times slower for 1,000 rows).
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Column, Table, bindparam, insert, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.sql.sqltypes import NullType
 
 Row = dict[str, Any]
 Processor = Callable[[Any], Any] | None
@@ -35,9 +40,18 @@ class _Prepared:
     keys: tuple[str, ...]
     """The row key of each positional parameter, in order."""
     processors: tuple[Processor, ...]
+    by_column: bool = False
+    """One parameter per column, the list of every row's value (`unnest`), not one per row."""
 
-    def parameters(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+    def parameters(self, rows: Sequence[Row]) -> Any:
         pairs = tuple(zip(self.keys, self.processors, strict=True))
+        if self.by_column:
+            return tuple(
+                [row[key] for row in rows]
+                if process is None
+                else [process(row[key]) for row in rows]
+                for key, process in pairs
+            )
         return [
             tuple(row[key] if process is None else process(row[key]) for key, process in pairs)
             for row in rows
@@ -67,6 +81,10 @@ def _dialect(session: AsyncSession) -> Dialect:
 
 @lru_cache(maxsize=64)
 def _insert_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepared:
+    if dialect.name == "postgresql":
+        columns = ", ".join(_quoted(dialect, key) for key in keys)
+        sql = f"INSERT INTO {_quoted(dialect, table.name)} ({columns}) SELECT * FROM "
+        return _by_column(dialect, table, keys, sql + _unnest(dialect, table, keys))
     statement = insert(table).values({key: bindparam(key) for key in keys})
     return _prepare(dialect, statement, {key: key for key in keys}, table)
 
@@ -74,6 +92,16 @@ def _insert_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepar
 @lru_cache(maxsize=64)
 def _update_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepared:
     columns = [key for key in keys if key != "id"]
+    if dialect.name == "postgresql":
+        name = _quoted(dialect, table.name)
+        ordered = ("id", *columns)
+        sets = ", ".join(f"{_quoted(dialect, key)} = v.{_quoted(dialect, key)}" for key in columns)
+        aliases = ", ".join(_quoted(dialect, key) for key in ordered)
+        sql = (
+            f"UPDATE {name} SET {sets} FROM {_unnest(dialect, table, ordered)} AS v({aliases})"
+            f" WHERE {name}.id = v.id"
+        )
+        return _by_column(dialect, table, ordered, sql)
     statement = (
         update(table)
         .where(table.c.id == bindparam(KEY))
@@ -89,7 +117,29 @@ def _prepare(
     assert isinstance(compiled, SQLCompiler)
     names = compiled.positiontup or []
     keys = tuple(row_key_of[name] for name in names)
-    processors = tuple(
-        table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys
-    )
-    return _Prepared(compiled.string, keys, processors)
+    return _Prepared(compiled.string, keys, _processors(dialect, table, keys))
+
+
+def _by_column(dialect: Dialect, table: Table, keys: tuple[str, ...], sql: str) -> _Prepared:
+    return _Prepared(sql, keys, _processors(dialect, table, keys), by_column=True)
+
+
+def _unnest(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> str:
+    arrays = (f"${i}::{_sql_type(dialect, table.c[key])}[]" for i, key in enumerate(keys, 1))
+    return f"unnest({', '.join(arrays)})"
+
+
+def _sql_type(dialect: Dialect, column: Column[Any]) -> str:
+    """The column's type in SQL; a foreign key without a type of its own has its target's."""
+    type_ = column.type
+    if isinstance(type_, NullType) and column.foreign_keys:
+        type_ = next(iter(column.foreign_keys)).column.type
+    return dialect.type_compiler_instance.process(type_)
+
+
+def _quoted(dialect: Dialect, name: str) -> str:
+    return dialect.identifier_preparer.quote(name)
+
+
+def _processors(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> tuple[Processor, ...]:
+    return tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)

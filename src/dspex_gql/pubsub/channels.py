@@ -25,6 +25,11 @@ def credentials(user_id: UUID) -> str:
     return f"dspex.credentials.{user_id}"
 
 
+def all_credentials() -> str:
+    """`CredentialsChanged` events of every user (caches of credentials listen to it)."""
+    return "dspex.credentials"
+
+
 def dag_run(id: UUID) -> str:
     """`DagRunChanged` events of one DAG run (its nodes' changes included)."""
     return f"dspex.dag-run.{id}"
