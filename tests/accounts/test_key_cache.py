@@ -5,6 +5,7 @@ role ends what was remembered at once — in this process and, through the hub, 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,10 +14,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from dspex_gql.accounts.key_cache import KeyCache, KnownKey
 from dspex_gql.config import BroadcastSettings, Settings
+from dspex_gql.identity import Role
+from dspex_gql.pubsub import Hub
 from dspex_gql.runtime import Runtime
 from tests.support.app import make_settings, running
 from tests.support.external_services import REDIS, service_url
+from tests.support.fake_broker import FakeBroker
 from tests.support.http_client import GraphQLClient
 from tests.support.people import DEACTIVATE, REVOKE_KEY, Member, member
 
@@ -115,6 +120,43 @@ async def test_a_changed_role_applies_at_the_next_request(
         "__typename": "ForbiddenError",
         "code": "FORBIDDEN",
     }
+
+
+def known_key() -> KnownKey:
+    return KnownKey("hash", uuid.uuid4(), None, uuid.uuid4(), uuid.uuid4(), Role.USER, None)
+
+
+async def test_a_key_read_before_a_credential_changed_is_not_remembered() -> None:
+    """The change may be this key's: its event came while the key was being read."""
+    async with Hub("memory://") as hub, KeyCache(hub, ttl_seconds=60) as cache:
+        await cache.listening()
+        before = cache.changes
+
+        cache.forget_user(uuid.uuid4())
+        cache.put("prefix", known_key(), before)
+
+        assert cache.get("prefix") is None
+        cache.put("prefix", known_key(), cache.changes)
+        assert cache.get("prefix") is not None
+
+
+async def test_nothing_is_remembered_while_the_hub_does_not_answer() -> None:
+    """Without the hub, a change made by another replica would go unheard: no cache then."""
+    broker = FakeBroker()
+    hub = Hub("memory://", broadcast_factory=broker.connect, heartbeat_interval=0.05)
+    async with hub, KeyCache(hub, ttl_seconds=60) as cache:
+        await cache.listening()
+        cache.put("prefix", known_key(), cache.changes)
+
+        broker.go_deaf()
+        await cache.not_listening()
+
+        assert cache.get("prefix") is None
+        cache.put("prefix", known_key(), cache.changes)
+        assert cache.get("prefix") is None
+        await cache.listening()  # the hub reconnected: remembered again
+        cache.put("prefix", known_key(), cache.changes)
+        assert cache.get("prefix") is not None
 
 
 class TestWithoutCache:

@@ -82,6 +82,7 @@ class Authenticator:
         return Actor(known.user_id, known.organization_id, known.role, credential, origin)
 
     async def _read_key(self, prefix: str, secret: str) -> KnownKey:
+        changes_before = self.keys.changes
         async with self._uow.read() as tx:
             found = await CredentialRepository(tx.session).key_and_owner(prefix)
         if found is None or not secret_matches(secret, found[0].secret_hash):
@@ -98,7 +99,7 @@ class Authenticator:
             user.role,
             key.last_used_at,
         )
-        self.keys.put(prefix, known)
+        self.keys.put(prefix, known, changes_before)
         return known
 
     async def _by_token(self, token: str, origin: Origin) -> Actor:

@@ -49,9 +49,13 @@ class KeyCache:
         self._hub = hub
         self._ttl = ttl_seconds
         self._keys: dict[str, KnownKey] = {}
+        self._changes = 0
+        """Credential changes heard so far: what was read before one may be stale."""
         self._listening = False
         self._listener: asyncio.Task[None] | None = None
         self._heard = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._lost.set()
 
     async def __aenter__(self) -> Self:
         if self._ttl > 0:
@@ -73,8 +77,14 @@ class KeyCache:
             return None
         return known
 
-    def put(self, prefix: str, known: KnownKey) -> None:
-        if not self._listening:
+    @property
+    def changes(self) -> int:
+        """Read before reading a key from the database, and give it back to `put`."""
+        return self._changes
+
+    def put(self, prefix: str, known: KnownKey, changes_before_reading: int) -> None:
+        """Remember the key, unless a credential changed since it was read (it may be one)."""
+        if not self._listening or changes_before_reading != self._changes:
             return
         if len(self._keys) >= MAX_ENTRIES:
             self._keys.clear()
@@ -83,11 +93,16 @@ class KeyCache:
 
     def forget_user(self, user_id: UUID) -> None:
         """Whatever changed about this user's credentials, no request takes it from here."""
+        self._changes += 1
         self._keys = {p: k for p, k in self._keys.items() if k.user_id != user_id}
 
     async def listening(self) -> None:
-        """Until the cache has started listening (tests: entries are kept from then on)."""
+        """Until the cache listens (and so keeps what it is given)."""
         await self._heard.wait()
+
+    async def not_listening(self) -> None:
+        """Until the cache has stopped listening (and so has forgotten everything)."""
+        await self._lost.wait()
 
     async def _listen(self) -> None:
         while True:
@@ -95,6 +110,7 @@ class KeyCache:
                 channel = channels.all_credentials()
                 async with self._hub.subscribe(channel, CredentialsChanged) as changes:
                     self._listening = True
+                    self._lost.clear()
                     self._heard.set()
                     async for change in changes:
                         self.forget_user(change.user_id)
@@ -102,5 +118,8 @@ class KeyCache:
                 logger.info("API keys are read from the database until the hub is back: %s", error)
             finally:
                 self._listening = False
+                self._changes += 1
                 self._keys.clear()
+                self._heard.clear()
+                self._lost.set()
             await asyncio.sleep(RELISTEN_SECONDS)
