@@ -46,6 +46,10 @@ TARGET_MS = 50.0
 QUERY = (
     "query($first: Int!) { programs(first: $first) { nodes { id name status type createdAt } } }"
 )
+QUERY_NESTED = (
+    "query($first: Int!) { programs(first: $first) {"
+    " nodes { id name status type createdAt signature { id name } } } }"
+)
 
 
 async def fetch(server: ServerProcess, request: bytes) -> Any:
@@ -76,6 +80,8 @@ async def seed(server: ServerProcess, api_key: str, args: argparse.Namespace) ->
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     load_before = warn_if_busy()
+    query = QUERY_NESTED if args.nested else QUERY
+    raw_path = "/raw/programs_with_signature" if args.nested else "/raw/programs"
     variables = {"first": args.programs}
     options = {"concurrency": 1, "requests": args.requests, "warmup_requests": args.warmup}
     responses: dict[str, Any] = {}
@@ -84,13 +90,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         api_key = organization.api_key
         async with running_server("service", database.url, organization.slug) as server:
             seeding = await seed(server, api_key, args)
-            service_request = graphql_post(QUERY, variables, api_key=api_key)
+            service_request = graphql_post(query, variables, api_key=api_key)
             responses["service"] = await fetch(server, service_request)
             log(f"service: {args.requests} sequential requests")
             service = await load(server, service_request, **options)
         async with running_server("raw", database.url, organization.slug) as server:
             # the same bytes but the path: the Authorization header too, which the raw app ignores
-            raw_request = graphql_post(QUERY, variables, path="/raw/programs", api_key=api_key)
+            raw_request = graphql_post(query, variables, path=raw_path, api_key=api_key)
             responses["raw"] = await fetch(server, raw_request)
             log(f"raw: {args.requests} sequential requests")
             raw = await load(server, raw_request, **options)
@@ -107,7 +113,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             async with app.router.lifespan_context(app):
                 where = await breakdown.programs_list(
                     app,
-                    QUERY,
+                    query,
                     variables,
                     api_key,
                     args.profile_repeats,
@@ -115,7 +121,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 )
     return {
         "benchmark": "programs_list",
-        "query": QUERY,
+        "query": query,
         "setup": (
             "each server is a uvicorn subprocess (1 worker, loop/http 'auto', access log off), "
             "run one at a time; the client is a separate load-generator process sending "
@@ -146,6 +152,9 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_database_argument(parser)
     parser.add_argument("--programs", type=int, default=1000, help="seeded, and the page size")
+    parser.add_argument(
+        "--nested", action="store_true", help="with each program's signature { id name }"
+    )
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--seed-concurrency", type=int, default=8)

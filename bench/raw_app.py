@@ -7,6 +7,7 @@ response. Each route takes the very request body the GraphQL endpoint gets and r
 
     POST /raw/program   {"variables": {"id": ...}}      → {"data": {"program": {...}}}
     POST /raw/programs  {"variables": {"first": 1000}}  → {"data": {"programs": {"nodes": [...]}}}
+    POST /raw/programs_with_signature                   → the same, each with its signature (JOIN)
     POST /raw/execute   {"variables": {"input": {...}}} → insert PENDING, create_task, return
     POST /raw/dags      {"variables": {"first": 1000}}  → {"data": {"dags": {"nodes": [...]}}}
     POST /raw/dag_run   {"variables": {"id": ...}}      → {"data": {"dagRun": {...}}}
@@ -38,8 +39,10 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.db.engine import create_engine
 from dspex_gql.executions.models import Execution
 from dspex_gql.programs.models import Program, ProgramStatus
+from dspex_gql.signatures.models import Signature
 
 PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
+SIGNATURES: Table = Signature.__table__  # type: ignore[assignment]
 EXECUTIONS: Table = Execution.__table__  # type: ignore[assignment]
 ORGANIZATIONS: Table = Organization.__table__  # type: ignore[assignment]
 DAGS: Table = Dag.__table__  # type: ignore[assignment]
@@ -82,10 +85,17 @@ def create_raw_app(
         return JSONResponse({"data": {"program": node}})
 
     async def programs(request: Request) -> JSONResponse:
+        return await programs_of(request, with_signature=False)
+
+    async def programs_with_signature(request: Request) -> JSONResponse:
+        return await programs_of(request, with_signature=True)
+
+    async def programs_of(request: Request, *, with_signature: bool) -> JSONResponse:
         first = int((await request.json())["variables"]["first"])
         columns = (PROGRAMS.c.id, PROGRAMS.c.name, PROGRAMS.c.status, PROGRAMS.c.type)
+        signature = (SIGNATURES.c.id.label("signature_id"), SIGNATURES.c.name.label("signature"))
         query = (
-            select(*columns, PROGRAMS.c.created_at)
+            select(*columns, PROGRAMS.c.created_at, *(signature if with_signature else ()))
             .where(
                 PROGRAMS.c.organization_id == request.app.state.organization_id,
                 PROGRAMS.c.status != ProgramStatus.ARCHIVED,
@@ -93,10 +103,17 @@ def create_raw_app(
             .order_by(PROGRAMS.c.created_at.desc(), PROGRAMS.c.id.desc())
             .limit(first + 1)
         )
+        if with_signature:
+            query = query.join(SIGNATURES, SIGNATURES.c.id == PROGRAMS.c.signature_id)
         async with request.app.state.engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         nodes = [
             {**_program_json(row._mapping), "createdAt": row.created_at.isoformat()}
+            | (
+                {"signature": {"id": str(row.signature_id), "name": row.signature}}
+                if with_signature
+                else {}
+            )
             for row in rows[:first]
         ]
         return JSONResponse({"data": {"programs": {"nodes": nodes}}})
@@ -199,6 +216,7 @@ def create_raw_app(
         Route("/healthz", healthz),
         Route("/raw/program", program, methods=["POST"]),
         Route("/raw/programs", programs, methods=["POST"]),
+        Route("/raw/programs_with_signature", programs_with_signature, methods=["POST"]),
         Route("/raw/execute", execute, methods=["POST"]),
         Route("/raw/dags", dags, methods=["POST"]),
         Route("/raw/dag_run", dag_run, methods=["POST"]),

@@ -3,6 +3,7 @@ the same data and the same errors, for plain lists and for every case it hands b
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from datetime import UTC, datetime
 
@@ -28,6 +29,37 @@ class Item:
     @strawberry.field
     def shout(self) -> str:
         return self.name.upper()
+
+    @strawberry.field
+    async def later(self) -> str:
+        await asyncio.sleep(0)
+        return self.name * 2
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError(f"broken {self.name}")
+
+    @strawberry.field
+    def required(self) -> str:
+        if self.name == "b":
+            raise ValueError("required is missing for b")
+        return self.name
+
+    @strawberry.field
+    async def required_later(self) -> str:
+        await asyncio.sleep(0)
+        if self.name == "b":
+            raise ValueError("required_later is missing for b")
+        return self.name
+
+    @strawberry.field
+    def parts(self) -> list[Part]:
+        return [Part(label=f"{self.name}{i}") for i in range(2)]
+
+
+@strawberry.type
+class Part:
+    label: str
 
 
 WHEN = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -69,6 +101,10 @@ class Query:
         return ["x", None]  # type: ignore[list-item]
 
     @strawberry.field
+    def items_or_gaps(self) -> list[Item | None]:
+        return [item("a"), item("b"), None]
+
+    @strawberry.field
     def matrix(self) -> list[list[int]]:
         return [[1, 2], [3]]
 
@@ -86,6 +122,14 @@ QUERIES = [
     "{ forbiddenGaps { name } }",
     "{ names namesWithAGap }",
     "{ matrix }",
+    "{ items { name shout later n: name } }",
+    "{ items { broken name } }",
+    "{ items { name required } }",
+    "{ itemsOrGaps { name required } }",
+    "{ itemsOrGaps { name requiredLater later } }",
+    "{ items { requiredLater } }",
+    "{ items { name parts { label } } }",
+    "{ items { ...on Item { later } colour } }",
 ]
 
 
@@ -122,3 +166,15 @@ async def test_a_plain_list_is_completed_without_a_resolver_call_per_field() -> 
         ]
     }
     assert calls == 1  # `items` itself
+
+    calls = 0
+    mixed = await schema.execute("{ items { name shout colour } }")
+
+    assert mixed.data == {
+        "items": [
+            {"name": "a", "shout": "A", "colour": "RED"},
+            {"name": "b", "shout": "B", "colour": "BLUE"},
+        ]
+    }
+    assert list(mixed.data["items"][0]) == ["name", "shout", "colour"], "in the order asked"
+    assert calls == 3  # `items`, then `shout` of each item

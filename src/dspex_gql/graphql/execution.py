@@ -1,15 +1,16 @@
-"""Lists of plain values completed in one tight loop instead of field by field.
+"""Lists completed in one loop instead of field by field.
 
 graphql-core completes every field of every list item on its own: a path, a resolve info, the
-resolver, then the completion of the value through its wrapping types. For a page of 1,000 rows of
-scalars that is most of a request's time. When a list's items need nothing of that — each selected
-field is a plain attribute (Strawberry's *basic* field: no resolver, no arguments, no extension)
-of a scalar or enum type — `ListCompletion` reads the attributes and coerces the values itself.
+resolver, then the completion of the value through its wrapping types. For a page of 1,000 rows
+that is most of a request's time, though most fields of a row are *plain*: a scalar or enum
+attribute of the object (Strawberry's basic field: no resolver, no arguments, no extension).
+`PlainListsExecutionContext` reads and coerces the plain fields of a list's items itself, and
+hands only the other fields (`signature { name }`, say) to graphql-core's `execute_field`, with
+the same paths, error handling and concurrency as graphql-core would.
 
-Anything it does not expect (a null where the type forbids one, a value the scalar refuses, an
-awaitable item) sends the whole list back to graphql-core, which then reports the error exactly
-as it always does; nothing is read twice that has a side effect, since a basic field is an
-attribute read.
+Anything the loop does not expect in a plain field (a null where the type forbids one, a value the
+scalar refuses, an item of another type) sends the whole list back to graphql-core before any
+resolver has run, which then reports it exactly as it always does.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.pyutils import AwaitableOrValue, Path
+from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -35,7 +36,7 @@ Coerce = Callable[[Any], Any]
 
 
 class _Irregular(Exception):
-    """An item the tight loop does not complete; graphql-core completes the list instead."""
+    """A value the loop does not complete; graphql-core completes the list instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +56,7 @@ class _Leaf:
 
 
 @dataclass(frozen=True, slots=True)
-class _Field:
-    response_name: str
+class _Plain:
     attribute: str | None
     """None for `__typename`, whose value is the type's name."""
     read: Callable[[Any, str], Any]
@@ -67,9 +67,12 @@ class _Field:
 class _Objects:
     type: GraphQLObjectType
     nullable: bool
-    fields: tuple[_Field, ...]
+    fields: tuple[tuple[str, _Plain | Any], ...]
+    """Each response name with its plain field, or the field details graphql-core executes."""
+    only_plain: bool
 
-    def complete(self, item: Any, info: GraphQLResolveInfo[Any]) -> dict[str, Any] | None:
+    def plain_values(self, item: Any, info: GraphQLResolveInfo[Any]) -> dict[str, Any] | None:
+        """The item's plain fields, completed (all of its fields when `only_plain`)."""
         if item is None:
             if self.nullable:
                 return None
@@ -77,13 +80,13 @@ class _Objects:
         if self.type.is_type_of is not None and self.type.is_type_of(item, info) is not True:
             raise _Irregular
         completed: dict[str, Any] = {}
-        for field in self.fields:
+        for name, field in self.fields:
+            if not isinstance(field, _Plain):
+                continue
             if field.attribute is None:
-                completed[field.response_name] = self.type.name
+                completed[name] = self.type.name
             else:
-                completed[field.response_name] = field.leaf.complete(
-                    field.read(item, field.attribute)
-                )
+                completed[name] = field.leaf.complete(field.read(item, field.attribute))
         return completed
 
 
@@ -97,20 +100,102 @@ class PlainListsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         items: Iterable[Any],
         position_context: Any,
     ) -> AwaitableOrValue[list[Any]]:
-        plan = self._plain_items(item_type, field_details_list)
+        plan = self._plan(item_type, field_details_list)
         if plan is not None and self.get_stream_usage(field_details_list, path) is None:
             items = items if isinstance(items, list) else list(items)
             try:
                 if isinstance(plan, _Leaf):
                     return [plan.complete(item) for item in items]
-                return [plan.complete(item, info) for item in items]
+                plain = [plan.plain_values(item, info) for item in items]
             except Exception:  # _Irregular, or a value refused: graphql-core will report it
                 pass
+            else:
+                if plan.only_plain:
+                    return plain
+                return self._complete_rest(plan, items, plain, item_type, field_details_list, path)
         return super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
 
-    def _plain_items(
+    def _complete_rest(
+        self,
+        plan: _Objects,
+        items: list[Any],
+        plain: list[dict[str, Any] | None],
+        item_type: GraphQLOutputType,
+        field_details_list: Any,
+        path: Path,
+    ) -> AwaitableOrValue[list[Any]]:
+        """Each item's other fields through `execute_field`, as graphql-core's `execute_fields`
+        and `complete_list_item_value` would: an error in a non-null field nulls the item (or,
+        for non-null items, the list), awaited fields are awaited together."""
+        completed: list[Any] = []
+        awaited: list[int] = []
+        try:
+            for index, (item, values) in enumerate(zip(items, plain, strict=True)):
+                item_path = path.add_key(index, None)
+                try:
+                    row = None if values is None else self._row(plan, item, values, item_path)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    row = None
+                if isinstance(row, _Pending):
+                    awaited.append(index)
+                    completed.append(self._finish(row, item_type, field_details_list, item_path))
+                else:
+                    completed.append(row)
+        except Exception:
+            self.settle_in_background([completed[index] for index in awaited])
+            raise
+        if not awaited:
+            return completed
+        return self._awaited(completed, awaited)
+
+    def _row(
+        self, plan: _Objects, item: Any, values: dict[str, Any], item_path: Path
+    ) -> dict[str, Any] | _Pending:
+        row: dict[str, Any] = {}
+        pending: list[str] = []
+        try:
+            for name, field in plan.fields:
+                if isinstance(field, _Plain):
+                    row[name] = values[name]
+                    continue
+                field_path = Path(item_path, name, plan.type.name)
+                result = self.execute_field(plan.type, item, field, field_path, None)
+                if result is Undefined:
+                    continue
+                row[name] = result
+                if self.is_awaitable(result):
+                    pending.append(name)
+        except Exception:
+            self.settle_in_background([row[name] for name in pending])
+            raise
+        return _Pending(row, pending) if pending else row
+
+    async def _finish(
+        self, pending: _Pending, item_type: GraphQLOutputType, field_details_list: Any, path: Path
+    ) -> Any:
+        row, names = pending.row, pending.names
+        try:
+            if len(names) == 1:  # no tasks for a single field, as graphql-core
+                row[names[0]] = await row[names[0]]
+            else:
+                results = await gather_with_cancel(*(row[name] for name in names))
+                row.update(zip(names, results, strict=True))
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, path)
+            return None
+        return row
+
+    @staticmethod
+    async def _awaited(completed: list[Any], awaited: list[int]) -> list[Any]:
+        results = await gather_with_cancel(*(completed[index] for index in awaited))
+        for index, result in zip(awaited, results, strict=True):
+            completed[index] = result
+        return completed
+
+    def _plan(
         self, item_type: GraphQLOutputType, field_details_list: Any
     ) -> _Leaf | _Objects | None:
         if self.middleware_manager is not None and self.middleware_manager.middlewares:
@@ -123,21 +208,18 @@ class PlainListsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, new_defer_usages, _ = self.collect_subfields(named, field_details_list)
         if new_defer_usages:
             return None
-        fields = []
-        for response_name, details in grouped.items():
-            field = self._plain_field(named, response_name, details)
-            if field is None:
-                return None
-            fields.append(field)
-        return _Objects(named, nullable, tuple(fields))
+        fields = tuple(
+            (name, self._plain_field(named, details) or details)
+            for name, details in grouped.items()
+        )
+        only_plain = all(isinstance(field, _Plain) for _, field in fields)
+        return _Objects(named, nullable, fields, only_plain)
 
-    def _plain_field(
-        self, parent: GraphQLObjectType, response_name: str, details: Any
-    ) -> _Field | None:
+    def _plain_field(self, parent: GraphQLObjectType, details: Any) -> _Plain | None:
         node = details[0].node
         name = node.name.value
         if name == "__typename":
-            return _Field(response_name, None, getattr, _Leaf(str, False))
+            return _Plain(None, getattr, _Leaf(str, False))
         definition = parent.fields.get(name)
         if definition is None or definition.args or node.arguments:
             return None
@@ -146,14 +228,18 @@ class PlainListsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         strawberry_field = (definition.extensions or {}).get(
             GraphQLCoreConverter.DEFINITION_BACKREF
         )
-        if strawberry_field is None:
-            return None
         leaf = _leaf_of(definition.type)
-        if leaf is None:
+        if strawberry_field is None or leaf is None:
             return None
-        return _Field(
-            response_name, strawberry_field.python_name, strawberry_field.default_resolver, leaf
-        )
+        return _Plain(strawberry_field.python_name, strawberry_field.default_resolver, leaf)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A row some of whose fields are still to be awaited."""
+
+    row: dict[str, Any]
+    names: list[str]
 
 
 def _leaf_of(type_: GraphQLOutputType) -> _Leaf | None:
