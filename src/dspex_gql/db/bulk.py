@@ -11,7 +11,9 @@ statement sets: no Python defaults are applied.
 
 On PostgreSQL the rows go as one array per column in a single statement (`INSERT ... SELECT FROM
 unnest($1::uuid[], ...)`, `UPDATE ... FROM unnest(...)`): one round trip and one plan, where
-executemany binds and executes the statement once per row (4-5 times slower for 1,000 rows).
+executemany binds and executes the statement once per row. For 1,000 execution rows that is
+53 ms against 60 (median of 11, same connection): most of the time is PostgreSQL's own (eight
+indexes and five JSONB columns per row).
 """
 
 from __future__ import annotations
