@@ -24,6 +24,7 @@ from tests.support.external_services import REDIS, service_url
 from tests.support.fake_broker import FakeBroker
 from tests.support.http_client import GraphQLClient
 from tests.support.people import DEACTIVATE, REVOKE_KEY, Member, member
+from tests.support.websocket_client import Socket
 
 ME = "{ me { id role } }"
 UPDATE_ROLE = """mutation($id: ID!, $role: Role!) { updateUser(id: $id, input: {role: $role}) {
@@ -38,12 +39,12 @@ def runtime_of(app: FastAPI) -> Runtime:
 
 
 @contextmanager
-def key_reads(app: FastAPI) -> Iterator[list[str]]:
-    """The statements that read `api_keys` while the block runs."""
+def key_reads(app: FastAPI, *tables: str) -> Iterator[list[str]]:
+    """The statements that read `api_keys` (or `tables`) while the block runs."""
     reads: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM api_keys" in statement:
+        if any(table in statement for table in tables or ("FROM api_keys",)):
             reads.append(statement)
 
     engine = runtime_of(app).engine.sync_engine
@@ -73,6 +74,24 @@ async def test_a_known_key_is_not_read_again(app: FastAPI, someone: Member) -> N
             assert (await someone.client.data(ME))["me"]["id"] == someone.id
 
     assert reads == []
+
+
+async def test_operations_on_an_open_websocket_read_no_credential_either(
+    app: FastAPI, client: GraphQLClient, someone: Member
+) -> None:
+    """Each operation on a websocket checks the credential again: from the cache, while the
+    key is remembered; a revoked key still ends the socket's next operation."""
+    signatures = "{ signatures(first: 1) { totalCount } }"  # reads no user
+    async with Socket(app, someone.key) as socket:
+        assert (await socket.run(signatures))[0]["data"] is not None
+        with key_reads(app, "FROM api_keys", "FROM users") as reads:
+            assert (await socket.run(signatures))[0]["data"] is not None
+        assert reads == []
+
+        await client.data(REVOKE_KEY, id=someone.key_id)
+
+        [refused_now] = await socket.run(signatures)
+        assert refused_now["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_a_wrong_secret_with_a_known_prefix_is_refused(someone: Member) -> None:

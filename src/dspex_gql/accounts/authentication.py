@@ -51,10 +51,15 @@ class Authenticator:
             return await self._by_key(parts.prefix, parts.secret, origin)
         return await self._by_token(value, origin)
 
-    async def recheck(self, actor: Actor) -> Actor:
+    async def recheck(self, actor: Actor, *, from_store: bool = False) -> Actor:
         """The actor as it is now, if the credential behind it still holds (each operation on an
         open websocket asks again: a revoked key, an expired token or a deactivated user stops,
-        and a changed role applies)."""
+        and a changed role applies): from the keys this process remembers, else (or when told
+        of a change, which the cache may not have heard of yet) from the store."""
+        key_id = actor.credential.key_id
+        known = None if from_store or key_id is None else self.keys.of_key(key_id)
+        if known is not None and (known.expires_at is None or known.expires_at > utcnow()):
+            return actor.with_role(known.role)
         async with self._uow.read() as tx:
             repo = CredentialRepository(tx.session)
             user = await repo.user(actor.user_id)

@@ -49,6 +49,8 @@ class KeyCache:
         self._hub = hub
         self._ttl = ttl_seconds
         self._keys: dict[str, KnownKey] = {}
+        self._prefixes: dict[UUID, str] = {}
+        """Each remembered key's prefix by its id."""
         self._changes = 0
         """Credential changes heard so far: what was read before one may be stale."""
         self._listening = False
@@ -74,8 +76,14 @@ class KeyCache:
             return None
         if not self._listening or time.monotonic() - known.seen_at >= self._ttl:
             del self._keys[prefix]
+            self._prefixes.pop(known.key_id, None)
             return None
         return known
+
+    def of_key(self, key_id: UUID) -> KnownKey | None:
+        """The key with this id, if remembered (an open websocket asks on every operation)."""
+        prefix = self._prefixes.get(key_id)
+        return None if prefix is None else self.get(prefix)
 
     @property
     def changes(self) -> int:
@@ -87,14 +95,16 @@ class KeyCache:
         if not self._listening or changes_before_reading != self._changes:
             return
         if len(self._keys) >= MAX_ENTRIES:
-            self._keys.clear()
+            self._forget_all()
         known.seen_at = time.monotonic()
         self._keys[prefix] = known
+        self._prefixes[known.key_id] = prefix
 
     def forget_user(self, user_id: UUID) -> None:
         """Whatever changed about this user's credentials, no request takes it from here."""
         self._changes += 1
         self._keys = {p: k for p, k in self._keys.items() if k.user_id != user_id}
+        self._prefixes = {known.key_id: prefix for prefix, known in self._keys.items()}
 
     async def listening(self) -> None:
         """Until the cache listens (and so keeps what it is given)."""
@@ -103,6 +113,10 @@ class KeyCache:
     async def not_listening(self) -> None:
         """Until the cache has stopped listening (and so has forgotten everything)."""
         await self._lost.wait()
+
+    def _forget_all(self) -> None:
+        self._keys.clear()
+        self._prefixes.clear()
 
     async def _listen(self) -> None:
         while True:
@@ -119,7 +133,7 @@ class KeyCache:
             finally:
                 self._listening = False
                 self._changes += 1
-                self._keys.clear()
+                self._forget_all()
                 self._heard.clear()
                 self._lost.set()
             await asyncio.sleep(RELISTEN_SECONDS)

@@ -155,7 +155,7 @@ async def _still_valid(context: Context, actor: Actor) -> bool:
     """Whether the credential still works; when that cannot be checked, the change that asked
     is believed."""
     try:
-        await context.runtime.authenticator.recheck(actor)
+        await context.runtime.authenticator.recheck(actor, from_store=True)
     except Exception:
         return False
     return True
