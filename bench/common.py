@@ -104,9 +104,10 @@ def summarize(samples_ms: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def versions() -> dict[str, str]:
+def versions(*more: str) -> dict[str, str]:
+    """Python's and the installed versions of the usual packages, and of `more`."""
     found = {"python": platform.python_version()}
-    for package in PACKAGES:
+    for package in (*PACKAGES, *more):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -76,7 +76,6 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -1207,7 +1206,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "benchmark": "subscriptions",
         "setup": setup_text(args),
-        "versions": versions() | package_versions("websockets", "broadcaster", "redis"),
+        "versions": versions("websockets", "broadcaster", "redis"),
         "machine": machine() | {"load_average_1m_before": load_before, "open_files_limit": limit},
         "parameters": parameters(args),
         "targets": TARGETS | {"note": TARGETS_NOTE},
@@ -1255,16 +1254,6 @@ TARGETS_NOTE = (
     "utilisation over the steady window divided by the machine's CPUs (a single process cannot "
     "exceed 1/cpus of it); 'nothing lost' also needs every subscription opened"
 )
-
-
-def package_versions(*names: str) -> dict[str, str]:
-    found = {}
-    for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
 
 
 def parameters(args: argparse.Namespace) -> dict[str, Any]:
