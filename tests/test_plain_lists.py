@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import gc
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 import strawberry
+from graphql.execution.collect_fields import CollectedFields
 
-from dspex_gql.graphql.execution import PlainListsExecutionContext
+from dspex_gql.graphql.execution import ServiceExecutionContext
 
 
 @strawberry.enum
@@ -135,7 +138,7 @@ QUERIES = [
 
 @pytest.mark.parametrize("query", QUERIES)
 async def test_the_same_result_as_graphql_core(query: str) -> None:
-    plain = strawberry.Schema(Query, execution_context_class=PlainListsExecutionContext)
+    plain = strawberry.Schema(Query, execution_context_class=ServiceExecutionContext)
     reference = strawberry.Schema(Query)
 
     ours, theirs = await plain.execute(query), await reference.execute(query)
@@ -149,7 +152,7 @@ async def test_a_plain_list_is_completed_without_a_resolver_call_per_field() -> 
     """What makes it fast: graphql-core would call each field's resolver once per item."""
     calls = 0
 
-    class Counting(PlainListsExecutionContext):
+    class Counting(ServiceExecutionContext):
         def execute_field(self, *args: object, **kwargs: object) -> object:
             nonlocal calls
             calls += 1
@@ -178,3 +181,35 @@ async def test_a_plain_list_is_completed_without_a_resolver_call_per_field() -> 
     }
     assert list(mixed.data["items"][0]) == ["name", "shout", "colour"], "in the order asked"
     assert calls == 3  # `items`, then `shout` of each item
+
+
+@strawberry.type
+class Ticks:
+    @strawberry.subscription
+    async def items(self, count: int) -> AsyncIterator[Item]:
+        for index in range(count):
+            yield item(f"tick{index}")
+
+
+def collected_fields_alive() -> int:
+    return sum(isinstance(o, CollectedFields) for o in gc.get_objects())
+
+
+async def test_a_long_subscription_keeps_nothing_per_event() -> None:
+    """graphql-core's per-event executors share one memo that grows with every event; ours give
+    each event its own (`build_per_event_executor`)."""
+    schema = strawberry.Schema(
+        Query, subscription=Ticks, execution_context_class=ServiceExecutionContext
+    )
+    events = 300
+    before = collected_fields_alive()
+    stream = await schema.subscribe("subscription { items(count: 300) { name parts { label } } }")
+    assert not isinstance(stream, strawberry.types.ExecutionResult)
+    received = 0
+    async for result in stream:
+        assert result.errors is None
+        received += 1
+        if received == events:
+            alive = collected_fields_alive() - before  # the subscription is still open here
+    assert received == events
+    assert alive < 20, f"{alive} collected field sets kept by one subscription of {events} events"

@@ -26,7 +26,7 @@ from dspex_gql.executions.schema import ExecutionMutation, ExecutionQuery, Execu
 from dspex_gql.graphql.authentication import Authentication
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
-from dspex_gql.graphql.execution import PlainListsExecutionContext
+from dspex_gql.graphql.execution import ServiceExecutionContext
 from dspex_gql.graphql.input_check import InputCheck
 from dspex_gql.graphql.revocation import ended_on_revocation, is_subscription
 from dspex_gql.graphql.security import present, security_extensions
@@ -149,7 +149,7 @@ def build_schema(settings: GraphQLSettings | None = None) -> Schema:
             InputCheck,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        execution_context_class=PlainListsExecutionContext,
+        execution_context_class=ServiceExecutionContext,
     )
 
 
