@@ -58,7 +58,7 @@ class Authenticator:
         of a change, which the cache may not have heard of yet) from the store."""
         key_id = actor.credential.key_id
         known = None if from_store or key_id is None else self.keys.of_key(key_id)
-        if known is not None and (known.expires_at is None or known.expires_at > utcnow()):
+        if known is not None and not known.expired(utcnow()):
             return actor.with_role(known.role)
         async with self._uow.read() as tx:
             repo = CredentialRepository(tx.session)
@@ -78,7 +78,7 @@ class Authenticator:
         known = self.keys.get(prefix)
         if known is None or not secret_matches(secret, known.secret_hash):
             known = await self._read_key(prefix, secret)
-        if known.expires_at is not None and known.expires_at <= utcnow():
+        if known.expired(utcnow()):
             raise Unauthenticated()
         await self._touch(known)
         credential = Credential(

@@ -43,6 +43,9 @@ class KnownKey:
     seen_at: float = 0.0
     """`time.monotonic()` when it was read from the database."""
 
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
 
 class KeyCache:
     def __init__(self, hub: Hub, ttl_seconds: float) -> None:
@@ -53,11 +56,10 @@ class KeyCache:
         """Each remembered key's prefix by its id."""
         self._changes = 0
         """Credential changes heard so far: what was read before one may be stale."""
-        self._listening = False
         self._listener: asyncio.Task[None] | None = None
-        self._heard = asyncio.Event()
-        self._lost = asyncio.Event()
-        self._lost.set()
+        self._listening = asyncio.Event()
+        self._not_listening = asyncio.Event()
+        self._not_listening.set()
 
     async def __aenter__(self) -> Self:
         if self._ttl > 0:
@@ -74,7 +76,7 @@ class KeyCache:
         known = self._keys.get(prefix)
         if known is None:
             return None
-        if not self._listening or time.monotonic() - known.seen_at >= self._ttl:
+        if not self._listening.is_set() or time.monotonic() - known.seen_at >= self._ttl:
             del self._keys[prefix]
             self._prefixes.pop(known.key_id, None)
             return None
@@ -92,7 +94,7 @@ class KeyCache:
 
     def put(self, prefix: str, known: KnownKey, changes_before_reading: int) -> None:
         """Remember the key, unless a credential changed since it was read (it may be one)."""
-        if not self._listening or changes_before_reading != self._changes:
+        if not self._listening.is_set() or changes_before_reading != self._changes:
             return
         if len(self._keys) >= MAX_ENTRIES:
             self._forget_all()
@@ -108,11 +110,11 @@ class KeyCache:
 
     async def listening(self) -> None:
         """Until the cache listens (and so keeps what it is given)."""
-        await self._heard.wait()
+        await self._listening.wait()
 
     async def not_listening(self) -> None:
         """Until the cache has stopped listening (and so has forgotten everything)."""
-        await self._lost.wait()
+        await self._not_listening.wait()
 
     def _forget_all(self) -> None:
         self._keys.clear()
@@ -123,17 +125,15 @@ class KeyCache:
             try:
                 channel = channels.all_credentials()
                 async with self._hub.subscribe(channel, CredentialsChanged) as changes:
-                    self._listening = True
-                    self._lost.clear()
-                    self._heard.set()
+                    self._not_listening.clear()
+                    self._listening.set()
                     async for change in changes:
                         self.forget_user(change.user_id)
             except (HubUnavailable, SubscriberOverflow) as error:
                 logger.info("API keys are read from the database until the hub is back: %s", error)
             finally:
-                self._listening = False
                 self._changes += 1
                 self._forget_all()
-                self._heard.clear()
-                self._lost.set()
+                self._listening.clear()
+                self._not_listening.set()
             await asyncio.sleep(RELISTEN_SECONDS)

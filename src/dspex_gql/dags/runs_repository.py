@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, select, update
+from sqlalchemy import ColumnElement, Row, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
@@ -62,34 +62,32 @@ class NodeExecutionRepository(TenantRepository[NodeExecution]):
         self, run_ids: Iterable[UUID], after_sequence: int = 0
     ) -> dict[UUID, list[NodeExecution]]:
         """Each run's nodes in definition order; only those changed after `after_sequence`."""
-        query = (
-            self._select()
-            .where(NodeExecution.dag_run_id.in_(set(run_ids)))
-            .where(NodeExecution.sequence > after_sequence)
-            .order_by(NodeExecution.dag_run_id, NodeExecution.position)
-        )
-        found: dict[UUID, list[NodeExecution]] = {}
-        for node in await self.session.scalars(query):
-            found.setdefault(node.dag_run_id, []).append(node)
-        return found
+        query = _of_runs(self._select(), run_ids).where(NodeExecution.sequence > after_sequence)
+        return _by_run(await self.session.scalars(query))
 
     async def rows_of_runs(
         self, run_ids: Iterable[UUID], columns: Iterable[str]
     ) -> dict[UUID, list[Row[Any]]]:
         """Each run's nodes in definition order, as rows of every column, NULL but for `columns`
         (and `dag_run_id`): the columns a client asked for (`graphql/selections.py`)."""
-        query = (
-            only_columns(self._select(), {*columns, "dag_run_id"})
-            .where(NodeExecution.dag_run_id.in_(set(run_ids)))
-            .order_by(NodeExecution.dag_run_id, NodeExecution.position)
-        )
-        found: dict[UUID, list[Row[Any]]] = {}
-        for row in await self.session.execute(query):
-            found.setdefault(row.dag_run_id, []).append(row)
-        return found
+        query = _of_runs(only_columns(self._select(), {*columns, "dag_run_id"}), run_ids)
+        return _by_run(await self.session.execute(query))
 
     async def of_run(self, run_id: UUID, after_sequence: int = 0) -> list[NodeExecution]:
         return (await self.of_runs([run_id], after_sequence)).get(run_id, [])
+
+
+def _of_runs(query: Select[Any], run_ids: Iterable[UUID]) -> Select[Any]:
+    return query.where(NodeExecution.dag_run_id.in_(set(run_ids))).order_by(
+        NodeExecution.dag_run_id, NodeExecution.position
+    )
+
+
+def _by_run(nodes: Iterable[Any]) -> dict[UUID, list[Any]]:
+    found: dict[UUID, list[Any]] = {}
+    for node in nodes:
+        found.setdefault(node.dag_run_id, []).append(node)
+    return found
 
 
 async def close_unfinished_nodes(
