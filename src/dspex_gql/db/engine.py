@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db import json_codec
+from dspex_gql.db.sqlite_driver import OneTripDBAPI
 
 SQLITE_BEGIN = "sqlite_begin"
 JSON_CODEC: dict[str, Any] = {
@@ -31,7 +32,9 @@ def is_sqlite(url: str) -> bool:
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """Every wait on the database is bounded: a silent link gives an error, not a hang."""
     if is_sqlite(settings.url):
-        engine = create_async_engine(settings.url, echo=settings.echo, **JSON_CODEC)
+        engine = create_async_engine(
+            settings.url, echo=settings.echo, module=OneTripDBAPI(), **JSON_CODEC
+        )
         _configure_sqlite(engine, busy_timeout_ms=round(settings.statement_timeout_seconds * 1000))
         return engine
     return create_async_engine(
