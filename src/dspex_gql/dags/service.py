@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from dspex_gql import policies
 from dspex_gql.audit import recorder as audit
@@ -65,8 +65,8 @@ class DagService(ResourceService[Dag, DagRepository]):
             problems = name_problems(new.name) + description_problems(new.description)
             raise_if(problems + await self._definition_problems(tx, new.definition))
             repo = self._repo(tx)
-            await _ensure_name_free(repo, name)
             dag = Dag(
+                id=uuid4(),
                 name=name,
                 description=new.description,
                 status=DagStatus.DRAFT,
@@ -75,8 +75,8 @@ class DagService(ResourceService[Dag, DagRepository]):
                 visibility=new.visibility,
             )
             repo.add(dag, created_by=self._actor.user_id)
-            await repo.save_unique(dag)
-            await self._add_version(tx, dag)
+            self._add_version(tx, dag)
+            await repo.save_unique(dag)  # one flush; the unique index on live names decides
             audit.record(tx, self._actor, "dag.create", "Dag", dag.id, _created(dag))
             return dag
 
@@ -99,7 +99,7 @@ class DagService(ResourceService[Dag, DagRepository]):
             if changes.definition is not UNSET and changes.definition != dag.definition:
                 recorded["version"] = [dag.version, dag.version + 1]
                 dag.definition, dag.version = changes.definition, dag.version + 1
-                await self._add_version(tx, dag)
+                await self._versions(tx).save_unique(self._add_version(tx, dag))
             audit.record(tx, self._actor, "dag.update", "Dag", id, recorded)
             return dag
 
@@ -153,11 +153,10 @@ class DagService(ResourceService[Dag, DagRepository]):
     def _versions(self, tx: UnitOfWork) -> DagVersionRepository:
         return DagVersionRepository(tx.session, self._actor.organization_id, self._actor)
 
-    async def _add_version(self, tx: UnitOfWork, dag: Dag) -> None:
-        """The DAG's current definition, kept as it is for good."""
-        repo = self._versions(tx)
+    def _add_version(self, tx: UnitOfWork, dag: Dag) -> DagVersion:
+        """The DAG's current definition, kept as it is for good (written at the next flush)."""
         version = DagVersion(dag_id=dag.id, version=dag.version, definition=dag.definition)
-        await repo.save_unique(repo.add(version, created_by=self._actor.user_id))
+        return self._versions(tx).add(version, created_by=self._actor.user_id)
 
 
 async def _ensure_name_free(
