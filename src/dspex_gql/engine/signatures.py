@@ -8,6 +8,8 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Literal
 
 from dspex_gql.engine.types import (
@@ -52,13 +54,18 @@ class ParsedSignature:
     inputs: tuple[SignatureField, ...]
     outputs: tuple[SignatureField, ...]
 
-    @property
+    @cached_property
     def input_names(self) -> tuple[str, ...]:
         return tuple(field.name for field in self.inputs)
 
-    @property
+    @cached_property
     def output_names(self) -> tuple[str, ...]:
         return tuple(field.name for field in self.outputs)
+
+    @cached_property
+    def input_types(self) -> Mapping[str, FieldType]:
+        """Each input's name → its type (asked for at every DAG node that runs this program)."""
+        return MappingProxyType({field.name: field.field_type for field in self.inputs})
 
     def to_spec(self) -> str:
         inputs = ", ".join(field.to_spec() for field in self.inputs)

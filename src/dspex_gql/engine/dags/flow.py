@@ -94,7 +94,7 @@ def context_needs(definition: DagDefinition, signatures: Signatures) -> list[Con
     needs = []
     for index, node in enumerate(definition.nodes):
         signature = signature_of(node, signatures)
-        types = {field.name: field.field_type for field in signature.inputs} if signature else {}
+        types = signature.input_types if signature else {}
         for target, reference in node.references().items():
             if reference.node is None:
                 needed = types.get(target)

@@ -48,7 +48,7 @@ class NodeCheck:
 
     def references(self, signature: ParsedSignature | None) -> Iterator[FieldProblem]:
         """Each `$nodes.*` reference: known, upstream, an existing output of a fitting type."""
-        targets = {field.name: field.field_type for field in signature.inputs} if signature else {}
+        targets = signature.input_types if signature else {}
         ancestors: set[str] | None = None
         for target, reference in self.node.references().items():
             if reference.node is None:
