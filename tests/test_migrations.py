@@ -19,8 +19,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from dspex_gql.db import migrations
 from dspex_gql.jobs.tables import ours
 from dspex_gql.models import Base
+from tests.programs.helpers import STATS_QUERY
+from tests.support.app import make_settings, running
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, service_url
+from tests.support.factories import create_program, execute
+from tests.support.http_client import GraphQLClient
+from tests.support.tenants import new_tenant
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -129,3 +134,25 @@ async def test_autogenerate_as_configured_finds_nothing_to_do(empty_database: st
     async with engine.connect() as connection:
         await connection.run_sync(lambda sync: command.check(migrations.alembic_config(sync)))
     await engine.dispose()
+
+
+async def test_program_stats_are_counted_from_the_history_on_upgrade(empty_database: str) -> None:
+    """0010 fills its running totals from the executions already stored."""
+    await migrations.upgrade(empty_database)
+    settings = make_settings(empty_database)
+    async with running(settings) as app:
+        tenant = await new_tenant(app)
+        async with GraphQLClient.for_app(app, tenant.admin_key) as client:
+            program = await create_program(client, configuration={"fail_on": {"question": "x"}})
+            for question in ("a", "x", "b"):
+                await execute(client, program["id"], inputs={"question": question}, wait=True)
+            before = await client.data(STATS_QUERY, id=program["id"])
+
+    await migrations.downgrade(empty_database, "0009")
+    await migrations.upgrade(empty_database)
+
+    async with running(settings) as app, GraphQLClient.for_app(app, tenant.admin_key) as client:
+        after = await client.data(STATS_QUERY, id=program["id"])
+    assert before["program"]["stats"]["executionCount"] == 3
+    assert before["program"]["stats"]["failedCount"] == 1
+    assert after == before

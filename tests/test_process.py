@@ -19,6 +19,7 @@ from websockets.typing import Subprotocol
 
 from dspex_gql.app import create_app
 from dspex_gql.config import DatabaseSettings, Settings
+from tests.programs.helpers import STATS_QUERY
 from tests.support.app import make_settings
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, service_url
@@ -127,9 +128,11 @@ class TestCrashRecovery:
         key = server.printed_keys()[0]
         async with app.router.lifespan_context(app), GraphQLClient.for_app(app, key) as client:
             after = await get_execution(client, started["id"])
+            counted = (await client.data(STATS_QUERY, id=program["id"]))["program"]["stats"]
         assert after["status"] == "FAILED"
         assert after["error"] == "Interrupted: the service stopped before this execution finished"
         assert after["completedAt"] is not None
+        assert (counted["executionCount"], counted["failedCount"]) == (1, 1)
 
     async def test_an_optimization_a_dead_process_left_behind_resumes(
         self, server: Server, tmp_path: Path

@@ -4,7 +4,7 @@ from dspex_gql.accounts.models import ApiKey, Organization, User
 from dspex_gql.audit.models import AuditLog
 from dspex_gql.dags.models import Dag, DagRun, DagVersion, NodeExecution
 from dspex_gql.db.base import Base
-from dspex_gql.executions.models import Execution
+from dspex_gql.executions.models import Execution, ProgramExecutionStats
 from dspex_gql.language_models.models import LanguageModel
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationRun
 from dspex_gql.orchestrator.processes import ServiceProcess
@@ -26,6 +26,7 @@ __all__ = [
     "OptimizationRun",
     "Organization",
     "Program",
+    "ProgramExecutionStats",
     "ServiceProcess",
     "Signature",
     "User",

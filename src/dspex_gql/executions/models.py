@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, TenantOwned
@@ -62,3 +62,27 @@ class Execution(TenantOwned, Base):
     """Set when a DAG run's node started it (see `dags/`)."""
     process_id: Mapped[uuid.UUID | None]
     """The service process running it (see `orchestrator/processes.py`)."""
+
+
+class ProgramExecutionStats(Base):
+    """Running totals of a program's executions, kept by database triggers on `executions` (see
+    migration 0010) in the transaction that writes them, whichever code path writes: reading them
+    costs the same at any history length."""
+
+    __tablename__ = "program_execution_stats"
+
+    program_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    execution_count: Mapped[int] = mapped_column(BigInteger)
+    completed_count: Mapped[int] = mapped_column(BigInteger)
+    failed_count: Mapped[int] = mapped_column(BigInteger)
+    completed_duration_ms: Mapped[int] = mapped_column(BigInteger)
+    """The sum of `duration_ms` over COMPLETED executions that have one."""
+    timed_completed_count: Mapped[int] = mapped_column(BigInteger)
+    total_cost: Mapped[float] = mapped_column(Float)
+    total_tokens: Mapped[int] = mapped_column(BigInteger)
+    last_executed_at: Mapped[datetime | None]

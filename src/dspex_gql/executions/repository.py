@@ -6,14 +6,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import RunRepository
-from dspex_gql.executions.models import TERMINAL, Execution, ExecutionStatus
+from dspex_gql.executions.models import (
+    TERMINAL,
+    Execution,
+    ExecutionStatus,
+    ProgramExecutionStats,
+)
 from dspex_gql.programs.models import Program
 
 UNFINISHED = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
@@ -65,43 +70,25 @@ class ExecutionRepository(RunRepository[Execution]):
         return {row.id: row for row in await self.session.scalars(query)}
 
     async def stats(self, program_ids: Iterable[UUID]) -> dict[UUID, ExecutionStats]:
-        tokens = func.coalesce(Execution.prompt_tokens, 0) + func.coalesce(
-            Execution.completion_tokens, 0
+        """The running totals the database keeps per program (one row each, however long the
+        history; see `ProgramExecutionStats`); a program never executed has none."""
+        query = select(ProgramExecutionStats).where(
+            ProgramExecutionStats.organization_id == self.organization_id,
+            ProgramExecutionStats.program_id.in_(set(program_ids)),
         )
-        query = (
-            select(
-                Execution.program_id,
-                func.count(),
-                _count_of(ExecutionStatus.COMPLETED),
-                _count_of(ExecutionStatus.FAILED),
-                func.avg(
-                    case((Execution.status == ExecutionStatus.COMPLETED, Execution.duration_ms))
-                ),
-                func.coalesce(func.sum(Execution.cost), 0.0),
-                func.coalesce(func.sum(tokens), 0),
-                func.max(Execution.created_at),
-            )
-            .where(Execution.organization_id == self.organization_id)
-            .where(Execution.program_id.in_(set(program_ids)))
-            .group_by(Execution.program_id)
-        )
-        return {row[0]: _stats(row[1:]) for row in await self.session.execute(query)}
+        return {row.program_id: _stats(row) for row in await self.session.scalars(query)}
 
 
-def _count_of(status: ExecutionStatus) -> Any:
-    return func.count(case((Execution.status == status, 1)))
-
-
-def _stats(row: Any) -> ExecutionStats:
-    count, completed, failed, average, cost, tokens, last = row
+def _stats(row: ProgramExecutionStats) -> ExecutionStats:
+    timed = row.timed_completed_count
     return ExecutionStats(
-        execution_count=count,
-        completed_count=completed,
-        failed_count=failed,
-        average_duration_ms=None if average is None else float(average),
-        total_cost=float(cost),
-        total_tokens=int(tokens),
-        last_executed_at=last,
+        execution_count=row.execution_count,
+        completed_count=row.completed_count,
+        failed_count=row.failed_count,
+        average_duration_ms=row.completed_duration_ms / timed if timed else None,
+        total_cost=row.total_cost,
+        total_tokens=row.total_tokens,
+        last_executed_at=row.last_executed_at if row.execution_count else None,
     )
 
 
