@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
@@ -56,8 +56,10 @@ class Reference:
         return f"context '{self.field}'" if self.node is None else f"'{self.node}.{self.field}'"
 
 
+@lru_cache(maxsize=4096)
 def parse_reference(text: str) -> Reference | None:
-    """The reference `text` spells, or None when it is not one."""
+    """The reference `text` spells, or None when it is not one (remembered: the parser checks
+    every input's reference, then validation and the runner read them again)."""
     if match := _CONTEXT_REFERENCE.fullmatch(text):
         return Reference(None, match.group(1))
     if match := _NODE_REFERENCE.fullmatch(text):
@@ -77,15 +79,15 @@ class NodeDefinition:
     timeout_seconds: float | None = None
     fan_out: str | None = None
 
-    def references(self) -> dict[str, Reference]:
+    def references(self) -> Mapping[str, Reference]:
         """Each target field's parsed reference (the definition's are valid once parsed)."""
-        return dict(self._references)
+        return self._references
 
     @cached_property
-    def _references(self) -> dict[str, Reference]:
+    def _references(self) -> Mapping[str, Reference]:
         """Parsed once per node: validation and the runner ask for them again and again."""
         parsed = {target: parse_reference(text) for target, text in self.inputs.items()}
-        return {target: ref for target, ref in parsed.items() if ref is not None}
+        return MappingProxyType({target: ref for target, ref in parsed.items() if ref is not None})
 
 
 @dataclass(frozen=True)

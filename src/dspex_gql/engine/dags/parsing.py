@@ -88,7 +88,8 @@ def _read_node(raw: Any, path: str, problems: _Problems) -> NodeDefinition | Non
     if not problems.expect(path, raw, dict, "an object"):
         return None
     before = len(problems)
-    problems.extend(_unknown_keys(raw, _NODE_KEYS, path))
+    if not raw.keys() <= _NODE_KEYS:
+        problems.extend(_unknown_keys(raw, _NODE_KEYS, path))
     kind = _read_kind(raw.get("kind", "PROGRAM"), f"{path}.kind", problems)
     inputs = _read_inputs(raw.get("inputs", {}), f"{path}.inputs", problems)
     node = NodeDefinition(
