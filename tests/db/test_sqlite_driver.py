@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.engine import create_engine
@@ -104,3 +104,36 @@ async def test_rows_stream_in_the_order_asked(connection: AsyncConnection) -> No
     sizes = [row.size async for row in result]
 
     assert sizes == list(range(499, -1, -1))
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'pool.db'}"))
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_committed_unit_of_work_goes_back_to_the_pool_without_a_rollback(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.connect() as connection:
+        counter = await counter_of(connection)  # the pool hands the same connection back
+    async with AsyncSession(engine) as session, session.begin():
+        await session.execute(text("INSERT INTO items (name) VALUES ('a')"))
+
+    assert counter.trips == 3  # BEGIN, INSERT, COMMIT: no reset after the commit
+
+
+async def test_a_connection_returned_mid_transaction_is_rolled_back(engine: AsyncEngine) -> None:
+    raw = await engine.raw_connection()  # bypasses SQLAlchemy's own transaction handling
+    await raw.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
+    await raw.driver_connection.execute("INSERT INTO items (name) VALUES ('left open')")  # type: ignore[union-attr]
+    raw.close()  # back to the pool, transaction open
+
+    async with engine.connect() as connection:
+        in_transaction = (await connection.get_raw_connection()).driver_connection.in_transaction  # type: ignore[union-attr]
+        count = (await connection.execute(text("SELECT count(*) FROM items"))).scalar()
+
+    assert (in_transaction, count) == (False, 0)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db import json_codec
@@ -33,7 +34,11 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     """Every wait on the database is bounded: a silent link gives an error, not a hang."""
     if is_sqlite(settings.url):
         engine = create_async_engine(
-            settings.url, echo=settings.echo, module=OneTripDBAPI(), **JSON_CODEC
+            settings.url,
+            echo=settings.echo,
+            module=OneTripDBAPI(),
+            pool_reset_on_return=None,  # `_on_reset` below does it when there is something to do
+            **JSON_CODEC,
         )
         _configure_sqlite(engine, busy_timeout_ms=round(settings.statement_timeout_seconds * 1000))
         return engine
@@ -74,6 +79,14 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        """A connection coming back to the pool is rolled back only if it still has a
+        transaction open. After a commit, or a session's own rollback, it has none; the pool's
+        default reset rolled back anyway, one more trip to aiosqlite's thread per unit of work."""
+        if state.asyncio_safe and dbapi_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -107,6 +107,14 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether SQLite has a transaction open on this connection: a flag read, no trip."""
+        try:
+            return bool(self._connection.in_transaction)
+        except (ValueError, sqlite3.ProgrammingError):  # closed: nothing left to end
+            return False
+
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """aiosqlite as SQLAlchemy's dialect expects it, with `OneTripConnection`s."""
