@@ -41,6 +41,12 @@ UPDATE_METRICS = mutation(
     "NotFoundError",
 )
 PROGRAM_QUERY = PROGRAM + "query($id: ID!) { program(id: $id) { __typename ...ProgramParts } }"
+PRICED_FAILING_ON_BOOM = {
+    "fail_on": {"question": "boom"},
+    "prompt_price_per_1k": 0.5,
+    "completion_price_per_1k": 1.5,
+}
+"""A mock program's configuration: priced tokens, and a failure for the question "boom"."""
 STATS_QUERY = """query($id: ID!) { program(id: $id) {
     stats { executionCount completedCount failedCount successRate averageDurationMs
             totalCost totalTokens }

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.programs.helpers import (
+    PRICED_FAILING_ON_BOOM,
     STATS_QUERY,
     UPDATE_METRICS,
     archive,
@@ -105,11 +106,7 @@ class TestStats:
     async def test_counts_costs_and_tokens_of_executions(self, client: GraphQLClient) -> None:
         program = await create_program(
             client,
-            configuration={
-                "fail_on": {"question": "boom"},
-                "prompt_price_per_1k": 0.5,
-                "completion_price_per_1k": 1.5,
-            },
+            configuration=PRICED_FAILING_ON_BOOM,
         )
         executions = [
             await execute(client, program["id"], inputs={"question": q}, wait=True)

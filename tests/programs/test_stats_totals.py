@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.dags.runs_support import active_dag, call, finished, started
-from tests.programs.helpers import STATS_QUERY
+from tests.programs.helpers import PRICED_FAILING_ON_BOOM, STATS_QUERY
 from tests.support.factories import create_program, errors, execute
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant
@@ -71,11 +71,7 @@ async def test_totals_match_the_executions_whichever_path_wrote_them(
 ) -> None:
     program = await create_program(
         client,
-        configuration={
-            "fail_on": {"question": "boom"},
-            "prompt_price_per_1k": 0.5,
-            "completion_price_per_1k": 1.5,
-        },
+        configuration=PRICED_FAILING_ON_BOOM,
     )
     for question in ("What is DSPy?", "boom", "A longer question, for other token counts"):
         await execute(client, program["id"], inputs={"question": question}, wait=True)
