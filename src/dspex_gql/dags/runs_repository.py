@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, Select, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
@@ -14,7 +14,7 @@ from dspex_gql.dags.models import TERMINAL, Dag, DagRun, NodeExecution, RunStatu
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import RunRepository, TenantRepository
-from dspex_gql.db.sql import only_columns
+from dspex_gql.db.sql import entity_rows, only_columns
 from dspex_gql.executions.models import Execution, ExecutionStatus
 
 
@@ -67,11 +67,11 @@ class NodeExecutionRepository(TenantRepository[NodeExecution]):
 
     async def rows_of_runs(
         self, run_ids: Iterable[UUID], columns: Iterable[str]
-    ) -> dict[UUID, list[Row[Any]]]:
-        """Each run's nodes in definition order, as rows of every column, NULL but for `columns`
-        (and `dag_run_id`): the columns a client asked for (`graphql/selections.py`)."""
+    ) -> dict[UUID, list[Any]]:
+        """Each run's nodes in definition order, as objects of every column, None but for
+        `columns` (and `dag_run_id`): the columns a client asked for (`graphql/selections.py`)."""
         query = _of_runs(only_columns(self._select(), {*columns, "dag_run_id"}), run_ids)
-        return _by_run(await self.session.execute(query))
+        return _by_run(entity_rows(await self.session.execute(query)))
 
     async def of_run(self, run_id: UUID, after_sequence: int = 0) -> list[NodeExecution]:
         return (await self.of_runs([run_id], after_sequence)).get(run_id, [])

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row
-
 from dspex_gql import policies, validation
 from dspex_gql.accounts.quota import ensure_compute_left
 from dspex_gql.audit import recorder as audit
@@ -151,12 +149,12 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
 
     async def node_rows(
         self, keys: Iterable[tuple[UUID, tuple[str, ...]]]
-    ) -> dict[tuple[UUID, tuple[str, ...]], list[Row[Any]]]:
+    ) -> dict[tuple[UUID, tuple[str, ...]], list[Any]]:
         """For each (run id, columns): those columns of the run's nodes, in definition order."""
         runs_by_columns: dict[tuple[str, ...], list[UUID]] = {}
         for run_id, columns in keys:
             runs_by_columns.setdefault(columns, []).append(run_id)
-        found: dict[tuple[UUID, tuple[str, ...]], list[Row[Any]]] = {}
+        found: dict[tuple[UUID, tuple[str, ...]], list[Any]] = {}
         async with self._uow.read() as tx:
             nodes = NodeExecutionRepository(tx.session, self._actor.organization_id, self._actor)
             for columns, run_ids in runs_by_columns.items():

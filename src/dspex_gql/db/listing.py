@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.db.cursors import Column, CursorFormat, nullable
-from dspex_gql.db.sql import JSONArrayContains, only_columns
+from dspex_gql.db.sql import JSONArrayContains, entity_rows, only_columns
 
 T = TypeVar("T")
 
@@ -139,7 +139,7 @@ class Listing:
             rows: list[Any] = list((await session.scalars(query)).all())
         else:
             keys = {*request.columns, "id", *(self.fields[key.field].key for key in order)}
-            rows = list((await session.execute(only_columns(query, keys))).all())
+            rows = entity_rows(await session.execute(only_columns(query, keys)))
         items = rows[: request.first]
 
         def cursor_at(index: int) -> str:

