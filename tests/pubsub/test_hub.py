@@ -170,3 +170,28 @@ async def test_a_closed_hub_refuses_to_publish_or_subscribe(hub_url: str, channe
     with pytest.raises(HubUnavailable):
         async with hub.subscribe(channel, Progress):
             pass
+
+
+async def test_an_event_published_on_several_channels_reaches_each(hub: Hub, channel: str) -> None:
+    sent = Progress(sequence=1, run="a")
+    async with (
+        hub.subscribe(f"{channel}.one", Progress) as one,
+        hub.subscribe(f"{channel}.two", Progress) as two,
+    ):
+        await hub.publish_on([f"{channel}.one", f"{channel}.two"], sent)
+        assert await take(one, 1) == [sent]
+        assert await take(two, 1) == [sent]
+
+
+async def test_a_burst_goes_out_in_order_however_it_is_batched(
+    networked_url: str, channel: str
+) -> None:
+    sent = [Progress(sequence=n, run=f"run-{n}") for n in range(1_200)]  # more than one batch
+    async with (
+        Hub(networked_url, buffer_size=len(sent)) as reader,
+        Hub(networked_url) as writer,
+        reader.subscribe(channel, Progress) as events,
+    ):
+        for event in sent:
+            await writer.publish(channel, event)
+        assert await take(events, len(sent)) == sent

@@ -94,8 +94,9 @@ class AccountService(ResourceService[User, UserRepository]):
 
         async def tell() -> None:
             self._key_cache.forget_user(user_id)
-            await self._hub.publish(channels.credentials(user_id), event)
-            await self._hub.publish(channels.all_credentials(), event)
+            await self._hub.publish_on(
+                [channels.credentials(user_id), channels.all_credentials()], event
+            )
 
         tx.after_commit(tell)
 

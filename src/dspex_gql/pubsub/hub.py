@@ -2,7 +2,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, Self
 
@@ -20,6 +20,8 @@ CONNECT_TIMEOUT = 10.0
 FIRST_RECONNECT_DELAY = 0.1
 MAX_RECONNECT_DELAY = 30.0
 OUTBOX_SIZE = 10_000
+SEND_BATCH = 500
+"""At most this many messages go to the backend at a time."""
 DRAIN_SECONDS = 2.0
 """At exit, how long what is still in the outbox may take to go out."""
 
@@ -91,11 +93,17 @@ class Hub:
     async def publish(self, channel: str, event: Event) -> None:
         """Send `event` soon; raises `HubUnavailable` at once if the hub knows it has no
         backend, but never waits for one."""
+        await self.publish_on([channel], event)
+
+    async def publish_on(self, channels: Iterable[str], event: Event) -> None:
+        """`publish` on each of `channels`, the event serialized once."""
         self._live_connection()
-        try:
-            self._outbox.put_nowait((channel, event.model_dump_json()))
-        except asyncio.QueueFull:
-            self._lost(f"the outbox is full ({OUTBOX_SIZE} events)")
+        payload = event.model_dump_json()
+        for channel in channels:
+            try:
+                self._outbox.put_nowait((channel, payload))
+            except asyncio.QueueFull:
+                self._lost(f"the outbox is full ({OUTBOX_SIZE} events)")
 
     @property
     def undelivered(self) -> int:
@@ -103,24 +111,33 @@ class Hub:
         return self._undelivered
 
     async def _send_outbox(self) -> None:
+        """Send what is in the outbox, in order, as many messages at a time as are waiting (one
+        round trip for a batch on Redis, where each message was one)."""
         while True:
-            channel, payload = await self._outbox.get()
+            batch = [await self._outbox.get()]
+            while len(batch) < SEND_BATCH and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
             try:
-                await self._publish_now(channel, payload)
+                await self._publish_now(batch)
                 self._dropping = False
             except HubUnavailable as error:
-                self._lost(str(error))
+                for _ in batch:
+                    self._lost(str(error))
             finally:
-                self._outbox.task_done()
+                for _ in batch:
+                    self._outbox.task_done()
 
-    async def _publish_now(self, channel: str, payload: str) -> None:
+    async def _publish_now(self, messages: list[tuple[str, str]]) -> None:
         connection = self._live_connection()
         try:
             async with asyncio.timeout(self._heartbeat_timeout):
-                await connection.publish(channel, payload)
+                await connection.publish_all(messages)
         except Exception as error:
             self._check_soon.set()
-            raise HubUnavailable(f"could not publish to {channel!r}") from error
+            channels = sorted({channel for channel, _ in messages})
+            shown = ", ".join(repr(channel) for channel in channels[:3])
+            more = f" and {len(channels) - 3} more" if len(channels) > 3 else ""
+            raise HubUnavailable(f"could not publish to {shown}{more}") from error
 
     def _lost(self, why: str) -> None:
         if not self._dropping:
@@ -159,7 +176,7 @@ class Hub:
         beat = Heartbeat(sequence=0, nonce=uuid.uuid4().hex[:16])
         channel = f"{self._name}.ping.{beat.nonce}"
         async with self.subscribe(channel, Heartbeat) as beats:
-            await self._publish_now(channel, beat.model_dump_json())
+            await self._publish_now([(channel, beat.model_dump_json())])
             async for received in beats:
                 return received == beat
         return False

@@ -81,8 +81,7 @@ class Runs:
             tx.after_commit(lambda: self.announce_all(ready))
 
     async def announce(self, event: RunEvent) -> None:
-        for channel in event.channels():
-            await self.hub.publish(channel, event)
+        await self.hub.publish_on(event.channels(), event)
 
     async def announce_all(self, events: list[RunEvent]) -> None:
         """Each one, even when an earlier one could not be published."""
