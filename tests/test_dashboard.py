@@ -85,6 +85,9 @@ class TestThePage:
         assert {name: assets[name].integrity for name in vendored} == vendored
         assert set(assets) - set(vendored) == {"app/style.css", "app/main.js"}
         assert 'type="module" src="' + assets_url() + '/app/main.js"' in page
+        preloaded = re.findall(r'<link rel="modulepreload" href="([^"]+)"', page)
+        expected = {f"{assets_url()}/{name}" for name in modules_reached() - {"app/main.js"}}
+        assert set(preloaded) == expected, "each module main.js reaches, fetched at once"
 
     async def test_every_asset_is_served_long_cached_under_its_content_path(
         self, client: GraphQLClient

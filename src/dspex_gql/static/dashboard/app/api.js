@@ -30,14 +30,15 @@ export const UNAUTHENTICATED = "dspex:unauthenticated";
 
 /** The `data` of a query or mutation; a top-level error is thrown as an ApiError. */
 export async function gql(query, variables = {}) {
+  const key = session.key;
   const response = await fetch(ENDPOINT, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${session.key}` },
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
     body: JSON.stringify({ query, variables }),
   });
   const body = await response.json().catch(() => ({}));
   const error = body.errors?.[0];
-  if (error) throw refused(error);
+  if (error) throw refused(error, key);
   if (!response.ok) throw new ApiError(`The service answered ${response.status}`, "HTTP");
   return body.data;
 }
@@ -54,14 +55,16 @@ let socket = null;
 function client() {
   if (socket === null) {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const key = session.key;
     socket = window.graphqlWs.createClient({
       url: `${scheme}//${location.host}${ENDPOINT}`,
-      connectionParams: () => ({ authorization: `Bearer ${session.key}` }),
+      connectionParams: () => ({ authorization: `Bearer ${key}` }),
       lazy: true,
       keepAlive: 15_000,
       retryAttempts: 5,
       shouldRetry: (event) => !(event?.code === 4403 || event?.code === 4401),
     });
+    socket.key = key;
   }
   return socket;
 }
@@ -76,31 +79,38 @@ function closeSocket() {
  * error goes to `error(ApiError)`. Returns the function that unsubscribes.
  */
 export function subscribe(query, variables, { next, error = reportError, complete = () => {} }) {
+  const { key } = client();
   return client().subscribe(
     { query, variables },
     {
-      next: (message) => (message.errors?.length ? error(refused(message.errors[0])) : next(message.data)),
-      error: (cause) => error(socketError(cause)),
+      next: (message) => (message.errors?.length ? error(refused(message.errors[0], key)) : next(message.data)),
+      error: (cause) => error(socketError(cause, key)),
       complete,
     },
   );
 }
 
-function refused(error) {
+/** The error as an ApiError; a refused key (`key`, unless another is in use since) is reported. */
+function refused(error, key) {
   const code = error.extensions?.code ?? "ERROR";
-  if (code === "UNAUTHENTICATED") window.dispatchEvent(new Event(UNAUTHENTICATED));
+  if (code === "UNAUTHENTICATED") keyRefused(key);
   return new ApiError(error.message, code);
 }
 
-function socketError(cause) {
-  if (Array.isArray(cause)) return refused(cause[0]);
+function keyRefused(key) {
+  if (key === session.key) window.dispatchEvent(new Event(UNAUTHENTICATED));
+}
+
+function socketError(cause, key) {
+  if (Array.isArray(cause)) return refused(cause[0], key);
   if (cause?.code === 4403) {
-    window.dispatchEvent(new Event(UNAUTHENTICATED));
+    keyRefused(key);
     return new ApiError(cause.reason || "The API key was refused", "UNAUTHENTICATED");
   }
   return new ApiError(cause?.reason || cause?.message || "The live connection was lost", "SOCKET");
 }
 
-function reportError(error) {
+/** Shows an error to the user (a toast). */
+export function reportError(error) {
   window.dispatchEvent(new CustomEvent("dspex:error", { detail: error }));
 }

@@ -42,50 +42,55 @@ class Scope {
 async function route() {
   leaveView();
   if (!session.key) return signInForm();
-  if (me === null) {
-    try {
-      me = (await gql(ME)).me;
-    } catch (error) {
-      return signInForm(error.message);
-    }
-  }
   const [pattern, view] = ROUTES.find(([pattern]) => pattern.test(location.hash)) ?? [];
   if (!view) return void (location.hash = "#/optimizations");
   const main = h("main", { class: "view" });
-  replace(root, header(), main, toasts);
+  const top = h("header", { class: "top" });
+  replace(root, top, main, toasts);
+  signedIn().then(
+    (user) => replace(top, headerContent(user)),
+    // A refused key has already brought the sign-in form back (UNAUTHENTICATED).
+    (error) => error.code !== "UNAUTHENTICATED" && toast(error.message, "error"),
+  );
   const scope = new Scope();
   leaving.push(() => (scope.active = false));
   try {
     await view(main, scope, ...location.hash.match(pattern).slice(1));
   } catch (error) {
-    replace(main, h("div", { class: "notice error" }, error.message));
+    if (scope.active) replace(main, h("div", { class: "notice error" }, error.message));
   }
+}
+
+/** Who the key belongs to: asked once per sign-in, alongside the first view's own queries. */
+function signedIn() {
+  me ??= gql(ME).then((data) => data.me);
+  me.catch(() => (me = null));
+  return me;
 }
 
 function leaveView() {
   for (const undo of leaving.splice(0)) undo();
 }
 
-function header() {
+function headerContent(user) {
   const current = location.hash.split("/")[1];
   const tabs = NAVIGATION.map(([href, title]) =>
     h("a", { href, class: href.split("/")[1] === current ? "active" : null }, title),
   );
-  return h(
-    "header",
-    { class: "top" },
+  return [
     h("a", { class: "brand", href: "#/optimizations" }, h("span", { class: "logo" }, "◆"), "dspex"),
     h("nav", {}, tabs),
     h(
       "div",
       { class: "who" },
-      h("span", { title: me.email }, `${me.name} · ${me.organization.name}`),
+      h("span", { title: user.email }, `${user.name} · ${user.organization.name}`),
       h("button", { class: "ghost", id: "sign-out", onclick: signOut }, "Sign out"),
     ),
-  );
+  ];
 }
 
 function signInForm(message) {
+  leaveView();
   me = null;
   const input = h("input", {
     id: "api-key",

@@ -1,7 +1,7 @@
 // Optimization runs, live: `optimizationProgress` for the run, `evaluationsAdded` for every
 // evaluation (the charts and the table); several runs overlaid for comparison.
 
-import { gql, mutate, subscribe } from "./api.js";
+import { gql, mutate, reportError, subscribe } from "./api.js";
 import { OverlayChart, PALETTE, Scatter, ScoreChart } from "./charts.js";
 import {
   TERMINAL,
@@ -79,9 +79,26 @@ export async function optimizationList(main) {
 }
 
 export async function optimizationRunPage(main, scope, id) {
+  // Subscribe first, while the run is read: what comes meanwhile waits for the view.
+  let view = null;
+  const early = [];
+  const later = (apply) => (view ? apply(view) : early.push(apply));
+  const quietUntilShown = (error) => view && reportError(error);
+  scope.onLeave(
+    subscribe(EVALUATIONS, { id }, {
+      next: (data) => later((v) => v.evaluations(data.evaluationsAdded)),
+      error: quietUntilShown,
+    }),
+  );
+  scope.onLeave(
+    subscribe(PROGRESS, { id }, {
+      next: (data) => later((v) => v.progress(data.optimizationProgress)),
+      error: quietUntilShown,
+    }),
+  );
   const run = (await gql(RUN_PAGE, { id })).optimizationRun;
   if (!run) throw new Error("Optimization run not found");
-  const view = new RunView(run);
+  view = new RunView(run);
   replace(
     main,
     h("p", { class: "crumbs" }, link("#/optimizations", "Optimizations"), " / ", run.name),
@@ -89,8 +106,7 @@ export async function optimizationRunPage(main, scope, id) {
   );
   view.mount();
   scope.onLeave(() => view.destroy());
-  scope.onLeave(subscribe(PROGRESS, { id }, { next: (data) => view.progress(data.optimizationProgress) }));
-  scope.onLeave(subscribe(EVALUATIONS, { id }, { next: (data) => view.evaluations(data.evaluationsAdded) }));
+  for (const apply of early.splice(0)) apply(view);
 }
 
 /** One run's page: its header, charts, importance bars and evaluations, updated as they come. */
@@ -98,7 +114,6 @@ class RunView {
   constructor(run) {
     this.run = run;
     this.all = [];
-    this.byId = new Map();
     this.summary = h("div", {});
     this.scoreChart = h("div", { class: "chart", id: "score-chart", "data-points": "0" });
     this.front = h("div", { class: "chart scatter-box", id: "pareto-chart", "data-points": "0" });
@@ -127,7 +142,6 @@ class RunView {
     this.scatter = new Scatter(this.front, { xLabel: this.tradeOff().label, yLabel: "score" });
     this.frontTitle.textContent = `Pareto front · score vs ${this.tradeOff().label}`;
     this.drawSummary();
-    this.refreshImportance();
   }
 
   destroy() {
@@ -155,10 +169,15 @@ class RunView {
   }
 
   evaluations(batch) {
-    for (const evaluation of batch) this.byId.set(evaluation.id, evaluation);
+    const first = this.all.length === 0 && !this.importanceAsked;
     this.all.push(...batch);
     this.scores.add(batch);
     this.redraw();
+    if (first) {
+      // Asked once the first chart is drawn: it costs the server more than the chart's data.
+      this.importanceAsked = true;
+      setTimeout(() => this.refreshImportance(), 0);
+    }
   }
 
   drawSummary() {
@@ -212,9 +231,12 @@ class RunView {
     replace(this.table, table(columns, newest, { empty: "No evaluations yet." }));
   }
 
+  /** Importance is computed on the server from every evaluation: while the run goes on, it is
+   * asked again every 5 s, or 20 times as long as the last answer took, whichever is longer. */
   async refreshImportance() {
     clearTimeout(this.importanceTimer);
     if (this.importanceTimer === -1) return;
+    const asked = performance.now();
     try {
       const found = (await gql(IMPORTANCE, { id: this.run.id })).optimizationRun.variableImportance;
       if (found.length) replace(this.importance, importanceBars(found));
@@ -222,7 +244,8 @@ class RunView {
       replace(this.importance, h("p", { class: "muted" }, error.message));
     }
     if (!TERMINAL.has(this.run.status) && this.importanceTimer !== -1) {
-      this.importanceTimer = setTimeout(() => this.refreshImportance(), IMPORTANCE_EVERY_MS);
+      const wait = Math.max(IMPORTANCE_EVERY_MS, 20 * (performance.now() - asked));
+      this.importanceTimer = setTimeout(() => this.refreshImportance(), wait);
     }
   }
 
