@@ -19,7 +19,7 @@ from tests.support.browser import Browser, Page
 from tests.support.http_client import GraphQLClient
 from tests.support.optimizations import SPACE, create_space, landscape_program, start
 from tests.support.processes import Server, clean_env
-from tests.test_graphiql import assets_of, sri
+from tests.test_graphiql import Asset, assets_of, sri
 
 VENDOR = ASSETS_DIR / "vendor"
 APP = ASSETS_DIR / "app"
@@ -79,7 +79,8 @@ class TestThePage:
         self, client: GraphQLClient
     ) -> None:
         page = (await client.http.get("/", headers=HTML)).text
-        assets = {asset.url.removeprefix(assets_url() + "/"): asset for asset in assets_of(page)}
+        found = [*assets_of(page), *on_demand(page)]
+        assets = {asset.url.removeprefix(assets_url() + "/"): asset for asset in found}
 
         vendored = {f"vendor/{name}": entry[2] for name, entry in manifest().items()}
         assert {name: assets[name].integrity for name in vendored} == vendored
@@ -118,6 +119,15 @@ class TestThePage:
             assert len(imports) == len(RELATIVE_IMPORT.findall(source)), path.name
             urls = set(re.findall(r"https?://[^\s\"'`]+", source))
             assert urls <= {"http://www.w3.org/2000/svg"}, path.name
+
+
+def on_demand(page: str) -> list[Asset]:
+    """Scripts the page declares (`<script type="text/plain" data-src integrity>`) for a module
+    to load when needed."""
+    declared = re.findall(
+        r'<script type="text/plain" id="[\w-]+" data-src="([^"]+)" integrity="([^"]+)">', page
+    )
+    return [Asset(url, integrity) for url, integrity in declared]
 
 
 def modules_reached() -> set[str]:

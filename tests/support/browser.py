@@ -194,7 +194,9 @@ class Page:
           const observer = new MutationObserver(check);
           const timer = setTimeout(() => {{
             observer.disconnect();
-            reject(new Error("still false after {seconds} s: " + {json.dumps(condition)}));
+            const shown = document.body?.innerText.slice(0, 600) ?? "";
+            const because = `still false after {seconds} s: ${{{json.dumps(condition)}}}`;
+            reject(new Error(`${{because}}\nthe page shows: ${{shown}}`));
           }}, {seconds * 1000});
           if (!check()) observer.observe(document, {{
             subtree: true, childList: true, attributes: true, characterData: true }});

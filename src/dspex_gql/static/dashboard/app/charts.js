@@ -12,9 +12,12 @@ function markFirstChart(points) {
   }
 }
 
-function axis(label) {
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000];
+
+function axis(label, extra = {}) {
   return {
     label,
+    ...extra,
     stroke: "#64748b",
     grid: { stroke: "#e2e8f0", width: 1 },
     ticks: { stroke: "#e2e8f0", width: 1 },
@@ -24,12 +27,15 @@ function axis(label) {
 }
 
 /** A uPlot chart over iterations that fills its container's width. */
-function lineChart(container, series, { height = 280, yLabel = "score" } = {}) {
+function lineChart(container, series, { height = 280, yLabel = "score", lastIteration = null } = {}) {
+  const x = { time: false };
+  // The whole run's width from the start, so that the chart fills in as the run goes on.
+  if (lastIteration !== null) x.range = (_, min, max) => [0, Math.max(max ?? 0, lastIteration)];
   const options = {
     width: Math.max(320, container.clientWidth),
     height,
-    scales: { x: { time: false } },
-    axes: [axis("iteration"), axis(yLabel)],
+    scales: { x },
+    axes: [axis("iteration", { incrs: WHOLE_STEPS }), axis(yLabel)],
     legend: { live: true },
     cursor: { points: { size: 7 } },
     series: [{ label: "iteration", value: (_, v) => (v === null ? "—" : v) }, ...series],
@@ -43,7 +49,7 @@ function lineChart(container, series, { height = 280, yLabel = "score" } = {}) {
 
 /** Each evaluation's score (dots) and the best score so far (a step line), growing live. */
 export class ScoreChart {
-  constructor(container) {
+  constructor(container, maxIterations) {
     this.container = container;
     this.iterations = [];
     this.scores = [];
@@ -53,7 +59,7 @@ export class ScoreChart {
     ({ chart: this.chart, destroy: this.destroy } = lineChart(container, [
       { label: "score", stroke: "#6366f1", paths: () => null, points: dots, value },
       { label: "best so far", stroke: "#16a34a", width: 2, paths: window.uPlot.paths.stepped({ align: 1 }), points: { show: false }, value },
-    ]));
+    ], { lastIteration: maxIterations - 1 }));
   }
 
   /** Evaluations in iteration order (failed ones have no score). */

@@ -44,7 +44,8 @@ export async function dagList(main) {
 }
 
 export async function dagRunPage(main, scope, id) {
-  const run = (await gql(RUN_PAGE, { id })).dagRun;
+  const [found] = await Promise.all([gql(RUN_PAGE, { id }), dagreLoaded()]);
+  const run = found.dagRun;
   if (!run) throw new Error("DAG run not found");
   const view = new DagRunView(run);
   replace(
@@ -162,6 +163,19 @@ class DagRunView {
       toast(error.message, "error");
     }
   }
+}
+
+/** dagre, loaded on the first visit to a DAG run: the page declares its URL and integrity (on
+ * an element whose id is not "dagre": an element's id is also a property of `window`). */
+async function dagreLoaded() {
+  if (window.dagre) return;
+  const declared = document.getElementById("lazy-dagre");
+  const script = h("script", { src: declared.dataset.src, integrity: declared.getAttribute("integrity") });
+  await new Promise((resolve, reject) => {
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error("The graph layout library did not load")));
+    document.head.append(script);
+  });
 }
 
 /** The run's graph laid out left to right: from its DAG's nodes, else the nodes it ran. */

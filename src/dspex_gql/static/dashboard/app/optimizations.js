@@ -138,7 +138,7 @@ class RunView {
   }
 
   mount() {
-    this.scores = new ScoreChart(this.scoreChart);
+    this.scores = new ScoreChart(this.scoreChart, this.run.maxIterations);
     this.scatter = new Scatter(this.front, { xLabel: this.tradeOff().label, yLabel: "score" });
     this.frontTitle.textContent = `Pareto front · score vs ${this.tradeOff().label}`;
     this.drawSummary();
@@ -239,7 +239,8 @@ class RunView {
     const asked = performance.now();
     try {
       const found = (await gql(IMPORTANCE, { id: this.run.id })).optimizationRun.variableImportance;
-      if (found.length) replace(this.importance, importanceBars(found));
+      const known = found.some((item) => item.importance > 0);
+      if (known) replace(this.importance, importanceBars(found));
     } catch (error) {
       replace(this.importance, h("p", { class: "muted" }, error.message));
     }
