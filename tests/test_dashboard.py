@@ -5,6 +5,7 @@ and, in a real headless Chromium with no network but the service, what a user do
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -184,6 +185,7 @@ class Screens:
     def __init__(self, page: Page, name: str) -> None:
         self.page = page
         self.directory = ARTIFACTS / name
+        shutil.rmtree(self.directory, ignore_errors=True)  # an earlier run's
 
     async def take(self, name: str) -> None:
         path = await self.page.screenshot(self.directory / f"{name}.png")
@@ -219,26 +221,28 @@ class TestInARealBrowser:
             async with service.client(key) as api:
                 run = await start(api, watched, maxIterations=60, objectives=SCORE_AND_LATENCY)
                 cancelled = await start(api, stuck, maxIterations=5)
-                dag_run = await started(api, dag_id, {"question": "What is DSPy?"})
             await watch_a_run_complete(page, screens, run["id"])
+            await apply_the_best_configuration(page, screens)
             await cancel_a_run(page, screens, cancelled["id"])
             async with service.client(key) as api:
                 rerun = await start(
                     api, watched, maxIterations=30, seed=99, objectives=SCORE_AND_LATENCY
                 )
             await compare_runs(page, screens, run["id"], rerun["id"])
-            await open_a_dag_run(page, screens, dag_run)
+            async with service.client(key) as api:
+                dag_run = await started(api, dag_id, {"question": "What is DSPy?"})
+            await watch_a_dag_run(page, screens, dag_run)
             await execute_a_program(page, screens, answering)
 
         assert page.errors == [], "no console error, exception or failed load"
 
 
 async def diamond_dag(api: GraphQLClient) -> str:
-    """retrieve → (answer, summarize) → check."""
-    retrieve = await program(api, "question -> passage", latency_ms=150)
-    answer = await program(api, "question, passage -> answer", latency_ms=150)
-    summarize = await program(api, "passage -> summary", latency_ms=100)
-    check = await program(api, "answer, summary -> verdict", latency_ms=100)
+    """retrieve → (answer, summarize) → check: long enough (~1.5 s) to be watched running."""
+    retrieve = await program(api, "question -> passage", latency_ms=500)
+    answer = await program(api, "question, passage -> answer", latency_ms=500)
+    summarize = await program(api, "passage -> summary", latency_ms=400)
+    check = await program(api, "answer, summary -> verdict", latency_ms=400)
     passage = "$nodes.retrieve.passage"
     return await active_dag(
         api,
@@ -288,6 +292,36 @@ async def watch_a_run_complete(page: Page, screens: Screens, run_id: str) -> Non
     rows = await page.evaluate("document.querySelectorAll('#evaluations tbody tr').length")
     assert rows == 60
     assert await page.evaluate("!document.querySelector('#apply-best').disabled")
+    await hover_the_front(page, screens)
+
+
+async def hover_the_front(page: Page, screens: Screens) -> None:
+    """Hovering a point of the Pareto front shows its configuration."""
+    await page.evaluate(
+        """(() => { const dot = document.querySelector('#pareto-chart circle.front');
+           const {x, y} = dot.getBoundingClientRect();
+           dot.dispatchEvent(new MouseEvent('mouseenter', {clientX: x, clientY: y})); })()"""
+    )
+    shown = await page.until(
+        "!document.querySelector('#pareto-chart .tooltip').hidden"
+        " && document.querySelector('#pareto-chart .tooltip').textContent"
+    )
+    await screens.take("03b-pareto-hover")
+
+    assert shown.startswith("Iteration ")
+    assert '"latency_ms"' in shown
+    assert '"temperature"' in shown
+
+
+async def apply_the_best_configuration(page: Page, screens: Screens) -> None:
+    await page.click("#apply-best")
+    title = await page.until(
+        "document.querySelector('.crumbs')?.textContent.startsWith('Programs /')"
+        " && document.querySelector('h1').textContent"
+    )
+    await screens.take("03c-best-applied")
+
+    assert "(optimized)" in title
 
 
 async def cancel_a_run(page: Page, screens: Screens, run_id: str) -> None:
@@ -310,24 +344,33 @@ async def compare_runs(page: Page, screens: Screens, *run_ids: str) -> None:
     await screens.take("05-runs-compared")
 
 
-async def open_a_dag_run(page: Page, screens: Screens, run_id: str) -> None:
-    await page.evaluate(f"location.hash = '#/dag-runs/{run_id}'")
+async def watch_a_dag_run(page: Page, screens: Screens, run_id: str) -> None:
+    """From the list of runs to the run's graph, its nodes' colours changing as they run."""
+    await page.evaluate("location.hash = '#/dags'")
+    await page.until(f"document.querySelector('tr[data-id=\"{run_id}\"]')")
+    await page.click(f"tr[data-id='{run_id}']")
     await page.until("document.querySelectorAll('#dag-graph g.node').length === 4")
     states = "[...document.querySelectorAll('#dag-graph g.node')].map(n => n.dataset.status)"
+    await page.until(f"{states}.includes('RUNNING')")
+    await screens.take("06-dag-running")
     await page.until(f"{states}.every(s => s === 'SUCCESS') && {status_is('SUCCESS')}")
     await page.click("#dag-graph g.node[data-node='answer']")
     await page.until("document.querySelector('#node-detail h3')")
-    await screens.take("06-dag-run")
+    await screens.take("07-dag-run")
 
     assert await page.evaluate(states) == ["SUCCESS"] * 4
 
 
 async def execute_a_program(page: Page, screens: Screens, program_id: str) -> None:
-    await page.evaluate(f"location.hash = '#/programs/{program_id}'")
+    """From the list of programs to one, run it from the page, and watch the execution."""
+    await page.evaluate("location.hash = '#/programs'")
+    await page.until(f"document.querySelector('tr[data-id=\"{program_id}\"]')")
+    await screens.take("08-programs")
+    await page.click(f"tr[data-id='{program_id}']")
     await page.until("document.querySelector('#execution-inputs')")
     await page.evaluate("document.querySelector('.card form').requestSubmit()")
     await page.until(f"location.hash.startsWith('#/executions/') && {status_is('COMPLETED')}")
     outputs = await page.until("document.querySelectorAll('pre.json')[1]?.textContent")
-    await screens.take("07-execution")
+    await screens.take("09-execution")
 
     assert '"answer"' in outputs
