@@ -36,6 +36,7 @@ from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.engine.language_models import LanguageModelProbe
 from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.job import EXECUTIONS, InterruptedExecutions
+from dspex_gql.graphql.dashboard import assets_url, dashboard_assets, dashboard_page
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import graphql_router
 from dspex_gql.graphql.unavailable import unavailability
@@ -113,6 +114,8 @@ def create_app(
     app.include_router(graphql_router(settings), prefix=GRAPHQL_PATH)
     if settings.graphql.graphiql:
         app.mount(GRAPHQL_PATH + ASSETS_PATH, graphiql_assets())
+    app.add_api_route("/", dashboard_page, methods=["GET"])
+    app.mount(assets_url(), dashboard_assets())
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
     return app

@@ -112,6 +112,15 @@ class EvaluationRepository(TenantRepository[Evaluation]):
         )
         return list(await self.session.scalars(query))
 
+    async def of_run_after(self, run_id: UUID, iteration: int) -> list[Evaluation]:
+        """The run's evaluations of later iterations than `iteration`, in order."""
+        query = (
+            self._select()
+            .where(Evaluation.optimization_run_id == run_id, Evaluation.iteration > iteration)
+            .order_by(Evaluation.iteration)
+        )
+        return list(await self.session.scalars(query))
+
     async def counts(self, run_ids: Iterable[UUID]) -> dict[UUID, tuple[int, float | None]]:
         """Per run: evaluations stored and their average score."""
         query = (

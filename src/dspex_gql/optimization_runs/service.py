@@ -43,9 +43,31 @@ from dspex_gql.variable_spaces.repository import VariableSpaceRepository
 
 
 @dataclass(frozen=True)
+class EvaluationBatch:
+    """A run as stored, and its evaluations stored after the previous batch (all, in the first)."""
+
+    run: OptimizationRun
+    evaluations: list[Evaluation]
+    after_iteration: int
+    """The last iteration sent so far: the next batch starts after it."""
+
+    @property
+    def status(self) -> OptimizationStatus:
+        return self.run.status
+
+    @property
+    def sequence(self) -> int:
+        return self.run.sequence
+
+
+@dataclass(frozen=True)
 class Importance:
     variable: str
     importance: float
+
+
+NO_ITERATION = -1
+"""Before the first iteration (0)."""
 
 
 class OptimizationService(ResourceService[OptimizationRun, OptimizationRunRepository]):
@@ -163,6 +185,33 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
             if run.pareto_frontier != last:
                 last = run.pareto_frontier
                 yield last
+
+    async def watch_evaluations(self, id: UUID) -> AsyncIterator[list[Evaluation]]:
+        """Every evaluation stored so far, then each batch stored since the previous message (at
+        most `progress_messages_per_second` messages), until the run ends."""
+        interval = 1 / self._settings.progress_messages_per_second
+        channel = channels.optimization_run(id)
+        async with self._hub.subscribe(channel, OptimizationChanged) as events:
+            first = await self._evaluations_after(id, NO_ITERATION)
+            async for batch in follow(first, events, self._next_evaluations, interval):
+                if batch.evaluations or batch is first:
+                    yield batch.evaluations
+
+    async def _next_evaluations(
+        self, previous: EvaluationBatch, _: OptimizationChanged
+    ) -> EvaluationBatch:
+        return await self._evaluations_after(previous.run.id, previous.after_iteration)
+
+    async def _evaluations_after(self, id: UUID, iteration: int) -> EvaluationBatch:
+        """Iterations only grow, and a run's evaluations are stored with its state: those read
+        after a state include every one of it."""
+        async with self._uow.read() as tx:
+            run = await self._repo(tx).require(id)
+            evaluations = await EvaluationRepository(
+                tx.session, self._actor.organization_id, self._actor
+            ).of_run_after(id, iteration)
+        last = evaluations[-1].iteration if evaluations else iteration
+        return EvaluationBatch(run, evaluations, last)
 
     async def stats(self, program_ids: Iterable[UUID]) -> dict[UUID, OptimizationStats]:
         wanted = list(program_ids)

@@ -5,6 +5,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from dspex_gql.graphql.context import Info
+from dspex_gql.optimization_runs.schema.evaluations import Evaluation
 from dspex_gql.optimization_runs.schema.inputs import run_uuid
 from dspex_gql.optimization_runs.schema.types import OptimizationRun, ParetoPoint
 
@@ -28,3 +29,14 @@ class OptimizationSubscription:
         service = info.context.services.optimizations
         async for frontier in service.watch_frontier(run_uuid(optimization_run_id)):
             yield [ParetoPoint.of(point) for point in frontier]
+
+    @strawberry.subscription(
+        description="Every evaluation stored so far, then each batch stored since (at most 10 "
+        "messages a second, as `optimizationProgress`); completes once the run has finished."
+    )
+    async def evaluations_added(
+        self, info: Info, optimization_run_id: strawberry.ID
+    ) -> AsyncGenerator[list[Evaluation], None]:
+        service = info.context.services.optimizations
+        async for batch in service.watch_evaluations(run_uuid(optimization_run_id)):
+            yield [Evaluation.of(evaluation) for evaluation in batch]
