@@ -3,6 +3,7 @@ configuration, watch progress and the Pareto frontier, variable importance."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -239,7 +240,8 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
         trials = [(e.configuration, e.score) for e in evaluations if e.score is not None]
         if not runs:
             return []
-        ranked = variable_importance(run_space(runs[0]), trials)
+        # fANOVA over 1,000 evaluations takes ~170 ms: off the event loop, which serves the rest
+        ranked = await asyncio.to_thread(variable_importance, run_space(runs[0]), trials)
         return [Importance(name, value) for name, value in ranked.items()]
 
     async def _runs_over(
