@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from dspex_gql.config import ServerSettings, Settings
 from dspex_gql.graphql.dashboard import ASSETS_DIR, assets_url
 from tests.dags.runs_support import active_dag, call, program, started
+from tests.support.app import make_settings
 from tests.support.browser import Browser, Page
 from tests.support.http_client import GraphQLClient
 from tests.support.optimizations import SPACE, create_space, landscape_program, start
@@ -120,6 +122,20 @@ class TestThePage:
             assert len(imports) == len(RELATIVE_IMPORT.findall(source)), path.name
             urls = set(re.findall(r"https?://[^\s\"'`]+", source))
             assert urls <= {"http://www.w3.org/2000/svg"}, path.name
+
+
+class TestSwitchedOff:
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return make_settings(database_url, server=ServerSettings(dashboard=False))
+
+    async def test_neither_the_page_nor_its_assets_are_served(self, client: GraphQLClient) -> None:
+        page = await client.http.get("/", headers=HTML)
+        asset = await client.http.get(f"{assets_url()}/app/main.js")
+
+        assert page.status_code == 404
+        assert asset.status_code == 404
+        assert (await client.data("{ me { id } }"))["me"]["id"], "the API is served as ever"
 
 
 def on_demand(page: str) -> list[Asset]:

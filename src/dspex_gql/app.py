@@ -114,8 +114,9 @@ def create_app(
     app.include_router(graphql_router(settings), prefix=GRAPHQL_PATH)
     if settings.graphql.graphiql:
         app.mount(GRAPHQL_PATH + ASSETS_PATH, graphiql_assets())
-    app.add_api_route("/", dashboard_page, methods=["GET"])
-    app.mount(assets_url(), dashboard_assets())
+    if settings.server.dashboard:
+        app.add_api_route("/", dashboard_page, methods=["GET"])
+        app.mount(assets_url(), dashboard_assets())
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
     return app

@@ -107,6 +107,8 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    dashboard: bool = True
+    """Serve the dashboard at `/` (it uses the public API, with an API key like any client)."""
     gc_freeze: bool = True
     """After start-up, move what exists to the permanent GC generation: full collections then
     scan only what requests create (measured in bench/: p99 roughly halves under load)."""
