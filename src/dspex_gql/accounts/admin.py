@@ -7,12 +7,14 @@ to every replica through the pub/sub hub, as when it is made over the API.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.accounts.key_cache import KeyCache
@@ -27,7 +29,7 @@ from dspex_gql.accounts.repository import (
 )
 from dspex_gql.accounts.service import AccountService, normalized_email, user_problems
 from dspex_gql.accounts.tokens import Tokens
-from dspex_gql.config import Settings
+from dspex_gql.config import AuthSettings, Settings
 from dspex_gql.db import migrations
 from dspex_gql.db.engine import create_engine, create_session_factory, is_sqlite
 from dspex_gql.db.uow import UnitOfWorkFactory
@@ -118,7 +120,7 @@ async def _accounts(
             user = await _acting_user(tx.session, organization, email)
         actor = Actor(user.id, organization.id, user.role, origin=OPERATOR)
         no_attempt_limits = _NoAttemptLimits()
-        passwords, tokens = Passwords(settings.auth), Tokens(settings.auth)
+        passwords, tokens = Passwords(settings.auth), Tokens(_never_signing(settings.auth))
         accounts = AccountService(
             uow, actor, passwords, tokens, no_attempt_limits, hub, KeyCache(hub, 0)
         )
@@ -159,6 +161,11 @@ async def _key_id(accounts: AccountService, key: str) -> UUID:
         if known.prefix == prefix:
             return known.id
     raise NotFound("ApiKey", key)
+
+
+def _never_signing(auth: AuthSettings) -> AuthSettings:
+    """Operators issue no tokens: any key will do, and no warning that one is missing."""
+    return auth.model_copy(update={"jwt_secret": SecretStr(secrets.token_urlsafe(48))})
 
 
 class _NoAttemptLimits:

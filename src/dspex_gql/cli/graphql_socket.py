@@ -69,6 +69,8 @@ class GraphQLSocket:
         await self._send({"id": id, "type": "subscribe", "payload": payload})
         while True:
             message = await self._until("next", "error", "complete")
+            if message.get("id") != id:  # the end of an earlier operation
+                continue
             if message["type"] == "complete":
                 return
             errors = message["payload"] if message["type"] == "error" else None
