@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import dspex_gql
-from dspex_gql.db.engine import is_sqlite
+from dspex_gql.db.engine import is_sqlite, switch_to_wal
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ def _migration_engine(url: str) -> AsyncEngine:
     def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=OFF")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_WAIT_MS}")
+        switch_to_wal(cursor, SQLITE_LOCK_WAIT_MS / 1000)
+        cursor.execute("PRAGMA foreign_keys=OFF")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
