@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from dspex_gql.db import migrations
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, REDIS, service_url
 from tests.support.factories import create_program, execute, unique
-from tests.support.processes import Server, clean_env, one_error_line, run_cli
+from tests.support.processes import Server, clean_env, one_error_line, run_cli, start_cli
 from tests.support.websocket_client import Socket
 
 ME = "{ me { email } }"
@@ -86,6 +88,17 @@ class TestHelp:
         result = run_cli("--version", cwd=tmp_path, env=clean_env())
 
         assert (result.returncode, result.stdout.strip()) == (0, f"dspex-gql {__version__}")
+
+    def test_the_installed_command_is_the_same_program(self, tmp_path: Path) -> None:
+        installed = Path(sys.executable).with_name("dspex-gql")
+        if not installed.exists():
+            pytest.skip("dspex-gql is not installed beside this Python")
+
+        result = subprocess.run(
+            [str(installed), "--version"], cwd=tmp_path, env=clean_env(), capture_output=True
+        )
+
+        assert result.stdout.decode().strip() == f"dspex-gql {__version__}"
 
     def test_every_command_lists_in_the_help(self, tmp_path: Path) -> None:
         result = run_cli("--help", cwd=tmp_path, env=clean_env())
@@ -378,6 +391,42 @@ class TestRunsWatch:
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == f"optimization run {run['id']} COMPLETED"
         assert "6/6" in result.stderr
+
+    async def test_follows_a_dag_run_with_its_nodes(
+        self, tmp_path: Path, env: dict[str, str], server: Server
+    ) -> None:
+        from tests.dags.runs_support import active_dag, call, program, started
+
+        org = Organization(tmp_path, env)
+        async with server.client(org.admin_key) as client:
+            ask = await program(client, "question -> answer", latency_ms=50)
+            nodes = [
+                call("first", ask, {"question": "$context.question"}),
+                call("second", ask, {"question": "$nodes.first.answer"}, "first"),
+            ]
+            run_id = await started(client, await active_dag(client, nodes), {"question": "q"})
+        watch = ["runs", "watch", run_id, "--url", server.url, "--key", org.admin_key]
+
+        result = run_cli(*watch, cwd=tmp_path, env=clean_env())
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"DAG run {run_id} SUCCESS"
+        assert "2/2" in result.stderr
+
+    async def test_a_cancelled_run_exits_4(
+        self, tmp_path: Path, env: dict[str, str], server: Server
+    ) -> None:
+        org = Organization(tmp_path, env)
+        async with server.client(org.admin_key) as client:
+            program = await create_program(client, configuration={"latency_ms": 60_000})
+            slow = await execute(client, program["id"])
+            watch = ["runs", "watch", slow["id"], "--url", server.url, "--key", org.admin_key]
+            watching = start_cli(*watch, cwd=tmp_path, env=clean_env())
+            await client.data(CANCEL, id=slow["id"])
+        out, err = watching.communicate(timeout=60)
+
+        assert watching.returncode == 4, err
+        assert out.startswith(f"execution {slow['id']} CANCELLED")
 
     async def test_an_id_no_run_has_or_a_wrong_key(
         self, tmp_path: Path, env: dict[str, str], server: Server

@@ -173,6 +173,14 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedP
     )
 
 
+def start_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`dspex-gql ARGS` started, for the test to do something while it runs."""
+    command = [sys.executable, "-m", "dspex_gql", *args]
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     """The one `error:` line a failed command printed (and no traceback)."""
     assert "Traceback" not in result.stderr, result.stderr

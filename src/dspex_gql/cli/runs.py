@@ -23,7 +23,8 @@ from dspex_gql.errors import NotFound
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 FAILED, CANCELLED = 3, 4
-EXIT_STATUS = {"COMPLETED": 0, "FAILED": FAILED, "CANCELLED": CANCELLED}
+EXIT_STATUS = {"COMPLETED": 0, "SUCCESS": 0, "FAILED": FAILED, "CANCELLED": CANCELLED}
+"""The ends of runs: executions and optimization runs complete, DAG runs succeed."""
 
 WHICH_RUN = """
 query WhichRun($id: ID!) {
@@ -77,7 +78,8 @@ def add_commands(commands: Any) -> None:
         help="follow a run to its end with a progress bar",
         description=(
             "Follow an execution, optimization run or DAG run until it ends, with a progress "
-            "bar on stderr and its final state on stdout. Exit status: 0 completed, 3 failed, "
+            "bar on stderr and its final state on stdout. Exit status: 0 completed (SUCCESS for a "
+            "DAG run), 3 failed, "
             "4 cancelled (1: the server could not be used, 2: a bad id or option)."
         ),
     )
@@ -101,7 +103,7 @@ def _watch(args: argparse.Namespace) -> None:
     kind, run = asyncio.run(_follow(args.url, args.key, str(args.id)))
     status = run["status"]
     summary = f"{kind.name} {args.id} {status}"
-    if status == "COMPLETED":
+    if EXIT_STATUS.get(status) == 0:
         print(summary)
         return
     print(f"{summary}: {run.get('error') or 'no error recorded'}")
