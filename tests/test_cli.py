@@ -171,8 +171,10 @@ class TestBadInput:
 class TestUnreachable:
     def test_a_database_nobody_answers_is_one_line_with_status_1(self, tmp_path: Path) -> None:
         closed = "postgresql+asyncpg://postgres@127.0.0.1:1/nothing"
-        for args in (["migrate"], ["migrate", "current"], ["list-keys", "acme"]):
-            result = run_cli(*args, cwd=tmp_path, env=clean_env(DSPEX_DATABASE_URL=closed))
+        env = clean_env(DSPEX_DATABASE_URL=closed, DSPEX_JOBS="procrastinate")
+        commands = [["migrate"], ["migrate", "current"], ["list-keys", "acme"], ["worker"]]
+        for args in [*commands, ["serve", "--port", "0"]]:
+            result = run_cli(*args, cwd=tmp_path, env=env)
 
             assert result.returncode == 1, args
             assert "the database did not answer" in one_error_line(result)

@@ -6,8 +6,11 @@ import argparse
 import asyncio
 from typing import Any
 
+from sqlalchemy import text
+
 from dspex_gql.cli.arguments import positive_int
-from dspex_gql.config import Settings
+from dspex_gql.config import DatabaseSettings, Settings
+from dspex_gql.db.engine import create_engine
 
 
 def add_commands(commands: Any) -> None:
@@ -59,8 +62,10 @@ def _serve(args: argparse.Namespace) -> None:
     embedded = settings.jobs_embedded_worker and not args.no_worker
     update = {"server": server, "database": database, "jobs_embedded_worker": embedded}
     settings = settings.model_copy(update=update)
+    app = create_app(settings)
+    asyncio.run(_database_answers(settings.database))
     uvicorn.run(
-        create_app(settings),
+        app,
         host=server.host,
         port=server.port,
         log_level="info",
@@ -74,7 +79,19 @@ def _worker(args: argparse.Namespace) -> None:
     settings = Settings()
     if settings.jobs != "procrastinate":
         raise ValueError("a worker takes queued runs: set DSPEX_JOBS=procrastinate (PostgreSQL)")
+    asyncio.run(_database_answers(settings.database))
     asyncio.run(run_worker(settings, args.queues, args.concurrency))
+
+
+async def _database_answers(database: DatabaseSettings) -> None:
+    """Before starting: a database that does not answer is one line now, rather than the
+    traceback of a failed start-up."""
+    engine = create_engine(database)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
 
 
 def _port(text: str) -> int:
