@@ -6,9 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from dspex_gql.cli.progress import MigrationBar
 from dspex_gql.config import Settings
-from dspex_gql.db import migrations
 
 SHOW = ("current", "history")
 
@@ -41,6 +39,9 @@ def add_commands(commands: Any) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> None:
+    from dspex_gql.cli.progress import MigrationBar
+    from dspex_gql.db import migrations
+
     if args.revision in SHOW:
         if args.downgrade:
             raise ValueError(f"`migrate {args.revision}` shows; it takes no --downgrade")
@@ -60,6 +61,8 @@ def _migrate(args: argparse.Namespace) -> None:
 
 
 def _current(url: str) -> None:
+    from dspex_gql.db import migrations
+
     current, head = asyncio.run(migrations.current_revision(url)), migrations.head_revision()
     if current is None:
         print("database at revision None (empty: run `dspex-gql migrate`)")
@@ -70,6 +73,8 @@ def _current(url: str) -> None:
 
 
 def _history(url: str) -> None:
+    from dspex_gql.db import migrations
+
     for revision in asyncio.run(migrations.history(url)):
         mark = "x" if revision.applied else " "
         current = "  <- current" if revision.current else ""

@@ -10,15 +10,11 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from alembic.script.revision import RevisionError
-from alembic.util.exc import CommandError
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
-from sqlalchemy.exc import SQLAlchemyError
 
 from dspex_gql.cli.arguments import USAGE_ERROR
 from dspex_gql.errors import DomainError, NotFound
-from dspex_gql.pubsub import HubUnavailable
 
 RUNTIME_ERROR = 1
 
@@ -29,6 +25,12 @@ class Unusable(Exception):
 
 def failure_of(error: Exception) -> tuple[int, str]:
     """`(exit status, message)` for any exception a command let out."""
+    from alembic.script.revision import RevisionError  # imported only when a command failed
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dspex_gql.pubsub import HubUnavailable
+
     if isinstance(error, ValidationError):  # settings: one part per problem
         return USAGE_ERROR, "; ".join(_problem(detail) for detail in error.errors())
     if isinstance(error, NotFound):

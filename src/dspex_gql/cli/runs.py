@@ -12,14 +12,13 @@ import asyncio
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from rich.progress import Progress, TaskID
-
-from dspex_gql.cli.graphql_socket import GraphQLSocket
-from dspex_gql.cli.progress import progress_bar
 from dspex_gql.errors import NotFound
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 FAILED, CANCELLED = 3, 4
@@ -111,6 +110,9 @@ def _watch(args: argparse.Namespace) -> None:
 
 
 async def _follow(url: str, key: str, id: str) -> tuple[Kind, dict[str, Any]]:
+    from dspex_gql.cli.graphql_socket import GraphQLSocket
+    from dspex_gql.cli.progress import progress_bar
+
     async with GraphQLSocket(url, key) as socket:
         found = await socket.one(WHICH_RUN, {"id": id})
         field = next((field for field, run in found.items() if run is not None), None)

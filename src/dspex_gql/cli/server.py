@@ -6,11 +6,8 @@ import argparse
 import asyncio
 from typing import Any
 
-from sqlalchemy import text
-
 from dspex_gql.cli.arguments import positive_int
 from dspex_gql.config import DatabaseSettings, Settings
-from dspex_gql.db.engine import create_engine
 
 
 def add_commands(commands: Any) -> None:
@@ -86,6 +83,10 @@ def _worker(args: argparse.Namespace) -> None:
 async def _database_answers(database: DatabaseSettings) -> None:
     """Before starting: a database that does not answer is one line now, rather than the
     traceback of a failed start-up."""
+    from sqlalchemy import text
+
+    from dspex_gql.db.engine import create_engine
+
     engine = create_engine(database)
     try:
         async with engine.connect() as connection:
