@@ -430,6 +430,22 @@ class TestRunsWatch:
         assert watching.returncode == 4, err
         assert out.startswith(f"execution {slow['id']} CANCELLED")
 
+    async def test_the_key_may_come_from_a_file(
+        self, tmp_path: Path, env: dict[str, str], server: Server
+    ) -> None:
+        org = Organization(tmp_path, env)
+        async with server.client(org.admin_key) as client:
+            started = await execute(client, (await create_program(client))["id"])
+        (tmp_path / "key").write_text(org.admin_key + "\n")
+        watch = ["runs", "watch", started["id"], "--url", server.url]
+
+        from_file = run_cli(*watch, cwd=tmp_path, env=clean_env(DSPEX_CLI_API_KEY_FILE="key"))
+        none = run_cli(*watch, cwd=tmp_path, env=clean_env())
+
+        assert from_file.returncode == 0, from_file.stderr
+        assert none.returncode == 2
+        assert "runs watch needs an API key" in one_error_line(none)
+
     async def test_an_id_no_run_has_or_a_wrong_key(
         self, tmp_path: Path, env: dict[str, str], server: Server
     ) -> None:

@@ -101,6 +101,6 @@ class GraphQLSocket:
     def _closed(self, closed: ConnectionClosed) -> str:
         code = closed.rcvd.code if closed.rcvd else None
         if code == REFUSED:
-            return "the server refused the API key (set --key or DSPEX_CLI_API_KEY)"
+            return "the server refused the API key (DSPEX_CLI_API_KEY or --key)"
         reason = closed.rcvd.reason if closed.rcvd else "no reason given"
         return f"the server closed the connection: {code} {reason}"

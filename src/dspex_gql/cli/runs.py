@@ -12,15 +12,18 @@ import asyncio
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from dspex_gql.config import read_secret_file
 from dspex_gql.errors import NotFound
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+KEY_VARIABLE = "DSPEX_CLI_API_KEY"
 FAILED, CANCELLED = 3, 4
 EXIT_STATUS = {"COMPLETED": 0, "SUCCESS": 0, "FAILED": FAILED, "CANCELLED": CANCELLED}
 """The ends of runs: executions and optimization runs complete, DAG runs succeed."""
@@ -90,16 +93,14 @@ def add_commands(commands: Any) -> None:
     )
     watch.add_argument(
         "--key",
-        default=os.environ.get("DSPEX_CLI_API_KEY"),
-        help="an API key of the run's organization (DSPEX_CLI_API_KEY)",
+        help="an API key of the run's organization (better: DSPEX_CLI_API_KEY or "
+        "DSPEX_CLI_API_KEY_FILE, which other users' `ps` does not show)",
     )
     watch.set_defaults(command=_watch)
 
 
 def _watch(args: argparse.Namespace) -> None:
-    if not args.key:
-        raise ValueError("runs watch needs an API key: --key dsx_… or DSPEX_CLI_API_KEY")
-    kind, run = asyncio.run(_follow(args.url, args.key, str(args.id)))
+    kind, run = asyncio.run(_follow(args.url, _api_key(args.key), str(args.id)))
     status = run["status"]
     summary = f"{kind.name} {args.id} {status}"
     if EXIT_STATUS.get(status) == 0:
@@ -126,6 +127,19 @@ async def _follow(url: str, key: str, id: str) -> tuple[Kind, dict[str, Any]]:
                 run = data["run"]
                 _show(bar, task, kind, run)
         return kind, run
+
+
+def _api_key(given: str | None) -> str:
+    key, path = os.environ.get(KEY_VARIABLE), os.environ.get(f"{KEY_VARIABLE}_FILE")
+    if given:
+        return given
+    if key and path:
+        raise ValueError(f"{KEY_VARIABLE} and {KEY_VARIABLE}_FILE are both set: keep one")
+    if path:
+        key = read_secret_file(Path(path), f"{KEY_VARIABLE}_FILE")
+    if not key:
+        raise ValueError(f"runs watch needs an API key: {KEY_VARIABLE}(_FILE) or --key")
+    return key
 
 
 def _show(bar: Progress, task: TaskID, kind: Kind, run: dict[str, Any]) -> None:
