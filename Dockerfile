@@ -1,16 +1,23 @@
-# dspex-gql: configure with the same DSPEX_* environment variables as everywhere else.
+# dspex-gql: configure with the same DSPEX_* environment variables as everywhere else (secrets
+# may come from files: DSPEX_DATABASE_URL_FILE=/run/secrets/database-url, ...).
+# Every package is installed from requirements.lock, pinned and checked against its hashes
+# (scripts/lock writes it); the project's own wheel goes in on top without dependencies.
 FROM python:3.11-slim AS build
 WORKDIR /src
+COPY requirements-build.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-build.lock
 COPY pyproject.toml README.md alembic.ini ./
 COPY src ./src
 COPY migrations ./migrations
-RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[dspy,procrastinate]'
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 dspex \
  && mkdir /data && chown dspex /data
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock && rm /tmp/requirements.lock
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels 'dspex-gql[dspy,procrastinate]' && rm -rf /wheels
+RUN pip install --no-cache-dir --no-deps /wheels/dspex_gql-*.whl && rm -rf /wheels
 USER dspex
 WORKDIR /data
 ENV DSPEX_SERVER_HOST=0.0.0.0 \

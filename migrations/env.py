@@ -42,6 +42,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         render_item=_render_item,
         include_name=ours,
+        on_version_apply=config.attributes.get("on_version_apply"),
     )
 
 

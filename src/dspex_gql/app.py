@@ -18,7 +18,7 @@ from starlette.requests import HTTPConnection
 from dspex_gql import __version__
 from dspex_gql.accounts.authentication import Authenticator
 from dspex_gql.accounts.key_cache import KeyCache
-from dspex_gql.accounts.organizations import bootstrap
+from dspex_gql.accounts.organizations import bootstrap, refuse_a_bad_admin, seed_admin
 from dspex_gql.accounts.passwords import Passwords
 from dspex_gql.accounts.sessions import SessionService
 from dspex_gql.accounts.tokens import Tokens
@@ -88,6 +88,7 @@ def create_app(
             app.state.runtime = runtime
             if settings.jobs == "procrastinate" and settings.jobs_embedded_worker:
                 await stack.enter_async_context(_embedded_worker(runtime))
+            await seed_admin(runtime.uow, runtime.passwords, settings.admin)
             first_key = await bootstrap(runtime.uow)
             if first_key is not None:
                 print(f"Admin API key: {first_key}", flush=True)
@@ -167,7 +168,9 @@ def allow_cross_origin(app: FastAPI, origins: list[str]) -> None:
 
 
 def refuse_unsafe(settings: Settings) -> None:
-    """Anonymous admin access is for a developer's own machine: only on a loopback address."""
+    """Anonymous admin access is for a developer's own machine: only on a loopback address. An
+    admin to make at start must be a valid user."""
+    refuse_a_bad_admin(settings.admin)
     if settings.auth.dev_anonymous_admin and not is_loopback(settings.server.host):
         raise ValueError(
             "DSPEX_AUTH_DEV_ANONYMOUS_ADMIN is only allowed when the server binds to a loopback "

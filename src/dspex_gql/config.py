@@ -7,13 +7,20 @@ Each section has its own prefix, e.g. `DSPEX_DATABASE_URL`, `DSPEX_BROADCAST_URL
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Literal, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -25,8 +32,56 @@ def _section(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=f"DSPEX_{prefix}", extra="forbid")
 
 
-class DatabaseSettings(BaseSettings):
+class FileVariables(PydanticBaseSettingsSource):
+    """`DSPEX_DATABASE_URL_FILE=/run/secrets/db` stands for `DSPEX_DATABASE_URL`: the file's
+    content, without its final newline (Docker and Kubernetes secrets). Only for the settings a
+    section lists in `from_files`; setting a variable and its `_FILE` both is an error."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is read in `__call__`
+
+    def __call__(self) -> dict[str, Any]:
+        prefix = str(self.config.get("env_prefix", ""))
+        values: dict[str, Any] = {}
+        for name in getattr(self.settings_cls, "from_files", ()):
+            variable = f"{prefix}{name}".upper()
+            path = os.environ.get(f"{variable}_FILE")
+            if path is None:
+                continue
+            if variable in os.environ:
+                raise ValueError(f"{variable} and {variable}_FILE are both set: keep one")
+            values[name] = read_secret_file(Path(path), f"{variable}_FILE")
+        return values
+
+
+def read_secret_file(path: Path, variable: str) -> str:
+    try:
+        return path.read_text().removesuffix("\n").removesuffix("\r")
+    except OSError as error:
+        raise ValueError(f"{variable}: cannot read {path}: {error.strerror}") from None
+
+
+class FileSection(BaseSettings):
+    """Settings read from the environment, and from files for those in `from_files`."""
+
+    from_files: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = FileVariables(settings_cls)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
+
+
+class DatabaseSettings(FileSection):
     model_config = _section("DATABASE_")
+    from_files = ("url",)
 
     url: str = "sqlite+aiosqlite:///dspex.db"
     migrate_on_start: bool = True
@@ -38,8 +93,9 @@ class DatabaseSettings(BaseSettings):
     """The longest wait for one statement's answer (PostgreSQL), or for SQLite's write lock."""
 
 
-class BroadcastSettings(BaseSettings):
+class BroadcastSettings(FileSection):
     model_config = _section("BROADCAST_")
+    from_files = ("url",)
 
     url: str = "memory://"
     subscriber_buffer: int = Field(default=256, ge=1)
@@ -152,8 +208,9 @@ def browser_origin(text: str) -> str:
     return f"{parts.scheme}://{host}{explicit_port}"
 
 
-class AuthSettings(BaseSettings):
+class AuthSettings(FileSection):
     model_config = _section("AUTH_")
+    from_files = ("jwt_secret",)
 
     jwt_secret: SecretStr | None = None
     """At least 32 random bytes. Unset: a random per-process key (tokens end at restart)."""
@@ -194,11 +251,19 @@ class SecretsSettings(BaseSettings):
     model_config = _section("SECRETS_") | SettingsConfigDict(hide_input_in_errors=True)
 
     key: SecretStr | None = None
-    """The Fernet key that encrypts secrets at rest (language models' API keys). Unset: only a
-    server bound to loopback stores them, with a key generated once into `key_file`."""
+    """The Fernet key that encrypts secrets at rest (language models' API keys). Unset: the key
+    in `key_file`; without one, only a server bound to loopback stores them, with a key it
+    generates once into `key_file`."""
     key_file: Path | None = None
-    """Development only (loopback): where the generated key lives. Unset: beside the SQLite
-    database (`dspex.secrets.key`), or in the working directory for other databases."""
+    """A file holding the key (`DSPEX_SECRETS_KEY_FILE`, as for the other secrets: any host
+    reads it). On loopback, where the key is generated if the file does not exist yet. Unset:
+    beside the SQLite database (`dspex.secrets.key`), or in the working directory."""
+
+    @model_validator(mode="after")
+    def _one_key(self) -> Self:
+        if self.key is not None and self.key_file is not None:
+            raise ValueError("DSPEX_SECRETS_KEY and DSPEX_SECRETS_KEY_FILE are both set: keep one")
+        return self
 
     @field_validator("key")
     @classmethod
@@ -219,8 +284,9 @@ def is_fernet_key(text: str | bytes) -> bool:
     return True
 
 
-class LimitsSettings(BaseSettings):
+class LimitsSettings(FileSection):
     model_config = _section("LIMITS_") | SettingsConfigDict(hide_input_in_errors=True)
+    from_files = ("redis_url",)
     """(Inputs are hidden from errors: a Redis url may hold a password.)"""
 
     requests_per_second: float = Field(default=20.0, gt=0)
@@ -254,6 +320,28 @@ class LimitsSettings(BaseSettings):
         return None
 
 
+class AdminSettings(FileSection):
+    """The first admin, made at start when no user has this email yet (so once, whatever the
+    restarts and replicas), in the organization named `organization` (made if missing)."""
+
+    model_config = _section("ADMIN_") | SettingsConfigDict(hide_input_in_errors=True)
+    from_files = ("password",)
+
+    email: str | None = None
+    password: SecretStr | None = None
+    name: str = "Admin"
+    organization: str = "default"
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Self:
+        if (self.email is None) != (self.password is None):
+            raise ValueError(
+                "DSPEX_ADMIN_EMAIL and DSPEX_ADMIN_PASSWORD (or DSPEX_ADMIN_PASSWORD_FILE) go "
+                "together: set both to have the first admin made at start, or neither"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DSPEX_", extra="forbid")
 
@@ -277,6 +365,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     @model_validator(mode="after")
     def _procrastinate_on_postgresql(self) -> Self:

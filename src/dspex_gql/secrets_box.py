@@ -68,12 +68,16 @@ class SecretBox:
 
 def secret_box(settings: SecretsSettings, *, dev_key_file: Path | None) -> SecretBox:
     """A box with DSPEX_SECRETS_KEY; else one with a generated key in `dev_key_file` (pass one
-    only on a developer's machine); else one that refuses to encrypt or decrypt."""
+    only on a developer's machine); else one with the key in DSPEX_SECRETS_KEY_FILE (read,
+    never made); else one that refuses to encrypt or decrypt."""
     if settings.key is not None:
         key = settings.key.get_secret_value().encode()
         return SecretBox(lambda: key)
     if dev_key_file is not None:
         return SecretBox(lambda: load_or_create_key_file(dev_key_file))
+    if settings.key_file is not None:
+        given = settings.key_file
+        return SecretBox(lambda: _valid(given, given.read_bytes().strip()))
     return SecretBox(None)
 
 
@@ -93,6 +97,10 @@ def load_or_create_key_file(path: Path) -> bytes:
         key = path.read_bytes().strip()
     except FileNotFoundError:
         key = _create_key_file(path)
+    return _valid(path, key)
+
+
+def _valid(path: Path, key: bytes) -> bytes:
     if not is_fernet_key(key):
         raise SecretsUnavailable(
             f"the secrets key file {path} does not hold a Fernet key: remove it (secrets stored "

@@ -163,3 +163,27 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The environment of a fresh shell: no DSPEX_* configuration at all."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DSPEX_")}
     return env | extra
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`dspex-gql ARGS` run to its end, as an operator types it: its status, stdout and stderr."""
+    command = [sys.executable, "-m", "dspex_gql", *args]
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=4 * STARTUP_SECONDS
+    )
+
+
+def start_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`dspex-gql ARGS` started, for the test to do something while it runs."""
+    command = [sys.executable, "-m", "dspex_gql", *args]
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one `error:` line a failed command printed (and no traceback)."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "error: " in line]
+    assert len(lines) == 1, result.stderr
+    return lines[0]

@@ -77,6 +77,15 @@ class UserRepository(TenantRepository[User]):
         )
         return int(await self.session.scalar(query) or 0)
 
+    async def oldest_active_admin(self) -> User | None:
+        query = (
+            self._select()
+            .where(User.role == Role.ADMIN, User.active.is_(True))
+            .order_by(User.created_at, User.id)
+            .limit(1)
+        )
+        return (await self.session.scalars(query)).one_or_none()
+
 
 class ApiKeyRepository(TenantRepository[ApiKey]):
     model = ApiKey
@@ -92,6 +101,16 @@ class ApiKeyRepository(TenantRepository[ApiKey]):
     async def of_user(self, user_id: UUID) -> list[ApiKey]:
         query = self._select().where(ApiKey.user_id == user_id).order_by(ApiKey.created_at)
         return list(await self.session.scalars(query))
+
+    async def with_owners(self) -> list[tuple[ApiKey, User]]:
+        """Every key the reader may see, with its owner, oldest first."""
+        query = (
+            self._select()
+            .add_columns(User)
+            .join(User, User.id == ApiKey.user_id)
+            .order_by(ApiKey.created_at, ApiKey.id)
+        )
+        return [(key, owner) for key, owner in (await self.session.execute(query)).tuples()]
 
 
 class CredentialRepository:

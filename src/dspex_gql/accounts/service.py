@@ -193,6 +193,12 @@ class AccountService(ResourceService[User, UserRepository]):
         async with self._uow.read() as tx:
             return await self._keys(tx).of_user(self._actor.user_id)
 
+    async def organization_api_keys(self) -> list[tuple[ApiKey, User]]:
+        """Every key of the organization with its owner (admins only)."""
+        policies.ensure_admin(self._actor, "list the organization's API keys")
+        async with self._uow.read() as tx:
+            return await self._keys(tx).with_owners()
+
     async def create_api_key(self, name: str, expires_at: datetime | None) -> tuple[ApiKey, str]:
         """A key for the actor itself; the secret is returned once and only its hash is kept."""
         problems = validation.text("name", name, max_length=200, required=True)
