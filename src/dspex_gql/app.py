@@ -46,6 +46,7 @@ from dspex_gql.http import (
     WebSocketCloseReasons,
     WebSocketMessageLimit,
 )
+from dspex_gql.observability import Sources, Telemetry, metrics_endpoint, metrics_listener
 from dspex_gql.optimization_runs.job import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.job import OPTIMIZATIONS
 from dspex_gql.optimization_runs.recovery import ResumedOptimizations
@@ -79,11 +80,14 @@ def create_app(
     refuse_unsafe(settings)
     adapters = adapters or AdapterRegistry.default()
     custom_programs = custom_programs or CustomProgramRegistry.from_entry_points()
+    telemetry = Telemetry(settings.metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = await _start(stack, settings, adapters, custom_programs, probe_language_model)
+            runtime = await _start(
+                stack, settings, adapters, custom_programs, probe_language_model, telemetry
+            )
             app.state.runtime = runtime
             if settings.jobs == "procrastinate" and settings.jobs_embedded_worker:
                 await stack.enter_async_context(_embedded_worker(runtime))
@@ -115,6 +119,10 @@ def create_app(
         app.mount(GRAPHQL_PATH + ASSETS_PATH, graphiql_assets())
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
+    if settings.metrics.enabled and settings.metrics.port is None:
+        on_loopback = is_loopback(settings.server.host)
+        endpoint = metrics_endpoint(telemetry, settings.metrics, on_loopback)
+        app.add_api_route("/metrics", endpoint, methods=["GET"])
     return app
 
 
@@ -140,8 +148,9 @@ async def run_worker(
     from dspex_gql.workers import QUEUES, work
 
     adapters, custom_programs = AdapterRegistry.default(), CustomProgramRegistry.from_entry_points()
+    telemetry = Telemetry(settings.metrics)
     async with AsyncExitStack() as stack:
-        runtime = await _start(stack, settings, adapters, custom_programs, dspy_probe)
+        runtime = await _start(stack, settings, adapters, custom_programs, dspy_probe, telemetry)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -193,7 +202,10 @@ async def _start(
     adapters: AdapterRegistry,
     custom_programs: CustomProgramRegistry,
     probe_language_model: LanguageModelProbe,
+    telemetry: Telemetry,
 ) -> Runtime:
+    if settings.metrics.enabled and settings.metrics.port is not None:
+        stack.enter_context(metrics_listener(telemetry, settings.metrics))
     if settings.database.migrate_on_start:
         await migrations.upgrade(settings.database.url)
     engine = create_engine(settings.database)
@@ -230,7 +242,9 @@ async def _start(
     )
     queue = RunQueue(QUEUED_KINDS) if settings.jobs == "procrastinate" else None
     runs = Runs(orchestrator, reporter, lease, hub, queue)
-    invoker = ProgramInvoker(adapters, custom_programs)
+    invoker = ProgramInvoker(adapters, custom_programs, observe=telemetry.lm_call)
+    telemetry.watch(Sources(lambda: orchestrator.lanes, runs.outcomes, hub))
+    stack.callback(telemetry.watch, None)
     metrics = MetricRegistry.default()
     secrets = secrets_of(settings)
     reclaimers: list[Reclaimer] = [InterruptedInitializations()]
@@ -266,6 +280,7 @@ async def _start(
         requests=buckets.limiter("requests", limits.request_burst, limits.requests_per_second),
         secrets=secrets,
         probe_language_model=probe_language_model,
+        telemetry=telemetry,
     )
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from dspex_gql.config import Settings
+from dspex_gql.config import LogSettings, Settings
 from dspex_gql.errors import DomainError
+from dspex_gql.observability import configure_logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,9 +34,7 @@ def _problem(detail: Any) -> str:
 
 
 def _run(args: argparse.Namespace) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(LogSettings())
     args.command(args)
 
 
@@ -110,7 +108,7 @@ def _serve(args: argparse.Namespace) -> None:
         create_app(settings),
         host=server.host,
         port=server.port,
-        log_level="info",
+        log_config=None,  # uvicorn's lines go through the one handler `configure_logging` set
         ws_max_size=server.max_body_bytes,  # an over-limit frame is refused before it is buffered
     )
 

@@ -1,0 +1,96 @@
+"""One log format on one stream (stderr) for every logger of the process — ours, uvicorn's,
+SQLAlchemy's, procrastinate's — text or JSON lines, each with the id of the request it is for.
+
+    configure_logging(LogSettings(format="json"))
+    # {"time":"2026-12-05T22:14:03.512Z","level":"INFO","logger":"dspex_gql.runs",
+    #  "message":"execution:… finished: completed","request_id":"3f2a…","run":"execution:…"}
+
+The standard library's logging, not structlog: every library here already logs through it, so
+one handler formats all of them alike, with no bridge and no dependency.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from dspex_gql.config import LogSettings
+from dspex_gql.observability.context import current_request_id
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET = {"alembic": logging.WARNING}
+"""Loggers whose INFO lines are noise at every start (alembic's plugins and context set-up)."""
+STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "request_id",
+    "taskName",
+}
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `record.request_id` (None outside a request) to every record the handler sees."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id()
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = getattr(record, "request_id", None)
+        if request_id is None:
+            return line
+        first, newline, rest = line.partition("\n")
+        return f"{first} [request {request_id}]{newline}{rest}"
+
+
+class JsonFormatter(logging.Formatter):
+    """A JSON object a line; fields passed with `extra=` are kept beside the standard ones."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": _utc(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None:
+            entry["request_id"] = request_id
+        extra = record.__dict__.items()
+        entry |= {k: v for k, v in extra if k not in STANDARD_ATTRIBUTES and v is not None}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        return orjson.dumps(entry, default=str).decode()
+
+
+def _utc(created: float) -> str:
+    moment = datetime.fromtimestamp(created, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def configure_logging(settings: LogSettings, stream: Any = None) -> logging.Handler:
+    """Replace every handler of the root logger with one; the one handler of the process."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.level)
+    for name, level in QUIET.items():
+        logging.getLogger(name).setLevel(max(level, logging.getLevelName(settings.level)))
+    return handler
