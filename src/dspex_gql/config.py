@@ -277,10 +277,22 @@ class LogSettings(BaseSettings):
     """`json`: one JSON object a line (`time level logger message request_id`, `exception`)."""
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("format", mode="before")
+    @classmethod
+    def _known_format(cls, format: object) -> object:
+        if format not in ("text", "json"):
+            raise ValueError(f"DSPEX_LOG_FORMAT must be text or json, not {format!r}")
+        return format
+
     @field_validator("level", mode="before")
     @classmethod
-    def _upper(cls, level: object) -> object:
-        return level.upper() if isinstance(level, str) else level
+    def _known_level(cls, level: object) -> object:
+        level = level.upper() if isinstance(level, str) else level
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError(
+                f"DSPEX_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}"
+            )
+        return level
 
 
 class TracingSettings(BaseSettings):

@@ -16,6 +16,8 @@ from dspex_gql.observability import Telemetry
 
 INVALID = "invalid"
 """The type of an operation that could not be parsed or named."""
+NO_CODE = "NONE"
+"""The code label of errors without one: graphql-core's about the document (syntax, validation)."""
 
 
 class OperationMetrics(SchemaExtension):
@@ -40,7 +42,7 @@ class OperationMetrics(SchemaExtension):
 def count_errors(telemetry: Telemetry, errors: list[GraphQLError]) -> None:
     for error in errors:
         code = (error.extensions or {}).get("code")
-        telemetry.error(code if isinstance(code, str) else "UNKNOWN")
+        telemetry.error(code if isinstance(code, str) else NO_CODE)
 
 
 async def counted_subscription(

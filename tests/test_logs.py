@@ -1,0 +1,166 @@
+"""Logs of `dspex-gql serve`, as an operator reads them: one format on one stream, each line a
+request causes carrying its id (and so does each line of a run it starts)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from tests.support.processes import Server, clean_env
+
+CREATE_PROGRAM = """mutation($input: CreateProgramInput!) {
+  createProgram(input: $input) { ... on Program { id status } } }"""
+EXECUTE = """mutation($input: ExecuteProgramInput!) {
+  executeProgram(input: $input) { ... on Execution { id status } } }"""
+CANCEL = "mutation($id: ID!) { cancelExecution(id: $id) { ... on Execution { status } } }"
+ADMIN_KEY_PREFIX = "Admin API key: "
+SLOW = {"latency_ms": 60_000}
+
+
+def served(tmp_path: Path, **env: str) -> Iterator[Server]:
+    server = Server(tmp_path, clean_env(**env))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def json_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module: each test reads the lines of its own requests."""
+    yield from served(tmp_path_factory.mktemp("json"), DSPEX_LOG_FORMAT="json")
+
+
+@pytest.fixture
+def text_server(tmp_path: Path) -> Iterator[Server]:
+    yield from served(tmp_path)
+
+
+async def post(
+    server: Server, query: str, request_id: str | None = None, **variables: Any
+) -> httpx.Response:
+    headers = {"authorization": server.authorization}
+    if request_id is not None:
+        headers["x-request-id"] = request_id
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        body = {"query": query, "variables": variables}
+        response = await http.post("/graphql", json=body, headers=headers)
+    assert "errors" not in response.json(), response.text
+    return response
+
+
+def json_lines(server: Server) -> list[dict[str, Any]]:
+    """Every line the server wrote so far, parsed (its printed admin key aside). The lines of a
+    request are written before its response is: the access line as the response starts, a run's
+    lines before its task ends (which `wait` and a cancellation wait for)."""
+    lines = server.log.read_text().splitlines()
+    return [json.loads(line) for line in lines if not line.startswith(ADMIN_KEY_PREFIX)]
+
+
+def of_request(lines: list[dict[str, Any]], request_id: str) -> list[str]:
+    return [line["message"] for line in lines if line.get("request_id") == request_id]
+
+
+class TestJsonLines:
+    async def test_every_line_is_json_and_a_requests_lines_carry_its_id(
+        self, json_server: Server
+    ) -> None:
+        response = await post(json_server, "{ me { email } }", "client-chosen.id_1")
+        lines = json_lines(json_server)
+
+        assert response.headers["x-request-id"] == "client-chosen.id_1"
+        assert {"time", "level", "logger", "message"} <= lines[0].keys()
+        [access] = of_request(lines, "client-chosen.id_1")
+        assert '"POST /graphql HTTP/1.1" 200' in access
+        assert "Application startup complete." in [line["message"] for line in lines]
+
+    async def test_the_runs_a_request_starts_log_their_lives_with_its_id(
+        self, json_server: Server
+    ) -> None:
+        created = await post(
+            json_server, CREATE_PROGRAM, "create-1",
+            input={"name": "p", "signatureSpec": "q -> a", "initialize": True},
+        )  # fmt: skip
+        program = created.json()["data"]["createProgram"]
+        executed = await post(
+            json_server, EXECUTE, "execute-1",
+            input={"programId": program["id"], "inputs": {"q": "hi"}, "wait": True},
+        )  # fmt: skip
+        execution = executed.json()["data"]["executeProgram"]
+        lines = json_lines(json_server)
+
+        assert execution["status"] == "COMPLETED"
+        run = f"execution:{execution['id']}"
+        assert of_request(lines, "execute-1")[:2] == [f"{run} started", f"{run} finished completed"]
+        finished = next(line for line in lines if line["message"] == f"{run} finished completed")
+        assert finished["run"] == run
+        assert finished["status"] == "completed"
+        initialization = f"initialization:{program['id']}"
+        assert f"{initialization} started" in of_request(lines, "create-1")
+
+    async def test_a_cancelled_run_says_who_cancelled_it_and_why(self, json_server: Server) -> None:
+        created = await post(
+            json_server, CREATE_PROGRAM,
+            input={"name": "slow", "signatureSpec": "q -> a", "configuration": SLOW,
+                   "initialize": True},
+        )  # fmt: skip
+        program = created.json()["data"]["createProgram"]
+        executed = await post(
+            json_server, EXECUTE, "start-slow",
+            input={"programId": program["id"], "inputs": {"q": "hi"}},
+        )  # fmt: skip
+        run = f"execution:{executed.json()['data']['executeProgram']['id']}"
+        me = (await post(json_server, "{ me { id } }")).json()["data"]["me"]
+        await post(json_server, CANCEL, "cancel-it", id=run.removeprefix("execution:"))
+        lines = json_lines(json_server)
+
+        assert f"{run} cancelled by user {me['id']}" in of_request(lines, "cancel-it")
+        assert f"{run} finished cancelled: Cancelled by user" in of_request(lines, "start-slow")
+
+    async def test_an_unusable_request_id_is_replaced_by_a_new_one(
+        self, json_server: Server
+    ) -> None:
+        sent = "not ok: spaces and a colon"
+        response = await post(json_server, "{ me { email } }", sent)
+        given = response.headers["x-request-id"]
+        lines = json_lines(json_server)
+
+        assert given != sent
+        assert len(of_request(lines, given)) == 1
+
+    def test_no_alembic_lines_at_a_first_start_that_migrates(self, json_server: Server) -> None:
+        lines = json_lines(json_server)
+
+        assert not [line for line in lines if line["logger"].startswith("alembic")]
+        assert not [line for line in lines if line["level"] not in ("INFO", "WARNING")]
+
+
+class TestTextLines:
+    async def test_a_line_names_its_request(self, text_server: Server) -> None:
+        await post(text_server, "{ me { email } }", "text-request-7")
+        text_server.stop()
+        log = text_server.log.read_text()
+
+        [access] = [line for line in log.splitlines() if "[request text-request-7]" in line]
+        assert " INFO uvicorn.access: " in access
+        assert '"POST /graphql HTTP/1.1" 200 [request text-request-7]' in access
+
+
+class TestSettings:
+    def test_an_unknown_format_is_refused_clearly(self, tmp_path: Path) -> None:
+        command = [sys.executable, "-m", "dspex_gql", "serve"]
+        env = clean_env(DSPEX_LOG_FORMAT="xml")
+        result = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+        )
+
+        assert result.returncode == 2
+        assert "DSPEX_LOG_FORMAT must be text or json, not 'xml'" in result.stderr
