@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 import orjson
@@ -67,8 +67,10 @@ class JsonFormatter(logging.Formatter):
         request_id = getattr(record, "request_id", None)
         if request_id is not None:
             entry["request_id"] = request_id
-        extra = record.__dict__.items()
-        entry |= {k: v for k, v in extra if k not in STANDARD_ATTRIBUTES and v is not None}
+        fields = record.__dict__
+        for name in fields.keys() - STANDARD_ATTRIBUTES:
+            if fields[name] is not None:
+                entry[name] = fields[name]
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
@@ -77,12 +79,23 @@ class JsonFormatter(logging.Formatter):
 
 
 def _utc(created: float) -> str:
-    moment = datetime.fromtimestamp(created, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """`2026-12-05T22:14:03.512Z`."""
+    milliseconds = int(created * 1000) % 1000
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(created))}.{milliseconds:03d}Z"
+
+
+def _skip_unused_record_fields() -> None:
+    """No format here shows a line's source, thread or process: skip finding them (the logging
+    HOWTO's "Optimization": about a third of a line's cost on this machine)."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def configure_logging(settings: LogSettings, stream: Any = None) -> logging.Handler:
     """Replace every handler of the root logger with one; the one handler of the process."""
+    _skip_unused_record_fields()
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
