@@ -46,7 +46,14 @@ from dspex_gql.http import (
     WebSocketCloseReasons,
     WebSocketMessageLimit,
 )
-from dspex_gql.observability import Sources, Telemetry, metrics_endpoint, metrics_listener
+from dspex_gql.observability import (
+    Sources,
+    Telemetry,
+    Tracing,
+    metrics_endpoint,
+    metrics_listener,
+    start_tracing,
+)
 from dspex_gql.optimization_runs.job import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.job import OPTIMIZATIONS
 from dspex_gql.optimization_runs.recovery import ResumedOptimizations
@@ -75,12 +82,15 @@ def create_app(
     adapters: AdapterRegistry | None = None,
     custom_programs: CustomProgramRegistry | None = None,
     probe_language_model: LanguageModelProbe = dspy_probe,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
+    """`tracing`: where spans go (tests pass one with an in-memory exporter); by default, to
+    DSPEX_OTEL_ENDPOINT when set."""
     settings = settings or Settings()
     refuse_unsafe(settings)
     adapters = adapters or AdapterRegistry.default()
     custom_programs = custom_programs or CustomProgramRegistry.from_entry_points()
-    telemetry = Telemetry(settings.metrics)
+    telemetry = Telemetry(settings.metrics, tracing or start_tracing(settings.tracing))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -148,7 +158,7 @@ async def run_worker(
     from dspex_gql.workers import QUEUES, work
 
     adapters, custom_programs = AdapterRegistry.default(), CustomProgramRegistry.from_entry_points()
-    telemetry = Telemetry(settings.metrics)
+    telemetry = Telemetry(settings.metrics, start_tracing(settings.tracing))
     async with AsyncExitStack() as stack:
         runtime = await _start(stack, settings, adapters, custom_programs, dspy_probe, telemetry)
         stop = asyncio.Event()
@@ -204,12 +214,14 @@ async def _start(
     probe_language_model: LanguageModelProbe,
     telemetry: Telemetry,
 ) -> Runtime:
+    stack.callback(telemetry.tracing.shutdown)
     if settings.metrics.enabled and settings.metrics.port is not None:
         stack.enter_context(metrics_listener(telemetry, settings.metrics))
     if settings.database.migrate_on_start:
         await migrations.upgrade(settings.database.url)
     engine = create_engine(settings.database)
     stack.push_async_callback(engine.dispose)
+    telemetry.tracing.instrument(engine)
     uow = UnitOfWorkFactory(
         create_session_factory(engine),
         one_writer=is_sqlite(settings.database.url),

@@ -22,6 +22,7 @@ from prometheus_client import (
 from dspex_gql.config import MetricsSettings
 from dspex_gql.observability.labels import BoundedChildren, is_graphql_name
 from dspex_gql.observability.runtime_metrics import RuntimeCollector, Sources
+from dspex_gql.observability.tracing import Tracing
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 LM_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -68,8 +69,11 @@ class _ModelChildren:
 
 
 class Telemetry:
-    def __init__(self, settings: MetricsSettings | None = None) -> None:
+    def __init__(
+        self, settings: MetricsSettings | None = None, tracing: Tracing | None = None
+    ) -> None:
         settings = settings or MetricsSettings()
+        self.tracing = tracing or Tracing()
         disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` series: 2x
         self.registry = registry = CollectorRegistry()
         self.operations = Counter(
@@ -158,12 +162,15 @@ class Telemetry:
     async def lm_call(self, call: Awaitable[Use]) -> Use:
         """Await one program run, counting its model's calls, tokens, cost and time."""
         started = time.perf_counter()
-        try:
-            result = await call
-        except Exception:
-            self._models[UNKNOWN_MODEL].failures.inc()
-            raise
-        model = result.metadata.get("model")
+        with self.tracing.span("lm.call") as span:
+            try:
+                result = await call
+            except Exception:
+                self._models[UNKNOWN_MODEL].failures.inc()
+                raise
+            model = result.metadata.get("model")
+            if span is not None:
+                span.set_attributes(_span_attributes(result))
         children = self._models[model if isinstance(model, str) else UNKNOWN_MODEL]
         children.calls.inc()
         children.prompt.inc(result.prompt_tokens)
@@ -171,3 +178,13 @@ class Telemetry:
         children.cost.inc(result.cost)
         children.duration.observe(time.perf_counter() - started)
         return result
+
+
+def _span_attributes(result: LanguageModelUse) -> dict[str, str | int | float]:
+    model = result.metadata.get("model")
+    return {
+        "lm.model": model if isinstance(model, str) else UNKNOWN_MODEL,
+        "lm.prompt_tokens": result.prompt_tokens,
+        "lm.completion_tokens": result.completion_tokens,
+        "lm.cost_usd": result.cost,
+    }
