@@ -6,13 +6,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy.engine import make_url
 
+from dspex_gql.db import migrations
+from tests.support.databases import create_database, drop_database
+from tests.support.external_services import POSTGRES, service_url
 from tests.support.processes import Server, clean_env
 
 CREATE_PROGRAM = """mutation($input: CreateProgramInput!) {
@@ -24,6 +30,7 @@ ADMIN_KEY_PREFIX = "Admin API key: "
 SLOW = {"latency_ms": 60_000}
 
 
+@contextmanager
 def served(tmp_path: Path, **env: str) -> Iterator[Server]:
     server = Server(tmp_path, clean_env(**env))
     try:
@@ -36,12 +43,14 @@ def served(tmp_path: Path, **env: str) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def json_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the module: each test reads the lines of its own requests."""
-    yield from served(tmp_path_factory.mktemp("json"), DSPEX_LOG_FORMAT="json")
+    with served(tmp_path_factory.mktemp("json"), DSPEX_LOG_FORMAT="json") as server:
+        yield server
 
 
 @pytest.fixture
 def text_server(tmp_path: Path) -> Iterator[Server]:
-    yield from served(tmp_path)
+    with served(tmp_path) as server:
+        yield server
 
 
 async def post(
@@ -141,6 +150,37 @@ class TestJsonLines:
 
         assert not [line for line in lines if line["logger"].startswith("alembic")]
         assert not [line for line in lines if line["level"] not in ("INFO", "WARNING")]
+
+
+class TestQueuedRuns:
+    async def test_a_run_a_worker_takes_carries_the_id_of_the_request_that_queued_it(
+        self, tmp_path: Path
+    ) -> None:
+        server = service_url(POSTGRES, "PostgreSQL")
+        url = await create_database(server, f"dspex_logs_{uuid.uuid4().hex[:10]}")
+        try:
+            await migrations.upgrade(url)
+            env = {"DSPEX_LOG_FORMAT": "json", "DSPEX_JOBS": "procrastinate"}
+            with served(tmp_path, DSPEX_DATABASE_URL=url, **env) as started:  # a worker inside
+                created = await post(
+                    started, CREATE_PROGRAM,
+                    input={"name": "p", "signatureSpec": "q -> a", "initialize": True},
+                )  # fmt: skip
+                program = created.json()["data"]["createProgram"]
+                executed = await post(
+                    started, EXECUTE, "queued-1",
+                    input={"programId": program["id"], "inputs": {"q": "hi"}, "wait": True},
+                )  # fmt: skip
+                lines = json_lines(started)
+        finally:
+            await drop_database(server, make_url(url).database or "")
+
+        execution = executed.json()["data"]["executeProgram"]
+        assert execution["status"] == "COMPLETED"
+        run = f"execution:{execution['id']}"
+        assert [f"{run} started", f"{run} finished completed"] == [
+            message for message in of_request(lines, "queued-1") if message.startswith(run)
+        ]
 
 
 class TestTextLines:
