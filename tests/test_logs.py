@@ -3,9 +3,11 @@ request causes carrying its id (and so does each line of a run it starts)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,13 +21,23 @@ from sqlalchemy.engine import make_url
 from dspex_gql.db import migrations
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, service_url
-from tests.support.processes import Server, clean_env
+from tests.support.optimizations import LANDSCAPE, SPACE, training_data
+from tests.support.processes import STARTUP_SECONDS, Server, clean_env
 
 CREATE_PROGRAM = """mutation($input: CreateProgramInput!) {
   createProgram(input: $input) { ... on Program { id status } } }"""
 EXECUTE = """mutation($input: ExecuteProgramInput!) {
   executeProgram(input: $input) { ... on Execution { id status } } }"""
 CANCEL = "mutation($id: ID!) { cancelExecution(id: $id) { ... on Execution { status } } }"
+CREATE_SPACE = """mutation($variables: [VariableInput!]!) {
+  createVariableSpace(input: {name: "space", variables: $variables}) { ... on VariableSpace { id } }
+}"""
+LANDSCAPE_PROGRAM = """mutation($configuration: JSON!, $space: ID!) { createProgram(input: {
+  name: "optimized", signatureSpec: "question -> answer", initialize: true,
+  configuration: $configuration, variableSpaceId: $space }) { ... on Program { id status } } }"""
+START_RUN = """mutation($program: ID!, $training: [JSON!]!) { startOptimization(input: {
+  programId: $program, name: "long", strategy: RANDOM, trainingData: $training,
+  maxIterations: 20, seed: 5, concurrency: 1 }) { ... on OptimizationRun { id } } }"""
 ADMIN_KEY_PREFIX = "Admin API key: "
 SLOW = {"latency_ms": 60_000}
 
@@ -150,6 +162,46 @@ class TestJsonLines:
 
         assert not [line for line in lines if line["logger"].startswith("alembic")]
         assert not [line for line in lines if line["level"] not in ("INFO", "WARNING")]
+
+
+class TestRestarts:
+    async def test_a_run_the_service_stopped_in_says_so_and_then_that_it_resumed(
+        self, tmp_path: Path
+    ) -> None:
+        env = {"DSPEX_LOG_FORMAT": "json", "DSPEX_EXECUTION_SHUTDOWN_GRACE_SECONDS": "0"}
+        with served(tmp_path, **env) as first:
+            space = await post(first, CREATE_SPACE, variables=SPACE)
+            program = await post(
+                first, LANDSCAPE_PROGRAM,
+                configuration={"landscape": LANDSCAPE, "latency_ms": 60_000},
+                space=space.json()["data"]["createVariableSpace"]["id"],
+            )  # fmt: skip
+            started = await post(
+                first, START_RUN, "optimize-1",
+                program=program.json()["data"]["createProgram"]["id"], training=training_data(2),
+            )  # fmt: skip
+            run = f"optimization:{started.json()['data']['startOptimization']['id']}"
+            await logged(first, f"{run} started")
+        stopped = json_lines(first)
+        again = Server(tmp_path, clean_env(**env), log="again.log")
+        try:
+            again.wait_ready()
+            await logged(again, f"{run} resumed after a restart")
+        finally:
+            again.stop()
+
+        assert f"{run} started" in of_request(stopped, "optimize-1")
+        assert f"{run} suspended for the next process to resume" in of_request(
+            stopped, "optimize-1"
+        )
+
+
+async def logged(server: Server, message: str) -> None:
+    """Once `server` has logged `message` (a line of a run's task, written when it gets to it)."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while message not in [line["message"] for line in json_lines(server)]:
+        assert time.monotonic() < deadline, server.log.read_text()
+        await asyncio.sleep(0.02)  # another process's output: polled, no event to await
 
 
 class TestQueuedRuns:
