@@ -176,6 +176,9 @@ class TestLiveState:
         assert value(live, "dspex_orchestrator_jobs_running", lane="shared") == 1
         assert value(live, "dspex_orchestrator_jobs_waiting", lane="shared") == 1
         assert value(ended, "dspex_graphql_subscriptions_active") == 0
+        subscriptions = ("dspex_graphql_operations_total", {"operation": "anonymous"})
+        # this one, and until_running's (ended by its client)
+        assert value(ended, subscriptions[0], **subscriptions[1], type="subscription") == 2
         assert value(ended, "dspex_orchestrator_jobs_running", lane="shared") == 0
         assert value(ended, "dspex_orchestrator_jobs_waiting", lane="shared") == 0
         cancelled = ("dspex_runs_finished_total", {"kind": "execution", "status": "cancelled"})
