@@ -22,6 +22,7 @@ from dspex_gql.config import LogSettings
 from dspex_gql.observability.context import current_request_id
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+HANDLER_NAME = "dspex_gql"
 QUIET = {"alembic": logging.WARNING}
 """Loggers whose INFO lines are noise at every start (alembic's plugins and context set-up)."""
 STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -93,14 +94,28 @@ def _skip_unused_record_fields() -> None:
     logging.logMultiprocessing = False
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a line comes (as `logging.lastResort` does)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure_logging(settings: LogSettings, stream: Any = None) -> logging.Handler:
-    """Replace every handler of the root logger with one; the one handler of the process."""
+    """Give the root logger the process's one handler (replacing the one a previous call gave
+    it; other handlers, a test runner's say, stay): to `stream`, by default stderr."""
     _skip_unused_record_fields()
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = StderrHandler() if stream is None else logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.level)

@@ -76,6 +76,17 @@ class Telemetry:
         self.tracing = tracing or Tracing()
         disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` series: 2x
         self.registry = registry = CollectorRegistry()
+        self._graphql_metrics(registry)
+        self._lm_metrics(registry)
+        self.runtime = RuntimeCollector()
+        registry.register(self.runtime)
+        self._operations = BoundedChildren(
+            settings.max_operation_names, self._operation_children, valid=is_graphql_name
+        )
+        self._models = BoundedChildren(settings.max_models, self._model_children)
+        self._error_codes: dict[str, Any] = {}
+
+    def _graphql_metrics(self, registry: CollectorRegistry) -> None:
         self.operations = Counter(
             "dspex_graphql_operations",
             "GraphQL operations, by operation name (`anonymous` without one) and type",
@@ -100,14 +111,6 @@ class Telemetry:
             "GraphQL subscriptions open on this process's websockets",
             registry=registry,
         )
-        self._lm_metrics(registry)
-        self.runtime = RuntimeCollector()
-        registry.register(self.runtime)
-        self._operations = BoundedChildren(
-            settings.max_operation_names, self._operation_children, valid=is_graphql_name
-        )
-        self._models = BoundedChildren(settings.max_models, self._model_children)
-        self._error_codes: dict[str, Any] = {}
 
     def _lm_metrics(self, registry: CollectorRegistry) -> None:
         self.lm_calls = Counter(
