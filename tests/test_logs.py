@@ -4,7 +4,10 @@ request causes carrying its id (and so does each line of a run it starts)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -18,7 +21,9 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from dspex_gql.config import LogSettings
 from dspex_gql.db import migrations
+from dspex_gql.observability import configure_logging, request_scope
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, service_url
 from tests.support.optimizations import LANDSCAPE, SPACE, training_data
@@ -244,6 +249,26 @@ class TestTextLines:
         [access] = [line for line in log.splitlines() if "[request text-request-7]" in line]
         assert " INFO uvicorn.access: " in access
         assert '"POST /graphql HTTP/1.1" 200 [request text-request-7]' in access
+
+
+class TestInProcess:
+    def test_a_second_configuration_replaces_the_first_and_leaves_other_handlers(self) -> None:
+        root = logging.getLogger()
+        others, level = list(root.handlers), root.level
+        first = configure_logging(LogSettings())
+        second = configure_logging(LogSettings(format="json"))
+        written = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(written), request_scope("in-process"):
+                logging.getLogger("dspex_gql.test").warning("to stderr as it is now")
+        finally:
+            root.removeHandler(second)
+            root.setLevel(level)
+
+        assert first not in root.handlers
+        assert root.handlers == others
+        line = json.loads(written.getvalue())
+        assert (line["message"], line["request_id"]) == ("to stderr as it is now", "in-process")
 
 
 class TestSettings:

@@ -109,7 +109,6 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure_logging(settings: LogSettings, stream: Any = None) -> logging.Handler:
     """Give the root logger the process's one handler (replacing the one a previous call gave
     it; other handlers, a test runner's say, stay): to `stream`, by default stderr."""
-    _skip_unused_record_fields()
     handler = StderrHandler() if stream is None else logging.StreamHandler(stream)
     handler.set_name(HANDLER_NAME)
     handler.addFilter(RequestIdFilter())
@@ -117,6 +116,8 @@ def configure_logging(settings: LogSettings, stream: Any = None) -> logging.Hand
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
+    if not root.handlers:  # no other handler may show a line's source, thread or process
+        _skip_unused_record_fields()
     root.addHandler(handler)
     root.setLevel(settings.level)
     for name, level in QUIET.items():
