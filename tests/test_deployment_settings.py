@@ -52,6 +52,7 @@ class TestSecretsFromFiles:
             "DSPEX_LIMITS_REDIS_URL_FILE": "redis://:pw@redis:6379/1",
             "DSPEX_AUTH_JWT_SECRET_FILE": JWT_SECRET,
             "DSPEX_ADMIN_PASSWORD_FILE": PASSWORD,
+            "DSPEX_METRICS_TOKEN_FILE": "scrape-token",
         }
         for variable, content in files.items():
             monkeypatch.setenv(variable, secret_file(tmp_path, variable, content))
@@ -66,6 +67,8 @@ class TestSecretsFromFiles:
         assert settings.auth.jwt_secret.get_secret_value() == JWT_SECRET
         assert settings.admin.password is not None
         assert settings.admin.password.get_secret_value() == PASSWORD
+        assert settings.metrics.token is not None
+        assert settings.metrics.token.get_secret_value() == "scrape-token"
 
     def test_the_secrets_key_file_serves_any_host(self, tmp_path: Path) -> None:
         key_file = Path(secret_file(tmp_path, "fernet", FERNET_KEY))

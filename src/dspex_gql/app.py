@@ -47,6 +47,14 @@ from dspex_gql.http import (
     WebSocketCloseReasons,
     WebSocketMessageLimit,
 )
+from dspex_gql.observability import (
+    Sources,
+    Telemetry,
+    Tracing,
+    metrics_endpoint,
+    metrics_listener,
+    start_tracing,
+)
 from dspex_gql.optimization_runs.job import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.job import OPTIMIZATIONS
 from dspex_gql.optimization_runs.recovery import ResumedOptimizations
@@ -75,16 +83,22 @@ def create_app(
     adapters: AdapterRegistry | None = None,
     custom_programs: CustomProgramRegistry | None = None,
     probe_language_model: LanguageModelProbe = dspy_probe,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
+    """`tracing`: where spans go (tests pass one with an in-memory exporter); by default, to
+    DSPEX_OTEL_ENDPOINT when set."""
     settings = settings or Settings()
     refuse_unsafe(settings)
     adapters = adapters or AdapterRegistry.default()
     custom_programs = custom_programs or CustomProgramRegistry.from_entry_points()
+    telemetry = Telemetry(settings.metrics, tracing or start_tracing(settings.tracing))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            runtime = await _start(stack, settings, adapters, custom_programs, probe_language_model)
+            runtime = await _start(
+                stack, settings, adapters, custom_programs, probe_language_model, telemetry
+            )
             app.state.runtime = runtime
             if settings.jobs == "procrastinate" and settings.jobs_embedded_worker:
                 await stack.enter_async_context(_embedded_worker(runtime))
@@ -120,6 +134,10 @@ def create_app(
         app.mount(assets_url(), dashboard_assets())
     app.add_api_route("/healthz", _alive, methods=["GET"])
     app.add_api_route("/readyz", _ready, methods=["GET"])
+    if settings.metrics.enabled and settings.metrics.port is None:
+        on_loopback = is_loopback(settings.server.host)
+        endpoint = metrics_endpoint(telemetry, settings.metrics, on_loopback)
+        app.add_api_route("/metrics", endpoint, methods=["GET"])
     return app
 
 
@@ -145,8 +163,9 @@ async def run_worker(
     from dspex_gql.workers import QUEUES, work
 
     adapters, custom_programs = AdapterRegistry.default(), CustomProgramRegistry.from_entry_points()
+    telemetry = Telemetry(settings.metrics, start_tracing(settings.tracing))
     async with AsyncExitStack() as stack:
-        runtime = await _start(stack, settings, adapters, custom_programs, dspy_probe)
+        runtime = await _start(stack, settings, adapters, custom_programs, dspy_probe, telemetry)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -200,11 +219,16 @@ async def _start(
     adapters: AdapterRegistry,
     custom_programs: CustomProgramRegistry,
     probe_language_model: LanguageModelProbe,
+    telemetry: Telemetry,
 ) -> Runtime:
+    stack.callback(telemetry.tracing.shutdown)
+    if settings.metrics.enabled and settings.metrics.port is not None:
+        stack.enter_context(metrics_listener(telemetry, settings.metrics))
     if settings.database.migrate_on_start:
         await migrations.upgrade(settings.database.url)
     engine = create_engine(settings.database)
     stack.push_async_callback(engine.dispose)
+    telemetry.tracing.instrument(engine)
     uow = UnitOfWorkFactory(
         create_session_factory(engine),
         one_writer=is_sqlite(settings.database.url),
@@ -237,7 +261,9 @@ async def _start(
     )
     queue = RunQueue(QUEUED_KINDS) if settings.jobs == "procrastinate" else None
     runs = Runs(orchestrator, reporter, lease, hub, queue)
-    invoker = ProgramInvoker(adapters, custom_programs)
+    invoker = ProgramInvoker(adapters, custom_programs, observe=telemetry.lm_call)
+    telemetry.watch(Sources(lambda: orchestrator.lanes, runs.outcomes, hub))
+    stack.callback(telemetry.watch, None)
     metrics = MetricRegistry.default()
     secrets = secrets_of(settings)
     reclaimers: list[Reclaimer] = [InterruptedInitializations()]
@@ -273,6 +299,7 @@ async def _start(
         requests=buckets.limiter("requests", limits.request_burst, limits.requests_per_second),
         secrets=secrets,
         probe_language_model=probe_language_model,
+        telemetry=telemetry,
     )
 
 

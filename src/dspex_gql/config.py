@@ -342,6 +342,64 @@ class AdminSettings(FileSection):
         return self
 
 
+class MetricsSettings(FileSection):
+    model_config = _section("METRICS_") | SettingsConfigDict(hide_input_in_errors=True)
+    from_files = ("token",)
+
+    enabled: bool = True
+    token: SecretStr | None = None
+    """`/metrics` on the API port answers only `Authorization: Bearer <token>`. Unset: it answers
+    anyone when the server binds a loopback address, and no one otherwise."""
+    port: int | None = Field(default=None, ge=0, le=65535)
+    """Serve the metrics on a listener of their own on this port instead of the API's `/metrics`
+    (for a scraper on a private network; 0: any free port)."""
+    host: str = "127.0.0.1"
+    """The address that listener binds."""
+    max_operation_names: int = Field(default=200, ge=1)
+    """Distinct operation names labelled; later new names count as `other`."""
+    max_models: int = Field(default=100, ge=1)
+    """Distinct language models labelled; later new ones count as `other`."""
+
+
+class LogSettings(BaseSettings):
+    model_config = _section("LOG_")
+
+    format: Literal["text", "json"] = "text"
+    """`json`: one JSON object a line (`time level logger message request_id`, `exception`)."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _known_format(cls, format: object) -> object:
+        if format not in ("text", "json"):
+            raise ValueError(f"DSPEX_LOG_FORMAT must be text or json, not {format!r}")
+        return format
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _known_level(cls, level: object) -> object:
+        level = level.upper() if isinstance(level, str) else level
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError(
+                f"DSPEX_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}"
+            )
+        return level
+
+
+class TracingSettings(BaseSettings):
+    model_config = _section("OTEL_")
+
+    endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "DSPEX_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "endpoint"
+        ),
+    )
+    """An OTLP/HTTP collector (`http://collector:4318`): requests, SQL statements and language
+    model calls are traced there (needs `pip install dspex-gql[otel]`). Unset: no tracing."""
+    service_name: str = "dspex-gql"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DSPEX_", extra="forbid")
 
@@ -366,6 +424,9 @@ class Settings(BaseSettings):
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @model_validator(mode="after")
     def _procrastinate_on_postgresql(self) -> Self:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dspex_gql.graphql.errors import INTERNAL_SERVER_ERROR, PAYLOAD_TOO_LARGE, SERVICE_UNAVAILABLE
+from dspex_gql.observability import request_scope
 from dspex_gql.storable_input import printable
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -149,7 +150,8 @@ def fitting_reason(reason: str) -> str:
 
 class RequestId:
     """Give every request an id (a sane incoming X-Request-ID, or a new one), echo it in the
-    response, and leave it in `scope["state"]["request_id"]` for logs and the audit log."""
+    response, and leave it in `scope["state"]["request_id"]` for the audit log and in the
+    logging context (`request_scope`) for every log line the request causes."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -167,7 +169,8 @@ class RequestId:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        with request_scope(request_id):
+            await self.app(scope, receive, send_with_id)
 
 
 def _incoming_id(scope: Scope) -> str | None:

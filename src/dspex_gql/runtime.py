@@ -26,6 +26,7 @@ from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.service import ExecutionService
 from dspex_gql.identity import Actor
 from dspex_gql.language_models.service import LanguageModelService
+from dspex_gql.observability import Telemetry
 from dspex_gql.optimization_runs.service import EvaluationService, OptimizationService
 from dspex_gql.orchestrator.reclaim import RunReclamation
 from dspex_gql.programs.service import ProgramService
@@ -59,6 +60,8 @@ class Runtime:
     """Encrypts and decrypts the secrets stored in the database (language models' API keys)."""
     probe_language_model: LanguageModelProbe
     """Answers `testLanguageModel` with one tiny call to the model."""
+    telemetry: Telemetry
+    """The process's metrics (and traces, when an exporter is configured)."""
 
 
 class Services:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dspex_gql.errors import Conflict
 from dspex_gql.jobs.errors import AlreadyQueued
 from dspex_gql.jobs.queue import TASK, cancel, enqueue
+from dspex_gql.observability import request_scope
 from tests.jobs.support import ON_POSTGRESQL, jobs_of
 
 pytestmark = ON_POSTGRESQL
@@ -35,7 +36,8 @@ async def test_a_job_deferred_in_a_committed_transaction_waits_as_todo(
 ) -> None:
     run_id = uuid.uuid4()
     async with sessions() as session, session.begin():
-        job_id = await enqueue(session, "execution", run_id, queue, priority=3)
+        with request_scope("the-request"):
+            job_id = await enqueue(session, "execution", run_id, queue, priority=3)
 
     [job] = await jobs_of(sessions, "execution", run_id)
     assert job["id"] == job_id
@@ -43,7 +45,11 @@ async def test_a_job_deferred_in_a_committed_transaction_waits_as_todo(
     assert job["queue_name"] == queue
     assert job["task_name"] == TASK == "dspex.run"
     assert job["lock"] == job["queueing_lock"] == f"execution:{run_id}"
-    assert job["args"] == {"kind": "execution", "run_id": str(run_id)}
+    assert job["args"] == {
+        "kind": "execution",
+        "run_id": str(run_id),
+        "request_id": "the-request",  # its worker's log lines of the run carry it
+    }
     assert job["priority"] == 3
     assert job["attempts"] == 0
 

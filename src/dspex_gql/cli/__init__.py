@@ -4,7 +4,6 @@ API keys, and watch runs."""
 from __future__ import annotations
 
 import argparse
-import logging
 
 from dspex_gql import __version__
 from dspex_gql.cli import accounts, database, export, runs, server
@@ -27,9 +26,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from dspex_gql.config import LogSettings
+    from dspex_gql.observability import configure_logging
+
+    configure_logging(LogSettings())
     args.command(args)
 
 

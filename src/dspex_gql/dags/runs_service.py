@@ -144,7 +144,9 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             changes = {"status": [run.status, RunStatus.CANCELLED]}
             audit.record(tx, self._actor, "dag.cancel", "DagRun", id, changes)
 
-        await self._runs.cancel(self._uow, DAG_RUNS, run, CANCELLED_BY_USER, record_in_audit_log)
+        await self._runs.cancel(
+            self._uow, DAG_RUNS, run, CANCELLED_BY_USER, record_in_audit_log, by=self._actor
+        )
         return await self.get(id)
 
     async def node_rows(

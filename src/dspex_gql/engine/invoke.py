@@ -7,6 +7,7 @@ CUSTOM program whose implementation it names itself, with `request.implementatio
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from dspex_gql.engine.adapters.base import Adapter, AdapterRequest, AdapterResult
@@ -26,12 +27,28 @@ def runs_itself(adapter: Adapter, implementation: str) -> bool:
     )
 
 
+Observe = Callable[[Awaitable[AdapterResult]], Awaitable[AdapterResult]]
+"""Awaits one run and returns its result, noting what it likes on the way (metrics, a span)."""
+
+
 class ProgramInvoker:
-    def __init__(self, adapters: AdapterRegistry, custom_programs: CustomProgramRegistry) -> None:
+    def __init__(
+        self,
+        adapters: AdapterRegistry,
+        custom_programs: CustomProgramRegistry,
+        observe: Observe | None = None,
+    ) -> None:
         self.adapters = adapters
         self.custom_programs = custom_programs
+        self.observe = observe
 
     async def __call__(
+        self, adapter_name: str, implementation: str | None, request: AdapterRequest
+    ) -> AdapterResult:
+        run = self._run(adapter_name, implementation, request)
+        return await (run if self.observe is None else self.observe(run))
+
+    async def _run(
         self, adapter_name: str, implementation: str | None, request: AdapterRequest
     ) -> AdapterResult:
         adapter = self.adapters.get(adapter_name)

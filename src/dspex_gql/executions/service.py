@@ -133,7 +133,7 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
             audit.record(tx, self._actor, "execution.cancel", "Execution", id, changes)
 
         await self._runs.cancel(
-            self._uow, EXECUTIONS, execution, CANCELLED_BY_USER, record_in_audit_log
+            self._uow, EXECUTIONS, execution, CANCELLED_BY_USER, record_in_audit_log, by=self._actor
         )
         return await self.get(id)
 

@@ -28,6 +28,7 @@ from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
 from dspex_gql.graphql.execution import ServiceExecutionContext
 from dspex_gql.graphql.input_check import InputCheck
+from dspex_gql.graphql.observation import OperationMetrics, count_errors, counted_subscription
 from dspex_gql.graphql.revocation import ended_on_revocation, is_subscription
 from dspex_gql.graphql.security import present, security_extensions
 from dspex_gql.language_models.schema import LanguageModelMutation, LanguageModelQuery
@@ -99,7 +100,8 @@ class Schema(strawberry.Schema):
             allowed_operation_types,
         )
         if isinstance(context_value, Context) and is_subscription(query, operation_name):
-            return ended_on_revocation(results, context_value)
+            ended = ended_on_revocation(results, context_value)
+            return counted_subscription(ended, context_value.runtime.telemetry)
         return results
 
     def process_errors(
@@ -108,9 +110,11 @@ class Schema(strawberry.Schema):
         """Errors as clients see them (`security.present`), replaced in place: Strawberry calls
         this with the errors of every result it returns — of queries, mutations, each
         subscription event, and failures before execution — so none escapes it."""
-        origin = getattr(execution_context and execution_context.context, "origin", None)
-        request_id = getattr(origin, "request_id", None)
+        context = execution_context and execution_context.context
+        request_id = getattr(getattr(context, "origin", None), "request_id", None)
         errors[:] = [present(error, request_id) for error in errors]
+        if isinstance(context, Context):
+            count_errors(context.runtime.telemetry, errors)
 
     async def execute(
         self,
@@ -144,6 +148,7 @@ def build_schema(settings: GraphQLSettings | None = None) -> Schema:
         subscription=Subscription,
         types=ERROR_TYPES,
         extensions=[
+            OperationMetrics,
             *security_extensions(settings or GraphQLSettings()),
             Authentication,
             InputCheck,

@@ -17,6 +17,7 @@ from procrastinate.job_context import AbortReason
 
 from dspex_gql.jobs.conninfo import conninfo
 from dspex_gql.jobs.queue import TASK
+from dspex_gql.observability import request_scope
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,15 @@ def procrastinate_app(
     app = procrastinate.App(connector=connector)
 
     @app.task(name=TASK, pass_context=True, retry=RESUME)
-    async def run(context: procrastinate.JobContext, kind: str, run_id: str) -> None:
+    async def run(
+        context: procrastinate.JobContext, kind: str, run_id: str, request_id: str | None = None
+    ) -> None:
         def aborted() -> bool:
             return context.abort_reason() is AbortReason.USER_REQUEST
 
         try:
-            await handler(kind, UUID(run_id), aborted)
+            with request_scope(request_id):
+                await handler(kind, UUID(run_id), aborted)
         except asyncio.CancelledError:
             logger.info("%s:%s cancelled: %s", kind, run_id, context.abort_reason())
             raise

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.jobs.errors import AlreadyQueued
+from dspex_gql.observability import current_request_id
 
 EXECUTIONS = "executions"
 """Executions and program initializations: the runs of no lane, sharing the process's slots."""
@@ -29,7 +30,8 @@ QUEUES = {"execution": EXECUTIONS, "optimization": OPTIMIZATIONS, "dag": DAGS}
 """The queue of each orchestrator lane (`RunJob.lane`; "execution" names the shared slots)."""
 
 TASK = "dspex.run"
-"""The one task of every run; its arguments say which: `{"kind": ..., "run_id": ...}`."""
+"""The one task of every run; its arguments say which: `{"kind": ..., "run_id": ...}`, and
+`request_id`, the request that queued it (its worker's lines of the run carry it)."""
 QUEUEING_LOCK_INDEX = "procrastinate_jobs_queueing_lock_idx_v1"
 """At most one `todo` job per queueing lock: a second enqueue of a waiting run breaks it."""
 
@@ -80,7 +82,9 @@ async def enqueue(
         "task": TASK,
         "priority": priority,
         "lock": lock,
-        "args": json.dumps({"kind": kind, "run_id": str(run_id)}),
+        "args": json.dumps(
+            {"kind": kind, "run_id": str(run_id), "request_id": current_request_id()}
+        ),
     }
     # A SAVEPOINT rather than a look first: a look and then the insert would race with a
     # concurrent enqueue of the same run, and the insert that loses would abort the caller's

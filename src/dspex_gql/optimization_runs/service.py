@@ -134,7 +134,7 @@ class OptimizationService(ResourceService[OptimizationRun, OptimizationRunReposi
             audit.record(tx, self._actor, "optimization.cancel", "OptimizationRun", id, changes)
 
         await self._runs.cancel(
-            self._uow, OPTIMIZATIONS, run, CANCELLED_BY_USER, record_in_audit_log
+            self._uow, OPTIMIZATIONS, run, CANCELLED_BY_USER, record_in_audit_log, by=self._actor
         )
         return await self.get(id)
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Hashable, Mapping
+from collections.abc import AsyncIterator, Hashable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
@@ -38,6 +40,33 @@ class Job(Protocol):
     async def abandon(self, reason: str) -> None: ...
 
 
+SHARED_LANE = "shared"
+"""The name the shared slots go by in `Orchestrator.lanes` (jobs without a lane of their own)."""
+
+
+@dataclass
+class Lane:
+    """Slots for jobs, and how many wait for one and how many hold one."""
+
+    slots: asyncio.Semaphore
+    waiting: int = field(default=0, init=False)
+    running: int = field(default=0, init=False)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        self.waiting += 1
+        try:
+            await self.slots.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            self.slots.release()
+
+
 def cancel_reason(error: asyncio.CancelledError, default: str = "Cancelled") -> str:
     return str(error.args[0]) if error.args else default
 
@@ -50,8 +79,8 @@ class Orchestrator:
         shutdown_grace: float = 0.0,
         lanes: Mapping[str, int] | None = None,
     ) -> None:
-        self._slots = asyncio.Semaphore(max_concurrency)
-        self._lanes = {name: asyncio.Semaphore(size) for name, size in (lanes or {}).items()}
+        self._shared = Lane(asyncio.Semaphore(max_concurrency))
+        self._lanes = {name: Lane(asyncio.Semaphore(size)) for name, size in (lanes or {}).items()}
         self._shutdown_grace = shutdown_grace
         self._tasks: dict[Hashable, asyncio.Task[None]] = {}
         self._cancelling: set[Hashable] = set()
@@ -71,6 +100,11 @@ class Orchestrator:
     @property
     def running(self) -> int:
         return len(self._tasks)
+
+    @property
+    def lanes(self) -> Mapping[str, Lane]:
+        """Every lane by name, the shared slots as `SHARED_LANE`."""
+        return {SHARED_LANE: self._shared, **self._lanes}
 
     def submit(self, job: Job) -> None:
         """Start the job; once stopping, a job submitted late is recorded as abandoned instead."""
@@ -118,7 +152,7 @@ class Orchestrator:
     async def _drive(self, job: Job) -> None:
         started = False
         try:
-            async with self._lanes.get(getattr(job, "lane", ""), self._slots):
+            async with self._lanes.get(getattr(job, "lane", ""), self._shared).slot():
                 started = True
                 await job.run()
         except asyncio.CancelledError as error:

@@ -1,9 +1,20 @@
 import asyncio
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Generic, Self
 
 from .errors import SubscriberOverflow
 from .events import E
+
+
+@dataclass
+class Losses:
+    """What the buffers of one hub dropped, for its metrics."""
+
+    coalesced: int = 0
+    """Events replaced by a later one of the same key before their subscriber read them."""
+    overflowed: int = 0
+    """Subscribers ended because they fell too far behind."""
 
 
 class CoalescingBuffer(Generic[E]):
@@ -13,8 +24,9 @@ class CoalescingBuffer(Generic[E]):
     key then ends the buffer: the reader gets `SubscriberOverflow` instead of more events.
     """
 
-    def __init__(self, max_keys: int) -> None:
+    def __init__(self, max_keys: int, losses: Losses | None = None) -> None:
         self._max_keys = max_keys
+        self._losses = losses or Losses()
         self._pending: OrderedDict[str, E] = OrderedDict()
         self._wakeup = asyncio.Event()
         self._ended = False
@@ -23,7 +35,10 @@ class CoalescingBuffer(Generic[E]):
     def put(self, event: E) -> None:
         if self._ended:
             return
-        if event.key not in self._pending and len(self._pending) >= self._max_keys:
+        if event.key in self._pending:
+            self._losses.coalesced += 1
+        elif len(self._pending) >= self._max_keys:
+            self._losses.overflowed += 1
             self.end(SubscriberOverflow(f"more than {self._max_keys} distinct keys unread"))
             return
         self._pending[event.key] = event

@@ -8,7 +8,7 @@ from typing import Any, Self
 
 from broadcaster import Broadcast
 
-from .buffer import CoalescingBuffer
+from .buffer import CoalescingBuffer, Losses
 from .connection import BackendConnection
 from .errors import HubUnavailable, SubscriberOverflow
 from .events import E, Event
@@ -70,6 +70,8 @@ class Hub:
         self._check_soon = asyncio.Event()
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(OUTBOX_SIZE)
         self._undelivered = 0
+        self.losses = Losses()
+        """What subscribers' buffers dropped (coalesced events, overflowed subscribers)."""
         self._dropping = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -104,6 +106,11 @@ class Hub:
                 self._outbox.put_nowait((channel, payload))
             except asyncio.QueueFull:
                 self._lost(f"the outbox is full ({OUTBOX_SIZE} events)")
+
+    @property
+    def backlog(self) -> int:
+        """Events published and not yet handed to the backend."""
+        return self._outbox.qsize()
 
     @property
     def undelivered(self) -> int:
@@ -149,7 +156,7 @@ class Hub:
     async def subscribe(self, channel: str, event_type: type[E]) -> AsyncIterator[AsyncIterator[E]]:
         """Events published on `channel` from the moment this returns, until the block exits."""
         feed = self._feed(channel, event_type)
-        buffer = CoalescingBuffer[E](self._buffer_size)
+        buffer = CoalescingBuffer[E](self._buffer_size, self.losses)
         feed.add(buffer)
         try:
             await feed.wait_subscribed()

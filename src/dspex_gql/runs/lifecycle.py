@@ -127,6 +127,7 @@ class RunJob(ABC):
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
+        self._log("resumed after a restart" if self.started_at else "started")
         self.started_at = self.started_at or utcnow()
         self._clock = time.perf_counter()
         if self.reports_running:
@@ -159,6 +160,7 @@ class RunJob(ABC):
         if phase.is_terminal:
             values.setdefault("completed_at", utcnow())
         await uninterrupted(self.runs.reporter.finish(self, self._change(phase, values)))
+        self._ended(phase, values.get("error"))
 
     async def announce(self, stored: Any) -> None:
         """Tell subscribers what `store` stored."""
@@ -177,6 +179,17 @@ class RunJob(ABC):
             await self.finish(Phase.SUSPENDED)
             return
         await self.finish(Phase.CANCELLED, error=reason)
+
+    def _ended(self, phase: Phase, error: str | None) -> None:
+        if phase is Phase.SUSPENDED:
+            self._log("suspended for the next process to resume", status=phase.value)
+            return
+        self.runs.outcomes[self.kind, phase.value] += 1
+        why = f": {error}" if error else ""
+        self._log(f"finished {phase.value}{why}", status=phase.value, reason=error)
+
+    def _log(self, what: str, **fields: Any) -> None:
+        logger.info("%s %s", self.key, what, extra={"run": str(self.key), **fields})
 
     def _change(self, phase: Phase, values: Mapping[str, Any]) -> StateChange:
         self.sequence += 1

@@ -10,6 +10,7 @@ process's lease, the hub, and the job queue when runs go to worker processes (`D
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
@@ -18,6 +19,7 @@ from uuid import UUID
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict
+from dspex_gql.identity import Actor
 from dspex_gql.orchestrator import Job, Orchestrator, ProgressReporter
 from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.pubsub import Hub
@@ -46,6 +48,8 @@ class Runs:
         self.hub = hub
         self.queue = queue
         """Where runs of the kinds it takes go instead of this process's orchestrator."""
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        """Runs this process ended, by kind and terminal status (`("execution", "completed")`)."""
 
     async def owner(self) -> UUID:
         """The id of this process's lease, which a new run's row carries (renewed if overdue)."""
@@ -101,6 +105,8 @@ class Runs:
         run: Any,
         reason: str,
         audit: Callable[[UnitOfWork], None],
+        *,
+        by: Actor,
     ) -> None:
         """Cancel a run once: its job when this process runs it, else its row in place (another
         replica's run, which stops at its next write; or an orphan) and its queued job, which
@@ -110,6 +116,9 @@ class Runs:
         key = kind.key(run.id)
         if self.orchestrator.cancelling(key):
             raise Conflict(f"The {kind.name} is already being cancelled")
+        logger.info(
+            "%s cancelled by user %s", key, by.user_id, extra={"run": str(key), "by": by.user_id}
+        )
         if await self.orchestrator.cancel(key, reason):
             async with uow() as tx:
                 audit(tx)
@@ -120,6 +129,7 @@ class Runs:
             if recorded is None:
                 raise Conflict(f"The {kind.name} finished before it could be cancelled")
             await kind.ended(tx.session, run)
+            self.outcomes[kind.name, Phase.CANCELLED.value] += 1
             queue = self._queue_of(kind.name)
             if queue is not None:
                 await queue.cancel(tx, kind.name, run.id)
