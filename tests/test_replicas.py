@@ -16,9 +16,13 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from dspex_gql.config import DatabaseSettings, ExecutionSettings, Settings
-from dspex_gql.executions.models import Execution
+from dspex_gql.executions.job import EXECUTIONS
+from dspex_gql.executions.models import Execution, ExecutionStatus
+from dspex_gql.executions.repository import ExecutionRepository
+from dspex_gql.identity import Origin
 from dspex_gql.orchestrator.processes import ServiceProcess, this_machine
 from dspex_gql.runs import RunKey
+from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.runtime import Runtime
 from tests.support.app import make_settings, running
 from tests.support.factories import create_program, execute, get_execution, until_running
@@ -122,6 +126,50 @@ class TestASecondReplica:
 
         assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 40)
         assert stored == list(range(40))
+
+
+class TestACancellationOnAnotherReplica:
+    async def test_wins_over_a_write_of_the_run_made_after_it_was_read(
+        self, database_url: str
+    ) -> None:
+        """The replica that cancels stores CANCELLED on the row in place; the run's own process may
+        write a state between that replica's read and its write (the cancel used to be refused as
+        "finished before it could be cancelled")."""
+        settings = with_lease(make_settings(database_url), seconds=3600)
+        async with running(settings) as first, running(settings) as second:
+            tenant = await new_tenant(first)
+            async with GraphQLClient.for_app(first, tenant.admin_key) as client:
+                program = await create_program(client, configuration={"latency_ms": 60_000})
+                execution = await execute(client, program["id"])
+                await until_running(first, tenant.admin_key, execution["id"])
+            id = uuid.UUID(execution["id"])
+            read = await stored_execution(second, tenant, id)
+            await a_state_written_by_its_process(first, id)
+            actor = await runtime(second).authenticator.authenticate(
+                f"Bearer {tenant.admin_key}", Origin()
+            )
+            await runtime(second).runs.cancel(
+                runtime(second).uow, EXECUTIONS, read, CANCELLED_BY_USER, lambda _: None, by=actor
+            )
+            after = await stored_execution(second, tenant, id)
+
+        assert after.status is ExecutionStatus.CANCELLED
+        assert after.error == CANCELLED_BY_USER
+        assert after.sequence == read.sequence + 2, "after the state written meanwhile"
+
+
+async def stored_execution(app: FastAPI, tenant: Tenant, id: uuid.UUID) -> Execution:
+    async with runtime(app).uow.read() as tx:
+        found = await ExecutionRepository(tx.session, uuid.UUID(tenant.organization_id)).get(id)
+    assert found is not None
+    return found
+
+
+async def a_state_written_by_its_process(app: FastAPI, id: uuid.UUID) -> None:
+    async with runtime(app).uow() as tx:
+        await tx.session.execute(
+            update(Execution).where(Execution.id == id).values(sequence=Execution.sequence + 1)
+        )
 
 
 class TestAnEarlierLifeOfThisProcess:

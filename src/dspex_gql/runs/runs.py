@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.repository import Recorded
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict
 from dspex_gql.identity import Actor
@@ -31,6 +32,8 @@ from dspex_gql.runs.queueing import RunQueue
 logger = logging.getLogger(__name__)
 
 CANCELLED_BY_USER = "Cancelled by user"
+CANCEL_ATTEMPTS = 5
+"""How often a cancellation in place reads the run again when its process wrote meanwhile."""
 
 
 class Runs:
@@ -95,6 +98,22 @@ class Runs:
             except Exception:
                 logger.warning("could not publish %s", event.key, exc_info=True)
 
+    @staticmethod
+    async def _cancel_in_place(
+        tx: UnitOfWork, kind: RunKind, run: Any, reason: str
+    ) -> tuple[Any, Recorded]:
+        """Store CANCELLED on the run's row, after whatever state its process wrote since `run`
+        was read (a progress write moves its sequence on); refused only once the run has ended."""
+        values = {"error": reason, "completed_at": utcnow()}
+        for _ in range(CANCEL_ATTEMPTS):
+            recorded = await kind.record(tx.session, run, run.sequence + 1, Phase.CANCELLED, values)
+            if recorded is not None:
+                return run, recorded
+            run = await kind.repository(tx.session, run.organization_id).get(run.id)
+            if run is None or run.status.is_terminal:
+                break
+        raise Conflict(f"The {kind.name} finished before it could be cancelled")
+
     async def wait(self, key: RunKey, seconds: float) -> bool:
         return await self.orchestrator.wait(key, seconds)
 
@@ -124,10 +143,7 @@ class Runs:
                 audit(tx)
             return
         async with uow() as tx:
-            values = {"error": reason, "completed_at": utcnow()}
-            recorded = await kind.record(tx.session, run, run.sequence + 1, Phase.CANCELLED, values)
-            if recorded is None:
-                raise Conflict(f"The {kind.name} finished before it could be cancelled")
+            run, recorded = await self._cancel_in_place(tx, kind, run, reason)
             await kind.ended(tx.session, run)
             self.outcomes[kind.name, Phase.CANCELLED.value] += 1
             queue = self._queue_of(kind.name)
