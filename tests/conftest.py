@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -56,6 +57,19 @@ async def database_url(
     server = service_url(POSTGRES, "PostgreSQL")
     url = await create_database(server, f"dspex_test_{uuid.uuid4().hex[:10]}")
     await migrations.upgrade(url)
+    yield url
+    await drop_database(server, make_url(url).database or "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each kind (not migrated) for this test alone: for migrations and
+    for processes started on a database of their own."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    server = service_url(POSTGRES, "PostgreSQL")
+    url = await create_database(server, f"dspex_fresh_{uuid.uuid4().hex[:10]}")
     yield url
     await drop_database(server, make_url(url).database or "")
 

@@ -10,18 +10,16 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from dspex_gql import __version__
 from dspex_gql.cli import _parser
 from dspex_gql.db import migrations
-from tests.support.databases import create_database, drop_database
-from tests.support.external_services import POSTGRES, REDIS, service_url
+from tests.support.external_services import REDIS, service_url
 from tests.support.factories import create_program, execute, unique
 from tests.support.processes import Server, clean_env, one_error_line, run_cli, start_cli
 from tests.support.websocket_client import Socket
@@ -32,17 +30,6 @@ CANCEL = "mutation($id: ID!) { cancelExecution(id: $id) { __typename } }"
 ORGANIZATION_LINE = re.compile(r"^Organization: .* \((\S+)\)$", re.M)
 NO_KEY = "5d3bd4b5-0f2c-4a8e-9d36-2f5a8f3b7c11"
 KEY_LINE = re.compile(r"^(?:Admin )?API key: (dsx_\S+)$", re.M)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        return
-    server = service_url(POSTGRES, "PostgreSQL")
-    url = await create_database(server, f"dspex_cli_{uuid.uuid4().hex[:10]}")
-    yield url
-    await drop_database(server, make_url(url).database or "")
 
 
 @pytest.fixture(scope="class")

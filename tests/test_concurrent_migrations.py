@@ -10,21 +10,17 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
-import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dspex_gql.db import migrations
 from dspex_gql.models import Base
-from tests.support.databases import create_database, drop_database
-from tests.support.external_services import POSTGRES, service_url
 from tests.support.processes import STARTUP_SECONDS, clean_env
 
 REPLICAS = 4
@@ -33,17 +29,6 @@ WAITING_FOR_THE_LOCK = """
     WHERE locktype = 'advisory' AND NOT granted
       AND database = (SELECT oid FROM pg_database WHERE datname = $1)
 """
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        return
-    server = service_url(POSTGRES, "PostgreSQL")
-    url = await create_database(server, f"dspex_lock_{uuid.uuid4().hex[:10]}")
-    yield url
-    await drop_database(server, make_url(url).database or "")
 
 
 def start_migrations(url: str, workdir: Path) -> list[subprocess.Popen[str]]:

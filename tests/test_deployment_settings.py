@@ -4,18 +4,13 @@ replicas."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
 
 from dspex_gql.app import secrets_of
 from dspex_gql.config import SecretsSettings, ServerSettings, Settings
-from tests.support.databases import create_database, drop_database
-from tests.support.external_services import POSTGRES, service_url
 from tests.support.people import SIGN_IN
 from tests.support.processes import Server, clean_env, one_error_line, run_cli
 
@@ -29,17 +24,6 @@ def secret_file(directory: Path, name: str, content: str) -> str:
     path = directory / name
     path.write_text(content + "\n")  # as `echo` and most editors leave it
     return str(path)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        return
-    server = service_url(POSTGRES, "PostgreSQL")
-    url = await create_database(server, f"dspex_seed_{uuid.uuid4().hex[:10]}")
-    yield url
-    await drop_database(server, make_url(url).database or "")
 
 
 class TestSecretsFromFiles:

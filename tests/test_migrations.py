@@ -4,10 +4,6 @@ of it again."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -21,23 +17,9 @@ from dspex_gql.jobs.tables import ours
 from dspex_gql.models import Base
 from tests.programs.helpers import STATS_QUERY
 from tests.support.app import make_settings, running
-from tests.support.databases import create_database, drop_database
-from tests.support.external_services import POSTGRES, service_url
 from tests.support.factories import create_program, execute
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import new_tenant
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
-        return
-    server = service_url(POSTGRES, "PostgreSQL")
-    url = await create_database(server, f"dspex_migrations_{uuid.uuid4().hex[:10]}")
-    yield url
-    await drop_database(server, make_url(url).database or "")
-
 
 PROCRASTINATE_TABLES = {
     "procrastinate_jobs",
@@ -87,59 +69,59 @@ async def differences(url: str) -> list[object]:
     return diff
 
 
-async def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
-    queue = PROCRASTINATE_TABLES if on_postgresql(empty_database) else set()
+async def test_upgrade_downgrade_upgrade(fresh_database: str) -> None:
+    queue = PROCRASTINATE_TABLES if on_postgresql(fresh_database) else set()
 
-    await migrations.upgrade(empty_database)
-    assert await tables(empty_database) == set(Base.metadata.tables) | queue
+    await migrations.upgrade(fresh_database)
+    assert await tables(fresh_database) == set(Base.metadata.tables) | queue
 
-    await migrations.downgrade(empty_database, "base")
-    assert await tables(empty_database) == set()
-    assert await migrations.current_revision(empty_database) is None
-    if on_postgresql(empty_database):
-        assert await procrastinate_objects(empty_database) == set()
+    await migrations.downgrade(fresh_database, "base")
+    assert await tables(fresh_database) == set()
+    assert await migrations.current_revision(fresh_database) is None
+    if on_postgresql(fresh_database):
+        assert await procrastinate_objects(fresh_database) == set()
 
-    await migrations.upgrade(empty_database)
-    assert await migrations.current_revision(empty_database) is not None
-
-
-async def test_the_migrations_build_exactly_the_models(empty_database: str) -> None:
-    await migrations.upgrade(empty_database)
-
-    assert await differences(empty_database) == []
+    await migrations.upgrade(fresh_database)
+    assert await migrations.current_revision(fresh_database) is not None
 
 
-@pytest.mark.parametrize("empty_database", ["postgresql"], indirect=True)
+async def test_the_migrations_build_exactly_the_models(fresh_database: str) -> None:
+    await migrations.upgrade(fresh_database)
+
+    assert await differences(fresh_database) == []
+
+
+@pytest.mark.parametrize("fresh_database", ["postgresql"], indirect=True)
 async def test_procrastinate_s_objects_are_all_removed_by_its_downgrade(
-    empty_database: str,
+    fresh_database: str,
 ) -> None:
-    await migrations.upgrade(empty_database, "0008")
-    before = await procrastinate_objects(empty_database)
-    await migrations.upgrade(empty_database, "0009")
-    installed = await procrastinate_objects(empty_database)
+    await migrations.upgrade(fresh_database, "0008")
+    before = await procrastinate_objects(fresh_database)
+    await migrations.upgrade(fresh_database, "0009")
+    installed = await procrastinate_objects(fresh_database)
 
-    await migrations.downgrade(empty_database, "0008")
+    await migrations.downgrade(fresh_database, "0008")
 
     assert before == set()
     assert {f"relation {table}" for table in PROCRASTINATE_TABLES} < installed
     assert {"function procrastinate_defer_jobs_v1", "type procrastinate_job_status"} < installed
-    assert await procrastinate_objects(empty_database) == set()
+    assert await procrastinate_objects(fresh_database) == set()
 
 
-async def test_autogenerate_as_configured_finds_nothing_to_do(empty_database: str) -> None:
+async def test_autogenerate_as_configured_finds_nothing_to_do(fresh_database: str) -> None:
     """`alembic check` runs env.py, whose filter keeps procrastinate's tables out of it."""
-    await migrations.upgrade(empty_database)
+    await migrations.upgrade(fresh_database)
 
-    engine = create_async_engine(empty_database)
+    engine = create_async_engine(fresh_database)
     async with engine.connect() as connection:
         await connection.run_sync(lambda sync: command.check(migrations.alembic_config(sync)))
     await engine.dispose()
 
 
-async def test_program_stats_are_counted_from_the_history_on_upgrade(empty_database: str) -> None:
+async def test_program_stats_are_counted_from_the_history_on_upgrade(fresh_database: str) -> None:
     """0010 fills its running totals from the executions already stored."""
-    await migrations.upgrade(empty_database)
-    settings = make_settings(empty_database)
+    await migrations.upgrade(fresh_database)
+    settings = make_settings(fresh_database)
     async with running(settings) as app:
         tenant = await new_tenant(app)
         async with GraphQLClient.for_app(app, tenant.admin_key) as client:
@@ -148,8 +130,8 @@ async def test_program_stats_are_counted_from_the_history_on_upgrade(empty_datab
                 await execute(client, program["id"], inputs={"question": question}, wait=True)
             before = await client.data(STATS_QUERY, id=program["id"])
 
-    await migrations.downgrade(empty_database, "0009")
-    await migrations.upgrade(empty_database)
+    await migrations.downgrade(fresh_database, "0009")
+    await migrations.upgrade(fresh_database)
 
     async with running(settings) as app, GraphQLClient.for_app(app, tenant.admin_key) as client:
         after = await client.data(STATS_QUERY, id=program["id"])
