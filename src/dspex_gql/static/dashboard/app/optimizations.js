@@ -43,6 +43,16 @@ const COMPARED = `query($id: ID!) { optimizationRun(id: $id) {
   id name status strategy iterationsCompleted maxIterations bestScore totalCost program { name } } }`;
 
 const IMPORTANCE_EVERY_MS = 5000;
+/** The columns of a run in the list and in a comparison. */
+const RUN_COLUMNS = [
+    ["Run", (r) => h("strong", {}, r.name)],
+    ["Program", (r) => r.program.name, "muted"],
+    ["Strategy", (r) => r.strategy, "muted"],
+    ["Status", (r) => badge(r.status)],
+    ["Iterations", (r) => `${r.iterationsCompleted} / ${r.maxIterations}`, "num"],
+    ["Best score", (r) => format.score(r.bestScore), "num"],
+    ["Cost", (r) => format.cost(r.totalCost), "num"],
+];
 const TABLE_ROWS = 200;
 
 export async function optimizationList(main) {
@@ -60,17 +70,7 @@ export async function optimizationList(main) {
         compare.disabled = chosen.size < 2;
       },
     });
-  const columns = [
-    ["", pick, "narrow"],
-    ["Run", (r) => h("strong", {}, r.name)],
-    ["Program", (r) => r.program.name, "muted"],
-    ["Strategy", (r) => r.strategy, "muted"],
-    ["Status", (r) => badge(r.status)],
-    ["Iterations", (r) => `${r.iterationsCompleted} / ${r.maxIterations}`, "num"],
-    ["Best score", (r) => format.score(r.bestScore), "num"],
-    ["Cost", (r) => format.cost(r.totalCost), "num"],
-    ["Created", (r) => format.date(r.createdAt), "muted"],
-  ];
+  const columns = [["", pick, "narrow"], ...RUN_COLUMNS, ["Created", (r) => format.date(r.createdAt), "muted"]];
   replace(
     main,
     h("div", { class: "title-row" }, h("h1", {}, "Optimization runs"), compare),
@@ -334,15 +334,6 @@ function compareTable(runs) {
     dot.style.background = PALETTE[runs.indexOf(run) % PALETTE.length];
     return dot;
   };
-  const columns = [
-    ["", swatch, "narrow"],
-    ["Run", (r) => h("strong", {}, r.name)],
-    ["Program", (r) => r.program.name, "muted"],
-    ["Strategy", (r) => r.strategy, "muted"],
-    ["Status", (r) => badge(r.status)],
-    ["Iterations", (r) => `${r.iterationsCompleted} / ${r.maxIterations}`, "num"],
-    ["Best score", (r) => format.score(r.bestScore), "num"],
-    ["Cost", (r) => format.cost(r.totalCost), "num"],
-  ];
+  const columns = [["", swatch, "narrow"], ...RUN_COLUMNS];
   return table(columns, runs, { href: (r) => `#/optimizations/${r.id}` });
 }
