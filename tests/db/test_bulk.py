@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.base import JSONValue, UTCDateTime
-from dspex_gql.db.bulk import insert_many, update_many
+from dspex_gql.db.bulk import insert_many, update_many, upsert_many
 from dspex_gql.db.engine import create_engine
 
 
@@ -107,6 +107,20 @@ async def test_updates_change_only_the_rows_and_columns_given(
     for change in changes:
         expected[change["id"]] = expected[change["id"]] | change
     assert found == expected
+
+
+async def test_an_upsert_inserts_new_rows_and_sets_those_stored_already(
+    engine: AsyncEngine, table: Table
+) -> None:
+    rows = [sample(index) for index in range(10)]
+    async with AsyncSession(engine) as session, session.begin():
+        await insert_many(session, table, rows[:4])
+    again = [row | {"count": -row["count"], "data": {"again": True}} for row in rows[:4]]
+
+    async with AsyncSession(engine) as session, session.begin():
+        await upsert_many(session, table, again + rows[4:])
+
+    assert await stored(engine, table) == {row["id"]: row for row in again + rows[4:]}
 
 
 async def test_nothing_to_write_is_no_statement(engine: AsyncEngine, table: Table) -> None:

@@ -7,11 +7,16 @@ in `tests/test_migrations.py`."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
+from dspex_gql.dags.writing import EXECUTIONS
+from dspex_gql.db.bulk import upsert_many
+from dspex_gql.runtime import Runtime
 from tests.dags.runs_support import active_dag, call, finished, started
 from tests.programs.helpers import PRICED_FAILING_ON_BOOM, STATS_QUERY
 from tests.support.factories import create_program, errors, execute
@@ -110,3 +115,22 @@ async def test_concurrent_executions_are_each_counted_once(client: GraphQLClient
     assert (found["stats"]["executionCount"], found["stats"]["completedCount"]) == (30, 24)
     assert found["stats"]["failedCount"] == 6
     assert found == approximately(await totals_from_history(client, program["id"]))
+
+
+async def test_rows_written_again_after_a_lost_commit_are_counted_once(
+    app: FastAPI, tenant: Tenant, client: GraphQLClient
+) -> None:
+    """A DAG run's write whose commit went through though its answer was lost is written again
+    with the next state (`db.bulk.upsert_many`): the totals must not count those rows twice."""
+    program = await create_program(client, configuration=PRICED_FAILING_ON_BOOM)
+    dag = await active_dag(client, [call("only", program["id"], {"question": "$context.q"})])
+    await finished(app, tenant.admin_key, await started(client, dag, {"q": "Why?"}))
+    before = await stats_of(client, program["id"])
+    runtime: Runtime = app.state.runtime
+    async with runtime.uow() as tx:
+        query = select(EXECUTIONS).where(EXECUTIONS.c.program_id == uuid.UUID(program["id"]))
+        rows = [dict(row) for row in (await tx.session.execute(query)).mappings()]
+        await upsert_many(tx.session, EXECUTIONS, rows)
+
+    assert len(rows) == 1
+    assert await stats_of(client, program["id"]) == before

@@ -22,7 +22,7 @@ from dspex_gql.dags.plans import DagRunPlan, ProgramCall
 from dspex_gql.dags.progress import RunTotals
 from dspex_gql.dags.runs_repository import DagRunRepository, close_unfinished_nodes
 from dspex_gql.dags.writing import EXECUTIONS, NODE_EXECUTIONS, execution_row, node_row
-from dspex_gql.db.bulk import insert_many, update_many
+from dspex_gql.db.bulk import update_many, upsert_many
 from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
 from dspex_gql.engine.adapters.registry import NotRegistered
 from dspex_gql.engine.dags.definition import NodeDefinition
@@ -183,7 +183,7 @@ class DagRunJob(RunJob):
         await update_many(session, NODE_EXECUTIONS, node_rows)
         new = [row for row in call_rows if row["id"] not in self._calls_stored]
         changed = [_changes(row) for row in call_rows if row["id"] in self._calls_stored]
-        await insert_many(session, EXECUTIONS, new)
+        await upsert_many(session, EXECUTIONS, new)  # stored already if a lost commit held them
         await update_many(session, EXECUTIONS, changed)
         self._call_events = [ExecutionChanged(**_event_fields(row)) for row in call_rows]
         if self._uncounted_ms:

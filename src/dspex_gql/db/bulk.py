@@ -1,6 +1,7 @@
 """Many rows of one table in one statement, through the driver's executemany.
 
     await insert_many(session, Execution.__table__, rows)   # rows: dicts with the same keys
+    await upsert_many(session, Execution.__table__, rows)   # the same, or set what is stored
     await update_many(session, NodeExecution.__table__, rows)   # by primary key (`id`)
 
 SQLAlchemy's executemany builds and converts each row's parameters one by one, which for a DAG
@@ -18,6 +19,7 @@ indexes and five JSONB columns per row).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,6 +67,13 @@ async def insert_many(session: AsyncSession, table: Table, rows: Sequence[Row]) 
         await _execute(session, _insert_of(_dialect(session), table, tuple(rows[0])), rows)
 
 
+async def upsert_many(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
+    """Insert each row, or where its `id` is stored already, set its other columns: a write
+    retried after a commit whose answer was lost (the rows are there) stores the same again."""
+    if rows:
+        await _execute(session, _upsert_of(_dialect(session), table, tuple(rows[0])), rows)
+
+
 async def update_many(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
     """By primary key: each row's `id` picks the row, its other keys are the columns set."""
     if rows:
@@ -89,6 +98,16 @@ def _insert_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepar
         return _by_column(dialect, table, keys, sql + _unnest(dialect, table, keys))
     statement = insert(table).values({key: bindparam(key) for key in keys})
     return _prepare(dialect, statement, {key: key for key in keys}, table)
+
+
+@lru_cache(maxsize=64)
+def _upsert_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepared:
+    inserted = _insert_of(dialect, table, keys)
+    sets = ", ".join(
+        f"{_quoted(dialect, key)} = excluded.{_quoted(dialect, key)}" for key in keys if key != "id"
+    )
+    upsert = f"{inserted.sql} ON CONFLICT (id) DO UPDATE SET {sets}"
+    return dataclasses.replace(inserted, sql=upsert)
 
 
 @lru_cache(maxsize=64)
