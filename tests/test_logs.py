@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from dspex_gql.config import LogSettings
 from dspex_gql.db import migrations
 from dspex_gql.observability import configure_logging, request_scope
+from dspex_gql.observability.logs import HANDLER_NAME
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, service_url
 from tests.support.optimizations import LANDSCAPE, SPACE, training_data
@@ -254,7 +255,8 @@ class TestTextLines:
 class TestInProcess:
     def test_a_second_configuration_replaces_the_first_and_leaves_other_handlers(self) -> None:
         root = logging.getLogger()
-        others, level = list(root.handlers), root.level
+        level = root.level
+        others = [h for h in root.handlers if h.get_name() != HANDLER_NAME]  # an earlier test's
         first = configure_logging(LogSettings())
         second = configure_logging(LogSettings(format="json"))
         written = io.StringIO()

@@ -71,6 +71,19 @@ async def running_worker(
             await worker
 
 
+async def until_listening(sessions: async_sessionmaker[AsyncSession], queue: str) -> None:
+    """Until the worker of `queue` has run its LISTEN (a notification sent before that is not
+    seen: the worker just started; there is no event to await, so its connection is looked at)."""
+    pattern = f'%LISTEN "procrastinate_queue_v1#{queue}"%'
+    seen = text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE :pattern")
+    async with asyncio.timeout(SAFETY_SECONDS):
+        while True:
+            async with sessions() as session:
+                if await session.scalar(seen, {"pattern": pattern}):
+                    return
+            await asyncio.sleep(0.01)
+
+
 async def jobs_of(
     sessions: async_sessionmaker[AsyncSession], kind: str, run_id: UUID
 ) -> list[dict[str, Any]]:

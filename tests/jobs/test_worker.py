@@ -17,6 +17,7 @@ from tests.jobs.support import (
     jobs_of,
     running_worker,
     status_of,
+    until_listening,
 )
 
 pytestmark = ON_POSTGRESQL
@@ -43,6 +44,7 @@ async def test_a_listening_worker_starts_a_job_when_its_transaction_commits(
     run_id = uuid.uuid4()
     # Polling once a minute: only the notification of the commit can start the job in time.
     async with running_worker(jobs_app, queue, fetch_job_polling_interval=60):
+        await until_listening(sessions, queue)
         async with sessions() as session, session.begin():
             await enqueue(session, "DAG run", run_id, queue)
         async with asyncio.timeout(SAFETY_SECONDS):
