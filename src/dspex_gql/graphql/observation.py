@@ -1,12 +1,10 @@
-"""What the metrics see of GraphQL: each operation's name, type and time; each error's code;
-each open subscription."""
+"""What the metrics see of GraphQL: each operation's name, type and time; each error's code.
+Open subscriptions are counted where every subscription is wrapped already (`revocation.py`)."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncGenerator, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -58,15 +56,3 @@ def count_errors(telemetry: Telemetry, errors: list[GraphQLError]) -> None:
     for error in errors:
         code = (error.extensions or {}).get("code")
         telemetry.error(code if isinstance(code, str) else NO_CODE)
-
-
-async def counted_subscription(
-    results: AsyncGenerator[Any, None], telemetry: Telemetry
-) -> AsyncGenerator[Any, None]:
-    telemetry.subscriptions.inc()
-    try:
-        async with contextlib.aclosing(results):
-            async for result in results:
-                yield result
-    finally:
-        telemetry.subscriptions.dec()

@@ -53,23 +53,26 @@ def _operation_type(query: str, operation_name: str | None) -> OperationType | N
 async def ended_on_revocation(
     results: AsyncGenerator[R, None], context: Context
 ) -> AsyncGenerator[R | ExecutionResult, None]:
-    """`results`, until the credential of the connection stops working."""
-    async with contextlib.aclosing(results):
-        first = await anext(results, None)
-        if first is None:
-            return
-        if not context.signed_in:
-            yield first
-            async for result in results:
-                yield result
-            return
-        try:
-            async with _revocation(context) as revoked:
-                yield first  # watched already: a change the client makes after it says why
-                async for guarded in _until(results, revoked, context):
-                    yield guarded
-        except HubUnavailable as error:
-            yield _error(context, service_unavailable(error))
+    """`results`, until the credential of the connection stops working; counted as an open
+    subscription meanwhile (one wrapper per subscription on the event path, not two)."""
+    open_subscriptions = context.runtime.telemetry.subscriptions
+    with open_subscriptions.track_inprogress():
+        async with contextlib.aclosing(results):
+            first = await anext(results, None)
+            if first is None:
+                return
+            if not context.signed_in:
+                yield first
+                async for result in results:
+                    yield result
+                return
+            try:
+                async with _revocation(context) as revoked:
+                    yield first  # watched already: a change the client makes after it says why
+                    async for guarded in _until(results, revoked, context):
+                        yield guarded
+            except HubUnavailable as error:
+                yield _error(context, service_unavailable(error))
 
 
 async def _until(

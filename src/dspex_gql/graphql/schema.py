@@ -28,7 +28,7 @@ from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.errors import ERROR_TYPES, EXCEPTION_HANDLERS
 from dspex_gql.graphql.execution import ServiceExecutionContext
 from dspex_gql.graphql.input_check import InputCheck
-from dspex_gql.graphql.observation import OperationMetrics, count_errors, counted_subscription
+from dspex_gql.graphql.observation import OperationMetrics, count_errors
 from dspex_gql.graphql.revocation import ended_on_revocation, is_subscription
 from dspex_gql.graphql.security import present, security_extensions
 from dspex_gql.language_models.schema import LanguageModelMutation, LanguageModelQuery
@@ -100,8 +100,7 @@ class Schema(strawberry.Schema):
             allowed_operation_types,
         )
         if isinstance(context_value, Context) and is_subscription(query, operation_name):
-            ended = ended_on_revocation(results, context_value)
-            return counted_subscription(ended, context_value.runtime.telemetry)
+            return ended_on_revocation(results, context_value)
         return results
 
     def process_errors(
