@@ -98,7 +98,7 @@ from dspex_gql.dags.job import DagRunJob
 from dspex_gql.dags.models import DagVersion, NodeExecution
 from dspex_gql.dags.plans import DagRunPlan, ProgramCall, node_states
 from dspex_gql.dags.service import NewDag
-from dspex_gql.dags.writing import node_row
+from dspex_gql.dags.writing import node_changes
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.bulk import insert_many, update_many
 from dspex_gql.db.engine import create_engine
@@ -847,7 +847,7 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
     calls = list(job._dirty_calls.values())
 
     def build() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        nodes = [node_row(state, plan.organization_id, plan.id, 2) for state in plan.nodes.values()]
+        nodes = [node_changes(state, 2) for state in plan.nodes.values()]
         return nodes, [job._execution_row(call) for call in calls]
 
     building = []

@@ -137,3 +137,18 @@ async def test_a_connection_returned_mid_transaction_is_rolled_back(engine: Asyn
         count = (await connection.execute(text("SELECT count(*) FROM items"))).scalar()
 
     assert (in_transaction, count) == (False, 0)
+
+
+@pytest.mark.parametrize(
+    ("pragma", "expected"),
+    [
+        ("journal_mode", "wal"),
+        ("synchronous", 1),  # NORMAL: durable at checkpoints, safe in WAL mode
+        ("foreign_keys", 1),
+        ("temp_store", 2),  # MEMORY: trigger-writing statements journal in memory
+    ],
+)
+async def test_every_connection_is_configured(
+    connection: AsyncConnection, pragma: str, expected: object
+) -> None:
+    assert (await connection.execute(text(f"PRAGMA {pragma}"))).scalar() == expected

@@ -21,7 +21,7 @@ from dspex_gql.dags.models import RunStatus
 from dspex_gql.dags.plans import DagRunPlan, ProgramCall
 from dspex_gql.dags.progress import RunTotals
 from dspex_gql.dags.runs_repository import DagRunRepository, close_unfinished_nodes
-from dspex_gql.dags.writing import EXECUTIONS, NODE_EXECUTIONS, execution_row, node_row
+from dspex_gql.dags.writing import EXECUTIONS, NODE_EXECUTIONS, execution_row, node_changes
 from dspex_gql.db.bulk import update_many, upsert_many
 from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
 from dspex_gql.engine.adapters.registry import NotRegistered
@@ -170,9 +170,7 @@ class DagRunJob(RunJob):
     async def _store_progress(self, session: AsyncSession, sequence: int) -> None:
         plan = self.plan
         names = list(self._dirty_nodes)
-        node_rows = [
-            node_row(plan.nodes[name], plan.organization_id, plan.id, sequence) for name in names
-        ]
+        node_rows = [node_changes(plan.nodes[name], sequence) for name in names]
         calls = [call for call in self._dirty_calls.values() if self._runs_program(call)]
         call_rows = [self._execution_row(call) for call in calls]
         self._writing = (

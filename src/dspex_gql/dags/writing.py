@@ -20,12 +20,20 @@ EXECUTIONS: Table = Execution.__table__  # type: ignore[assignment]
 def node_row(
     state: NodeState, organization_id: UUID, run_id: UUID, sequence: int
 ) -> dict[str, Any]:
+    """A node's row as first inserted."""
     return {
-        "id": state.id,
         "organization_id": organization_id,
         "dag_run_id": run_id,
         "node_name": state.name,
         "position": state.position,
+    } | node_changes(state, sequence)
+
+
+def node_changes(state: NodeState, sequence: int) -> dict[str, Any]:
+    """What a node's row can change to after its insert (the rest stays as inserted: an UPDATE
+    that sets an indexed or foreign key column pays for that index or key, even unchanged)."""
+    return {
+        "id": state.id,
         "status": state.status,
         "sequence": sequence,
         "attempts": state.attempts,

@@ -91,6 +91,9 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         switch_to_wal(cursor, busy_timeout_ms / 1000)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Statement journals (a statement whose triggers write, such as the executions' stats
+        # triggers) in memory, not in temporary files: half of a 1,000-execution INSERT's time.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
