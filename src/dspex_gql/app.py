@@ -126,7 +126,9 @@ def create_app(
     app.add_middleware(RequestId)
     if settings.cors.origins:
         allow_cross_origin(app, settings.cors.origins)
-    app.include_router(graphql_router(settings), prefix=GRAPHQL_PATH)
+    router = graphql_router(settings)
+    app.include_router(router, prefix=GRAPHQL_PATH)
+    app.state.shared_subscriptions = router.shared_subscriptions
     if settings.graphql.graphiql:
         app.mount(GRAPHQL_PATH + ASSETS_PATH, graphiql_assets())
     if settings.server.dashboard:

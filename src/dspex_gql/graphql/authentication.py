@@ -36,7 +36,7 @@ class Authentication(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context.context
         if isinstance(context, Context) and self._needs_actor(context):
-            await _admit(context)
+            await admit(context)
         yield
 
     def _needs_actor(self, context: Context) -> bool:
@@ -48,7 +48,8 @@ class Authentication(SchemaExtension):
         return not fields <= free
 
 
-async def _admit(context: Context) -> None:
+async def admit(context: Context) -> None:
+    """Let the operation run as the context's actor, or raise the GraphQLError saying why not."""
     try:
         await _identify(context)
     except Unauthenticated as error:

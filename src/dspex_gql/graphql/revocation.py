@@ -56,7 +56,8 @@ async def ended_on_revocation(
     """`results`, until the credential of the connection stops working; counted as an open
     subscription meanwhile (one wrapper per subscription on the event path, not two)."""
     open_subscriptions = context.runtime.telemetry.subscriptions
-    with open_subscriptions.track_inprogress():
+    counted = open_subscriptions.track_inprogress()
+    with counted if context.counts_subscription else contextlib.nullcontext():
         async with contextlib.aclosing(results):
             first = await anext(results, None)
             if first is None:

@@ -6,7 +6,7 @@ websocket messages with close code 4400 (`websocket_protocols`)."""
 
 from __future__ import annotations
 
-from typing import overload
+from typing import Any, overload
 
 from cross_web import HTTPException
 from fastapi import Request, Response, WebSocket
@@ -23,7 +23,8 @@ from dspex_gql.db.errors import database_unavailable
 from dspex_gql.graphql import request_bodies
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_page
-from dspex_gql.graphql.schema import build_schema
+from dspex_gql.graphql.schema import Schema, build_schema
+from dspex_gql.graphql.shared_subscriptions import SharedSubscriptions
 from dspex_gql.graphql.websocket_protocols import LegacyWSHandler, TransportWSHandler
 from dspex_gql.identity import Origin
 from dspex_gql.runtime import Runtime
@@ -32,6 +33,10 @@ from dspex_gql.runtime import Runtime
 class Router(GraphQLRouter[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(self, schema: Schema, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.shared_subscriptions = SharedSubscriptions(schema)
 
     @overload
     async def run(

@@ -7,14 +7,22 @@ protocol answers a malformed `start` with an `error` message for its id instead.
 
 from __future__ import annotations
 
+from typing import Any
+
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    CompleteMessage,
+    Message,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
 from dspex_gql.graphql.context import Context
+from dspex_gql.graphql.shared_subscriptions import Request, SharedSubscriptions, Sink
 
 MALFORMED = 4400
 WITH_ID = frozenset({"subscribe", "complete", "start", "stop"})
@@ -49,12 +57,70 @@ def payload_problem(payload: object) -> str | None:
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's handler, but subscriptions that can be shared join one another
+    (`shared_subscriptions.py`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared: dict[str, Sink] = {}
+
+    @property
+    def _subscriptions(self) -> SharedSubscriptions:
+        return self.view.shared_subscriptions  # type: ignore[attr-defined,no-any-return]
+
     async def handle_message(self, message: Message) -> None:
         problem = message_problem(message)
         if problem is not None:
             await self.websocket.close(code=MALFORMED, reason=problem)
             return
         await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not await self._subscribe_shared(message):
+            await super().handle_subscribe(message)
+
+    async def _subscribe_shared(self, message: SubscribeMessage) -> bool:
+        """Whether the operation joined (or started) a shared subscription; the protocol's
+        refusals and every operation that cannot be shared are Strawberry's."""
+        id = message["id"]
+        if id in self.shared:
+            await self.websocket.close(code=4409, reason=f"Subscriber for {id} already exists")
+            return True
+        if not self.connection_acknowledged or id in self.operations:
+            return False
+        limit = self.max_subscriptions_per_connection
+        if limit is not None and len(self.operations) + len(self.shared) >= limit:
+            error = GraphQLError("Subscription limit reached")
+            await self.send_message({"id": id, "type": "error", "payload": [error.formatted]})
+            return True
+        payload = message["payload"]
+        request = Request(payload["query"], payload.get("operationName"), payload.get("variables"))
+        if not self._subscriptions.accepts(self.context, request):
+            return False
+        sink = Sink(id, self._send_text, self._drop)
+        self.shared[id] = sink
+        await self._subscriptions.join(self.context, request, sink)
+        return True
+
+    async def _send_text(self, text: str) -> None:
+        await self.websocket.ws.send_text(text)  # type: ignore[attr-defined]
+
+    def _drop(self, sink: Sink) -> None:
+        if self.shared.get(sink.id) is sink:
+            del self.shared[sink.id]
+            self._subscriptions.leave(self.context, sink)
+
+    async def handle_complete(self, message: CompleteMessage) -> None:
+        sink = self.shared.get(message["id"])
+        if sink is None:
+            await super().handle_complete(message)
+        else:
+            self._drop(sink)
+
+    async def shutdown(self) -> None:
+        for sink in list(self.shared.values()):
+            self._drop(sink)
+        await super().shutdown()
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):

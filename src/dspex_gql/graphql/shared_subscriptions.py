@@ -1,0 +1,264 @@
+"""Subscriptions that many sockets share: executed and serialized once per event, not per socket.
+
+A subscription whose every message is the whole current state of one thing (`SHARED_FIELDS`) runs
+once per (document, operation name, variables, credential). The first socket to ask starts it;
+later ones join it, get its latest message at once as their snapshot, then each message after it,
+the same text with their own operation id around it. It stops when its last socket leaves, and
+completes for all of them when it ends (a finished run, a revoked credential).
+
+Keyed by credential, so everyone sharing a subscription is allowed exactly what its execution is
+allowed, and a revoked credential ends them all; one socket that stops reading can only delay
+the other subscriptions of its own credential. Subscriptions whose messages are changes since the
+previous one (`programExecutions`, `evaluationsAdded`, `nodeExecutionUpdated`) each run on their
+own, as do those of the legacy graphql-ws protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql.error import GraphQLSyntaxError
+from strawberry.schema import BaseSchema
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+
+from dspex_gql.graphql.authentication import admit, root_fields
+from dspex_gql.graphql.context import Context
+from dspex_gql.graphql.observation import count_errors
+from dspex_gql.graphql.security import present
+from dspex_gql.identity import Actor, Credential, Role
+
+logger = logging.getLogger(__name__)
+
+SUBSCRIPTION = OperationType.SUBSCRIPTION.value
+SHARED_FIELDS = frozenset(
+    {"executionUpdated", "optimizationProgress", "paretoFrontierUpdated", "dagRunUpdated"}
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    query: str
+    operation_name: str | None
+    variables: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class StreamKey:
+    query: str
+    operation_name: str | None
+    variables: str
+    """Canonical JSON."""
+    user_id: Any
+    organization_id: Any
+    role: Role
+    credential: Credential
+
+
+class Sink:
+    """One socket's operation in a shared subscription: how its messages are framed and sent."""
+
+    __slots__ = ("_next", "_send", "ended", "id", "stream")
+
+    def __init__(
+        self,
+        id: str,
+        send: Callable[[str], Awaitable[None]],
+        ended: Callable[[Sink], None],
+    ) -> None:
+        self.id = id
+        self._send = send
+        self._next = f'{{"id":{json.dumps(id)},"type":"next","payload":'
+        self.ended = ended
+        """Told when the subscription ends without the socket asking, before its last message."""
+        self.stream: SharedStream | None = None
+
+    async def next(self, payload: str) -> None:
+        await self._send(f"{self._next}{payload}}}")
+
+    async def error(self, errors: str) -> None:
+        self.ended(self)
+        await self._send(f'{{"id":{json.dumps(self.id)},"type":"error","payload":{errors}}}')
+
+    async def complete(self) -> None:
+        self.ended(self)
+        await self._send(f'{{"id":{json.dumps(self.id)},"type":"complete"}}')
+
+
+class SharedStream:
+    """One execution of a subscription, sent to every sink that joined it."""
+
+    def __init__(
+        self,
+        key: StreamKey,
+        schema: BaseSchema,
+        context: Context,
+        request: Request,
+        forget: Callable[[SharedStream], None],
+    ) -> None:
+        self.key = key
+        self.sinks: dict[Sink, None] = {}
+        self.latest: str | None = None
+        self.over = False
+        self.forget = forget
+        self._task = asyncio.create_task(self._run(schema, context, request))
+
+    async def join(self, sink: Sink) -> None:
+        sink.stream = self
+        self.sinks[sink] = None
+        if self.latest is not None:
+            await _deliver(sink.next(self.latest))
+
+    def leave(self, sink: Sink) -> None:
+        self.sinks.pop(sink, None)
+        if not self.sinks and not self.over:
+            self._stop()
+            self._task.cancel()
+
+    def _stop(self) -> None:
+        self.over = True
+        self.forget(self)
+
+    async def _run(self, schema: BaseSchema, context: Context, request: Request) -> None:
+        try:
+            results = await schema.stream(
+                request.query,
+                variable_values=request.variables,
+                context_value=context,
+                operation_name=request.operation_name,
+            )
+            async with contextlib.aclosing(results):
+                async for result in results:
+                    if isinstance(result, PreExecutionError):
+                        await self._end_with_errors(result.errors or [])
+                        return
+                    assert isinstance(result, ExecutionResult), "no @defer or @stream here"
+                    await self._send(_payload(result))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("shared subscription %r failed", request.operation_name)
+        if not self.over:
+            self._stop()
+        for sink in list(self.sinks):
+            await _deliver(sink.complete())
+
+    async def _send(self, payload: str) -> None:
+        self.latest = payload
+        for sink in list(self.sinks):
+            await _deliver(sink.next(payload))
+
+    async def _end_with_errors(self, errors: list[GraphQLError]) -> None:
+        self._stop()
+        text = json.dumps([error.formatted for error in errors])
+        for sink in list(self.sinks):
+            await _deliver(sink.error(text))
+
+
+async def _deliver(sending: Awaitable[None]) -> None:
+    """A socket that closed meanwhile is left by its own handler."""
+    with contextlib.suppress(Exception):
+        await sending
+
+
+def _payload(result: ExecutionResult) -> str:
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [error.formatted for error in result.errors]
+    if result.extensions:
+        payload["extensions"] = result.extensions
+    return json.dumps(payload, separators=(",", ":"))
+
+
+class SharedSubscriptions:
+    """The shared subscriptions of one app, by key."""
+
+    def __init__(self, schema: BaseSchema) -> None:
+        self._schema = schema
+        self._streams: dict[StreamKey, SharedStream] = {}
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def accepts(self, context: Context, request: Request) -> bool:
+        return context.signed_in and shareable(request.query, request.operation_name)
+
+    async def join(self, context: Context, request: Request, sink: Sink) -> None:
+        """Join the subscription `request` asks for (one `accepts`), or start it. Whatever
+        happens, the sink is then open until `leave`, which its `ended` may ask for."""
+        context.runtime.telemetry.subscriptions.inc()
+        started = time.perf_counter()
+        key = _key(context.actor, request)
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._start(key, context, request)  # its execution admits the operation
+        else:
+            try:
+                await admit(context)
+            except GraphQLError as error:
+                await _refuse(context, sink, error)
+                return
+            context.runtime.telemetry.operation(
+                request.operation_name, SUBSCRIPTION, time.perf_counter() - started
+            )
+        await stream.join(sink)
+
+    def leave(self, context: Context, sink: Sink) -> None:
+        context.runtime.telemetry.subscriptions.dec()
+        if sink.stream is not None:
+            sink.stream.leave(sink)
+
+    def _start(self, key: StreamKey, context: Context, request: Request) -> SharedStream:
+        own = Context(context.runtime, context.origin, websocket=True)
+        own.sign_in_as(context.actor)
+        own.counts_subscription = False  # its sockets' subscriptions are counted
+        stream = SharedStream(key, self._schema, own, request, self._forget)
+        self._streams[key] = stream
+        return stream
+
+    def _forget(self, stream: SharedStream) -> None:
+        if self._streams.get(stream.key) is stream:
+            del self._streams[stream.key]
+
+
+async def _refuse(context: Context, sink: Sink, error: GraphQLError) -> None:
+    """As the operation's own execution would answer: one result with the error, then done."""
+    shown = present(error, context.origin.request_id)
+    count_errors(context.runtime.telemetry, [shown])
+    await _deliver(sink.next(json.dumps({"data": None, "errors": [shown.formatted]})))
+    await _deliver(sink.complete())
+
+
+def _key(actor: Actor, request: Request) -> StreamKey:
+    variables = json.dumps(request.variables or {}, sort_keys=True, separators=(",", ":"))
+    return StreamKey(
+        request.query,
+        request.operation_name,
+        variables,
+        actor.user_id,
+        actor.organization_id,
+        actor.role,
+        actor.credential,
+    )
+
+
+@lru_cache(maxsize=256)
+def shareable(query: str, operation_name: str | None) -> bool:
+    """A subscription of one field of `SHARED_FIELDS`."""
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError:
+        return False
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
+        return False
+    fields = list(root_fields(document, operation_name))
+    return len(fields) == 1 and fields[0] in SHARED_FIELDS
