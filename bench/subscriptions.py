@@ -61,6 +61,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -111,11 +112,12 @@ from bench.common import (
     versions,
     warn_if_busy,
 )
+from bench.gcstats import GCStats
 from bench.httpclient import HOST, Connection, wait_until_up
 from bench.jobs import pid_cpu_seconds, server_cpu
 from bench.raw_app import EXECUTIONS
 from bench.seed import create_program
-from bench.serve import service_app
+from bench.serve import Server, service_app
 from dspex_gql.config import DatabaseSettings, ServerSettings
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.engine import SQLITE_BEGIN, create_engine
@@ -498,14 +500,29 @@ class ServerProcess:
     kind: str
     process: asyncio.subprocess.Process
     port: int
+    gc_stats: Path
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    def start_gc_window(self) -> None:
+        self.gc_stats.unlink(missing_ok=True)
+        os.kill(self.pid, signal.SIGUSR1)
 
-def serve(kind: str, fd: int, database_url: str, redis_url: str) -> None:
-    """The `--serve` mode: uvicorn on the inherited socket until SIGINT or SIGTERM."""
+    async def gc_window(self) -> dict[str, Any]:
+        """The GC pauses since `start_gc_window`."""
+        os.kill(self.pid, signal.SIGUSR2)
+        async with asyncio.timeout(5):
+            while not self.gc_stats.exists():  # noqa: ASYNC110 (another process writes it)
+                await asyncio.sleep(0.01)
+        figures: dict[str, Any] = json.loads(self.gc_stats.read_text())
+        return figures
+
+
+def serve(kind: str, fd: int, database_url: str, redis_url: str, gc_stats: Path) -> None:
+    """The `--serve` mode: uvicorn on the inherited socket until SIGINT or SIGTERM, recording
+    GC pauses over the window the parent marks (`bench/gcstats.py`)."""
     raise_open_files_limit()
     exit_with_parent()
     app: ASGIApp = service_app(database_url) if kind == "service" else create_fanout_app(redis_url)
@@ -518,7 +535,7 @@ def serve(kind: str, fd: int, database_url: str, redis_url: str) -> None:
     )
     listening = socket.socket(fileno=fd)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it stopped on
-        uvicorn.Server(config).run(sockets=[listening])
+        Server(config, gc_stats).run(sockets=[listening])
 
 
 def child_environment(redis_url: str) -> dict[str, str]:
@@ -561,8 +578,10 @@ async def running_server(
     output goes to this process's stderr; stopped with SIGINT (then SIGKILL) at the end."""
     listening = listening_socket()
     port, fd = listening.getsockname()[1], listening.fileno()
+    gc_stats = Path(tempfile.mkdtemp(prefix="bench-gc-")) / "gc.json"
     command = [sys.executable, "-m", "bench.subscriptions", "--serve", kind, "--fd", str(fd)]
     command += ["--database-url", database_url, "--redis-url", redis_url]
+    command += ["--gc-stats", str(gc_stats)]
     process = await asyncio.create_subprocess_exec(
         *command,
         pass_fds=(fd,),
@@ -576,7 +595,7 @@ async def running_server(
         await until_up(kind, process, port)
         took = time.perf_counter() - started
         log(f"{kind} server up on port {port} (pid {process.pid}, {took:.1f}s)")
-        yield ServerProcess(kind, process, port)
+        yield ServerProcess(kind, process, port, gc_stats)
     finally:
         await stop_process(process, f"the {kind} server", signal.SIGINT)
         log(f"{kind} server stopped (exit code {process.returncode})")
@@ -845,12 +864,16 @@ async def client(plan_path: Path) -> None:
         "seconds": opening.seconds,
     }
     plan.path("opened").write_text(json.dumps(opened))
+    # The sockets stay until the end: frozen out of the collector's scans, or a client's full
+    # collection (0.6-0.8 s with 2,500 sockets) delays every message it is timing.
+    gc.collect()
+    gc.freeze()
+    gc_stats = GCStats().attach()  # from here: the clients' own pauses delay what they time
     say("opened")
     await command(commands, "report")
     drain = await subscriber.until_quiet()
-    plan.path("report").write_text(
-        json.dumps(subscriber.tally.figures() | {"drain_seconds": drain})
-    )
+    figures = subscriber.tally.figures() | {"drain_seconds": drain, "gc": gc_stats.figures()}
+    plan.path("report").write_text(json.dumps(figures))
     say("reported")
     subscriber.abort()
 
@@ -1176,11 +1199,15 @@ async def measure(kind: str, bench: Bench) -> dict[str, Any]:
         log(f"  opened {open_['opened']} in {open_['seconds']}s, failed {open_['failed']}")
         await asyncio.sleep(args.idle_seconds)
         idle_end = probe.sample()
+        server.start_gc_window()
         driven = await bench.driver.drive(args.seconds)
         window_end = probe.sample()
+        server_gc = await server.gc_window()
         reports = await clients.report()
     idle = idle_figures(before, all_open, idle_end, open_["opened"])
     steady = steady_figures(opened, driven, reports, idle_end, window_end)
+    steady["server_gc"] = server_gc
+    steady["clients_gc_after_open"] = [r["gc"] for r in reports]
     log(f"  latency {steady['latency_ms']}, lost {steady['lost']}")
     met = targets_met(open_, idle, steady, args.subscribers)
     return {"open": open_, "idle": idle, "steady": steady, "target_met": met}
@@ -1321,6 +1348,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", type=csv, default=["service", "raw"], help="service,raw")
     hidden = argparse.SUPPRESS
     parser.add_argument("--serve", choices=("service", "raw"), help=hidden)
+    parser.add_argument("--gc-stats", type=Path, help=hidden)
     parser.add_argument("--fd", type=int, help=hidden)
     parser.add_argument("--client", type=Path, help=hidden)
     return parser
@@ -1338,7 +1366,7 @@ def cli() -> None:
     arguments = parser()
     args = arguments.parse_args()
     if args.serve is not None:
-        serve(args.serve, args.fd, args.database_url, args.redis_url)
+        serve(args.serve, args.fd, args.database_url, args.redis_url, args.gc_stats)
         return
     if args.client is not None:
         run(lambda: client(args.client))

@@ -66,7 +66,7 @@ class StreamKey:
 class Sink:
     """One socket's operation in a shared subscription: how its messages are framed and sent."""
 
-    __slots__ = ("_next", "_send", "ended", "id", "stream")
+    __slots__ = ("ended", "id", "next_prefix", "send", "stream")
 
     def __init__(
         self,
@@ -75,22 +75,22 @@ class Sink:
         ended: Callable[[Sink], None],
     ) -> None:
         self.id = id
-        self._send = send
-        self._next = f'{{"id":{json.dumps(id)},"type":"next","payload":'
+        self.send = send
+        self.next_prefix = f'{{"id":{json.dumps(id)},"type":"next","payload":'
         self.ended = ended
         """Told when the subscription ends without the socket asking, before its last message."""
         self.stream: SharedStream | None = None
 
     async def next(self, payload: str) -> None:
-        await self._send(f"{self._next}{payload}}}")
+        await self.send(f"{self.next_prefix}{payload}}}")
 
     async def error(self, errors: str) -> None:
         self.ended(self)
-        await self._send(f'{{"id":{json.dumps(self.id)},"type":"error","payload":{errors}}}')
+        await self.send(f'{{"id":{json.dumps(self.id)},"type":"error","payload":{errors}}}')
 
     async def complete(self) -> None:
         self.ended(self)
-        await self._send(f'{{"id":{json.dumps(self.id)},"type":"complete"}}')
+        await self.send(f'{{"id":{json.dumps(self.id)},"type":"complete"}}')
 
 
 class SharedStream:
@@ -152,9 +152,13 @@ class SharedStream:
             await _deliver(sink.complete())
 
     async def _send(self, payload: str) -> None:
+        """The hot path: one frame per sink, nothing else."""
         self.latest = payload
         for sink in list(self.sinks):
-            await _deliver(sink.next(payload))
+            try:  # noqa: SIM105 (suppress() would cost a context manager per frame)
+                await sink.send(f"{sink.next_prefix}{payload}}}")
+            except Exception:
+                pass  # a socket closing meanwhile: its handler leaves
 
     async def _end_with_errors(self, errors: list[GraphQLError]) -> None:
         self._stop()

@@ -97,13 +97,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         request = Request(payload["query"], payload.get("operationName"), payload.get("variables"))
         if not self._subscriptions.accepts(self.context, request):
             return False
-        sink = Sink(id, self._send_text, self._drop)
+        sink = Sink(id, self.websocket.ws.send_text, self._drop)  # type: ignore[attr-defined]
         self.shared[id] = sink
         await self._subscriptions.join(self.context, request, sink)
         return True
-
-    async def _send_text(self, text: str) -> None:
-        await self.websocket.ws.send_text(text)  # type: ignore[attr-defined]
 
     def _drop(self, sink: Sink) -> None:
         if self.shared.get(sink.id) is sink:
