@@ -435,9 +435,10 @@ class Fanout:
 
 
 async def serve_socket(fanout: Fanout, websocket: WebSocket) -> None:
-    """graphql-transport-ws, just enough: ack any init, answer pings, one subscription."""
+    """graphql-transport-ws, just enough: ack any init, answer pings, subscriptions (each to
+    another execution)."""
     await websocket.accept(subprotocol=PROTOCOL)
-    joined: ChannelFanout | None = None
+    joined: list[ChannelFanout] = []
     try:
         async for text in websocket.iter_text():
             message = json.loads(text)
@@ -446,13 +447,13 @@ async def serve_socket(fanout: Fanout, websocket: WebSocket) -> None:
                 await websocket.send_text('{"type":"connection_ack"}')
             elif kind == "ping":
                 await websocket.send_text(PONG)
-            elif kind == "subscribe" and joined is None:
-                joined = await subscribe_socket(fanout, websocket, message)
+            elif kind == "subscribe":
+                joined.append(await subscribe_socket(fanout, websocket, message))
             elif kind == "complete":
                 break
     finally:
-        if joined is not None:
-            fanout.leave(joined, websocket)
+        for channel in joined:
+            fanout.leave(channel, websocket)
 
 
 async def subscribe_socket(
@@ -636,7 +637,6 @@ class Subscription:
     execution_id: str
     start_sequence: int
     """The execution's sequence before the window: a `next` at or below it is the snapshot."""
-    socket: ClientConnection | None = None
     last_sequence: int = 0
 
     def take(self, message: dict[str, Any], received_at: float, tally: Tally) -> None:
@@ -659,9 +659,21 @@ class Subscription:
         self.last_sequence = max(self.last_sequence, sequence)
 
 
-def subscribe_message(execution_id: str) -> str:
+@dataclass
+class SocketOfSubscriptions:
+    """One websocket carrying one or more subscriptions, by operation id ("1", "2", ...)."""
+
+    subscriptions: dict[str, Subscription]
+    websocket: ClientConnection | None = None
+
+    def abort(self) -> None:
+        if self.websocket is not None:
+            self.websocket.transport.abort()
+
+
+def subscribe_message(operation: str, execution_id: str) -> str:
     payload = {"query": DOCUMENT, "variables": {"id": execution_id}}
-    return json.dumps({"id": "1", "type": "subscribe", "payload": payload})
+    return json.dumps({"id": operation, "type": "subscribe", "payload": payload})
 
 
 async def receive_json(websocket: ClientConnection) -> dict[str, Any]:
@@ -669,10 +681,11 @@ async def receive_json(websocket: ClientConnection) -> dict[str, Any]:
     return message
 
 
-async def open_subscription(
-    url: str, api_key: str, subscription: Subscription, compression: str | None, tally: Tally
+async def open_subscriptions(
+    url: str, api_key: str, socket: SocketOfSubscriptions, compression: str | None, tally: Tally
 ) -> None:
-    """Connect, init, subscribe, and read the snapshot; raises `OpenFailed` with the reason."""
+    """Connect, init, subscribe each, and read each snapshot; raises `OpenFailed` with the
+    reason."""
     websocket = await connect(
         url,
         subprotocols=[Subprotocol(PROTOCOL)],
@@ -681,18 +694,25 @@ async def open_subscription(
         open_timeout=None,
         close_timeout=2,
     )
-    subscription.socket = websocket
+    socket.websocket = websocket
     init = {"type": "connection_init", "payload": {"authorization": f"Bearer {api_key}"}}
     await websocket.send(json.dumps(init))
     ack = await receive_json(websocket)
     if ack.get("type") != "connection_ack":
         raise OpenFailed(f"no connection_ack: {str(ack)[:120]}")
-    await websocket.send(subscribe_message(subscription.execution_id))
-    snapshot = await receive_json(websocket)
-    if snapshot.get("type") != "next":
-        raise OpenFailed(f"{snapshot.get('type')} instead of the snapshot: {str(snapshot)[:120]}")
-    subscription.last_sequence = subscription.start_sequence
-    subscription.take(snapshot, time.time(), tally)
+    for operation, asked in socket.subscriptions.items():
+        await websocket.send(subscribe_message(operation, asked.execution_id))
+    waiting = set(socket.subscriptions)
+    while waiting:
+        snapshot = await receive_json(websocket)
+        subscription = socket.subscriptions.get(snapshot.get("id", ""))
+        if snapshot.get("type") != "next" or subscription is None:
+            raise OpenFailed(
+                f"{snapshot.get('type')} instead of the snapshot: {str(snapshot)[:120]}"
+            )
+        waiting.discard(snapshot["id"])
+        subscription.last_sequence = subscription.start_sequence
+        subscription.take(snapshot, time.time(), tally)
 
 
 class OpenFailed(Exception):
@@ -710,8 +730,8 @@ def failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {str(error)[:80]}"
 
 
-async def read_events(subscription: Subscription, tally: Tally) -> None:
-    websocket = subscription.socket
+async def read_events(socket: SocketOfSubscriptions, tally: Tally) -> None:
+    websocket = socket.websocket
     assert websocket is not None
     try:
         async for raw in websocket:
@@ -720,6 +740,10 @@ async def read_events(subscription: Subscription, tally: Tally) -> None:
             message = json.loads(raw)
             if message.get("type") == "ping":
                 await websocket.send(PONG)
+                continue
+            subscription = socket.subscriptions.get(message.get("id", ""))
+            if subscription is None:
+                tally.unexpected[f"{message.get('type')} of no subscription"] += 1
                 continue
             subscription.take(message, received_at, tally)
         tally.closed["by the server, normally"] += 1
@@ -736,6 +760,7 @@ class ClientPlan:
     api_key: str
     subscriptions: list[tuple[str, int]]
     """(execution id, its sequence now), one per subscriber of this process."""
+    per_socket: int
     open_concurrency: int
     open_deadline: float
     compression: str | None
@@ -768,14 +793,20 @@ class Subscriber:
     def __init__(self, plan: ClientPlan) -> None:
         self.plan = plan
         self.tally = Tally()
-        self.subscriptions: list[Subscription] = []
+        self.sockets: list[SocketOfSubscriptions] = []
         self.readers: set[asyncio.Task[None]] = set()
 
     async def open_all(self) -> Opening:
         opening, started = Opening(), time.perf_counter()
         gate = asyncio.Semaphore(self.plan.open_concurrency)
-        pairs = self.plan.subscriptions
-        tasks = [asyncio.create_task(self._open(Subscription(*p), gate, opening)) for p in pairs]
+        pairs, size = self.plan.subscriptions, self.plan.per_socket
+        groups = [
+            SocketOfSubscriptions(
+                {str(n): Subscription(*pair) for n, pair in enumerate(pairs[i : i + size], 1)}
+            )
+            for i in range(0, len(pairs), size)
+        ]
+        tasks = [asyncio.create_task(self._open(group, gate, opening)) for group in groups]
         _, late = await asyncio.wait(tasks, timeout=self.plan.open_deadline)
         for task in late:
             task.cancel()
@@ -785,30 +816,30 @@ class Subscriber:
         return opening
 
     async def _open(
-        self, subscription: Subscription, gate: asyncio.Semaphore, opening: Opening
+        self, socket: SocketOfSubscriptions, gate: asyncio.Semaphore, opening: Opening
     ) -> None:
         async with gate:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(OPEN_ONE_TIMEOUT):
-                    await open_subscription(
+                    await open_subscriptions(
                         self.plan.url,
                         self.plan.api_key,
-                        subscription,
+                        socket,
                         self.plan.compression,
                         self.tally,
                     )
             except BaseException as error:
-                if subscription.socket is not None:
-                    subscription.socket.transport.abort()
+                socket.abort()
                 if not isinstance(error, Exception):
                     raise  # cancelled: the deadline counts it
-                opening.failures[failure_reason(error)] += 1
+                opening.failures[failure_reason(error)] += len(socket.subscriptions)
                 return
         opening.open_ms.append(round((time.perf_counter() - started) * 1000, 3))
-        opening.per_execution[subscription.execution_id] += 1
-        self.subscriptions.append(subscription)
-        reader = asyncio.create_task(read_events(subscription, self.tally))
+        for subscription in socket.subscriptions.values():
+            opening.per_execution[subscription.execution_id] += 1
+        self.sockets.append(socket)
+        reader = asyncio.create_task(read_events(socket, self.tally))
         self.readers.add(reader)
 
     async def until_quiet(self) -> float:
@@ -825,9 +856,8 @@ class Subscriber:
         """Drop every socket at once (the kernel closes them): the measurement is over."""
         for reader in self.readers:
             reader.cancel()
-        for subscription in self.subscriptions:
-            if subscription.socket is not None:
-                subscription.socket.transport.abort()
+        for group in self.sockets:
+            group.abort()
 
 
 async def stdin_lines() -> asyncio.StreamReader:
@@ -948,6 +978,7 @@ def client_plans(port: int, bench: Bench, directory: Path) -> list[ClientPlan]:
                 url=f"ws://{HOST}:{port}/graphql",
                 api_key=bench.organization.api_key,
                 subscriptions=[(str(id), sequences[id]) for id in chosen],
+                per_socket=bench.args.subscriptions_per_socket,
                 open_concurrency=bench.args.open_concurrency,
                 open_deadline=bench.args.open_deadline,
                 compression=None if bench.args.compression == "none" else bench.args.compression,
@@ -1172,13 +1203,15 @@ class Bench:
 async def warm_up(port: int, bench: Bench) -> None:
     """One subscription opened, its snapshot read, and closed, by this process."""
     target = bench.targets[0]
-    subscription = Subscription(str(target.id), bench.driver.sequences[target.id])
+    socket = SocketOfSubscriptions(
+        {"1": Subscription(str(target.id), bench.driver.sequences[target.id])}
+    )
     compression = None if bench.args.compression == "none" else bench.args.compression
     url = f"ws://{HOST}:{port}/graphql"
     async with asyncio.timeout(OPEN_ONE_TIMEOUT):
-        await open_subscription(url, bench.organization.api_key, subscription, compression, Tally())
-    assert subscription.socket is not None
-    await subscription.socket.close()
+        await open_subscriptions(url, bench.organization.api_key, socket, compression, Tally())
+    assert socket.websocket is not None
+    await socket.websocket.close()
 
 
 async def measure(kind: str, bench: Bench) -> dict[str, Any]:
@@ -1288,6 +1321,8 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
         "subscribers": args.subscribers,
         "executions": args.executions,
         "subscribers_per_execution": round(args.subscribers / args.executions, 2),
+        "subscriptions_per_socket": args.subscriptions_per_socket,
+        "sockets": -(-args.subscribers // args.subscriptions_per_socket),
         "events_per_second_per_execution": 1,
         "client_processes": args.client_processes,
         "open_concurrency_per_process": args.open_concurrency,
@@ -1338,6 +1373,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--executions", type=int, default=100)
     parser.add_argument("--client-processes", type=int, default=4)
+    parser.add_argument(
+        "--subscriptions-per-socket",
+        type=int,
+        default=1,
+        help="operations multiplexed on one websocket (each its own execution)",
+    )
     parser.add_argument("--seconds", type=float, default=20.0, help="the steady window")
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     parser.add_argument("--open-concurrency", type=int, default=25, help="per client process")
