@@ -521,7 +521,9 @@ class ServerProcess:
         return figures
 
 
-def serve(kind: str, fd: int, database_url: str, redis_url: str, gc_stats: Path) -> None:
+def serve(
+    kind: str, fd: int, database_url: str, redis_url: str, gc_stats: Path, compression: bool
+) -> None:
     """The `--serve` mode: uvicorn on the inherited socket until SIGINT or SIGTERM, recording
     GC pauses over the window the parent marks (`bench/gcstats.py`)."""
     raise_open_files_limit()
@@ -532,7 +534,7 @@ def serve(kind: str, fd: int, database_url: str, redis_url: str, gc_stats: Path)
         log_level="warning",
         access_log=False,
         lifespan="on",
-        ws_max_size=ServerSettings().max_body_bytes,  # as `dspex-gql serve`
+        **ServerSettings(ws_compression=compression).uvicorn_options(),  # type: ignore[arg-type]
     )
     listening = socket.socket(fileno=fd)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it stopped on
@@ -573,7 +575,7 @@ async def until_up(kind: str, process: asyncio.subprocess.Process, port: int) ->
 
 @asynccontextmanager
 async def running_server(
-    kind: str, database_url: str, redis_url: str
+    kind: str, database_url: str, redis_url: str, compression: bool = False
 ) -> AsyncIterator[ServerProcess]:
     """`python -m bench.subscriptions --serve KIND` on a socket bound here (no port race); its
     output goes to this process's stderr; stopped with SIGINT (then SIGKILL) at the end."""
@@ -582,7 +584,7 @@ async def running_server(
     gc_stats = Path(tempfile.mkdtemp(prefix="bench-gc-")) / "gc.json"
     command = [sys.executable, "-m", "bench.subscriptions", "--serve", kind, "--fd", str(fd)]
     command += ["--database-url", database_url, "--redis-url", redis_url]
-    command += ["--gc-stats", str(gc_stats)]
+    command += ["--gc-stats", str(gc_stats)] + (["--server-compression"] if compression else [])
     process = await asyncio.create_subprocess_exec(
         *command,
         pass_fds=(fd,),
@@ -1219,7 +1221,7 @@ async def measure(kind: str, bench: Bench) -> dict[str, Any]:
     log(f"{kind}: {args.subscribers} subscribers from {args.client_processes} processes")
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
-            running_server(kind, bench.database.url, args.redis_url)
+            running_server(kind, bench.database.url, args.redis_url, args.server_compression)
         )
         clients = await stack.enter_async_context(client_processes(server.port, bench))
         await warm_up(server.port, bench)
@@ -1330,6 +1332,7 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
         "idle_seconds": args.idle_seconds,
         "seconds": args.seconds,
         "compression": args.compression,
+        "server_compression": args.server_compression,
         "redis": args.redis_url,
         "servers": args.only,
     }
@@ -1385,7 +1388,17 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--open-deadline", type=float, default=300.0, help="seconds; what is not open is failed"
     )
-    parser.add_argument("--compression", choices=("deflate", "none"), default="deflate")
+    parser.add_argument(
+        "--compression",
+        choices=("deflate", "none"),
+        default="deflate",
+        help="what the clients offer (deflate: as browsers do)",
+    )
+    parser.add_argument(
+        "--server-compression",
+        action="store_true",
+        help="the servers accept it (DSPEX_SERVER_WS_COMPRESSION=true; the default is off)",
+    )
     parser.add_argument("--only", type=csv, default=["service", "raw"], help="service,raw")
     hidden = argparse.SUPPRESS
     parser.add_argument("--serve", choices=("service", "raw"), help=hidden)
@@ -1407,7 +1420,14 @@ def cli() -> None:
     arguments = parser()
     args = arguments.parse_args()
     if args.serve is not None:
-        serve(args.serve, args.fd, args.database_url, args.redis_url, args.gc_stats)
+        serve(
+            args.serve,
+            args.fd,
+            args.database_url,
+            args.redis_url,
+            args.gc_stats,
+            args.server_compression,
+        )
         return
     if args.client is not None:
         run(lambda: client(args.client))

@@ -184,6 +184,31 @@ class TestLiveState:
         cancelled = ("dspex_runs_finished_total", {"kind": "execution", "status": "cancelled"})
         assert value(ended, cancelled[0], **cancelled[1]) == 2
 
+    async def test_counts_every_socket_of_a_shared_subscription(self, app: FastAPI) -> None:
+        """Three sockets watch one execution through one shared execution of the subscription
+        (`graphql/shared_subscriptions.py`): three open subscriptions, three operations."""
+        async with _admin(app) as client:
+            key = client.credential
+            assert key is not None
+            execution = await execute(
+                client, (await create_program(client, configuration=SLOW))["id"]
+            )
+            before = await scrape(client)
+            async with Socket(app, key) as a, Socket(app, key) as b, Socket(app, key) as c:
+                watching = [(s, await s.start(WATCH, {"id": execution["id"]})) for s in (a, b, c)]
+                for socket, operation in watching:
+                    assert (await socket.next_payload(operation))["data"] is not None
+                live = await scrape(client)
+                await client.data(CANCEL, id=execution["id"])
+                for socket, operation in watching:
+                    await socket.results(operation)
+                ended = await scrape(client)
+
+        assert value(live, "dspex_graphql_subscriptions_active") == 3
+        assert value(ended, "dspex_graphql_subscriptions_active") == 0
+        operations = ("dspex_graphql_operations_total", {"operation": "anonymous"})
+        assert moved(before, ended, operations[0], **operations[1], type="subscription") == 3
+
     async def test_shows_events_a_slow_subscriber_never_saw(self, app: FastAPI) -> None:
         hub = _runtime(app).hub
         async with _admin(app) as client:

@@ -281,6 +281,35 @@ class TestWebsocketMessageLimit:
         assert count["signatures"]["totalCount"] == 0
 
 
+class TestWebsocketCompression:
+    """Browsers offer permessage-deflate; `serve` accepts it only when told to."""
+
+    @pytest.mark.parametrize(
+        ("setting", "negotiated"),
+        [(None, None), ("true", "permessage-deflate"), ("false", None)],
+    )
+    async def test_is_accepted_only_when_set(
+        self, tmp_path: Path, setting: str | None, negotiated: str | None
+    ) -> None:
+        env = clean_env() if setting is None else clean_env(DSPEX_SERVER_WS_COMPRESSION=setting)
+        server = Server(tmp_path, env)
+        try:
+            server.wait_ready()
+            init = {"type": "connection_init", "payload": {"authorization": server.authorization}}
+            async with connect(
+                server.websocket_url,
+                subprotocols=[Subprotocol("graphql-transport-ws")],
+                compression="deflate",
+            ) as socket:
+                await socket.send(json.dumps(init))
+                assert json.loads(await socket.recv()) == {"type": "connection_ack"}
+                extensions = socket.response.headers.get("Sec-WebSocket-Extensions")
+        finally:
+            server.stop()
+
+        assert ((extensions or "").split(";")[0] or None) == negotiated
+
+
 class TestCommandLine:
     def run(self, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "dspex_gql", *args]

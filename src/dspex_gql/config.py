@@ -168,6 +168,18 @@ class ServerSettings(BaseSettings):
     gc_freeze: bool = True
     """After start-up, move what exists to the permanent GC generation: full collections then
     scan only what requests create (measured in bench/: p99 roughly halves under load)."""
+    ws_compression: bool = False
+    """Accept websocket compression (permessage-deflate) when a client offers it, as browsers
+    do. Off by default: each compressing socket keeps ~42 KiB of zlib state and costs ~30 % more
+    CPU per message (bench/subscriptions.py), for messages that are mostly small; worth turning on
+    for clients on slow links that watch large snapshots."""
+
+    def uvicorn_options(self) -> dict[str, object]:
+        """How uvicorn serves the app (`dspex-gql serve`, and the benchmarks that stand for it)."""
+        return {
+            "ws_max_size": self.max_body_bytes,  # an over-limit frame is refused unbuffered
+            "ws_per_message_deflate": self.ws_compression,
+        }
 
 
 class CorsSettings(BaseSettings):

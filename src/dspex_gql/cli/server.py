@@ -66,7 +66,7 @@ def _serve(args: argparse.Namespace) -> None:
         host=server.host,
         port=server.port,
         log_config=None,  # uvicorn's lines go through the one handler `configure_logging` set
-        ws_max_size=server.max_body_bytes,  # an over-limit frame is refused before it is buffered
+        **server.uvicorn_options(),  # type: ignore[arg-type]
     )
 
 

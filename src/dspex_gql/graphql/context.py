@@ -33,9 +33,9 @@ class Context(BaseContext):
         self.websocket = websocket
         self.connection_params: dict[str, object] | None = None
         self._actor: Actor | None = None
-        self.counts_subscription = True
-        """Whether a subscription run in this context is counted as open (`revocation.py`); a
-        shared one's sockets are counted instead (`shared_subscriptions.py`)."""
+        self.counted = True
+        """Whether operations run in this context count in the metrics; a shared
+        subscription's sockets are counted instead (`shared_subscriptions.py`)."""
 
     @property
     def settings(self) -> Settings:

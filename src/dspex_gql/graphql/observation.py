@@ -22,7 +22,7 @@ NO_CODE = "NONE"
 class OperationMetrics(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context.context
-        if not isinstance(context, Context):
+        if not isinstance(context, Context) or not context.counted:
             yield
             return
         telemetry = context.runtime.telemetry

@@ -57,7 +57,7 @@ async def ended_on_revocation(
     subscription meanwhile (one wrapper per subscription on the event path, not two)."""
     open_subscriptions = context.runtime.telemetry.subscriptions
     counted = open_subscriptions.track_inprogress()
-    with counted if context.counts_subscription else contextlib.nullcontext():
+    with counted if context.counted else contextlib.nullcontext():
         async with contextlib.aclosing(results):
             first = await anext(results, None)
             if first is None:

@@ -66,7 +66,7 @@ class StreamKey:
 class Sink:
     """One socket's operation in a shared subscription: how its messages are framed and sent."""
 
-    __slots__ = ("ended", "id", "next_prefix", "send", "stream")
+    __slots__ = ("ended", "id", "next_prefix", "operation_name", "send", "started", "stream")
 
     def __init__(
         self,
@@ -80,6 +80,8 @@ class Sink:
         self.ended = ended
         """Told when the subscription ends without the socket asking, before its last message."""
         self.stream: SharedStream | None = None
+        self.operation_name: str | None = None
+        self.started = time.perf_counter()
 
     async def next(self, payload: str) -> None:
         await self.send(f"{self.next_prefix}{payload}}}")
@@ -199,7 +201,7 @@ class SharedSubscriptions:
         """Join the subscription `request` asks for (one `accepts`), or start it. Whatever
         happens, the sink is then open until `leave`, which its `ended` may ask for."""
         context.runtime.telemetry.subscriptions.inc()
-        started = time.perf_counter()
+        sink.operation_name = request.operation_name
         key = _key(context.actor, request)
         stream = self._streams.get(key)
         if stream is None:
@@ -210,20 +212,20 @@ class SharedSubscriptions:
             except GraphQLError as error:
                 await _refuse(context, sink, error)
                 return
-            context.runtime.telemetry.operation(
-                request.operation_name, SUBSCRIPTION, time.perf_counter() - started
-            )
         await stream.join(sink)
 
     def leave(self, context: Context, sink: Sink) -> None:
-        context.runtime.telemetry.subscriptions.dec()
+        """The sink's subscription is over: counted as an operation of its whole life."""
+        telemetry = context.runtime.telemetry
+        telemetry.subscriptions.dec()
+        telemetry.operation(sink.operation_name, SUBSCRIPTION, time.perf_counter() - sink.started)
         if sink.stream is not None:
             sink.stream.leave(sink)
 
     def _start(self, key: StreamKey, context: Context, request: Request) -> SharedStream:
         own = Context(context.runtime, context.origin, websocket=True)
         own.sign_in_as(context.actor)
-        own.counts_subscription = False  # its sockets' subscriptions are counted
+        own.counted = False  # its sockets' operations are counted
         stream = SharedStream(key, self._schema, own, request, self._forget)
         self._streams[key] = stream
         return stream
