@@ -303,6 +303,7 @@ class TestWebsocketCompression:
             ) as socket:
                 await socket.send(json.dumps(init))
                 assert json.loads(await socket.recv()) == {"type": "connection_ack"}
+                assert socket.response is not None
                 extensions = socket.response.headers.get("Sec-WebSocket-Extensions")
         finally:
             server.stop()
