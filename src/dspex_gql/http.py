@@ -170,7 +170,8 @@ class RequestId:
             await send(message)
 
         with request_scope(request_id):
-            await self.app(scope, receive, send_with_id)
+            # A websocket has no response headers to add to: its messages go straight through.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
 
 
 def _incoming_id(scope: Scope) -> str | None:
