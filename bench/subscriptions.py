@@ -29,12 +29,17 @@ Clients: `--client-processes` processes (this module, `--client PLAN`), each ope
 `--subscribers` websockets (`websockets`, subprotocol graphql-transport-ws, `connection_init` with
 `{"authorization": "Bearer <key>"}`, one `subscribe` per socket, subscribers spread round-robin
 over the executions, `--open-concurrency` opens in flight per process), as browsers do
-(permessage-deflate offered, no client pings; uvicorn pings every 20 s). The first `next` is the
-snapshot (its `sequence` is the one the driver left): not a latency. For each later `next` a
-client records the latency and the sequence, so it counts gaps (skipped sequences: coalesced or
-lost) and messages out of order; the expected count is the driver's events per execution times
-the subscriptions of it that opened; lost = expected - received. At 1 event/s per execution no
-coalescing should happen.
+(permessage-deflate offered, no client pings; uvicorn pings every 20 s). The servers accept
+compression only with `--server-compression` (the service's default, `DSPEX_SERVER_WS_COMPRESSION`,
+is off). With `--subscriptions-per-socket K`, each socket carries K subscriptions (operation ids
+1..K, each of another execution): this container caps a process at 20,000 open files, so 20,000
+subscriptions need K = 2. Once its sockets are open a client freezes its heap (`gc.freeze`): a
+client's full collection (0.6-0.8 s with 2,500 sockets) otherwise delays every message it times.
+The first `next` is the snapshot (its `sequence` is the one the driver left): not a latency. For
+each later `next` a client records the latency and the sequence, so it counts gaps (skipped
+sequences: coalesced or lost) and messages out of order; the expected count is the driver's events
+per execution times the subscriptions of it that opened; lost = expected - received. At 1 event/s
+per execution no coalescing should happen.
 
 Servers, one at a time, each a process of its own (this module, `--serve KIND`) on an inherited
 listening socket, uvicorn as `dspex-gql serve` runs it (loop/HTTP/websockets "auto": uvloop,
@@ -53,7 +58,9 @@ opening = memory per idle subscription), drive events for `--seconds` (the stead
 CPU, latency), then each client waits until no message has come for 1 s (at most 15 s) and
 reports. CPU and RSS from /proc: the server, the clients, this process (the driver), Redis, and on
 PostgreSQL the backends of the scratch database; `other_processes_cpus` is the rest of the
-machine. On a 2-core machine one server process can use at most 50 % of it.
+machine. On a 2-core machine one server process can use at most 50 % of it. GC pauses: the
+server's over the steady window (`steady.server_gc`), each client's after opening
+(`steady.clients_gc_after_open`).
 """
 
 from __future__ import annotations
