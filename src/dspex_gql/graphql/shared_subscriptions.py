@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -34,6 +34,7 @@ from dspex_gql.graphql.authentication import admit, root_fields
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.observation import count_errors
 from dspex_gql.graphql.security import present
+from dspex_gql.graphql.sinks import Sink
 from dspex_gql.identity import Actor, Credential, Role
 
 logger = logging.getLogger(__name__)
@@ -63,38 +64,6 @@ class StreamKey:
     credential: Credential
 
 
-class Sink:
-    """One socket's operation in a shared subscription: how its messages are framed and sent."""
-
-    __slots__ = ("ended", "id", "next_prefix", "operation_name", "send", "started", "stream")
-
-    def __init__(
-        self,
-        id: str,
-        send: Callable[[str], Awaitable[None]],
-        ended: Callable[[Sink], None],
-    ) -> None:
-        self.id = id
-        self.send = send
-        self.next_prefix = f'{{"id":{json.dumps(id)},"type":"next","payload":'
-        self.ended = ended
-        """Told when the subscription ends without the socket asking, before its last message."""
-        self.stream: SharedStream | None = None
-        self.operation_name: str | None = None
-        self.started = time.perf_counter()
-
-    async def next(self, payload: str) -> None:
-        await self.send(f"{self.next_prefix}{payload}}}")
-
-    async def error(self, errors: str) -> None:
-        self.ended(self)
-        await self.send(f'{{"id":{json.dumps(self.id)},"type":"error","payload":{errors}}}')
-
-    async def complete(self) -> None:
-        self.ended(self)
-        await self.send(f'{{"id":{json.dumps(self.id)},"type":"complete"}}')
-
-
 class SharedStream:
     """One execution of a subscription, sent to every sink that joined it."""
 
@@ -113,11 +82,11 @@ class SharedStream:
         self.forget = forget
         self._task = asyncio.create_task(self._run(schema, context, request))
 
-    async def join(self, sink: Sink) -> None:
+    def join(self, sink: Sink) -> None:
         sink.stream = self
         self.sinks[sink] = None
         if self.latest is not None:
-            await _deliver(sink.next(self.latest))
+            sink.next(self.latest)
 
     def leave(self, sink: Sink) -> None:
         self.sinks.pop(sink, None)
@@ -140,10 +109,10 @@ class SharedStream:
             async with contextlib.aclosing(results):
                 async for result in results:
                     if isinstance(result, PreExecutionError):
-                        await self._end_with_errors(result.errors or [])
+                        self._end_with_errors(result.errors or [])
                         return
                     assert isinstance(result, ExecutionResult), "no @defer or @stream here"
-                    await self._send(_payload(result))
+                    self._send(_payload(result))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -151,28 +120,20 @@ class SharedStream:
         if not self.over:
             self._stop()
         for sink in list(self.sinks):
-            await _deliver(sink.complete())
+            sink.complete()
 
-    async def _send(self, payload: str) -> None:
-        """The hot path: one frame per sink, nothing else."""
+    def _send(self, payload: str) -> None:
+        """The hot path: one frame per sink; a socket that cannot take it now does not hold up
+        the others (`sinks.py`)."""
         self.latest = payload
         for sink in list(self.sinks):
-            try:  # noqa: SIM105 (suppress() would cost a context manager per frame)
-                await sink.send(f"{sink.next_prefix}{payload}}}")
-            except Exception:
-                pass  # a socket closing meanwhile: its handler leaves
+            sink.next(payload)
 
-    async def _end_with_errors(self, errors: list[GraphQLError]) -> None:
+    def _end_with_errors(self, errors: list[GraphQLError]) -> None:
         self._stop()
         text = json.dumps([error.formatted for error in errors])
         for sink in list(self.sinks):
-            await _deliver(sink.error(text))
-
-
-async def _deliver(sending: Awaitable[None]) -> None:
-    """A socket that closed meanwhile is left by its own handler."""
-    with contextlib.suppress(Exception):
-        await sending
+            sink.error(text)
 
 
 def _payload(result: ExecutionResult) -> str:
@@ -210,9 +171,9 @@ class SharedSubscriptions:
             try:
                 await admit(context)
             except GraphQLError as error:
-                await _refuse(context, sink, error)
+                _refuse(context, sink, error)
                 return
-        await stream.join(sink)
+        stream.join(sink)
 
     def leave(self, context: Context, sink: Sink) -> None:
         """The sink's subscription is over: counted as an operation of its whole life."""
@@ -235,12 +196,12 @@ class SharedSubscriptions:
             del self._streams[stream.key]
 
 
-async def _refuse(context: Context, sink: Sink, error: GraphQLError) -> None:
+def _refuse(context: Context, sink: Sink, error: GraphQLError) -> None:
     """As the operation's own execution would answer: one result with the error, then done."""
     shown = present(error, context.origin.request_id)
     count_errors(context.runtime.telemetry, [shown])
-    await _deliver(sink.next(json.dumps({"data": None, "errors": [shown.formatted]})))
-    await _deliver(sink.complete())
+    sink.next(json.dumps({"data": None, "errors": [shown.formatted]}))
+    sink.complete()
 
 
 def _key(actor: Actor, request: Request) -> StreamKey:

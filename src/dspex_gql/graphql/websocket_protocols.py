@@ -22,7 +22,8 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
 from dspex_gql.graphql.context import Context
-from dspex_gql.graphql.shared_subscriptions import Request, SharedSubscriptions, Sink
+from dspex_gql.graphql.shared_subscriptions import Request, SharedSubscriptions
+from dspex_gql.graphql.sinks import Sink
 
 MALFORMED = 4400
 WITH_ID = frozenset({"subscribe", "complete", "start", "stop"})
