@@ -21,7 +21,15 @@ from dspex_gql.dags.models import RunStatus
 from dspex_gql.dags.plans import DagRunPlan, ProgramCall
 from dspex_gql.dags.progress import RunTotals
 from dspex_gql.dags.runs_repository import DagRunRepository, close_unfinished_nodes
-from dspex_gql.dags.writing import EXECUTIONS, NODE_EXECUTIONS, execution_row, node_changes
+from dspex_gql.dags.writing import (
+    EXECUTIONS,
+    NODE_EXECUTIONS,
+    execution_row,
+    executions_inserted,
+    node_changes,
+    nodes_changed,
+)
+from dspex_gql.db.base import utcnow
 from dspex_gql.db.bulk import update_many, upsert_many
 from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
 from dspex_gql.engine.adapters.registry import NotRegistered
@@ -82,6 +90,7 @@ class DagRunJob(RunJob):
         self._call_events: list[ExecutionChanged] = []
         self._reported = False
         """Whether a RUNNING state is staged already: node changes until its write need none."""
+        self._run_id = str(plan.id)
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -168,9 +177,9 @@ class DagRunJob(RunJob):
         return recorded.row
 
     async def _store_progress(self, session: AsyncSession, sequence: int) -> None:
-        plan = self.plan
+        plan, now = self.plan, utcnow()
         names = list(self._dirty_nodes)
-        node_rows = [node_changes(plan.nodes[name], sequence) for name in names]
+        node_rows = [node_changes(plan.nodes[name]) for name in names]
         calls = [call for call in self._dirty_calls.values() if self._runs_program(call)]
         call_rows = [self._execution_row(call) for call in calls]
         self._writing = (
@@ -178,11 +187,15 @@ class DagRunJob(RunJob):
             {call.id: call.sequence for call in self._dirty_calls.values()},
             self._uncounted_ms,
         )
-        await update_many(session, NODE_EXECUTIONS, node_rows)
+        await update_many(session, NODE_EXECUTIONS, node_rows, nodes_changed(sequence, now))
         new = [row for row in call_rows if row["id"] not in self._calls_stored]
         changed = [_changes(row) for row in call_rows if row["id"] in self._calls_stored]
-        await upsert_many(session, EXECUTIONS, new)  # stored already if a lost commit held them
-        await update_many(session, EXECUTIONS, changed)
+        inserted = executions_inserted(
+            plan.organization_id, plan.process_id, plan.triggered_by, now
+        )
+        # upserted: stored already if a lost commit held them
+        await upsert_many(session, EXECUTIONS, new, inserted)
+        await update_many(session, EXECUTIONS, changed, {"updated_at": now})
         self._call_events = [ExecutionChanged(**_event_fields(row)) for row in call_rows]
         if self._uncounted_ms:
             left = await OrganizationRepository(session).add_compute(
@@ -223,23 +236,17 @@ class DagRunJob(RunJob):
         assert isinstance(target, ProgramCall), "only runnable programs are called"
         return execution_row(
             call,
-            organization_id=plan.organization_id,
             program_id=target.program_id,
             node_execution_id=plan.nodes[call.node].id,
-            run_id=plan.id,
-            process_id=plan.process_id,
-            triggered_by=plan.triggered_by,
+            run_id=self._run_id,
         )
 
 
 _CREATED_ONCE = (
-    "organization_id",
-    "created_by",
     "program_id",
     "node_execution_id",
     "inputs",
     "options",
-    "process_id",
     "created_at",
     "started_at",
 )
