@@ -87,7 +87,8 @@ class DagRunJob(RunJob):
         self._uncounted_ms = 0
         self._quota_used_up = False
         self._writing: tuple[dict[str, int], dict[Any, int], int] | None = None
-        self._call_events: list[ExecutionChanged] = []
+        self._call_events: list[dict[str, Any]] = []
+        """The fields of the events of the calls the last write stored, announced after it."""
         self._reported = False
         """Whether a RUNNING state is staged already: node changes until its write need none."""
         self._run_id = str(plan.id)
@@ -196,7 +197,7 @@ class DagRunJob(RunJob):
         # upserted: stored already if a lost commit held them
         await upsert_many(session, EXECUTIONS, new, inserted)
         await update_many(session, EXECUTIONS, changed, {"updated_at": now})
-        self._call_events = [ExecutionChanged(**_event_fields(row)) for row in call_rows]
+        self._call_events = [_event_fields(row) for row in call_rows]
         if self._uncounted_ms:
             left = await OrganizationRepository(session).add_compute(
                 plan.organization_id, self._uncounted_ms / 1000
@@ -227,8 +228,8 @@ class DagRunJob(RunJob):
 
     async def announce(self, stored: Any) -> None:
         await super().announce(stored)
-        events, self._call_events = self._call_events, []
-        await self.runs.announce_all(list(events))
+        fields, self._call_events = self._call_events, []
+        await self.runs.announce_all([ExecutionChanged(**each) for each in fields])
 
     def _execution_row(self, call: Call) -> dict[str, Any]:
         plan = self.plan
