@@ -98,7 +98,7 @@ from dspex_gql.dags.job import DagRunJob
 from dspex_gql.dags.models import DagVersion, NodeExecution
 from dspex_gql.dags.plans import DagRunPlan, ProgramCall, node_states
 from dspex_gql.dags.service import NewDag
-from dspex_gql.dags.writing import node_changes
+from dspex_gql.dags.writing import executions_inserted, node_changes, nodes_changed
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.bulk import insert_many, update_many
 from dspex_gql.db.engine import create_engine
@@ -847,7 +847,7 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
     calls = list(job._dirty_calls.values())
 
     def build() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        nodes = [node_changes(state, 2) for state in plan.nodes.values()]
+        nodes = [node_changes(state) for state in plan.nodes.values()]
         return nodes, [job._execution_row(call) for call in calls]
 
     building = []
@@ -871,6 +871,13 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
     ]  # fmt: skip
     dag_id = await any_dag(bench)
     run_row["dag_id"] = dag_id
+    same_nodes = nodes_changed(2, now)
+    same_executions = executions_inserted(
+        plan.organization_id, plan.process_id, plan.triggered_by, now
+    )
+    driver_node_rows, driver_execution_rows = node_rows, execution_rows
+    node_rows = [row | same_nodes for row in node_rows]
+    execution_rows = [row | same_executions for row in execution_rows]
     executions_core = execution_rows  # the job's rows are keyed by column
     execution_rows_orm = [
         {("meta" if key == "metadata" else key): value for key, value in row.items()}
@@ -893,8 +900,8 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
         await connection.execute(insert(EXECUTIONS), executions_core)
 
     async def driver(session: AsyncSession) -> None:
-        await update_many(session, NODE_EXECUTIONS, node_rows)
-        await insert_many(session, EXECUTIONS, executions_core)
+        await update_many(session, NODE_EXECUTIONS, driver_node_rows, same_nodes)
+        await insert_many(session, EXECUTIONS, driver_execution_rows, same_executions)
 
     found: dict[str, Any] = {"rows_build_ms": round(statistics.median(building), 3)}
     writes = (

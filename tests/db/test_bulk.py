@@ -123,6 +123,33 @@ async def test_an_upsert_inserts_new_rows_and_sets_those_stored_already(
     assert await stored(engine, table) == {row["id"]: row for row in again + rows[4:]}
 
 
+async def test_values_the_same_for_every_row_are_stored_on_each(
+    engine: AsyncEngine, table: Table
+) -> None:
+    rows = [sample(index) for index in range(30)]
+    moment = datetime(2026, 12, 6, 1, 2, 3, 456789, tzinfo=UTC)
+    same = {"at": moment, "data": {"run": "r1"}, "colour": Colour.RED}
+    async with AsyncSession(engine) as session, session.begin():
+        await insert_many(session, table, [_without(row, same) for row in rows[:20]], same)
+        await upsert_many(session, table, [_without(row, same) for row in rows[10:]], same)
+    later = {"at": moment + timedelta(seconds=1), "count": 7}
+    async with AsyncSession(engine) as session, session.begin():
+        await update_many(
+            session, table, [{"id": row["id"]} | {"score": 0.5} for row in rows[:5]], later
+        )
+
+    found = await stored(engine, table)
+
+    expected = {row["id"]: row | same for row in rows}
+    for row in rows[:5]:
+        expected[row["id"]] |= later | {"score": 0.5}
+    assert found == expected
+
+
+def _without(row: dict[str, Any], keys: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key not in keys}
+
+
 async def test_nothing_to_write_is_no_statement(engine: AsyncEngine, table: Table) -> None:
     statements: list[str] = []
 

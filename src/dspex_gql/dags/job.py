@@ -9,6 +9,7 @@ process to sweep resumes it from its stored node states (`recovery.py`).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -21,7 +22,15 @@ from dspex_gql.dags.models import RunStatus
 from dspex_gql.dags.plans import DagRunPlan, ProgramCall
 from dspex_gql.dags.progress import RunTotals
 from dspex_gql.dags.runs_repository import DagRunRepository, close_unfinished_nodes
-from dspex_gql.dags.writing import EXECUTIONS, NODE_EXECUTIONS, execution_row, node_changes
+from dspex_gql.dags.writing import (
+    EXECUTIONS,
+    NODE_EXECUTIONS,
+    execution_row,
+    executions_inserted,
+    node_changes,
+    nodes_changed,
+)
+from dspex_gql.db.base import utcnow
 from dspex_gql.db.bulk import update_many, upsert_many
 from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
 from dspex_gql.engine.adapters.registry import NotRegistered
@@ -37,6 +46,9 @@ from dspex_gql.runs import Phase, RunFailed, RunJob, RunKind, Runs, StateChange
 LANE = "dag"
 """The orchestrator lane of DAG runs (`DSPEX_DAG_MAX_RUNNING` at once)."""
 QUOTA_USED_UP = "The organization's compute quota is used up"
+CALL_EVENTS_AT_ONCE = 50
+"""Publishing an event never waits: a write's thousand call events would hold the event loop
+(and the run's own event, published before them, in the hub's outbox) for ~10 ms in one go."""
 
 DAG_RUNS = RunKind(
     name="DAG run",
@@ -79,9 +91,11 @@ class DagRunJob(RunJob):
         self._uncounted_ms = 0
         self._quota_used_up = False
         self._writing: tuple[dict[str, int], dict[Any, int], int] | None = None
-        self._call_events: list[ExecutionChanged] = []
+        self._call_events: list[dict[str, Any]] = []
+        """The fields of the events of the calls the last write stored, announced after it."""
         self._reported = False
         """Whether a RUNNING state is staged already: node changes until its write need none."""
+        self._run_id = str(plan.id)
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -168,9 +182,9 @@ class DagRunJob(RunJob):
         return recorded.row
 
     async def _store_progress(self, session: AsyncSession, sequence: int) -> None:
-        plan = self.plan
+        plan, now = self.plan, utcnow()
         names = list(self._dirty_nodes)
-        node_rows = [node_changes(plan.nodes[name], sequence) for name in names]
+        node_rows = [node_changes(plan.nodes[name]) for name in names]
         calls = [call for call in self._dirty_calls.values() if self._runs_program(call)]
         call_rows = [self._execution_row(call) for call in calls]
         self._writing = (
@@ -178,12 +192,16 @@ class DagRunJob(RunJob):
             {call.id: call.sequence for call in self._dirty_calls.values()},
             self._uncounted_ms,
         )
-        await update_many(session, NODE_EXECUTIONS, node_rows)
+        await update_many(session, NODE_EXECUTIONS, node_rows, nodes_changed(sequence, now))
         new = [row for row in call_rows if row["id"] not in self._calls_stored]
         changed = [_changes(row) for row in call_rows if row["id"] in self._calls_stored]
-        await upsert_many(session, EXECUTIONS, new)  # stored already if a lost commit held them
-        await update_many(session, EXECUTIONS, changed)
-        self._call_events = [ExecutionChanged(**_event_fields(row)) for row in call_rows]
+        inserted = executions_inserted(
+            plan.organization_id, plan.process_id, plan.triggered_by, now
+        )
+        # upserted: stored already if a lost commit held them
+        await upsert_many(session, EXECUTIONS, new, inserted)
+        await update_many(session, EXECUTIONS, changed, {"updated_at": now})
+        self._call_events = [_event_fields(row) for row in call_rows]
         if self._uncounted_ms:
             left = await OrganizationRepository(session).add_compute(
                 plan.organization_id, self._uncounted_ms / 1000
@@ -214,8 +232,11 @@ class DagRunJob(RunJob):
 
     async def announce(self, stored: Any) -> None:
         await super().announce(stored)
-        events, self._call_events = self._call_events, []
-        await self.runs.announce_all(list(events))
+        fields, self._call_events = self._call_events, []
+        for start in range(0, len(fields), CALL_EVENTS_AT_ONCE):
+            await asyncio.sleep(0)  # the loop delivers what is published meanwhile: the run's first
+            chunk = fields[start : start + CALL_EVENTS_AT_ONCE]
+            await self.runs.announce_all([ExecutionChanged(**each) for each in chunk])
 
     def _execution_row(self, call: Call) -> dict[str, Any]:
         plan = self.plan
@@ -223,23 +244,17 @@ class DagRunJob(RunJob):
         assert isinstance(target, ProgramCall), "only runnable programs are called"
         return execution_row(
             call,
-            organization_id=plan.organization_id,
             program_id=target.program_id,
             node_execution_id=plan.nodes[call.node].id,
-            run_id=plan.id,
-            process_id=plan.process_id,
-            triggered_by=plan.triggered_by,
+            run_id=self._run_id,
         )
 
 
 _CREATED_ONCE = (
-    "organization_id",
-    "created_by",
     "program_id",
     "node_execution_id",
     "inputs",
     "options",
-    "process_id",
     "created_at",
     "started_at",
 )

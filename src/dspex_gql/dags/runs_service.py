@@ -26,7 +26,7 @@ from dspex_gql.dags.plans import (
 from dspex_gql.dags.programs import program_ids, signatures_of, visible_programs
 from dspex_gql.dags.repository import DagRepository
 from dspex_gql.dags.runs_repository import DagRunRepository, NodeExecutionRepository
-from dspex_gql.dags.writing import NODE_EXECUTIONS, node_row
+from dspex_gql.dags.writing import NODE_EXECUTIONS, node_row, nodes_inserted
 from dspex_gql.db.bulk import insert_many
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.dags.definition import DagDefinition
@@ -260,12 +260,9 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         nodes: dict[str, NodeState],
     ) -> None:
         """Insert the run's nodes as they start (PENDING, or reused), and run it after commit."""
-        rows = [
-            node_row(node, run.organization_id, run.id, run.sequence)
-            | {"created_at": run.created_at}
-            for node in nodes.values()
-        ]
-        await insert_many(tx.session, NODE_EXECUTIONS, rows)
+        rows = [node_row(node) for node in nodes.values()]
+        same = nodes_inserted(run.organization_id, run.id, run.sequence, run.created_at)
+        await insert_many(tx.session, NODE_EXECUTIONS, rows, same)
         plan = plan_of(run, definition, calls, nodes)
         job = DagRunJob(self._runs, self._invoker, plan, self._settings)
         await self._runs.launch(tx, job, DagRunChanged.of(run))

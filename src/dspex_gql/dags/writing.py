@@ -3,13 +3,13 @@ written together with each state of the run by `db.bulk`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Table
 
 from dspex_gql.dags.models import NodeExecution
-from dspex_gql.db.base import utcnow
 from dspex_gql.engine.dags.states import Call, NodeState
 from dspex_gql.executions.models import Execution, ExecutionStatus
 
@@ -17,25 +17,28 @@ NODE_EXECUTIONS: Table = NodeExecution.__table__  # type: ignore[assignment]
 EXECUTIONS: Table = Execution.__table__  # type: ignore[assignment]
 
 
-def node_row(
-    state: NodeState, organization_id: UUID, run_id: UUID, sequence: int
+def node_row(state: NodeState) -> dict[str, Any]:
+    """A node's row as first inserted, with `nodes_inserted` (the same for every node)."""
+    return {"node_name": state.name, "position": state.position} | node_changes(state)
+
+
+def nodes_inserted(
+    organization_id: UUID, run_id: UUID, sequence: int, at: datetime
 ) -> dict[str, Any]:
-    """A node's row as first inserted."""
     return {
         "organization_id": organization_id,
         "dag_run_id": run_id,
-        "node_name": state.name,
-        "position": state.position,
-    } | node_changes(state, sequence)
+        "created_at": at,
+    } | nodes_changed(sequence, at)
 
 
-def node_changes(state: NodeState, sequence: int) -> dict[str, Any]:
+def node_changes(state: NodeState) -> dict[str, Any]:
     """What a node's row can change to after its insert (the rest stays as inserted: an UPDATE
-    that sets an indexed or foreign key column pays for that index or key, even unchanged)."""
+    that sets an indexed or foreign key column pays for that index or key, even unchanged),
+    with `nodes_changed` (the same for every node of one write)."""
     return {
         "id": state.id,
         "status": state.status,
-        "sequence": sequence,
         "attempts": state.attempts,
         "inputs": state.inputs,
         "result": state.result,
@@ -48,28 +51,36 @@ def node_changes(state: NodeState, sequence: int) -> dict[str, Any]:
         "completion_tokens": state.completion_tokens,
         "execution_id": state.execution_id,
         "reused_from_id": state.reused_from_id,
-        "updated_at": utcnow(),
+    }
+
+
+def nodes_changed(sequence: int, at: datetime) -> dict[str, Any]:
+    return {"sequence": sequence, "updated_at": at}
+
+
+def executions_inserted(
+    organization_id: UUID, process_id: UUID, triggered_by: UUID | None, at: datetime
+) -> dict[str, Any]:
+    """The columns every execution of one run's write has alike (`execution_row` the rest)."""
+    return {
+        "organization_id": organization_id,
+        "created_by": triggered_by,
+        "process_id": process_id,
+        "variable_configuration": None,
+        "updated_at": at,
     }
 
 
 def execution_row(
-    call: Call,
-    *,
-    organization_id: UUID,
-    program_id: UUID,
-    node_execution_id: UUID,
-    run_id: UUID,
-    process_id: UUID,
-    triggered_by: UUID | None,
+    call: Call, *, program_id: UUID, node_execution_id: UUID, run_id: str
 ) -> dict[str, Any]:
+    """`run_id`: the run's id as text (in `options`)."""
     result = call.result
-    options: dict[str, Any] = {"dagRunId": str(run_id), "node": call.node, "attempt": call.attempt}
+    options: dict[str, Any] = {"dagRunId": run_id, "node": call.node, "attempt": call.attempt}
     if call.item is not None:
         options["item"] = call.item
     return {
         "id": call.id,
-        "organization_id": organization_id,
-        "created_by": triggered_by,
         "program_id": program_id,
         "node_execution_id": node_execution_id,
         "status": ExecutionStatus(call.status.value),
@@ -77,7 +88,6 @@ def execution_row(
         "inputs": call.inputs,
         "outputs": None if result is None else result.outputs,
         "error": call.error,
-        "variable_configuration": None,
         "options": options,
         "duration_ms": call.duration_ms,
         "prompt_tokens": None if result is None else result.prompt_tokens,
@@ -87,7 +97,5 @@ def execution_row(
         "trace": None if result is None else result.trace,
         "started_at": call.started_at,
         "completed_at": call.completed_at,
-        "process_id": process_id,
         "created_at": call.started_at,
-        "updated_at": utcnow(),
     }

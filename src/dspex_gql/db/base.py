@@ -52,11 +52,31 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value
         return value.replace(tzinfo=UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
+        """On SQLite one function checks the zone and writes the text: the chain of
+        `process_bind_param` and the text's own processor cost 1.5 µs a value, and a DAG run
+        writes seven per node."""
+        if dialect.name == "sqlite":
+            return _sqlite_utc_text
+        return super().bind_processor(dialect)
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite DATETIME text of the UTC time (`2026-12-04 18:30:00.123456`)."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]  # without "+00:00"
+
 
 class _SQLiteUTCText(SQLITE_DATETIME):
     """SQLite's DATETIME text of a UTC datetime (`2026-12-04 18:30:00.123456`, SQLAlchemy's own
     storage format) by `isoformat`: twice as fast as SQLAlchemy's `%` formatting, which rows
-    written by the thousand (a DAG run's nodes) feel."""
+    written by the thousand (a DAG run's nodes) feel. (`UTCDateTime` binds with
+    `_sqlite_utc_text` directly.)"""
 
     def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], str | None]:
         def process(value: datetime | None) -> str | None:

@@ -3,6 +3,7 @@
     await insert_many(session, Execution.__table__, rows)   # rows: dicts with the same keys
     await upsert_many(session, Execution.__table__, rows)   # the same, or set what is stored
     await update_many(session, NodeExecution.__table__, rows)   # by primary key (`id`)
+    await insert_many(session, table, rows, same={"updated_at": now})   # one value, every row
 
 SQLAlchemy's executemany builds and converts each row's parameters one by one, which for a DAG
 run's thousands of rows costs more than the database's work. Here the statement is compiled once
@@ -20,9 +21,10 @@ indexes and five JSONB columns per row).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Column, Table, bindparam, insert, update
@@ -32,7 +34,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.sql.sqltypes import NullType
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]
+EMPTY: Row = MappingProxyType({})
 Processor = Callable[[Any], Any] | None
 KEY = "_key"
 """The bind name of the primary key in an UPDATE (a column's own name is taken by its SET)."""
@@ -47,42 +50,58 @@ class _Prepared:
     by_column: bool = False
     """One parameter per column, the list of every row's value (`unnest`), not one per row."""
 
-    def parameters(self, rows: Sequence[Row]) -> Any:
-        pairs = tuple(zip(self.keys, self.processors, strict=True))
-        if self.by_column:
-            return tuple(
-                [row[key] for row in rows]
-                if process is None
-                else [process(row[key]) for row in rows]
-                for key, process in pairs
-            )
-        return [
-            tuple(row[key] if process is None else process(row[key]) for key, process in pairs)
-            for row in rows
+    def parameters(self, rows: Sequence[Row], same: Row) -> Any:
+        """Converted column by column (a value in `same` once for all rows); zipped into one
+        tuple per row unless `by_column`."""
+        count = len(rows)
+        columns = [
+            _column(rows, key, process)
+            if key not in same
+            else [same[key] if process is None else process(same[key])] * count
+            for key, process in zip(self.keys, self.processors, strict=True)
         ]
+        return tuple(columns) if self.by_column else list(zip(*columns, strict=True))
 
 
-async def insert_many(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
+def _column(rows: Sequence[Row], key: str, process: Processor) -> list[Any]:
+    if process is None:
+        return [row[key] for row in rows]
+    return [process(row[key]) for row in rows]
+
+
+async def insert_many(
+    session: AsyncSession, table: Table, rows: Sequence[Row], same: Row = EMPTY
+) -> None:
+    """`same`: columns with one value for every row, converted once."""
     if rows:
-        await _execute(session, _insert_of(_dialect(session), table, tuple(rows[0])), rows)
+        prepared = _insert_of(_dialect(session), table, (*rows[0], *same))
+        await _execute(session, prepared, rows, same)
 
 
-async def upsert_many(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
+async def upsert_many(
+    session: AsyncSession, table: Table, rows: Sequence[Row], same: Row = EMPTY
+) -> None:
     """Insert each row, or where its `id` is stored already, set its other columns: a write
     retried after a commit whose answer was lost (the rows are there) stores the same again."""
     if rows:
-        await _execute(session, _upsert_of(_dialect(session), table, tuple(rows[0])), rows)
+        prepared = _upsert_of(_dialect(session), table, (*rows[0], *same))
+        await _execute(session, prepared, rows, same)
 
 
-async def update_many(session: AsyncSession, table: Table, rows: Sequence[Row]) -> None:
+async def update_many(
+    session: AsyncSession, table: Table, rows: Sequence[Row], same: Row = EMPTY
+) -> None:
     """By primary key: each row's `id` picks the row, its other keys are the columns set."""
     if rows:
-        await _execute(session, _update_of(_dialect(session), table, tuple(rows[0])), rows)
+        prepared = _update_of(_dialect(session), table, (*rows[0], *same))
+        await _execute(session, prepared, rows, same)
 
 
-async def _execute(session: AsyncSession, prepared: _Prepared, rows: Sequence[Row]) -> None:
+async def _execute(
+    session: AsyncSession, prepared: _Prepared, rows: Sequence[Row], same: Row
+) -> None:
     connection = await session.connection()
-    await connection.exec_driver_sql(prepared.sql, prepared.parameters(rows))
+    await connection.exec_driver_sql(prepared.sql, prepared.parameters(rows, same))
 
 
 def _dialect(session: AsyncSession) -> Dialect:

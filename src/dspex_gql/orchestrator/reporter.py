@@ -70,6 +70,8 @@ class ProgressReporter:
         self._hurried = asyncio.Event()
         self._flushing: frozenset[Hashable] = frozenset()
         self._flushed = asyncio.Event()
+        self._finishing: set[Hashable] = set()
+        """Jobs whose final state waits for a flush: that flush leaves their staged state to it."""
         self._unwritten: dict[Hashable, Pending] = {}
         self._has_unwritten = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -120,9 +122,13 @@ class ProgressReporter:
         `patience` seconds (it is then retried in the background)."""
         progress = Pending(writer.key, writer, change)
         self._staged.pop(progress.key, None)
-        while progress.key in self._flushing:  # one write of a run at a time
-            await self._flushed.wait()
-            self._staged.pop(progress.key, None)
+        self._finishing.add(progress.key)
+        try:
+            while progress.key in self._flushing:  # one write of a run at a time
+                await self._flushed.wait()
+                self._staged.pop(progress.key, None)
+        finally:
+            self._finishing.discard(progress.key)
         deadline = time.monotonic() + self._patience
         for delay in _backoff():
             try:
@@ -153,17 +159,20 @@ class ProgressReporter:
             self._done_flushing()
         if written is None:
             return False
-        for key, progress in staged.items():
-            if written.get(key) is not None:
-                await _announce(progress.writer, written[key])
+        for key, stored in written.items():
+            if stored is not None:
+                await _announce(staged[key].writer, stored)
         return True
 
     async def _write_together(self, staged: dict[Hashable, Pending]) -> dict[Hashable, Any] | None:
-        """What each write stored (None: nothing); None if the database was unavailable."""
+        """What each write stored (None: nothing); None if the database was unavailable. A job
+        whose final state came meanwhile is left out: its final write takes what it staged."""
         try:
             async with self._uow() as tx:
                 written = {
-                    key: await p.writer.store(tx.session, p.change) for key, p in staged.items()
+                    key: await p.writer.store(tx.session, p.change)
+                    for key, p in staged.items()
+                    if key not in self._finishing
                 }
         except Exception as error:
             if not database_unavailable(error):
@@ -172,11 +181,11 @@ class ProgressReporter:
             for key, progress in staged.items():
                 self._staged.setdefault(key, progress)
             return None
-        for key, progress in staged.items():
-            if written[key] is None:
-                progress.writer.stop_quietly()
+        for key, stored in written.items():
+            if stored is None:
+                staged[key].writer.stop_quietly()
             else:
-                progress.writer.stored(progress.change)
+                staged[key].writer.stored(staged[key].change)
         return written
 
     def _done_flushing(self) -> None:

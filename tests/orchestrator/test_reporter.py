@@ -1,0 +1,85 @@
+"""The write-behind reporter, with a unit of work that commits nothing and writers that record
+what they were asked to store and announce."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from dspex_gql.orchestrator import ProgressReporter
+
+
+class Transaction:
+    session: Any = None
+
+
+class SlowUnitOfWork:
+    """Each transaction begins once `begin` is set (a database busy elsewhere)."""
+
+    def __init__(self) -> None:
+        self.begin = asyncio.Event()
+        self.begun = asyncio.Event()
+        self.transactions = 0
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[Transaction]:
+        self.begun.set()
+        await self.begin.wait()
+        self.transactions += 1
+        yield Transaction()
+
+
+@dataclass
+class Writer:
+    key: str
+    stored_states: list[str] = field(default_factory=list)
+    announced: list[str] = field(default_factory=list)
+
+    async def store(self, session: Any, change: str) -> str:
+        self.stored_states.append(change)
+        return change
+
+    def stored(self, change: str) -> None:
+        pass
+
+    async def announce(self, stored: str) -> None:
+        self.announced.append(stored)
+
+    def stop_quietly(self) -> None:
+        raise AssertionError("nothing moved on")
+
+
+class TestAFinalStateDuringAFlush:
+    async def test_the_flush_leaves_the_run_to_its_final_write(self) -> None:
+        uow = SlowUnitOfWork()
+        reporter = ProgressReporter(uow, interval=60)  # type: ignore[arg-type]
+        run, other = Writer("run"), Writer("other")
+        reporter.report(run, "running 1")
+        reporter.report(other, "running 1")
+        flush = asyncio.create_task(reporter.flush())
+        await uow.begun.wait()
+
+        finish = asyncio.create_task(reporter.finish(run, "succeeded"))
+        await asyncio.sleep(0)
+        uow.begin.set()
+
+        assert await flush
+        assert await finish
+        assert run.stored_states == ["succeeded"]
+        assert run.announced == ["succeeded"]
+        assert other.stored_states == other.announced == ["running 1"]
+        assert uow.transactions == 2
+
+    async def test_a_flush_written_before_the_final_state_is_announced_first(self) -> None:
+        uow = SlowUnitOfWork()
+        uow.begin.set()
+        reporter = ProgressReporter(uow, interval=60)  # type: ignore[arg-type]
+        run = Writer("run")
+        reporter.report(run, "running 1")
+
+        assert await reporter.flush()
+        assert await reporter.finish(run, "succeeded")
+        assert run.announced == ["running 1", "succeeded"]
