@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -32,13 +33,7 @@ def shared(app: FastAPI) -> SharedSubscriptions:
 def listeners(app: FastAPI, execution_id: str) -> int:
     """Local subscribers of the execution's channel: one per execution of the subscription."""
     runtime: Runtime = app.state.runtime
-    return runtime.hub.subscriber_counts().get(channels.execution(_uuid(execution_id)), 0)
-
-
-def _uuid(text: str) -> Any:
-    import uuid
-
-    return uuid.UUID(text)
+    return runtime.hub.subscriber_counts().get(channels.execution(uuid.UUID(execution_id)), 0)
 
 
 async def settled(socket: Socket) -> None:
@@ -46,6 +41,14 @@ async def settled(socket: Socket) -> None:
     await socket.send({"type": "ping"})
     while (await socket.receive())["type"] != "pong":
         pass
+
+
+async def watched_then_stopped(socket: Socket, execution_id: str) -> None:
+    """Subscribe, read the snapshot, stop, and wait until the service has handled the stop."""
+    operation = await socket.start(WATCH, {"id": execution_id})
+    await socket.next_payload(operation)
+    await socket.send({"id": operation, "type": "complete"})
+    await settled(socket)
 
 
 async def slow_execution(client: GraphQLClient) -> str:
@@ -105,20 +108,14 @@ class TestOneExecutionForManySockets:
         ):
             kept = await staying.start(WATCH, {"id": execution})
             await staying.next_payload(kept)
-            gone = await leaving.start(WATCH, {"id": execution})
-            await leaving.next_payload(gone)
-            await leaving.send({"id": gone, "type": "complete"})
-            await settled(leaving)
+            await watched_then_stopped(leaving, execution)
             assert len(shared(app)) == 1
             await client.data(CANCEL, id=execution)
             assert statuses(await staying.results(kept))[-1] == "CANCELLED"
 
         async with Socket(app, tenant.admin_key) as only:
             other = await slow_execution(client)
-            operation = await only.start(WATCH, {"id": other})
-            await only.next_payload(operation)
-            await only.send({"id": operation, "type": "complete"})
-            await settled(only)
+            await watched_then_stopped(only, other)
             assert len(shared(app)) == 0
             await client.data(CANCEL, id=other)
 
