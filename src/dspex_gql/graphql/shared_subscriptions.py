@@ -165,14 +165,15 @@ class SharedSubscriptions:
         sink.operation_name = request.operation_name
         key = _key(context.actor, request)
         stream = self._streams.get(key)
-        if stream is None:
-            stream = self._start(key, context, request)  # its execution admits the operation
-        else:
+        if stream is not None:
             try:
                 await admit(context)
             except GraphQLError as error:
                 _refuse(context, sink, error)
                 return
+            stream = self._streams.get(key)  # it may have ended meanwhile
+        if stream is None:
+            stream = self._start(key, context, request)  # its execution admits the operation
         stream.join(sink)
 
     def leave(self, context: Context, sink: Sink) -> None:
