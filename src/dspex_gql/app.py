@@ -38,7 +38,7 @@ from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.job import EXECUTIONS, InterruptedExecutions
 from dspex_gql.graphql.dashboard import assets_url, dashboard_assets, dashboard_page
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
-from dspex_gql.graphql.router import graphql_router
+from dspex_gql.graphql.router import GraphQLWebSockets, graphql_router
 from dspex_gql.graphql.unavailable import unavailability
 from dspex_gql.http import (
     BodySizeLimit,
@@ -119,14 +119,15 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
+    router = graphql_router(settings)
     app.add_middleware(ErrorResponses, unavailability=unavailability)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(GraphQLWebSockets, path=GRAPHQL_PATH, router=router)
     app.add_middleware(WebSocketMessageLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(WebSocketCloseReasons)
     app.add_middleware(RequestId)
     if settings.cors.origins:
         allow_cross_origin(app, settings.cors.origins)
-    router = graphql_router(settings)
     app.include_router(router, prefix=GRAPHQL_PATH)
     app.state.shared_subscriptions = router.shared_subscriptions
     if settings.graphql.graphiql:
