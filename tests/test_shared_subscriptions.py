@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from dspex_gql.graphql.shared_subscriptions import SharedSubscriptions
+from dspex_gql.graphql.shared_subscriptions import MAX_SHARED_DOCUMENT, SharedSubscriptions
 from dspex_gql.pubsub import channels
 from dspex_gql.runtime import Runtime
 from tests.support.factories import create_program, execute
@@ -191,6 +191,21 @@ class TestWhoShares:
         for refused in (first, second):
             assert "Cannot query field 'nope'" in refused[-1]["errors"][0]["message"]
         assert len(shared(app)) == 0
+
+    async def test_a_long_document_runs_on_its_own(
+        self, app: FastAPI, tenant: Tenant, client: GraphQLClient
+    ) -> None:
+        execution = await slow_execution(client)
+        document = WATCH + "\n# " + "x" * MAX_SHARED_DOCUMENT
+        async with Socket(app, tenant.admin_key) as socket:
+            watching = await socket.start(document, {"id": execution})
+            snapshot = await socket.next_payload(watching)
+            assert len(shared(app)) == 0
+            await client.data(CANCEL, id=execution)
+            rest = await socket.results(watching)
+
+        assert snapshot["data"]["executionUpdated"]["id"] == execution
+        assert statuses(rest)[-1] == "CANCELLED"
 
     async def test_subscriptions_of_changes_are_not_shared(
         self, app: FastAPI, tenant: Tenant, client: GraphQLClient

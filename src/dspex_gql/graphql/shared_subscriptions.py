@@ -7,10 +7,11 @@ the same text with their own operation id around it. It stops when its last sock
 completes for all of them when it ends (a finished run, a revoked credential).
 
 Keyed by credential, so everyone sharing a subscription is allowed exactly what its execution is
-allowed, and a revoked credential ends them all; one socket that stops reading can only delay
-the other subscriptions of its own credential. Subscriptions whose messages are changes since the
-previous one (`programExecutions`, `evaluationsAdded`, `nodeExecutionUpdated`) each run on their
-own, as do those of the legacy graphql-ws protocol.
+allowed, and a revoked credential ends them all. A socket that stops reading holds up no one
+(`sinks.py`). Subscriptions whose messages are changes since the previous one
+(`programExecutions`, `evaluationsAdded`, `nodeExecutionUpdated`) each run on their own, as do
+those of the legacy graphql-ws protocol and documents over `MAX_SHARED_DOCUMENT` characters
+(which are not remembered either).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from dspex_gql.identity import Actor, Credential, Role
 logger = logging.getLogger(__name__)
 
 SUBSCRIPTION = OperationType.SUBSCRIPTION.value
+MAX_SHARED_DOCUMENT = 10_000
 SHARED_FIELDS = frozenset(
     {"executionUpdated", "optimizationProgress", "paretoFrontierUpdated", "dagRunUpdated"}
 )
@@ -218,9 +220,13 @@ def _key(actor: Actor, request: Request) -> StreamKey:
     )
 
 
-@lru_cache(maxsize=256)
 def shareable(query: str, operation_name: str | None) -> bool:
-    """A subscription of one field of `SHARED_FIELDS`."""
+    """A subscription of one field of `SHARED_FIELDS`, in a document short enough to remember."""
+    return len(query) <= MAX_SHARED_DOCUMENT and _shareable(query, operation_name)
+
+
+@lru_cache(maxsize=256)
+def _shareable(query: str, operation_name: str | None) -> bool:
     try:
         document = parse(query)
     except GraphQLSyntaxError:
