@@ -65,6 +65,29 @@ async def test_reads_see_nothing(other: GraphQLClient, owned: dict[str, Any]) ->
     assert data["byProgram"]["totalCount"] == 0
 
 
+async def test_reads_by_id_in_turn_find_each_their_own(
+    other: GraphQLClient, client: GraphQLClient, owned: dict[str, Any]
+) -> None:
+    """Both admins' reads by id share one statement (`TenantRepository.get`): the organization
+    of each read is its own."""
+    theirs = await create_program(other, name="theirs")
+    query = "query($id: ID!) { program(id: $id) { id } }"
+
+    reads = [
+        await reader.data(query, id=id)
+        for reader, id in (
+            (client, owned["program"]),
+            (other, owned["program"]),
+            (other, theirs["id"]),
+            (client, theirs["id"]),
+            (client, owned["program"]),
+        )
+    ]
+
+    found = [None if read["program"] is None else read["program"]["id"] for read in reads]
+    assert found == [owned["program"], None, theirs["id"], None, owned["program"]]
+
+
 @pytest.mark.parametrize(
     ("mutation", "target"),
     [
