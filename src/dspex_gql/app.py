@@ -38,7 +38,7 @@ from dspex_gql.engine.optimization import MetricRegistry
 from dspex_gql.executions.job import EXECUTIONS, InterruptedExecutions
 from dspex_gql.graphql.dashboard import assets_url, dashboard_assets, dashboard_page
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
-from dspex_gql.graphql.router import GraphQLWebSockets, graphql_router
+from dspex_gql.graphql.router import GraphQLEndpoint, graphql_router
 from dspex_gql.graphql.unavailable import unavailability
 from dspex_gql.http import (
     BodySizeLimit,
@@ -120,9 +120,10 @@ def create_app(
         openapi_url=None,
     )
     router = graphql_router(settings)
+    app.add_middleware(GraphQLEndpoint, path=GRAPHQL_PATH, router=router, scope_type="http")
     app.add_middleware(ErrorResponses, unavailability=unavailability)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_body_bytes)
-    app.add_middleware(GraphQLWebSockets, path=GRAPHQL_PATH, router=router)
+    app.add_middleware(GraphQLEndpoint, path=GRAPHQL_PATH, router=router, scope_type="websocket")
     app.add_middleware(WebSocketMessageLimit, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(WebSocketCloseReasons)
     app.add_middleware(RequestId)
