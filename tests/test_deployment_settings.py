@@ -4,6 +4,7 @@ replicas."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from dspex_gql.app import secrets_of
 from dspex_gql.config import SecretsSettings, ServerSettings, Settings
+from tests.support.app import make_settings, running
 from tests.support.people import SIGN_IN
 from tests.support.processes import Server, clean_env, one_error_line, run_cli
 
@@ -163,3 +165,23 @@ class TestTheFirstAdminFromSettings:
         assert "DSPEX_ADMIN_*: the first admin's password must be at least" in one_error_line(
             result
         )
+
+
+class TestGarbageCollection:
+    async def test_the_young_threshold_holds_while_the_service_runs(
+        self, database_url: str
+    ) -> None:
+        before = gc.get_threshold()
+        settings = make_settings(
+            database_url, server=ServerSettings(gc_freeze=False, gc_threshold=12_345)
+        )
+
+        async with running(settings):
+            during = gc.get_threshold()
+
+        assert during == (12_345, *before[1:])
+        assert gc.get_threshold() == before
+
+    def test_a_threshold_below_one_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="gc_threshold"):
+            ServerSettings(gc_threshold=0)

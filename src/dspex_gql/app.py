@@ -6,8 +6,8 @@ import asyncio
 import gc
 import ipaddress
 import signal
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -109,6 +109,7 @@ def create_app(
             if settings.server.gc_freeze:
                 gc.collect()
                 gc.freeze()
+            stack.enter_context(young_collections_after(settings.server.gc_threshold))
             yield
 
     app = FastAPI(
@@ -143,6 +144,17 @@ def create_app(
         endpoint = metrics_endpoint(telemetry, settings.metrics, on_loopback)
         app.add_api_route("/metrics", endpoint, methods=["GET"])
     return app
+
+
+@contextmanager
+def young_collections_after(threshold: int) -> Iterator[None]:
+    """The collector's first threshold while the app runs (then as it was)."""
+    before = gc.get_threshold()
+    gc.set_threshold(threshold, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @asynccontextmanager
