@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
@@ -33,12 +32,17 @@ class TenantRow(Protocol):
 M = TypeVar("M", bound=TenantRow)
 
 
-@cache
-def _by_id(model: Any) -> Select[Any]:
-    """A row of an organization by id, for whoever may read all of them."""
-    return select(model).where(
-        model.organization_id == bindparam("organization_id"), model.id == bindparam("id")
-    )
+_BY_ID: dict[type[Any], Select[Any]] = {}
+
+
+def _by_id(model: type[Any]) -> Select[Any]:
+    """A row of an organization by id, for whoever may read all of them (built once a model)."""
+    query = _BY_ID.get(model)
+    if query is None:
+        query = _BY_ID[model] = select(model).where(
+            model.organization_id == bindparam("organization_id"), model.id == bindparam("id")
+        )
+    return query
 
 
 class TenantRepository(Generic[M]):

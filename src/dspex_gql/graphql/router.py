@@ -107,8 +107,9 @@ class GraphQLEndpoint:
     """The GraphQL endpoint served from the middleware stack, past FastAPI's routing, dependency
     injection and exception layers: for `scope_type` "http" (GET and POST; other methods go on
     to FastAPI, which refuses them) each request passes fewer layers (5-10 % of the CPU of
-    `program(id)`, in-process A/B), and for "websocket" a socket holds fewer layers for its whole life (measured with
-    tracemalloc: ~11 KiB a socket of 42) and passes each message through fewer. The same
+    `program(id)`, in-process A/B), and for "websocket" a socket holds fewer layers for its
+    whole life (measured with tracemalloc: ~11 KiB a socket of 42) and passes each message
+    through fewer. The same
     `Router.run` serves both, with the context FastAPI would have made."""
 
     def __init__(self, app: ASGIApp, path: str, router: Router, scope_type: str) -> None:
