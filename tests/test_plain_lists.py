@@ -1,3 +1,4 @@
+# mypy: disable-error-code="untyped-decorator, no-any-return"
 """Lists completed in one loop (`graphql/execution.py`) give exactly what graphql-core gives:
 the same data and the same errors, for plain lists and for every case it hands back."""
 
@@ -13,14 +14,47 @@ from datetime import UTC, datetime
 import pytest
 import strawberry
 from graphql.execution.collect_fields import CollectedFields
+from strawberry.dataloader import DataLoader
 
 from dspex_gql.graphql.execution import ServiceExecutionContext
+from dspex_gql.graphql.lookups import Lookup
 
 
 @strawberry.enum
 class Colour(enum.Enum):
     RED = "red"
     BLUE = "blue"
+
+
+class Loaders:
+    """What a request's context holds: DataLoaders of parts by their item's name."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.makers = DataLoader(load_fn=self._makers)
+        self.makers_but_b = DataLoader(load_fn=self._makers_but_b)
+        self.broken = DataLoader(load_fn=self._broken)
+
+    async def _makers(self, names: list[str]) -> list[Part]:
+        self.batches.append(names)
+        return [Part(label=f"made {name}") for name in names]
+
+    async def _makers_but_b(self, names: list[str]) -> list[Part | None]:
+        return [None if name == "b" else Part(label=name) for name in names]
+
+    async def _broken(self, names: list[str]) -> list[Part]:
+        raise ValueError(f"no makers for {len(names)}")
+
+
+class Context:
+    def __init__(self) -> None:
+        self.loaders = Loaders()
+
+
+LookupInfo = strawberry.Info[Context, None]
+MAKER = Lookup("makers", "name", lambda part: part)
+MAKER_BUT_B = Lookup("makers_but_b", "name", lambda part: part)
+BROKEN = Lookup("broken", "name", lambda part: part)
 
 
 @strawberry.type
@@ -55,6 +89,22 @@ class Item:
         if self.name == "b":
             raise ValueError("required_later is missing for b")
         return self.name
+
+    @strawberry.field(metadata=MAKER.metadata)
+    async def maker(self, info: LookupInfo) -> Part:
+        return await MAKER.resolve(self, info)
+
+    @strawberry.field(metadata=MAKER_BUT_B.metadata)
+    async def maybe_maker(self, info: LookupInfo) -> Part | None:
+        return await MAKER_BUT_B.resolve(self, info)
+
+    @strawberry.field(metadata=MAKER_BUT_B.metadata)
+    async def required_maker(self, info: LookupInfo) -> Part:
+        return await MAKER_BUT_B.resolve(self, info)
+
+    @strawberry.field(metadata=BROKEN.metadata)
+    async def broken_maker(self, info: LookupInfo) -> Part | None:
+        return await BROKEN.resolve(self, info)
 
     @strawberry.field
     def parts(self) -> list[Part]:
@@ -176,6 +226,13 @@ QUERIES = [
     "{ bigCount { count } }",
     "{ notANumber { ratio } }",
     "{ shades { colour } }",
+    "{ items { name maker { label } } }",
+    "{ items { maker { label __typename } n: name m: maker { l: label } } }",
+    "{ items { name maybeMaker { label } } }",
+    "{ items { name requiredMaker { label } } }",
+    "{ itemsOrGaps { name requiredMaker { label } } }",
+    "{ items { name brokenMaker { label } } }",
+    "{ items { name maker { label } shout } }",
 ]
 
 
@@ -184,7 +241,8 @@ async def test_the_same_result_as_graphql_core(query: str) -> None:
     plain = strawberry.Schema(Query, execution_context_class=ServiceExecutionContext)
     reference = strawberry.Schema(Query)
 
-    ours, theirs = await plain.execute(query), await reference.execute(query)
+    ours = await plain.execute(query, context_value=Context())
+    theirs = await reference.execute(query, context_value=Context())
 
     assert json.dumps(ours.data) == json.dumps(theirs.data)  # True is not 1, 2.0 is not 2
     assert [e.formatted for e in ours.errors or []] == [e.formatted for e in theirs.errors or []]
@@ -224,6 +282,30 @@ async def test_a_plain_list_is_completed_without_a_resolver_call_per_field() -> 
     }
     assert list(mixed.data["items"][0]) == ["name", "shout", "colour"], "in the order asked"
     assert calls == 3  # `items`, then `shout` of each item
+
+
+async def test_a_lookup_loads_once_for_the_list_and_completes_in_the_loop() -> None:
+    calls = 0
+
+    class Counting(ServiceExecutionContext):
+        def execute_field(self, *args: object, **kwargs: object) -> object:
+            nonlocal calls
+            calls += 1
+            return super().execute_field(*args, **kwargs)  # type: ignore[arg-type]
+
+    schema = strawberry.Schema(Query, execution_context_class=Counting)
+    context = Context()
+    result = await schema.execute("{ items { name maker { label } } }", context_value=context)
+
+    assert result.errors is None
+    assert result.data == {
+        "items": [
+            {"name": "a", "maker": {"label": "made a"}},
+            {"name": "b", "maker": {"label": "made b"}},
+        ]
+    }
+    assert calls == 1  # `items` itself
+    assert context.loaders.batches == [["a", "b"]]
 
 
 @strawberry.type

@@ -6,8 +6,10 @@ resolver, then the completion of the value through its wrapping types. For a pag
 that is most of a request's time, though most fields of a row are *plain*: a scalar or enum
 attribute of the object (Strawberry's basic field: no resolver, no arguments, no extension).
 `ServiceExecutionContext` reads and coerces the plain fields of a list's items itself, and
-hands only the other fields (`signature { name }`, say) to graphql-core's `execute_field`, with
-the same paths, error handling and concurrency as graphql-core would.
+hands only the other fields to graphql-core's `execute_field`, with the same paths, error
+handling and concurrency as graphql-core would. A field that is a lookup (`graphql/lookups.py`,
+e.g. `signature { id name }` of each program) of an object whose selected fields are plain is
+loaded for every item in one `load_many` and completed in the same loop.
 
 Anything the loop does not expect in a plain field (a null where the type forbids one, a value the
 scalar refuses, an item of another type) sends the whole list back to graphql-core before any
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from math import isfinite
 from typing import Any
 
@@ -41,6 +44,8 @@ from graphql import (
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+
+from dspex_gql.graphql.lookups import Lookup, lookup_of
 
 Coerce = Callable[[Any], Any]
 
@@ -77,9 +82,12 @@ class _Plain:
 class _Objects:
     type: GraphQLObjectType
     nullable: bool
-    fields: tuple[tuple[str, _Plain | Any], ...]
-    """Each response name with its plain field, or the field details graphql-core executes."""
+    fields: tuple[tuple[str, _Plain | _LookedUp | Any], ...]
+    """Each response name with its plain field, its lookup, or the field details graphql-core
+    executes."""
     only_plain: bool
+    looked_up: bool
+    """Not only plain, but the rest are lookups of objects of plain fields."""
 
     def plain_values(self, item: Any, info: GraphQLResolveInfo[Any]) -> dict[str, Any] | None:
         """The item's plain fields, completed (all of its fields when `only_plain`)."""
@@ -98,6 +106,17 @@ class _Objects:
             else:
                 completed[name] = field.leaf.complete(field.read(item, field.attribute))
         return completed
+
+
+@dataclass(frozen=True, slots=True)
+class _LookedUp:
+    """A field that is a DataLoader lookup (`graphql/lookups.py`) of an object whose selected
+    fields are all plain."""
+
+    lookup: Lookup
+    objects: _Objects
+    details: Any
+    """For graphql-core, when the list is not completed in the loop."""
 
 
 class ServiceExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -134,10 +153,42 @@ class ServiceExecutionContext(StrawberryGraphQLCoreExecutionContext):
             else:
                 if plan.only_plain:
                     return plain
+                if plan.looked_up:
+                    graphql_core = partial(
+                        super().complete_iterable_value,
+                        item_type, field_details_list, info, path, items, position_context,
+                    )  # fmt: skip
+                    return self._complete_lookups(plan, items, plain, info, graphql_core)
                 return self._complete_rest(plan, items, plain, item_type, field_details_list, path)
         return super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
+
+    async def _complete_lookups(
+        self,
+        plan: _Objects,
+        items: list[Any],
+        plain: list[dict[str, Any] | None],
+        info: GraphQLResolveInfo[Any],
+        graphql_core: Callable[[], AwaitableOrValue[list[Any]]],
+    ) -> list[Any]:
+        """Each lookup for every item in one `load_many`, its objects completed in the loop. If
+        a load fails or an object is irregular, graphql-core completes the list instead (the
+        loader has the values by then, or fails again for each item, reporting it there)."""
+        try:
+            for name, field in plan.fields:
+                if isinstance(field, _LookedUp):
+                    lookup = field.lookup
+                    keys = [getattr(item, lookup.key) for item in items]
+                    values = await lookup.loader_of(self.context_value).load_many(keys)
+                    for row, value in zip(plain, values, strict=True):
+                        if row is not None:
+                            row[name] = field.objects.plain_values(lookup.wrapped(value), info)
+        except Exception:
+            completed = graphql_core()
+            return completed if isinstance(completed, list) else await completed
+        names = [name for name, _ in plan.fields]
+        return [None if row is None else {name: row[name] for name in names} for row in plain]
 
     def _complete_rest(
         self,
@@ -183,8 +234,9 @@ class ServiceExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if isinstance(field, _Plain):
                     row[name] = values[name]
                     continue
+                details = field.details if isinstance(field, _LookedUp) else field
                 field_path = Path(item_path, name, plan.type.name)
-                result = self.execute_field(plan.type, item, field, field_path, None)
+                result = self.execute_field(plan.type, item, details, field_path, None)
                 if result is Undefined:
                     continue
                 row[name] = result
@@ -231,11 +283,29 @@ class ServiceExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if new_defer_usages:
             return None
         fields = tuple(
-            (name, self._plain_field(named, details) or details)
+            (name, self._plain_field(named, details) or self._lookup(named, details) or details)
             for name, details in grouped.items()
         )
         only_plain = all(isinstance(field, _Plain) for _, field in fields)
-        return _Objects(named, nullable, fields, only_plain)
+        looked_up = all(isinstance(field, _Plain | _LookedUp) for _, field in fields)
+        return _Objects(named, nullable, fields, only_plain, looked_up and not only_plain)
+
+    def _lookup(self, parent: GraphQLObjectType, details: Any) -> _LookedUp | None:
+        node = details[0].node
+        definition = parent.fields.get(node.name.value)
+        if definition is None or definition.args or node.arguments:
+            return None
+        strawberry_field = (definition.extensions or {}).get(
+            GraphQLCoreConverter.DEFINITION_BACKREF
+        )
+        if strawberry_field is None or (lookup := lookup_of(strawberry_field)) is None:
+            return None
+        if strawberry_field.extensions or strawberry_field.permission_classes:
+            return None  # the resolver does more than the lookup
+        objects = self._plan(definition.type, details)
+        if not isinstance(objects, _Objects) or not objects.only_plain:
+            return None
+        return _LookedUp(lookup, objects, details)
 
     def _plain_field(self, parent: GraphQLObjectType, details: Any) -> _Plain | None:
         node = details[0].node

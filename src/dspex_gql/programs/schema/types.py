@@ -12,6 +12,7 @@ from dspex_gql.db.listing import Condition
 from dspex_gql.engine.adapters.base import ProgramType
 from dspex_gql.executions.repository import ExecutionStats
 from dspex_gql.graphql.context import Info
+from dspex_gql.graphql.lookups import Lookup
 from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.graphql.selections import ColumnsOf
 from dspex_gql.policies import Visibility
@@ -78,6 +79,9 @@ class ProgramStats:
         )
 
 
+SIGNATURE = Lookup("program_signature", "signature_id", Signature.of)
+
+
 @strawberry.type
 class Program:
     id: strawberry.ID
@@ -106,9 +110,10 @@ class Program:
     variable_space_id: strawberry.Private[UUID | None]
     created_by: strawberry.Private[UUID | None]
 
-    @strawberry.field
+    @strawberry.field(metadata=SIGNATURE.metadata)
     async def signature(self, info: Info) -> Signature:
-        return Signature.of(await info.context.loaders.program_signature.load(self.signature_id))
+        found: Signature = await SIGNATURE.resolve(self, info)
+        return found
 
     @strawberry.field
     async def parent(self, info: Info) -> Program | None:
