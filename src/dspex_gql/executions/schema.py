@@ -30,10 +30,14 @@ from dspex_gql.graphql.filters import (
     filter_field,
 )
 from dspex_gql.graphql.ids import to_uuid
+from dspex_gql.graphql.lookups import Lookup
 from dspex_gql.graphql.root_fields import field_by_id, list_field
 from dspex_gql.programs.schema import Program
 
 strawberry.enum(ExecutionStatus)
+
+
+PROGRAM = Lookup("program", "program_id", Program.of)
 
 
 @strawberry.type
@@ -58,9 +62,10 @@ class Execution:
     program_id: strawberry.Private[UUID]
     created_by: strawberry.Private[UUID | None]
 
-    @strawberry.field
+    @strawberry.field(metadata=PROGRAM.metadata)
     async def program(self, info: Info) -> Program:
-        return Program.of(await info.context.loaders.program.load(self.program_id))
+        found: Program = await PROGRAM.resolve(self, info)
+        return found
 
     @strawberry.field
     async def triggered_by(self, info: Info) -> User | None:

@@ -180,7 +180,7 @@ class ServiceExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if isinstance(field, _LookedUp):
                     lookup = field.lookup
                     keys = [getattr(item, lookup.key) for item in items]
-                    values = await lookup.loader_of(self.context_value).load_many(keys)
+                    values = await lookup.load_all(self.context_value, keys)
                     for row, value in zip(plain, values, strict=True):
                         if row is not None:
                             row[name] = field.objects.plain_values(lookup.wrapped(value), info)

@@ -24,7 +24,7 @@ class Lookup:
     loader: str
     """The name of the request's DataLoader (`graphql/loaders.Loaders`)."""
     key: str
-    """The parent's attribute that is the loader's key."""
+    """The parent's attribute that is the loader's key (None: the field is null)."""
     wrap: Callable[[Any], Any]
     """From what the loader gives to the field's GraphQL object (not called on None)."""
 
@@ -33,10 +33,16 @@ class Lookup:
         return {METADATA_KEY: self}
 
     async def resolve(self, parent: Any, info: Any) -> Any:
-        return self.wrapped(await self.loader_of(info.context).load(getattr(parent, self.key)))
+        key = getattr(parent, self.key)
+        if key is None:
+            return None
+        return self.wrapped(await getattr(info.context.loaders, self.loader).load(key))
 
-    def loader_of(self, context: Any) -> Any:
-        return getattr(context.loaders, self.loader)
+    async def load_all(self, context: Any, keys: list[Any]) -> list[Any]:
+        """What the field is for each key, loaded at once (unwrapped: see `wrapped`)."""
+        wanted = [key for key in keys if key is not None]
+        found = iter(await getattr(context.loaders, self.loader).load_many(wanted))
+        return [None if key is None else next(found) for key in keys]
 
     def wrapped(self, value: Any) -> Any:
         return None if value is None else self.wrap(value)

@@ -24,6 +24,7 @@ from dspex_gql.graphql.filters import (
     Order,
     filter_field,
 )
+from dspex_gql.graphql.lookups import Lookup
 from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.graphql.selections import ColumnsOf, selected_columns
 
@@ -31,6 +32,17 @@ if TYPE_CHECKING:
     from dspex_gql.dags.schema.types import Dag
 
 strawberry.enum(RunStatus, description="Of a DAG run and of its nodes (SKIPPED: nodes only).")
+
+
+def _dag(row: models.Dag) -> Dag:
+    from dspex_gql.dags.schema.types import Dag
+
+    return Dag.of(row)
+
+
+EXECUTION = Lookup("execution", "execution_id", Execution.of)
+DAG = Lookup("dag", "dag_id", _dag)
+RETRY_OF = Lookup("dag_run", "retry_of_id", lambda row: DagRun.of(row))
 
 
 @strawberry.type
@@ -54,12 +66,13 @@ class NodeExecution:
     )
     execution_id: strawberry.Private[UUID | None]
 
-    @strawberry.field(description="The execution of its latest attempt (null when fanned out).")
+    @strawberry.field(
+        description="The execution of its latest attempt (null when fanned out).",
+        metadata=EXECUTION.metadata,
+    )
     async def execution(self, info: Info) -> Execution | None:
-        if self.execution_id is None:
-            return None
-        found = await info.context.loaders.execution.load(self.execution_id)
-        return None if found is None else Execution.of(found)
+        found: Execution | None = await EXECUTION.resolve(self, info)
+        return found
 
     @strawberry.field(description="Every execution it started: attempts and fanned-out items.")
     async def executions(
@@ -163,21 +176,17 @@ class DagRun:
         nodes = await info.context.loaders.dag_run_nodes.load((UUID(self.id), columns))
         return [NodeExecution.of(node) for node in nodes]
 
-    @strawberry.field
+    @strawberry.field(metadata=DAG.metadata)
     async def dag(
         self, info: Info
     ) -> Annotated[Dag, strawberry.lazy("dspex_gql.dags.schema.types")] | None:
-        from dspex_gql.dags.schema.types import Dag
+        found: Dag | None = await DAG.resolve(self, info)
+        return found
 
-        found = await info.context.loaders.dag.load(self.dag_id)
-        return None if found is None else Dag.of(found)
-
-    @strawberry.field(description="The run this one retried.")
+    @strawberry.field(description="The run this one retried.", metadata=RETRY_OF.metadata)
     async def retry_of(self, info: Info) -> DagRun | None:
-        if self.retry_of_id is None:
-            return None
-        found = await info.context.loaders.dag_run.load(self.retry_of_id)
-        return None if found is None else DagRun.of(found)
+        found: DagRun | None = await RETRY_OF.resolve(self, info)
+        return found
 
     @strawberry.field(description="Who started the run.")
     async def triggered_by(self, info: Info) -> User | None:

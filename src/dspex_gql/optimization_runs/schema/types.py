@@ -13,6 +13,7 @@ from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import Condition
 from dspex_gql.engine.optimization import ConvergenceStatus, StrategyKind
 from dspex_gql.graphql.context import Info
+from dspex_gql.graphql.lookups import Lookup
 from dspex_gql.graphql.pagination import Connection, connection, list_request
 from dspex_gql.optimization_runs import models
 from dspex_gql.optimization_runs.models import OptimizationStatus
@@ -68,6 +69,10 @@ class VariableImportance:
     @classmethod
     def of(cls, importance: Importance) -> VariableImportance:
         return cls(variable=importance.variable, importance=importance.importance)
+
+
+PROGRAM = Lookup("program", "program_id", Program.of)
+VARIABLE_SPACE = Lookup("variable_space", "variable_space_id", VariableSpace.of)
 
 
 @strawberry.type
@@ -128,14 +133,15 @@ class OptimizationRun:
         remaining = self.max_iterations - self.iterations_completed
         return utcnow() + elapsed / self.iterations_completed * remaining
 
-    @strawberry.field
+    @strawberry.field(metadata=PROGRAM.metadata)
     async def program(self, info: Info) -> Program:
-        return Program.of(await info.context.loaders.program.load(self.program_id))
+        found: Program = await PROGRAM.resolve(self, info)
+        return found
 
-    @strawberry.field
+    @strawberry.field(metadata=VARIABLE_SPACE.metadata)
     async def variable_space(self, info: Info) -> VariableSpace:
-        space = await info.context.loaders.variable_space.load(self.variable_space_id)
-        return VariableSpace.of(space)
+        found: VariableSpace = await VARIABLE_SPACE.resolve(self, info)
+        return found
 
     @strawberry.field
     async def evaluation_count(self, info: Info) -> int:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -79,7 +79,15 @@ class ProgramStats:
         )
 
 
+def _variable_space(row: Any) -> VariableSpaceType:
+    from dspex_gql.variable_spaces.schema import VariableSpace
+
+    return VariableSpace.of(row)
+
+
 SIGNATURE = Lookup("program_signature", "signature_id", Signature.of)
+PARENT = Lookup("program", "parent_id", lambda row: Program.of(row))
+VARIABLE_SPACE = Lookup("variable_space", "variable_space_id", _variable_space)
 
 
 @strawberry.type
@@ -115,12 +123,10 @@ class Program:
         found: Signature = await SIGNATURE.resolve(self, info)
         return found
 
-    @strawberry.field
+    @strawberry.field(metadata=PARENT.metadata)
     async def parent(self, info: Info) -> Program | None:
-        if self.parent_id is None:
-            return None
-        parent = await info.context.loaders.program.load(self.parent_id)
-        return None if parent is None else Program.of(parent)
+        found: Program | None = await PARENT.resolve(self, info)
+        return found
 
     @strawberry.field
     async def children(self, info: Info) -> list[Program]:
@@ -156,14 +162,10 @@ class Program:
         request = list_request(info, filter, order_by, first, after, within=within)
         return await connection(info.context.services.executions, request, Execution.of)
 
-    @strawberry.field
+    @strawberry.field(metadata=VARIABLE_SPACE.metadata)
     async def variable_space(self, info: Info) -> VariableSpaceType | None:
-        from dspex_gql.variable_spaces.schema import VariableSpace
-
-        if self.variable_space_id is None:
-            return None
-        space = await info.context.loaders.variable_space.load(self.variable_space_id)
-        return None if space is None else VariableSpace.of(space)
+        found: VariableSpaceType | None = await VARIABLE_SPACE.resolve(self, info)
+        return found
 
     @strawberry.field
     async def optimization_runs(
