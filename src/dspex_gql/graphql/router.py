@@ -60,10 +60,9 @@ class Router(GraphQLRouter[Context, None]):
             return request_bodies.refusal(error, request.scope.get("state", {}).get("request_id"))
 
     async def get_sub_response(self, request: Request) -> Response:
-        """What resolvers may set headers and a status on, as FastAPI's injected `Response`."""
-        response = Response()
-        del response.headers["content-length"]
-        response.status_code = None  # type: ignore[assignment]
+        """The context's: what the operation sets a status and headers on (a 503 when the
+        database cannot authenticate it), as on FastAPI's injected `Response`."""
+        response: Response = request.state.sub_response
         return response
 
     def decode_json(self, data: str | bytes) -> object:
@@ -137,7 +136,16 @@ class GraphQLEndpoint:
     async def _serve_request(self, request: Request) -> Response:
         context = await context_for(request)
         context.request = request
+        context.response = request.state.sub_response = _sub_response()
         return await self.router.run(request, context, root_value=None)
+
+
+def _sub_response() -> Response:
+    """Without a status or a body of its own, as FastAPI injects it."""
+    response = Response()
+    del response.headers["content-length"]
+    response.status_code = None  # type: ignore[assignment]
+    return response
 
 
 def graphql_router(settings: Settings) -> Router:
