@@ -1,5 +1,6 @@
-"""Lists read only the columns of the fields a query selects (`graphql/selections.py`): each
-type that does says what every field is made from, and `programs` reads the same either way
+"""Lists and `program(id)` read only the columns of the fields a query selects
+(`graphql/selections.py`): each type that does says what every field is made from, and
+`programs` and `program(id)` read the same either way
 (`tests/dags/test_selected_columns.py` does the same for DAGs and their runs' nodes)."""
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def test_every_program_field_is_read_in_the_test_below() -> None:
     assert {field.split("(")[0].split(" ")[0] for field in PROGRAM_FIELDS} == set(PROGRAM_COLUMNS)
 
 
-async def test_each_field_of_a_listed_program_reads_as_when_everything_is_read(
+async def test_each_field_of_a_program_reads_as_when_everything_is_read(
     client: GraphQLClient,
 ) -> None:
     parent = await create_program(client, ready=False, tags=["a", "b"], description="d")
@@ -93,6 +94,10 @@ async def test_each_field_of_a_listed_program_reads_as_when_everything_is_read(
         name = selection.split("(")[0].split(" ")[0]
         data = await client.data("query { programs" + order + " { nodes { " + selection + " } } }")
         assert data["programs"]["nodes"] == [{name: everything[name]}], selection
+        alone = await client.data(
+            "query($id: ID!) { program(id: $id) { " + selection + " } }", id=parent["id"]
+        )
+        assert alone["program"] == {name: everything[name]}, selection
 
     listed = await client.data(
         fragment + " query { programs" + order + " { nodes { ...Everything } } }"

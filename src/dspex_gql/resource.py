@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from dspex_gql.db.listing import FilterExpr, Page, PageRequest
 from dspex_gql.db.repository import TenantRepository, TenantRow
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.errors import NotFound
 from dspex_gql.identity import Actor
 
 M = TypeVar("M", bound=TenantRow)
@@ -31,6 +32,14 @@ class ResourceService(Generic[M, R]):
     async def get(self, id: UUID) -> M:
         async with self._uow.read() as tx:
             row: M = await self._repo(tx).require(id)
+        return row
+
+    async def row(self, id: UUID, columns: Collection[str]) -> Any:
+        """Only `columns` of the row (`TenantRepository.row`), or NotFound."""
+        async with self._uow.read() as tx:
+            row = await self._repo(tx).row(id, columns)
+        if row is None:
+            raise NotFound(self.repository.resource, id)
         return row
 
     async def get_many(self, ids: Iterable[UUID]) -> dict[UUID, M]:

@@ -5,7 +5,7 @@ reader: system code sees the whole organization, never more."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dspex_gql import policies
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
+from dspex_gql.db.sql import entity_rows, only_columns
 from dspex_gql.errors import Conflict, NotFound
 from dspex_gql.identity import Actor
 
@@ -32,16 +33,23 @@ class TenantRow(Protocol):
 M = TypeVar("M", bound=TenantRow)
 
 
-_BY_ID: dict[type[Any], Select[Any]] = {}
+_BY_ID: dict[tuple[type[Any], frozenset[str] | None], Select[Any]] = {}
+BY_ID_SHAPES = 256
+"""Statements remembered (a model with each set of columns asked for), then all forgotten."""
 
 
-def _by_id(model: type[Any]) -> Select[Any]:
-    """A row of an organization by id, for whoever may read all of them (built once a model)."""
-    query = _BY_ID.get(model)
+def _by_id(model: type[Any], keys: frozenset[str] | None = None) -> Select[Any]:
+    """A row of an organization by id for whoever may read all of them (`keys`: only those
+    columns, as `only_columns`), built once for each model and columns: building a statement
+    costs more than SQLite's answer to it."""
+    query = _BY_ID.get((model, keys))
     if query is None:
-        query = _BY_ID[model] = select(model).where(
+        if len(_BY_ID) >= BY_ID_SHAPES:
+            _BY_ID.clear()
+        query = select(model).where(
             model.organization_id == bindparam("organization_id"), model.id == bindparam("id")
         )
+        query = _BY_ID[model, keys] = query if keys is None else only_columns(query, keys)
     return query
 
 
@@ -66,13 +74,26 @@ class TenantRepository(Generic[M]):
         return policies.readable(self.reader, self.model)
 
     async def get(self, id: UUID) -> M | None:
-        visible = self._visible()
-        if visible is None:  # one statement for every call: building one costs more than SQLite
-            parameters = {"organization_id": self.organization_id, "id": id}
-            result = await self.session.scalars(_by_id(self.model), parameters)
+        if self._visible() is None:
+            result = await self.session.scalars(_by_id(self.model), self._by_id_parameters(id))
         else:
             result = await self.session.scalars(self._select().where(self.model.id == id))
         return result.one_or_none()
+
+    async def row(self, id: UUID, columns: Collection[str]) -> Any | None:
+        """The row as an object of every attribute, None but for `columns` (and `id`)."""
+        keys = frozenset({*columns, "id"})
+        if self._visible() is None:
+            query = _by_id(self.model, keys)
+            result = await self.session.execute(query, self._by_id_parameters(id))
+        else:
+            query = only_columns(self._select().where(self.model.id == id), keys)
+            result = await self.session.execute(query)
+        rows = entity_rows(result)
+        return rows[0] if rows else None
+
+    def _by_id_parameters(self, id: UUID) -> dict[str, Any]:
+        return {"organization_id": self.organization_id, "id": id}
 
     async def require(self, id: UUID) -> M:
         """The row, or NotFound: another organization's row does not exist here."""

@@ -12,7 +12,7 @@ after: String = null): ProgramConnection!`. A node type has `of(row)`: `Program.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from typing import Any, Protocol
 from uuid import UUID
@@ -22,12 +22,14 @@ import strawberry
 from dspex_gql.graphql.context import Info
 from dspex_gql.graphql.ids import or_none, to_uuid
 from dspex_gql.graphql.pagination import Connection, Pages, connection, list_request
-from dspex_gql.graphql.selections import ColumnsOf, connection_columns
+from dspex_gql.graphql.selections import ColumnsOf, connection_columns, selected_columns
 from dspex_gql.runtime import Services
 
 
 class Readable(Protocol):
     async def get(self, id: UUID) -> Any: ...
+
+    async def row(self, id: UUID, columns: Collection[str]) -> Any: ...
 
 
 def field_by_id(
@@ -35,10 +37,19 @@ def field_by_id(
     service: Callable[[Services], Readable],
     *,
     description: str | None = None,
+    columns_of: ColumnsOf | None = None,
 ) -> Any:
+    """With `columns_of` (what each field of `node` is made from) only the columns of the
+    fields selected are read."""
+
     async def resolve(info: Info, id: strawberry.ID) -> Any:
         readable = service(info.context.services)
-        found = await or_none(lambda: readable.get(to_uuid(id, node.__name__)))
+        uuid = to_uuid(id, node.__name__)
+        if columns_of is None:
+            found = await or_none(lambda: readable.get(uuid))
+        else:
+            columns = selected_columns(info, columns_of)
+            found = await or_none(lambda: readable.row(uuid, columns))
         return None if found is None else node.of(found)
 
     _annotate(resolve, {"return": node | None})

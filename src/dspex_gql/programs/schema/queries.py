@@ -9,7 +9,7 @@ from dspex_gql.programs.schema.types import PROGRAM_COLUMNS, Program
 
 @strawberry.type
 class ProgramQuery:
-    program = field_by_id(Program, lambda services: services.programs)
+    program = field_by_id(Program, lambda services: services.programs, columns_of=PROGRAM_COLUMNS)
     programs = list_field(
         Program,
         ProgramFilter,
