@@ -44,12 +44,11 @@ def field_by_id(
 
     async def resolve(info: Info, id: strawberry.ID) -> Any:
         readable = service(info.context.services)
-        uuid = to_uuid(id, node.__name__)
         if columns_of is None:
-            found = await or_none(lambda: readable.get(uuid))
+            found = await or_none(lambda: readable.get(to_uuid(id, node.__name__)))
         else:
             columns = selected_columns(info, columns_of)
-            found = await or_none(lambda: readable.row(uuid, columns))
+            found = await or_none(lambda: readable.row(to_uuid(id, node.__name__), columns))
         return None if found is None else node.of(found)
 
     _annotate(resolve, {"return": node | None})
