@@ -38,6 +38,15 @@ class SignatureField:
         return cls(name=field.name, type=field.type, description=field.description)
 
 
+def _inputs(root: Any) -> list[SignatureField]:
+    """Made when asked for: a page of 1,000 programs' `signature { id name }` builds none."""
+    return [SignatureField.of(field) for field in root.input_fields]
+
+
+def _outputs(root: Any) -> list[SignatureField]:
+    return [SignatureField.of(field) for field in root.output_fields]
+
+
 @strawberry.type
 class Signature:
     id: strawberry.ID
@@ -45,14 +54,16 @@ class Signature:
     description: str | None
     spec: str
     instructions: str | None
-    inputs: list[SignatureField]
-    outputs: list[SignatureField]
+    inputs: list[SignatureField] = strawberry.field(resolver=_inputs)
+    outputs: list[SignatureField] = strawberry.field(resolver=_outputs)
     version: str
     status: SignatureStatus
     visibility: Visibility
     created_at: datetime
     updated_at: datetime
     created_by: strawberry.Private[UUID | None]
+    input_fields: strawberry.Private[list[Any]]
+    output_fields: strawberry.Private[list[Any]]
 
     @strawberry.field(description="The user who created the signature.")
     async def owner(self, info: Info) -> User | None:
@@ -83,8 +94,8 @@ class Signature:
             description=signature.description,
             spec=signature.spec,
             instructions=signature.instructions,
-            inputs=[SignatureField.of(field) for field in signature.inputs],
-            outputs=[SignatureField.of(field) for field in signature.outputs],
+            input_fields=signature.inputs,
+            output_fields=signature.outputs,
             version=signature.version,
             status=signature.status,
             visibility=signature.visibility,
