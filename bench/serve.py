@@ -58,8 +58,19 @@ class Server(uvicorn.Server):
             self.memory_probe.install()
 
 
+KEEP_ALIVE_SECONDS = 120
+"""A bench's connection may idle while it times something else (a DAG run's layers take > 5 s,
+uvicorn's default, on a slow machine): the server must not close it meanwhile."""
+
+
 def uvicorn_config(app: ASGIApp, lifespan: Lifespan = "on") -> uvicorn.Config:
-    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan=lifespan,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
 
 
 def main() -> None:
