@@ -249,17 +249,25 @@ async def test_the_same_result_as_graphql_core(query: str) -> None:
     assert ours.data is not None or ours.errors
 
 
+class FieldCount:
+    """The schema with an executor that counts graphql-core's field executions."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        count = self
+
+        class Counting(ServiceExecutionContext):
+            def execute_field(self, *args: object, **kwargs: object) -> object:
+                count.calls += 1
+                return super().execute_field(*args, **kwargs)  # type: ignore[arg-type]
+
+        self.schema = strawberry.Schema(Query, execution_context_class=Counting)
+
+
 async def test_a_plain_list_is_completed_without_a_resolver_call_per_field() -> None:
     """What makes it fast: graphql-core would call each field's resolver once per item."""
-    calls = 0
-
-    class Counting(ServiceExecutionContext):
-        def execute_field(self, *args: object, **kwargs: object) -> object:
-            nonlocal calls
-            calls += 1
-            return super().execute_field(*args, **kwargs)  # type: ignore[arg-type]
-
-    schema = strawberry.Schema(Query, execution_context_class=Counting)
+    count = FieldCount()
+    schema = count.schema
     result = await schema.execute("{ items { name colour madeAt note } }")
 
     assert result.errors is None
@@ -269,9 +277,9 @@ async def test_a_plain_list_is_completed_without_a_resolver_call_per_field() -> 
             {"name": "b", "colour": "BLUE", "madeAt": WHEN.isoformat(), "note": None},
         ]
     }
-    assert calls == 1  # `items` itself
+    assert count.calls == 1  # `items` itself
 
-    calls = 0
+    count.calls = 0
     mixed = await schema.execute("{ items { name shout colour } }")
 
     assert mixed.data == {
@@ -281,21 +289,13 @@ async def test_a_plain_list_is_completed_without_a_resolver_call_per_field() -> 
         ]
     }
     assert list(mixed.data["items"][0]) == ["name", "shout", "colour"], "in the order asked"
-    assert calls == 3  # `items`, then `shout` of each item
+    assert count.calls == 3  # `items`, then `shout` of each item
 
 
 async def test_a_lookup_loads_once_for_the_list_and_completes_in_the_loop() -> None:
-    calls = 0
-
-    class Counting(ServiceExecutionContext):
-        def execute_field(self, *args: object, **kwargs: object) -> object:
-            nonlocal calls
-            calls += 1
-            return super().execute_field(*args, **kwargs)  # type: ignore[arg-type]
-
-    schema = strawberry.Schema(Query, execution_context_class=Counting)
+    count = FieldCount()
     context = Context()
-    result = await schema.execute("{ items { name maker { label } } }", context_value=context)
+    result = await count.schema.execute("{ items { name maker { label } } }", context_value=context)
 
     assert result.errors is None
     assert result.data == {
@@ -304,7 +304,7 @@ async def test_a_lookup_loads_once_for_the_list_and_completes_in_the_loop() -> N
             {"name": "b", "maker": {"label": "made b"}},
         ]
     }
-    assert calls == 1  # `items` itself
+    assert count.calls == 1  # `items` itself
     assert context.loaders.batches == [["a", "b"]]
 
 
