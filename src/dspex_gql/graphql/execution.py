@@ -291,14 +291,11 @@ class ServiceExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _Objects(named, nullable, fields, only_plain, looked_up and not only_plain)
 
     def _lookup(self, parent: GraphQLObjectType, details: Any) -> _LookedUp | None:
-        node = details[0].node
-        definition = parent.fields.get(node.name.value)
-        if definition is None or definition.args or node.arguments:
+        found = _without_arguments(parent, details)
+        if found is None:
             return None
-        strawberry_field = (definition.extensions or {}).get(
-            GraphQLCoreConverter.DEFINITION_BACKREF
-        )
-        if strawberry_field is None or (lookup := lookup_of(strawberry_field)) is None:
+        definition, strawberry_field = found
+        if (lookup := lookup_of(strawberry_field)) is None:
             return None
         if strawberry_field.extensions or strawberry_field.permission_classes:
             return None  # the resolver does more than the lookup
@@ -308,22 +305,28 @@ class ServiceExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _LookedUp(lookup, objects, details)
 
     def _plain_field(self, parent: GraphQLObjectType, details: Any) -> _Plain | None:
-        node = details[0].node
-        name = node.name.value
-        if name == "__typename":
+        if details[0].node.name.value == "__typename":
             return _Plain(None, getattr, _Leaf(str, False))
-        definition = parent.fields.get(name)
-        if definition is None or definition.args or node.arguments:
+        found = _without_arguments(parent, details)
+        if found is None:
             return None
+        definition, strawberry_field = found
         if not getattr(definition.resolve, "_is_default", False):
             return None
-        strawberry_field = (definition.extensions or {}).get(
-            GraphQLCoreConverter.DEFINITION_BACKREF
-        )
         leaf = _leaf_of(definition.type)
-        if strawberry_field is None or leaf is None:
+        if leaf is None:
             return None
         return _Plain(strawberry_field.python_name, strawberry_field.default_resolver, leaf)
+
+
+def _without_arguments(parent: GraphQLObjectType, details: Any) -> tuple[Any, Any] | None:
+    """The selected field's definition and its Strawberry field, if it takes no arguments."""
+    node = details[0].node
+    definition = parent.fields.get(node.name.value)
+    if definition is None or definition.args or node.arguments:
+        return None
+    strawberry_field = (definition.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return None if strawberry_field is None else (definition, strawberry_field)
 
 
 @dataclass(frozen=True, slots=True)
