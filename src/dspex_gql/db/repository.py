@@ -38,7 +38,7 @@ BY_ID_SHAPES = 256
 """Statements remembered (a model with each set of columns asked for), then all forgotten."""
 
 
-def _by_id(model: type[Any], keys: frozenset[str] | None = None) -> Select[Any]:
+def _by_id_statement(model: type[Any], keys: frozenset[str] | None = None) -> Select[Any]:
     """A row of an organization by id for whoever may read all of them (`keys`: only those
     columns, as `only_columns`), built once for each model and columns: building a statement
     costs more than SQLite's answer to it."""
@@ -66,34 +66,35 @@ class TenantRepository(Generic[M]):
         self.reader = reader
 
     def _select(self) -> Select[M]:
+        return self._within(self._visible())
+
+    def _within(self, visible: ColumnElement[bool] | None) -> Select[M]:
         query = select(self.model).where(self.model.organization_id == self.organization_id)
-        visible = self._visible()
         return query if visible is None else query.where(visible)
 
     def _visible(self) -> ColumnElement[bool] | None:
         return policies.readable(self.reader, self.model)
 
     async def get(self, id: UUID) -> M | None:
-        if self._visible() is None:
-            result = await self.session.scalars(_by_id(self.model), self._by_id_parameters(id))
-        else:
-            result = await self.session.scalars(self._select().where(self.model.id == id))
+        result = await self.session.scalars(*self._by_id(id))
         return result.one_or_none()
 
     async def row(self, id: UUID, columns: Collection[str]) -> Any | None:
         """The row as an object of every attribute, None but for `columns` (and `id`)."""
-        keys = frozenset({*columns, "id"})
-        if self._visible() is None:
-            query = _by_id(self.model, keys)
-            result = await self.session.execute(query, self._by_id_parameters(id))
-        else:
-            query = only_columns(self._select().where(self.model.id == id), keys)
-            result = await self.session.execute(query)
-        rows = entity_rows(result)
+        rows = entity_rows(await self.session.execute(*self._by_id(id, {*columns, "id"})))
         return rows[0] if rows else None
 
-    def _by_id_parameters(self, id: UUID) -> dict[str, Any]:
-        return {"organization_id": self.organization_id, "id": id}
+    def _by_id(
+        self, id: UUID, keys: Collection[str] | None = None
+    ) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement reading the row (only `keys`, as `only_columns`) and its parameters."""
+        visible = self._visible()
+        if visible is None:
+            shape = None if keys is None else frozenset(keys)
+            parameters = {"organization_id": self.organization_id, "id": id}
+            return _by_id_statement(self.model, shape), parameters
+        query = self._within(visible).where(self.model.id == id)
+        return (query if keys is None else only_columns(query, keys)), {}
 
     async def require(self, id: UUID) -> M:
         """The row, or NotFound: another organization's row does not exist here."""
