@@ -108,8 +108,9 @@ class GraphQLEndpoint:
     to FastAPI, which refuses them) each request passes fewer layers (5-10 % of the CPU of
     `program(id)`, in-process A/B), and for "websocket" a socket holds fewer layers for its
     whole life (measured with tracemalloc: ~11 KiB a socket of 42) and passes each message
-    through fewer. The same
-    `Router.run` serves both, with the context FastAPI would have made."""
+    through fewer. The same `Router.run` serves both, with the context FastAPI would have made
+    (Strawberry's own FastAPI routes for GET and POST are still registered, and never reached).
+    """
 
     def __init__(self, app: ASGIApp, path: str, router: Router, scope_type: str) -> None:
         self.app = app
