@@ -5,8 +5,9 @@ reader: system code sees the whole organization, never more."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
@@ -33,24 +34,14 @@ class TenantRow(Protocol):
 M = TypeVar("M", bound=TenantRow)
 
 
-_BY_ID: dict[tuple[type[Any], frozenset[str] | None], Select[Any]] = {}
-BY_ID_SHAPES = 256
-"""Statements remembered (a model with each set of columns asked for), then all forgotten."""
+_STATEMENTS: dict[tuple[type[Any], Hashable], Select[Any]] = {}
+STATEMENT_SHAPES = 256
+"""Statements remembered (a model with each shape of query), then all forgotten."""
 
 
-def _by_id_statement(model: type[Any], keys: frozenset[str] | None = None) -> Select[Any]:
-    """A row of an organization by id for whoever may read all of them (`keys`: only those
-    columns, as `only_columns`), built once for each model and columns: building a statement
-    costs more than SQLite's answer to it."""
-    query = _BY_ID.get((model, keys))
-    if query is None:
-        if len(_BY_ID) >= BY_ID_SHAPES:
-            _BY_ID.clear()
-        query = select(model).where(
-            model.organization_id == bindparam("organization_id"), model.id == bindparam("id")
-        )
-        query = _BY_ID[model, keys] = query if keys is None else only_columns(query, keys)
-    return query
+def _one_by_id(model: type[Any], keys: frozenset[str] | None, query: Select[Any]) -> Select[Any]:
+    query = query.where(model.id == bindparam("id"))
+    return query if keys is None else only_columns(query, keys)
 
 
 class TenantRepository(Generic[M]):
@@ -88,13 +79,31 @@ class TenantRepository(Generic[M]):
         self, id: UUID, keys: Collection[str] | None = None
     ) -> tuple[Select[Any], dict[str, Any]]:
         """The statement reading the row (only `keys`, as `only_columns`) and its parameters."""
+        shape = None if keys is None else frozenset(keys)
+        build = partial(_one_by_id, self.model, shape)
+        query, parameters = self._statement(("by id", shape), build)
+        return query, parameters | {"id": id}
+
+    def _statement(
+        self, shape: Hashable, build: Callable[[Select[Any]], Select[Any]]
+    ) -> tuple[Select[Any], dict[str, Any]]:
+        """`build` applied to the rows the reader may read, and the statement's parameters.
+
+        For whoever reads the whole organization (admins, the system) it is built once per model
+        and `shape`, with the organization as a parameter: building a statement costs more than
+        SQLite's answer to it."""
         visible = self._visible()
-        if visible is None:
-            shape = None if keys is None else frozenset(keys)
-            parameters = {"organization_id": self.organization_id, "id": id}
-            return _by_id_statement(self.model, shape), parameters
-        query = self._within(visible).where(self.model.id == id)
-        return (query if keys is None else only_columns(query, keys)), {}
+        if visible is not None:
+            return build(self._within(visible)), {}
+        key = (self.model, shape)
+        query = _STATEMENTS.get(key)
+        if query is None:
+            if len(_STATEMENTS) >= STATEMENT_SHAPES:
+                _STATEMENTS.clear()
+            model = self.model
+            every = select(model).where(model.organization_id == bindparam("organization_id"))
+            query = _STATEMENTS[key] = build(every)
+        return query, {"organization_id": self.organization_id}
 
     async def require(self, id: UUID) -> M:
         """The row, or NotFound: another organization's row does not exist here."""

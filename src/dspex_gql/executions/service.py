@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.quota import ensure_compute_left
+from dspex_gql.accounts.quota import ComputeQuota
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import ExecutionSettings
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
@@ -33,7 +33,6 @@ from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.runs.watching import follow, until_ended
 from dspex_gql.secrets_box import SecretBox
 from dspex_gql.signatures.models import Signature
-from dspex_gql.signatures.repository import SignatureRepository
 from dspex_gql.signatures.stored import engine_signature
 from dspex_gql.variable_spaces.repository import VariableSpaceRepository
 from dspex_gql.variable_spaces.stored import stored_space
@@ -95,12 +94,12 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
     async def _start(self, start: StartExecution, id: UUID) -> Execution:
         process_id = await self._runs.owner()
         async with self._uow() as tx:
-            program, signature = await self._runnable(tx, start.program_id)
+            program, signature, quota = await self._runnable(tx, start.program_id)
             _check_inputs(signature, start.inputs)
             await self._check_variables(tx, program, start.variable_configuration)
             variables = start.variable_configuration
             models = await language_models_of(tx.session, program, variables, self._secrets)
-            await ensure_compute_left(tx, self._actor.organization_id)
+            quota.ensure_left()
             execution = Execution(
                 id=id,
                 program_id=program.id,
@@ -113,9 +112,9 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
                 process_id=process_id,
             )
             self._repo(tx).add(execution, created_by=self._actor.user_id)
-            await tx.session.flush()
             changes = {"programId": program.id, "inputs": sorted(start.inputs)}
             audit.record(tx, self._actor, "execution.start", "Execution", execution.id, changes)
+            await tx.session.flush()
             plan = plan_of(execution, program, signature, process_id, models)
             job = ExecutionJob(self._runs, self._invoker, plan)
             await self._runs.launch(tx, job, ExecutionChanged.of(execution))
@@ -178,17 +177,15 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
             await self._programs(tx).require(program_id)
             return await self._repo(tx).unfinished_of(program_id)
 
-    async def _runnable(self, tx: UnitOfWork, program_id: UUID) -> tuple[Program, Signature]:
-        program = await self._programs(tx).require(program_id)
+    async def _runnable(
+        self, tx: UnitOfWork, program_id: UUID
+    ) -> tuple[Program, Signature, ComputeQuota]:
+        program, signature, quota = await self._programs(tx).to_run(program_id)
         if program.status not in (ProgramStatus.READY, ProgramStatus.OPTIMIZING):
             raise Conflict(
                 f"The program is {program.status.value}; only READY programs can be executed"
             )
-        signature = await SignatureRepository(tx.session, program.organization_id).get(
-            program.signature_id
-        )
-        assert signature is not None, "programs.signature_id is a foreign key"
-        return program, signature
+        return program, signature, quota
 
     async def _check_variables(self, tx: UnitOfWork, program: Program, given: Any) -> None:
         """A variable configuration must fit the program's variable space, when it has one."""

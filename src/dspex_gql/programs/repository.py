@@ -4,12 +4,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, update
+from sqlalchemy import ColumnElement, Select, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dspex_gql.accounts.quota import ComputeQuota, with_quota
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest, SortKey, mentions
 from dspex_gql.db.repository import TenantRepository
+from dspex_gql.errors import NotFound
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.signatures.models import Signature
 
@@ -64,16 +66,22 @@ class ProgramRepository(TenantRepository[Program]):
         wanted = set(ids)
         if not wanted:
             return {}
-        query = (
-            self._select()
-            .add_columns(Signature)
-            .join(Signature, Signature.id == Program.signature_id)
-            .where(Program.id.in_(wanted))
-        )
+        query = _with_signature(self._select()).where(Program.id.in_(wanted))
         return {
             program.id: (program, signature)
             for program, signature in await self.session.execute(query)
         }
+
+    async def to_run(self, id: UUID) -> tuple[Program, Signature, ComputeQuota]:
+        """The program (NotFound when the reader cannot see it), its signature and its
+        organization's compute quota, in one query."""
+        query, parameters = self._statement("to run", _to_run)
+        found = await self.session.execute(query, parameters | {"id": id})
+        row = found.one_or_none()
+        if row is None:
+            raise NotFound(self.resource, id)
+        program, signature, limit, used = row
+        return program, signature, ComputeQuota(limit, used)
 
     async def finish_initialization(
         self, id: UUID, process_id: UUID, values: Mapping[str, Any]
@@ -113,3 +121,12 @@ async def fail_abandoned_initializations(
     )
     result = await session.execute(statement)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _with_signature(programs: Select[Any]) -> Select[Any]:
+    return programs.add_columns(Signature).join(Signature, Signature.id == Program.signature_id)
+
+
+def _to_run(programs: Select[Any]) -> Select[Any]:
+    one = _with_signature(programs).where(Program.id == bindparam("id"))
+    return with_quota(one, Program.organization_id)
