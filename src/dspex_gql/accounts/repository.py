@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Float, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql.accounts.models import ApiKey, Organization, User
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import TenantRepository
+from dspex_gql.db.sql import remembered
 from dspex_gql.executions.models import Execution
 from dspex_gql.identity import Role
 
@@ -39,14 +40,9 @@ class OrganizationRepository:
 
     async def add_compute(self, id: UUID, seconds: float) -> bool:
         """Count compute used; True while the organization has some left (or no quota)."""
-        used = Organization.compute_used_seconds + seconds
-        statement = (
-            update(Organization)
-            .where(Organization.id == id)
-            .values(compute_used_seconds=used)
-            .returning(Organization.compute_used_seconds, Organization.compute_quota_seconds)
-        )
-        now_used, quota = (await self.session.execute(statement)).one()
+        statement = remembered("add compute", _adding_compute)
+        found = await self.session.execute(statement, {"row_id": id, "seconds": seconds})
+        now_used, quota = found.one()
         return quota is None or now_used < quota
 
     def add(self, organization: Organization) -> Organization:
@@ -150,3 +146,14 @@ class CredentialRepository:
 
     async def touch_key(self, id: UUID, when: datetime) -> None:
         await self.session.execute(update(ApiKey).where(ApiKey.id == id).values(last_used_at=when))
+
+
+def _adding_compute() -> Update:
+    used = Organization.compute_used_seconds + bindparam("seconds", type_=Float)
+    return (
+        update(Organization)
+        .where(Organization.id == bindparam("row_id"))
+        .values(compute_used_seconds=used)
+        .returning(Organization.compute_used_seconds, Organization.compute_quota_seconds)
+        .execution_options(synchronize_session=False)
+    )

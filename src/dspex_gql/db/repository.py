@@ -11,14 +11,14 @@ from functools import partial
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, Update, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
-from dspex_gql.db.sql import entity_rows, only_columns
+from dspex_gql.db.sql import entity_rows, only_columns, remembered
 from dspex_gql.errors import Conflict, NotFound
 from dspex_gql.identity import Actor
 
@@ -32,11 +32,6 @@ class TenantRow(Protocol):
 
 
 M = TypeVar("M", bound=TenantRow)
-
-
-_STATEMENTS: dict[tuple[type[Any], Hashable], Select[Any]] = {}
-STATEMENT_SHAPES = 256
-"""Statements remembered (a model with each shape of query), then all forgotten."""
 
 
 def _one_by_id(model: type[Any], keys: frozenset[str] | None, query: Select[Any]) -> Select[Any]:
@@ -95,15 +90,12 @@ class TenantRepository(Generic[M]):
         visible = self._visible()
         if visible is not None:
             return build(self._within(visible)), {}
-        key = (self.model, shape)
-        query = _STATEMENTS.get(key)
-        if query is None:
-            if len(_STATEMENTS) >= STATEMENT_SHAPES:
-                _STATEMENTS.clear()
-            model = self.model
-            every = select(model).where(model.organization_id == bindparam("organization_id"))
-            query = _STATEMENTS[key] = build(every)
-        return query, {"organization_id": self.organization_id}
+        model = self.model
+
+        def every_row() -> Select[Any]:
+            return build(select(model).where(model.organization_id == bindparam("organization_id")))
+
+        return remembered((model, shape), every_row), {"organization_id": self.organization_id}
 
     async def require(self, id: UUID) -> M:
         """The row, or NotFound: another organization's row does not exist here."""
@@ -162,24 +154,48 @@ class RunRepository(TenantRepository[M]):
         """Apply a state with its sequence unless the row already holds a later or final one —
         or, given `process_id`, unless another process has taken the run over (then None: the
         run moved on without the writer)."""
-        model = self.model
-        columns = [getattr(model, name) for name in returning]
-        statement = (
-            update(model)
-            .where(model.organization_id == self.organization_id, model.id == id)
-            .where(model.sequence < sequence, model.status.not_in(self.terminal))
-            .values(sequence=sequence, updated_at=utcnow(), **values)
-            .returning(*columns)
-        )
-        if process_id is not None:
-            statement = statement.where(model.process_id == process_id)
-        row = (await self.session.execute(statement)).one_or_none()
+        shape = ("record", tuple(sorted(values)), tuple(returning), process_id is not None)
+        statement = remembered((type(self), shape), partial(self._recording, *shape[1:]))
+        parameters = {f"new_{name}": value for name, value in values.items()} | {
+            "row_organization_id": self.organization_id,
+            "row_id": id,
+            "row_process_id": process_id,
+            "new_sequence": sequence,
+            "new_updated_at": utcnow(),
+        }
+        row = (await self.session.execute(statement, parameters)).one_or_none()
         if row is not None:
             return Recorded(row, now=True)
         if process_id is None:
             return None
+        columns = [getattr(self.model, name) for name in returning]
         held = await self._holding(id, sequence, process_id, columns)
         return None if held is None else Recorded(held, now=False)
+
+    def _recording(
+        self, names: tuple[str, ...], returning: tuple[str, ...], by_process: bool
+    ) -> Update:
+        """`record`'s statement, its values bind parameters (`new_<column>`): objects of the
+        session are not refreshed by it, the state written is `Recorded.row`."""
+        model = self.model
+        statement = (
+            update(model)
+            .where(
+                model.organization_id == bindparam("row_organization_id"),
+                model.id == bindparam("row_id"),
+            )
+            .where(model.sequence < bindparam("new_sequence"), model.status.not_in(self.terminal))
+            .values(
+                sequence=bindparam("new_sequence"),
+                updated_at=bindparam("new_updated_at"),
+                **{name: bindparam(f"new_{name}") for name in names},
+            )
+            .returning(*(getattr(model, name) for name in returning))
+            .execution_options(synchronize_session=False)
+        )
+        if by_process:
+            statement = statement.where(model.process_id == bindparam("row_process_id"))
+        return statement
 
     async def _holding(
         self, id: UUID, sequence: int, process_id: UUID, columns: Sequence[Any]

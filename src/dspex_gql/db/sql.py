@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Hashable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, Result, Select, inspect, literal, null
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement
+
+S = TypeVar("S")
+
+_STATEMENTS: dict[Hashable, Any] = {}
+STATEMENT_SHAPES = 512
+"""Statements remembered by `remembered`, then all forgotten."""
+
+
+def remembered(key: Hashable, build: Callable[[], S]) -> S:
+    """The statement `build` makes for `key`, made once and then run with other parameters
+    (bind parameters in place of values): building a statement and its cache key costs more
+    than SQLite's answer to it."""
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        if len(_STATEMENTS) >= STATEMENT_SHAPES:
+            _STATEMENTS.clear()
+        statement = _STATEMENTS[key] = build()
+    return statement
 
 
 class JSONArrayContains(ColumnElement[bool]):
