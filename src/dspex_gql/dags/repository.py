@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 
 from dspex_gql import policies
+from dspex_gql.accounts.quota import ComputeQuota, with_quota
 from dspex_gql.dags.models import UNFINISHED, Dag, DagRun, DagVersion
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import TenantRepository, flush_unique
-from dspex_gql.errors import Conflict
+from dspex_gql.errors import Conflict, NotFound
 
 
 class DagRepository(TenantRepository[Dag]):
@@ -29,10 +31,18 @@ class DagRepository(TenantRepository[Dag]):
         default_order=(SortKey("created_at", descending=True),),
     )
 
-    def _visible(self) -> ColumnElement[bool] | None:
-        live = Dag.deleted_at.is_(None)
-        readable = policies.readable(self.reader, Dag)
-        return live if readable is None else and_(live, readable)
+    def _live(self) -> ColumnElement[bool] | None:
+        return Dag.deleted_at.is_(None)
+
+    async def to_run(self, id: UUID) -> tuple[Dag, ComputeQuota]:
+        """The DAG (NotFound when the reader cannot see it) and its organization's compute
+        quota, in one query."""
+        query, parameters = self._statement("to run", _to_run)
+        row = (await self.session.execute(query, parameters | {"id": id})).one_or_none()
+        if row is None:
+            raise NotFound(self.resource, id)
+        dag, limit, used = row
+        return dag, ComputeQuota(limit, used)
 
     async def name_taken(self, name: str, *, other_than: UUID | None = None) -> bool:
         """Whether a live DAG of the organization has this name, whoever may read it: names are
@@ -89,3 +99,7 @@ class DagVersionRepository(TenantRepository[DagVersion]):
 
 def duplicate_name(name: str) -> Conflict:
     return Conflict(f"A DAG named {name!r} already exists")
+
+
+def _to_run(dags: Select[Any]) -> Select[Any]:
+    return with_quota(dags.where(Dag.id == bindparam("id")), Dag.organization_id)

@@ -3,13 +3,14 @@ failures, watch the run and its nodes."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from dspex_gql import policies, validation
-from dspex_gql.accounts.quota import ensure_compute_left
+from dspex_gql.accounts.quota import ComputeQuota
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import DagSettings
 from dspex_gql.dags.events import DagRunChanged
@@ -93,13 +94,12 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             raise ValidationFailed(problems)
         process_id = await self._runs.owner()
         async with self._uow() as tx:
-            dag = await self._runnable_dag(tx, dag_id)
+            dag, quota = await self._runnable_dag(tx, dag_id)
             definition = parse_definition(dag.definition)
-            calls = await self._program_calls(tx, definition, context)
+            calls = await self._program_calls(tx, definition, context, quota)
             run = await self._insert(
                 tx, dag, dag.version, context, process_id, len(definition.nodes)
             )
-            audit.record(tx, self._actor, "dag.execute", "DagRun", run.id, _started(dag, run))
             await self._launch(tx, run, definition, calls, node_states(definition, []))
         return run
 
@@ -115,9 +115,9 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
                     f"The DAG run is {previous.status.value}; only failed or cancelled runs "
                     "can be retried"
                 )
-            dag = await self._runnable_dag(tx, previous.dag_id)
+            dag, quota = await self._runnable_dag(tx, previous.dag_id)
             definition = await definition_of(tx.session, previous)
-            calls = await self._program_calls(tx, definition, previous.context)
+            calls = await self._program_calls(tx, definition, previous.context, quota)
             nodes = await NodeExecutionRepository(tx.session, previous.organization_id).of_run(
                 previous.id
             )
@@ -130,8 +130,6 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
                 len(definition.nodes),
                 previous,
             )
-            changes = {**_started(dag, run), "retryOf": previous.id}
-            audit.record(tx, self._actor, "dag.retry", "DagRun", run.id, changes)
             await self._launch(tx, run, definition, calls, reused(definition, nodes))
         return run
 
@@ -201,16 +199,19 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
 
     # -- starting ---------------------------------------------------------------------------------
 
-    async def _runnable_dag(self, tx: UnitOfWork, dag_id: UUID) -> Dag:
-        dag = await DagRepository(tx.session, self._actor.organization_id, self._actor).require(
-            dag_id
-        )
+    async def _runnable_dag(self, tx: UnitOfWork, dag_id: UUID) -> tuple[Dag, ComputeQuota]:
+        dags = DagRepository(tx.session, self._actor.organization_id, self._actor)
+        dag, quota = await dags.to_run(dag_id)
         if dag.status != DagStatus.ACTIVE:
             raise Conflict(f"The DAG is {dag.status.value}; only ACTIVE DAGs can run")
-        return dag
+        return dag, quota
 
     async def _program_calls(
-        self, tx: UnitOfWork, definition: DagDefinition, context: Mapping[str, Any]
+        self,
+        tx: UnitOfWork,
+        definition: DagDefinition,
+        context: Mapping[str, Any],
+        quota: ComputeQuota,
     ) -> dict[str, ProgramCall | str]:
         """How to call each program, checked as the actor sees them now (programs change after
         a DAG is defined), with the context checked against what the entry nodes need."""
@@ -223,7 +224,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         calls = await program_calls(tx.session, self._secrets, found, wanted)
         if refused := [why for why in calls.values() if isinstance(why, str)]:
             raise Conflict(f"The DAG cannot run: {'; '.join(refused)}")
-        await ensure_compute_left(tx, self._actor.organization_id)
+        quota.ensure_left()
         return calls
 
     async def _insert(
@@ -237,6 +238,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         retry_of: DagRun | None = None,
     ) -> DagRun:
         run = DagRun(
+            id=uuid.uuid4(),
             dag_id=dag.id,
             dag_version=version,
             status=RunStatus.PENDING,
@@ -248,7 +250,11 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             process_id=process_id,
         )
         self._repo(tx).add(run, created_by=self._actor.user_id)
-        await tx.session.flush()
+        action, changes = "dag.execute", _started(dag, run)
+        if retry_of is not None:
+            action, changes = "dag.retry", changes | {"retryOf": retry_of.id}
+        audit.record(tx, self._actor, action, "DagRun", run.id, changes)
+        await tx.session.flush()  # the run's row, before its nodes' rows
         return run
 
     async def _launch(

@@ -55,11 +55,21 @@ class TenantRepository(Generic[M]):
         return self._within(self._visible())
 
     def _within(self, visible: ColumnElement[bool] | None) -> Select[M]:
-        query = select(self.model).where(self.model.organization_id == self.organization_id)
+        query = self._shown(self.model.organization_id == self.organization_id)
         return query if visible is None else query.where(visible)
 
+    def _shown(self, of_organization: ColumnElement[bool]) -> Select[Any]:
+        query = select(self.model).where(of_organization)
+        live = self._live()
+        return query if live is None else query.where(live)
+
     def _visible(self) -> ColumnElement[bool] | None:
+        """The rows the reader may read, or None for all of them."""
         return policies.readable(self.reader, self.model)
+
+    def _live(self) -> ColumnElement[bool] | None:
+        """The rows shown to any reader (not deleted ones), or None for all of them."""
+        return None
 
     async def get(self, id: UUID) -> M | None:
         result = await self.session.scalars(*self._by_id(id))
@@ -93,9 +103,9 @@ class TenantRepository(Generic[M]):
         model = self.model
 
         def every_row() -> Select[Any]:
-            return build(select(model).where(model.organization_id == bindparam("organization_id")))
+            return build(self._shown(model.organization_id == bindparam("organization_id")))
 
-        return remembered((model, shape), every_row), {"organization_id": self.organization_id}
+        return remembered((type(self), shape), every_row), {"organization_id": self.organization_id}
 
     async def require(self, id: UUID) -> M:
         """The row, or NotFound: another organization's row does not exist here."""
