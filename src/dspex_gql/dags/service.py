@@ -76,8 +76,8 @@ class DagService(ResourceService[Dag, DagRepository]):
             )
             repo.add(dag, created_by=self._actor.user_id)
             self._add_version(tx, dag)
-            await repo.save_unique(dag)  # one flush; the unique index on live names decides
             audit.record(tx, self._actor, "dag.create", "Dag", dag.id, _created(dag))
+            await repo.save_unique(dag)  # one flush; the unique index on live names decides
             return dag
 
     async def update(self, id: UUID, changes: DagChanges) -> Dag:
