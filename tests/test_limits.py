@@ -383,6 +383,25 @@ class TestComputeQuota:
             "auditLogs": {"totalCount": 0},
         }
 
+    async def test_a_used_quota_refuses_a_members_run_and_hides_nothing_more(
+        self, client: GraphQLClient, tenant: Tenant, settings: Settings
+    ) -> None:
+        """A member's start reads the program through the member's visibility, with the quota."""
+        someone = await member(client, "USER")
+        theirs = await create_program(someone.client)
+        hidden = await create_program(client, visibility="PRIVATE")
+        await set_quota(settings, tenant.slug, 0)
+
+        refused = await execute(someone.client, theirs["id"])
+        not_seen = await execute(someone.client, hidden["id"])
+
+        assert refused["__typename"] == "QuotaExceededError"
+        assert (refused["limit"], refused["used"]) == (0, 0)
+        assert not_seen["__typename"] == "NotFoundError", "a hidden program before the quota"
+        await set_quota(settings, tenant.slug, None)
+        assert (await execute(someone.client, theirs["id"]))["__typename"] == "Execution"
+        assert (await execute(someone.client, hidden["id"]))["__typename"] == "NotFoundError"
+
     async def test_other_organizations_are_unaffected(
         self, app: FastAPI, client: GraphQLClient, tenant: Tenant, settings: Settings
     ) -> None:
