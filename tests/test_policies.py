@@ -248,6 +248,22 @@ class TestReading:
 
         assert seen == world.visible(who, kind)
 
+    @pytest.mark.parametrize("kind", list(KINDS))
+    async def test_members_reading_by_id_in_turn_each_see_their_own(
+        self, team: Team, world: World, kind: str
+    ) -> None:
+        """Members of one role share one statement per read by id, their id a parameter of it:
+        reads taken in turn must not see through each other."""
+        readers = ["alice", "bob", "vera", "alice", "bob", "vera"]
+
+        seen = {who: set[str]() for who in readers}
+        for id in world.all(kind):
+            for who in readers:
+                if await snapshot(team.client(who), KINDS[kind], id):
+                    seen[who].add(id)
+
+        assert seen == {who: world.visible(who, kind) for who in readers}
+
     @pytest.mark.parametrize("who", READERS)
     @pytest.mark.parametrize("kind", list(KINDS))
     async def test_lists_and_their_counts_hold_only_what_the_reader_may_read(

@@ -5,10 +5,11 @@ reader: system code sees the whole organization, never more."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, Update, bindparam, select, update
@@ -32,6 +33,15 @@ class TenantRow(Protocol):
 
 
 M = TypeVar("M", bound=TenantRow)
+
+
+READER_ID = "reader_id"
+
+
+def _as_parameter(reader: Actor) -> Actor:
+    """`reader` with its user id a bind parameter: visibility clauses compare it in SQL only, so
+    a statement built with it serves every member of the same role."""
+    return replace(reader, user_id=cast(UUID, bindparam(READER_ID)))
 
 
 def _one_by_id(model: type[Any], keys: frozenset[str] | None, query: Select[Any]) -> Select[Any]:
@@ -94,18 +104,23 @@ class TenantRepository(Generic[M]):
     ) -> tuple[Select[Any], dict[str, Any]]:
         """`build` applied to the rows the reader may read, and the statement's parameters.
 
-        For whoever reads the whole organization (admins, the system) it is built once per model
-        and `shape`, with the organization as a parameter: building a statement costs more than
+        Built once per repository, `shape` and role of the reader (or none: the system), with the
+        organization and the reader as bind parameters: building a statement costs more than
         SQLite's answer to it."""
-        visible = self._visible()
-        if visible is not None:
-            return build(self._within(visible)), {}
-        model = self.model
+        reader = self.reader
+        parameters: dict[str, Any] = {"organization_id": self.organization_id}
+        if reader is not None:
+            parameters[READER_ID] = reader.user_id
+        role = None if reader is None else reader.role
+        statement = remembered((type(self), shape, role), partial(self._parameterized, build))
+        return statement, parameters
 
-        def every_row() -> Select[Any]:
-            return build(self._shown(model.organization_id == bindparam("organization_id")))
-
-        return remembered((type(self), shape), every_row), {"organization_id": self.organization_id}
+    def _parameterized(self, build: Callable[[Select[Any]], Select[Any]]) -> Select[Any]:
+        stand_in = copy.copy(self)
+        stand_in.reader = None if self.reader is None else _as_parameter(self.reader)
+        visible = stand_in._visible()
+        rows = self._shown(self.model.organization_id == bindparam("organization_id"))
+        return build(rows if visible is None else rows.where(visible))
 
     async def require(self, id: UUID) -> M:
         """The row, or NotFound: another organization's row does not exist here."""
