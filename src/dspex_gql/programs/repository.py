@@ -66,11 +66,9 @@ class ProgramRepository(TenantRepository[Program]):
         wanted = set(ids)
         if not wanted:
             return {}
-        query = _with_signature(self._select()).where(Program.id.in_(wanted))
-        return {
-            program.id: (program, signature)
-            for program, signature in await self.session.execute(query)
-        }
+        query, parameters = self._statement("with signatures", _with_signatures)
+        found = await self.session.execute(query, parameters | {"ids": list(wanted)})
+        return {program.id: (program, signature) for program, signature in found}
 
     async def to_run(self, id: UUID) -> tuple[Program, Signature, ComputeQuota]:
         """The program (NotFound when the reader cannot see it), its signature and its
@@ -125,6 +123,10 @@ async def fail_abandoned_initializations(
 
 def _with_signature(programs: Select[Any]) -> Select[Any]:
     return programs.add_columns(Signature).join(Signature, Signature.id == Program.signature_id)
+
+
+def _with_signatures(programs: Select[Any]) -> Select[Any]:
+    return _with_signature(programs).where(Program.id.in_(bindparam("ids", expanding=True)))
 
 
 def _to_run(programs: Select[Any]) -> Select[Any]:
