@@ -11,7 +11,7 @@ from dspex_gql.accounts.quota import ComputeQuota, with_quota
 from dspex_gql.dags.models import UNFINISHED, Dag, DagRun, DagVersion
 from dspex_gql.db.listing import Listing, SortKey
 from dspex_gql.db.repository import TenantRepository, flush_unique
-from dspex_gql.errors import Conflict, NotFound
+from dspex_gql.errors import Conflict
 
 
 class DagRepository(TenantRepository[Dag]):
@@ -37,11 +37,7 @@ class DagRepository(TenantRepository[Dag]):
     async def to_run(self, id: UUID) -> tuple[Dag, ComputeQuota]:
         """The DAG (NotFound when the reader cannot see it) and its organization's compute
         quota, in one query."""
-        query, parameters = self._statement("to run", _to_run)
-        row = (await self.session.execute(query, parameters | {"id": id})).one_or_none()
-        if row is None:
-            raise NotFound(self.resource, id)
-        dag, limit, used = row
+        dag, limit, used = await self._required("to run", _to_run, id)
         return dag, ComputeQuota(limit, used)
 
     async def name_taken(self, name: str, *, other_than: UUID | None = None) -> bool:

@@ -122,6 +122,16 @@ class TenantRepository(Generic[M]):
         rows = self._shown(self.model.organization_id == bindparam("organization_id"))
         return build(rows if visible is None else rows.where(visible))
 
+    async def _required(
+        self, shape: Hashable, build: Callable[[Select[Any]], Select[Any]], id: UUID
+    ) -> Any:
+        """The one row of `_statement(shape, build)` for `id` (its `id` parameter), or NotFound."""
+        query, parameters = self._statement(shape, build)
+        row = (await self.session.execute(query, parameters | {"id": id})).one_or_none()
+        if row is None:
+            raise NotFound(self.resource, id)
+        return row
+
     async def require(self, id: UUID) -> M:
         """The row, or NotFound: another organization's row does not exist here."""
         row = await self.get(id)

@@ -11,7 +11,6 @@ from dspex_gql.accounts.quota import ComputeQuota, with_quota
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest, SortKey, mentions
 from dspex_gql.db.repository import TenantRepository
-from dspex_gql.errors import NotFound
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.signatures.models import Signature
 
@@ -73,12 +72,7 @@ class ProgramRepository(TenantRepository[Program]):
     async def to_run(self, id: UUID) -> tuple[Program, Signature, ComputeQuota]:
         """The program (NotFound when the reader cannot see it), its signature and its
         organization's compute quota, in one query."""
-        query, parameters = self._statement("to run", _to_run)
-        found = await self.session.execute(query, parameters | {"id": id})
-        row = found.one_or_none()
-        if row is None:
-            raise NotFound(self.resource, id)
-        program, signature, limit, used = row
+        program, signature, limit, used = await self._required("to run", _to_run, id)
         return program, signature, ComputeQuota(limit, used)
 
     async def finish_initialization(
