@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -44,11 +45,10 @@ def field_by_id(
 
     async def resolve(info: Info, id: strawberry.ID) -> Any:
         readable = service(info.context.services)
-        if columns_of is None:
-            found = await or_none(lambda: readable.get(to_uuid(id, node.__name__)))
-        else:
-            columns = selected_columns(info, columns_of)
-            found = await or_none(lambda: readable.row(to_uuid(id, node.__name__), columns))
+        read: Callable[[UUID], Awaitable[Any]] = readable.get
+        if columns_of is not None:
+            read = partial(readable.row, columns=selected_columns(info, columns_of))
+        found = await or_none(lambda: read(to_uuid(id, node.__name__)))
         return None if found is None else node.of(found)
 
     _annotate(resolve, {"return": node | None})
