@@ -40,10 +40,10 @@ def test_a_full_node_is_read_with_defaults_for_what_it_leaves_out() -> None:
     first, second = definition.nodes
     assert (first.kind, first.program_id, first.dependencies) == (NodeKind.PROGRAM, "p1", ())
     assert (first.max_retries, first.timeout_seconds, first.fan_out) == (0, None, None)
-    assert dict(first.inputs) == {"question": "$context.q"}
+    assert dict(first.inputs) == {"question": Reference(None, "q")}
     assert second.transform == Transform(TransformOp.RENAME, renames={"passages": "texts"})
     assert (second.max_retries, second.timeout_seconds) == (3, 2.0)
-    assert second.references() == {"passages": Reference("retrieve", "passages")}
+    assert second.inputs == {"passages": Reference("retrieve", "passages")}
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ class DagNode:
             name=node.name,
             dependencies=list(node.dependencies),
             kind=node.kind,
-            inputs=JSON(dict(node.inputs)),
+            inputs=JSON({target: str(ref) for target, ref in node.inputs.items()}),
             max_retries=node.max_retries,
             timeout_seconds=node.timeout_seconds,
             fan_out=node.fan_out,

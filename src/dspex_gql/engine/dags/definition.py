@@ -1,8 +1,9 @@
 """The model of a DAG definition: nodes, their input references and transforms.
 
-A node's `inputs` map each target field to a reference: `$context.<key>` (the run's context) or
-`$nodes.<node>.<output>` (an upstream node's output). `parsing.parse_definition` builds these
-from the JSON a client sends; `validation.validate` checks them against the programs.
+A node's `inputs` map each target field to a reference, written `$context.<key>` (the run's
+context) or `$nodes.<node>.<output>` (an upstream node's output). `parsing.parse_definition`
+builds these from the JSON a client sends; `validation.validate` checks them against the
+programs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from types import MappingProxyType
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
@@ -58,8 +59,8 @@ class Reference:
 
 @lru_cache(maxsize=4096)
 def parse_reference(text: str) -> Reference | None:
-    """The reference `text` spells, or None when it is not one (remembered: the parser checks
-    every input's reference, then validation and the runner read them again)."""
+    """The reference `text` spells, or None when it is not one (remembered: definitions are
+    parsed again at every run and every read of their nodes)."""
     if match := _CONTEXT_REFERENCE.fullmatch(text):
         return Reference(None, match.group(1))
     if match := _NODE_REFERENCE.fullmatch(text):
@@ -67,27 +68,18 @@ def parse_reference(text: str) -> Reference | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeDefinition:
     name: str
     dependencies: tuple[str, ...] = ()
     kind: NodeKind = NodeKind.PROGRAM
     program_id: str | None = None
-    inputs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    inputs: Mapping[str, Reference] = field(default_factory=lambda: MappingProxyType({}))
+    """Each target field's reference, parsed once (`str(reference)` spells it as written)."""
     transform: Transform | None = None
     max_retries: int = 0
     timeout_seconds: float | None = None
     fan_out: str | None = None
-
-    def references(self) -> Mapping[str, Reference]:
-        """Each target field's parsed reference (the definition's are valid once parsed)."""
-        return self._references
-
-    @cached_property
-    def _references(self) -> Mapping[str, Reference]:
-        """Parsed once per node: validation and the runner ask for them again and again."""
-        parsed = {target: parse_reference(text) for target, text in self.inputs.items()}
-        return MappingProxyType({target: ref for target, ref in parsed.items() if ref is not None})
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dspex_gql.engine.dags.definition import (
     Reference,
     TransformOp,
 )
-from dspex_gql.engine.dags.graph import dependency_edges, topological_levels
+from dspex_gql.engine.dags.graph import Edges, topological_levels
 from dspex_gql.engine.signatures import ParsedSignature
 from dspex_gql.engine.types import FieldType, ListType
 
@@ -31,9 +31,12 @@ def signature_of(node: NodeDefinition, signatures: Signatures) -> ParsedSignatur
     return signatures.get(node.program_id) if node.program_id is not None else None
 
 
-def output_types(definition: DagDefinition, signatures: Signatures) -> dict[str, Outputs | None]:
-    """Each node's outputs and their types; None where the outputs themselves are unknown."""
-    levels, _ = topological_levels(dependency_edges(definition))
+def output_types(
+    definition: DagDefinition, signatures: Signatures, edges: Edges
+) -> dict[str, Outputs | None]:
+    """Each node's outputs and their types (None where the outputs themselves are unknown);
+    `edges` are the definition's `graph.dependency_edges`."""
+    levels, _ = topological_levels(edges)
     nodes: dict[str, NodeDefinition] = {}
     for node in definition.nodes:
         nodes.setdefault(node.name, node)
@@ -53,7 +56,7 @@ def _node_outputs(
     node: NodeDefinition, signatures: Signatures, known: Mapping[str, Outputs | None]
 ) -> Outputs | None:
     if node.kind is NodeKind.TRANSFORM:
-        sources = {target: source_type(ref, known) for target, ref in node.references().items()}
+        sources = {target: source_type(ref, known) for target, ref in node.inputs.items()}
         return transform_outputs(node, sources)
     signature = signature_of(node, signatures)
     if signature is None:
@@ -95,7 +98,7 @@ def context_needs(definition: DagDefinition, signatures: Signatures) -> list[Con
     for index, node in enumerate(definition.nodes):
         signature = signature_of(node, signatures)
         types = signature.input_types if signature else {}
-        for target, reference in node.references().items():
+        for target, reference in node.inputs.items():
             if reference.node is None:
                 needed = types.get(target)
                 if needed is not None and node.fan_out == target:

@@ -7,29 +7,29 @@ from dataclasses import dataclass
 
 from dspex_gql.engine.dags.compatibility import fits
 from dspex_gql.engine.dags.definition import NodeDefinition, NodeKind, Reference, TransformOp
-from dspex_gql.engine.dags.flow import Outputs, Signatures, signature_of, source_type
+from dspex_gql.engine.dags.flow import Outputs, source_type
 from dspex_gql.engine.dags.graph import Edges, upstream
 from dspex_gql.engine.signatures import ParsedSignature
 from dspex_gql.engine.types import FieldType, ListType, format_type
 from dspex_gql.errors import FieldProblem
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeCheck:
     node: NodeDefinition
     path: str  # e.g. "definition.nodes[2]"
+    signature: ParsedSignature | None  # of the node's program; None if unknown or a TRANSFORM
     edges: Edges
     outputs: Mapping[str, Outputs | None]
 
     def problem(self, part: str, message: str, code: str) -> FieldProblem:
         return FieldProblem(f"{self.path}.{part}", message, code)
 
-    def program(self, signatures: Signatures) -> Iterator[FieldProblem]:
+    def program(self) -> Iterator[FieldProblem]:
         """Unknown program, inputs it does not have, and its inputs left unmapped."""
-        program_id = self.node.program_id
+        program_id, signature = self.node.program_id, self.signature
         if self.node.kind is not NodeKind.PROGRAM or program_id is None:
             return
-        signature = signature_of(self.node, signatures)
         if signature is None:
             yield self.problem("programId", f"unknown program '{program_id}'", "unknown_program")
             return
@@ -46,11 +46,11 @@ class NodeCheck:
                 message = f"input '{name}' of program '{program_id}' is not mapped"
                 yield self.problem(f"inputs.{name}", message, "missing")
 
-    def references(self, signature: ParsedSignature | None) -> Iterator[FieldProblem]:
+    def references(self) -> Iterator[FieldProblem]:
         """Each `$nodes.*` reference: known, upstream, an existing output of a fitting type."""
-        targets = signature.input_types if signature else {}
+        targets = self.signature.input_types if self.signature else {}
         ancestors: set[str] | None = None
-        for target, reference in self.node.references().items():
+        for target, reference in self.node.inputs.items():
             if reference.node is None:
                 continue
             if reference.node not in self.node.dependencies and ancestors is None:
@@ -121,7 +121,7 @@ class NodeCheck:
     def _merge_problems(self) -> Iterator[FieldProblem]:
         sources = {
             reference.label: source_type(reference, self.outputs)
-            for reference in self.node.references().values()
+            for reference in self.node.inputs.values()
         }
         known = {label: kind for label, kind in sources.items() if kind is not None}
         if len(set(known.values())) > 1:

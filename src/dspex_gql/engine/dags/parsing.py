@@ -16,6 +16,7 @@ from dspex_gql.engine.dags.definition import (
     DagDefinition,
     NodeDefinition,
     NodeKind,
+    Reference,
     Transform,
     TransformOp,
     parse_reference,
@@ -33,6 +34,7 @@ _NODE_KEYS = {
 _TRANSFORM_KEYS = {"op", "fields", "renames", "into"}
 _NAME_HELP = "a letter or '_', then letters, digits, '_' or '-'; at most 64"
 _REFERENCE_HELP = "write $context.<key> or $nodes.<node>.<output>"
+_NO_INPUTS: dict[str, Any] = {}
 
 
 class DefinitionError(ValueError):
@@ -42,13 +44,19 @@ class DefinitionError(ValueError):
 
 
 class _Problems(list[FieldProblem]):
+    """Problems found so far. Paths are built only for a problem: a node's readers get the node's
+    path and name their own part (`expect(value, …, path, "maxRetries")`)."""
+
     def add(self, path: str, message: str, code: str = "invalid") -> None:
         self.append(FieldProblem(path, message, code))
 
-    def expect(self, path: str, value: Any, kind: type | UnionType, label: str) -> bool:
+    def expect(
+        self, value: Any, kind: type | UnionType, label: str, path: str, part: str = ""
+    ) -> bool:
         if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
             return True
-        self.add(path, f"expected {label}, got {describe_value(value)}", "type")
+        where = f"{path}.{part}" if part else path
+        self.add(where, f"expected {label}, got {describe_value(value)}", "type")
         return False
 
 
@@ -62,11 +70,11 @@ def parse_definition(raw: Any, path: str = "definition") -> DagDefinition:
 
 
 def _read_nodes(raw: Any, path: str, problems: _Problems) -> tuple[NodeDefinition, ...]:
-    if not problems.expect(path, raw, dict, "an object with 'nodes'"):
+    if not problems.expect(raw, dict, "an object with 'nodes'", path):
         return ()
     problems.extend(_unknown_keys(raw, {"nodes"}, path))
     nodes = raw.get("nodes")
-    if not problems.expect(f"{path}.nodes", nodes, list, "a list of nodes"):
+    if not problems.expect(nodes, list, "a list of nodes", path, "nodes"):
         return ()
     if not nodes:
         problems.add(f"{path}.nodes", "a DAG needs at least one node", "required")
@@ -85,55 +93,58 @@ def _unknown_keys(raw: dict[str, Any], known: set[str], path: str) -> list[Field
 
 
 def _read_node(raw: Any, path: str, problems: _Problems) -> NodeDefinition | None:
-    if not problems.expect(path, raw, dict, "an object"):
+    if not problems.expect(raw, dict, "an object", path):
         return None
     before = len(problems)
     if not raw.keys() <= _NODE_KEYS:
         problems.extend(_unknown_keys(raw, _NODE_KEYS, path))
-    kind = _read_kind(raw.get("kind", "PROGRAM"), f"{path}.kind", problems)
-    inputs = _read_inputs(raw.get("inputs", {}), f"{path}.inputs", problems)
+    kind = _read_kind(raw.get("kind", "PROGRAM"), path, problems)
+    inputs = _read_inputs(raw.get("inputs", _NO_INPUTS), path, problems)
     node = NodeDefinition(
-        name=_read_name(raw.get("name"), f"{path}.name", problems),
-        dependencies=_read_dependencies(raw.get("dependencies", []), path, problems),
+        name=_read_name(raw.get("name"), path, problems),
+        dependencies=_read_dependencies(raw.get("dependencies", ()), path, problems),
         kind=kind,
-        program_id=_read_program_id(raw, kind, path, problems),
+        program_id=_read_program_id(raw.get("programId"), kind, path, problems),
         inputs=MappingProxyType(inputs),
-        transform=_read_node_transform(raw, kind, path, problems),
-        max_retries=_read_retries(raw.get("maxRetries", 0), f"{path}.maxRetries", problems),
+        transform=_read_node_transform(raw.get("transform"), kind, path, problems),
+        max_retries=_read_retries(raw.get("maxRetries", 0), path, problems),
         timeout_seconds=_read_timeout(raw.get("timeoutSeconds"), path, problems),
-        fan_out=_read_fan_out(raw.get("fanOut"), inputs, f"{path}.fanOut", problems),
+        fan_out=_read_fan_out(raw.get("fanOut"), inputs, path, problems),
     )
     return node if len(problems) == before else None
 
 
 def _read_name(raw: Any, path: str, problems: _Problems) -> str:
     if raw is None:
-        problems.add(path, "name is required", "required")
-    elif problems.expect(path, raw, str, "a string") and not NAME_PATTERN.fullmatch(raw):
+        problems.add(f"{path}.name", "name is required", "required")
+    elif problems.expect(raw, str, "a string", path, "name") and not NAME_PATTERN.fullmatch(raw):
         message = f"'{raw}' is not a valid node name ({_NAME_HELP})"
-        problems.add(path, message, "invalid_name")
+        problems.add(f"{path}.name", message, "invalid_name")
     return raw if isinstance(raw, str) else ""
 
 
 def _read_dependencies(raw: Any, path: str, problems: _Problems) -> tuple[str, ...]:
-    if not problems.expect(f"{path}.dependencies", raw, list, "a list of node names"):
+    if type(raw) is tuple:  # the default: none given
         return ()
-    for index, item in enumerate(raw):
-        problems.expect(f"{path}.dependencies[{index}]", item, str, "a node name")
-    return tuple(item for item in raw if isinstance(item, str))
+    if not problems.expect(raw, list, "a list of node names", path, "dependencies"):
+        return ()
+    names = tuple(item for item in raw if isinstance(item, str))
+    if len(names) < len(raw):
+        for index, item in enumerate(raw):
+            problems.expect(item, str, "a node name", path, f"dependencies[{index}]")
+    return names
 
 
 def _read_kind(raw: Any, path: str, problems: _Problems) -> NodeKind:
-    if raw in ("PROGRAM", "TRANSFORM"):
-        return NodeKind(raw)
-    problems.add(path, f"kind must be PROGRAM or TRANSFORM, got {raw!r}", "invalid")
+    if raw == "PROGRAM":
+        return NodeKind.PROGRAM
+    if raw == "TRANSFORM":
+        return NodeKind.TRANSFORM
+    problems.add(f"{path}.kind", f"kind must be PROGRAM or TRANSFORM, got {raw!r}", "invalid")
     return NodeKind.PROGRAM
 
 
-def _read_program_id(
-    raw: dict[str, Any], kind: NodeKind, path: str, problems: _Problems
-) -> str | None:
-    value = raw.get("programId")
+def _read_program_id(value: Any, kind: NodeKind, path: str, problems: _Problems) -> str | None:
     if kind is NodeKind.TRANSFORM:
         if value is not None:
             problems.add(f"{path}.programId", "a TRANSFORM node runs no program", "invalid")
@@ -141,30 +152,31 @@ def _read_program_id(
     if value is None or value == "":
         problems.add(f"{path}.programId", "a PROGRAM node needs a programId", "required")
         return None
-    return value if problems.expect(f"{path}.programId", value, str, "a string") else None
+    return value if problems.expect(value, str, "a string", path, "programId") else None
 
 
-def _read_inputs(raw: Any, path: str, problems: _Problems) -> dict[str, str]:
-    if not problems.expect(path, raw, dict, "an object of field → reference"):
+def _read_inputs(raw: Any, path: str, problems: _Problems) -> dict[str, Reference]:
+    if not problems.expect(raw, dict, "an object of field → reference", path, "inputs"):
         return {}
+    references = {}
     for target, text in raw.items():
         if not FIELD_PATTERN.fullmatch(target):
-            problems.add(
-                f"{path}.{target}", f"'{target}' is not a valid field name", "invalid_name"
-            )
-        if not problems.expect(f"{path}.{target}", text, str, "a reference string"):
+            message = f"'{target}' is not a valid field name"
+            problems.add(f"{path}.inputs.{target}", message, "invalid_name")
+        if not problems.expect(text, str, "a reference string", path, f"inputs.{target}"):
             continue
-        if parse_reference(text) is None:
-            problems.add(
-                f"{path}.{target}", f"'{text}' is not a reference: {_REFERENCE_HELP}", "syntax"
-            )
-    return {target: text for target, text in raw.items() if isinstance(text, str)}
+        reference = parse_reference(text)
+        if reference is None:
+            message = f"'{text}' is not a reference: {_REFERENCE_HELP}"
+            problems.add(f"{path}.inputs.{target}", message, "syntax")
+        else:
+            references[target] = reference
+    return references
 
 
 def _read_node_transform(
-    raw: dict[str, Any], kind: NodeKind, path: str, problems: _Problems
+    value: Any, kind: NodeKind, path: str, problems: _Problems
 ) -> Transform | None:
-    value = raw.get("transform")
     if kind is NodeKind.PROGRAM:
         if value is not None:
             problems.add(f"{path}.transform", "only a TRANSFORM node has a transform", "invalid")
@@ -176,7 +188,7 @@ def _read_node_transform(
 
 
 def _read_transform(raw: Any, path: str, problems: _Problems) -> Transform | None:
-    if not problems.expect(path, raw, dict, "an object with 'op'"):
+    if not problems.expect(raw, dict, "an object with 'op'", path):
         return None
     problems.extend(_unknown_keys(raw, _TRANSFORM_KEYS, path))
     op = raw.get("op")
@@ -224,26 +236,29 @@ def _read_renames(raw: Any, path: str, problems: _Problems) -> Mapping[str, str]
 
 
 def _read_retries(raw: Any, path: str, problems: _Problems) -> int:
-    if problems.expect(path, raw, int, "an integer") and not 0 <= raw <= MAX_RETRIES:
-        problems.add(path, f"maxRetries must be between 0 and {MAX_RETRIES}", "out_of_range")
+    if problems.expect(raw, int, "an integer", path, "maxRetries") and not 0 <= raw <= MAX_RETRIES:
+        message = f"maxRetries must be between 0 and {MAX_RETRIES}"
+        problems.add(f"{path}.maxRetries", message, "out_of_range")
     return raw if isinstance(raw, int) else 0
 
 
 def _read_timeout(raw: Any, path: str, problems: _Problems) -> float | None:
-    path = f"{path}.timeoutSeconds"
-    if raw is None or not problems.expect(path, raw, int | float, "a number of seconds"):
+    if raw is None or not problems.expect(
+        raw, int | float, "a number of seconds", path, "timeoutSeconds"
+    ):
         return None
     if not 0 < raw <= MAX_TIMEOUT_SECONDS:
         message = f"timeoutSeconds must be above 0 and at most {MAX_TIMEOUT_SECONDS:g}"
-        problems.add(path, message, "out_of_range")
+        problems.add(f"{path}.timeoutSeconds", message, "out_of_range")
     return float(raw)
 
 
 def _read_fan_out(
-    raw: Any, inputs: Mapping[str, str], path: str, problems: _Problems
+    raw: Any, inputs: Mapping[str, Reference], path: str, problems: _Problems
 ) -> str | None:
-    if raw is None or not problems.expect(path, raw, str, "an input name"):
+    if raw is None or not problems.expect(raw, str, "an input name", path, "fanOut"):
         return None
     if raw not in inputs:
-        problems.add(path, f"fanOut '{raw}' must be one of the node's inputs", "unknown")
+        message = f"fanOut '{raw}' must be one of the node's inputs"
+        problems.add(f"{path}.fanOut", message, "unknown")
     return str(raw)

@@ -183,7 +183,7 @@ class DagRunner:
 
     def _inputs_of(self, node: NodeDefinition) -> dict[str, Any]:
         inputs = {}
-        for target, reference in node.references().items():
+        for target, reference in node.inputs.items():
             if reference.node is None:
                 source: Mapping[str, Any] = self._context
             else:

@@ -32,13 +32,14 @@ def validate(definition: DagDefinition, signatures: Signatures) -> list[FieldPro
     """Every problem of `definition`; `signatures` maps program ids to signatures, None to an
     unknown program (or one of another organization)."""
     edges = dependency_edges(definition)
-    outputs = output_types(definition, signatures)
+    outputs = output_types(definition, signatures, edges)
     problems = [*_duplicates(definition), *_unknown_dependencies(definition, edges)]
     problems += _cycles(definition, edges)
     for index, node in enumerate(definition.nodes):
-        check = NodeCheck(node, f"{ROOT}[{index}]", edges, outputs)
-        problems += check.program(signatures)
-        problems += check.references(signature_of(node, signatures))
+        signature = signature_of(node, signatures)
+        check = NodeCheck(node, f"{ROOT}[{index}]", signature, edges, outputs)
+        problems += check.program()
+        problems += check.references()
         problems += check.transform()
     return problems + list(_context_conflicts(definition, signatures))
 
@@ -61,8 +62,11 @@ def _unknown_dependencies(definition: DagDefinition, edges: Edges) -> Iterator[F
 
 
 def _cycles(definition: DagDefinition, edges: Edges) -> Iterator[FieldProblem]:
+    cycles = find_cycles(edges)
+    if not cycles:
+        return
     index_of = {node.name: index for index, node in reversed(list(enumerate(definition.nodes)))}
-    for cycle in find_cycles(edges):
+    for cycle in cycles:
         path = f"{ROOT}[{index_of[cycle[0]]}].dependencies"
         yield FieldProblem(path, f"cycle: {' -> '.join(cycle)}", "cycle")
 
