@@ -42,7 +42,7 @@ async def programs_by_id(
 ) -> dict[str, tuple[Program, Signature]]:
     """The organization's programs among `ids` that `reader` sees (all: a resumed run has no
     actor), with their signatures, by id as written."""
-    wanted = {text: uuid for text in ids if (uuid := _uuid(text)) is not None}
+    wanted = _uuids(ids)
     repository = ProgramRepository(session, organization_id, reader)
     found = await repository.with_signatures(wanted.values())
     return {text: found[id] for text, id in wanted.items() if id in found}
@@ -54,12 +54,20 @@ async def signatures_for(
     """What `engine.dags.validation.validate` needs: each program id's signature, None for an
     unknown one (or one the actor cannot see)."""
     ids = program_ids(definition)
-    return signatures_of(await visible_programs(session, actor, ids), ids)
+    wanted = _uuids(ids)
+    repository = ProgramRepository(session, actor.organization_id, actor)
+    found = await repository.signatures(wanted.values())
+    return {text: found.get(wanted[text]) if text in wanted else None for text in ids}
 
 
 def signatures_of(found: Mapping[str, tuple[Program, Signature]], ids: Iterable[str]) -> Signatures:
     """Each of `ids` to its program's signature in `found`, None where it was not found."""
     return {id: engine_signature(found[id][1]) if id in found else None for id in ids}
+
+
+def _uuids(texts: Iterable[str]) -> dict[str, UUID]:
+    """The texts that spell a UUID, each with its UUID."""
+    return {text: uuid for text in texts if (uuid := _uuid(text)) is not None}
 
 
 def _uuid(text: str) -> UUID | None:

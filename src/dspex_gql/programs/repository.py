@@ -11,8 +11,10 @@ from dspex_gql.accounts.quota import ComputeQuota, with_quota
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest, SortKey, mentions
 from dspex_gql.db.repository import TenantRepository
+from dspex_gql.engine.signatures import ParsedSignature
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.signatures.models import Signature
+from dspex_gql.signatures.stored import fields_signature
 
 
 class ProgramRepository(TenantRepository[Program]):
@@ -69,6 +71,16 @@ class ProgramRepository(TenantRepository[Program]):
         found = await self.session.execute(query, parameters | {"ids": list(wanted)})
         return {program.id: (program, signature) for program, signature in found}
 
+    async def signatures(self, ids: Iterable[UUID]) -> dict[UUID, ParsedSignature]:
+        """The signature of each program among `ids` the reader sees, read as two columns (what
+        checking a DAG definition needs, without loading programs)."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        query, parameters = self._statement("signatures", _signatures)
+        found = await self.session.execute(query, parameters | {"ids": list(wanted)})
+        return {id: fields_signature(inputs, outputs) for id, inputs, outputs in found}
+
     async def to_run(self, id: UUID) -> tuple[Program, Signature, ComputeQuota]:
         """The program (NotFound when the reader cannot see it), its signature and its
         organization's compute quota, in one query."""
@@ -121,6 +133,14 @@ def _with_signature(programs: Select[Any]) -> Select[Any]:
 
 def _with_signatures(programs: Select[Any]) -> Select[Any]:
     return _with_signature(programs).where(Program.id.in_(bindparam("ids", expanding=True)))
+
+
+def _signatures(programs: Select[Any]) -> Select[Any]:
+    return (
+        programs.with_only_columns(Program.id, Signature.inputs, Signature.outputs)
+        .join(Signature, Signature.id == Program.signature_id)
+        .where(Program.id.in_(bindparam("ids", expanding=True)))
+    )
 
 
 def _to_run(programs: Select[Any]) -> Select[Any]:
