@@ -1,4 +1,5 @@
-"""Append an audit row in the caller's transaction: it commits with the change or not at all.
+"""Append an audit row in the caller's transaction: it commits with the change or not at all
+(written just before the commit, in one statement with the transaction's other audit rows).
 
 audit.record(tx, actor, "program.archive", "Program", program.id, {"status": ["READY", "ARCHIVED"]})
 """
@@ -9,11 +10,13 @@ import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic_core import to_jsonable_python
+from sqlalchemy import Table
 
 from dspex_gql.audit.models import AuditLog
+from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.identity import Actor
 
@@ -22,6 +25,7 @@ SECRET_WORDS = frozenset(
 )
 SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key")})
 REDACTED = "[redacted]"
+AUDIT_LOGS: Table = AuditLog.__table__  # type: ignore[assignment]
 WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
@@ -33,19 +37,22 @@ def record(
     resource_id: UUID | str | None,
     changes: Mapping[str, Any] | None = None,
 ) -> None:
-    tx.session.add(
-        AuditLog(
-            organization_id=actor.organization_id,
-            actor_id=actor.user_id,
-            action=action,
-            resource_type=resource_type,
-            resource_id=None if resource_id is None else str(resource_id),
-            changes=redacted(to_jsonable_python(_api_names(changes or {}))),
-            meta={"credential": actor.credential.kind.value},
-            request_id=actor.origin.request_id,
-            ip_address=actor.origin.ip_address,
-            user_agent=(actor.origin.user_agent or "")[:500] or None,
-        )
+    tx.insert_at_commit(
+        AUDIT_LOGS,
+        {
+            "id": uuid4(),
+            "organization_id": actor.organization_id,
+            "actor_id": actor.user_id,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": None if resource_id is None else str(resource_id),
+            "changes": redacted(to_jsonable_python(_api_names(changes or {}))),
+            "metadata": {"credential": actor.credential.kind.value},
+            "request_id": actor.origin.request_id,
+            "ip_address": actor.origin.ip_address,
+            "user_agent": (actor.origin.user_agent or "")[:500] or None,
+            "created_at": utcnow(),
+        },
     )
 
 

@@ -16,8 +16,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dspex_gql.db.bulk import Row, insert_many
 from dspex_gql.db.engine import SQLITE_BEGIN
 
 logger = logging.getLogger(__name__)
@@ -29,9 +31,20 @@ class UnitOfWork:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._after_commit: list[AfterCommit] = []
+        self._inserts: dict[Table, list[Row]] = {}
 
     def after_commit(self, action: AfterCommit) -> None:
         self._after_commit.append(action)
+
+    def insert_at_commit(self, table: Table, row: Row) -> None:
+        """A row nothing reads before commit (the audit log's), written with the others of its
+        table in one statement just before commit, past the ORM's unit of work (`bulk`: every
+        column given, rows of one table with the same keys)."""
+        self._inserts.setdefault(table, []).append(row)
+
+    async def _write_inserts(self) -> None:
+        for table, rows in self._inserts.items():
+            await insert_many(self.session, table, rows)
 
     async def _run_after_commit(self) -> None:
         for action in self._after_commit:
@@ -64,6 +77,7 @@ class UnitOfWorkFactory:
             await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
             tx = UnitOfWork(session)
             yield tx
+            await tx._write_inserts()
             await session.commit()
         await tx._run_after_commit()
 
