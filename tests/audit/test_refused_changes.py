@@ -24,6 +24,8 @@ from tests.audit.helpers import (
     by_id,
     log_size,
 )
+from tests.dags.helpers import CREATE as CREATE_DAG
+from tests.dags.helpers import new_dag
 from tests.support.factories import create_program, create_signature, execute, unique
 from tests.support.http_client import GraphQLClient
 
@@ -80,6 +82,10 @@ async def refused_attempt(team: Team, case: str) -> Attempt:
         program = await create_program(admin, ready=False)
         query = by_id("deleteSignature", "Signature")
         return Attempt(admin, query, {"id": program["signature"]["id"]}, "ConflictError")
+    if case == "duplicate DAG name":  # refused at the flush, after its audit row was recorded
+        dag = await new_dag(admin)
+        variables = {"input": {"name": dag["name"], "definition": dag["definition"]}}
+        return Attempt(admin, CREATE_DAG, variables, "ConflictError")
     if case == "duplicate email":
         variables = {"input": {"email": team.alice.email, "name": "Twin"}}
         return Attempt(admin, CREATE_USER, variables, "ConflictError")
@@ -131,6 +137,7 @@ REFUSALS = [
     "private program of another",
     "activated twice",
     "signature in use",
+    "duplicate DAG name",
     "duplicate email",
     "finished execution",
     "viewer creates",
