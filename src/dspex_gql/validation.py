@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from dspex_gql.errors import FieldProblem
 
 VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]{0,49}$")
@@ -51,6 +53,16 @@ def tags(field: str, value: list[str]) -> list[FieldProblem]:
 
 
 def json_size(field: str, value: Any, *, max_bytes: int) -> list[FieldProblem]:
-    if len(json.dumps(value, default=str)) > max_bytes:
+    """Bytes of compact UTF-8 JSON, as JSON columns store it."""
+    if len(_compact_json(value)) > max_bytes:
         return [FieldProblem(field, f"must be at most {max_bytes} bytes of JSON", "too_large")]
     return []
+
+
+def _compact_json(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, default=str)
+    except TypeError:  # what orjson refuses: integers past 64 bits, non-string keys
+        return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False).encode(
+            errors="surrogatepass"
+        )

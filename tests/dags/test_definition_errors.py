@@ -153,3 +153,16 @@ class TestSize:
         assert problems(result) == [
             ("definition", "too_large", "must be at most 200 bytes of JSON")
         ]
+
+    @pytest.mark.parametrize(("size", "refused"), [(201, True), (200, False)])
+    async def test_the_limit_counts_the_bytes_stored(
+        self, client: GraphQLClient, size: int, refused: bool
+    ) -> None:
+        """Compact UTF-8 JSON, as the column stores it: 'é' is two bytes, no spaces count."""
+        payload = size - len('{"nodes":[{"name":""}]}')
+        definition = {"nodes": [{"name": "é" * (payload // 2) + "x" * (payload % 2)}]}
+
+        result = await create_dag(client, definition)
+
+        codes = [code for _, code, _ in problems(result)]
+        assert ("too_large" in codes) is refused, codes
