@@ -9,13 +9,26 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Enum, Float, Integer, MetaData, String, Table, Uuid, event, select
+from sqlalchemy import (
+    Column,
+    Enum,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.base import JSONValue, UTCDateTime
-from dspex_gql.db.bulk import insert_many, update_many, upsert_many
+from dspex_gql.db.bulk import entity_row, insert_many, update_many, upsert_many
 from dspex_gql.db.engine import create_engine
 
 
@@ -180,3 +193,36 @@ def test_sqlite_datetimes_are_stored_in_sqlalchemys_own_format() -> None:
         datetime(2026, 12, 4, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
     ):
         assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Row(_Base):
+    __tablename__ = "entity_rows"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    count: Mapped[int] = mapped_column(default=1)
+    note: Mapped[str | None] = mapped_column("remark", default="none given")
+    plain: Mapped[str | None]
+
+
+class _Computed(_Base):
+    __tablename__ = "computed_rows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=func.now())
+
+
+def test_an_entity_row_takes_the_defaults_a_flush_would() -> None:
+    entity = _Row(count=5, note=None)
+
+    row = entity_row(entity)
+
+    assert isinstance(row["id"], uuid.UUID)
+    assert row == {"id": entity.id, "count": 5, "remark": None, "plain": None}
+    assert entity_row(_Row())["count"] == 1  # never set: the default; set to None: NULL, above
+
+
+def test_an_entity_row_refuses_a_default_only_sql_knows() -> None:
+    with pytest.raises(TypeError, match="computed in SQL"):
+        entity_row(_Computed(id=1))

@@ -249,12 +249,11 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             total_nodes=total_nodes,
             process_id=process_id,
         )
-        self._repo(tx).add(run, created_by=self._actor.user_id)
+        await self._repo(tx).insert(run, created_by=self._actor.user_id)  # before its nodes' rows
         action, changes = "dag.execute", _started(dag, run)
         if retry_of is not None:
             action, changes = "dag.retry", changes | {"retryOf": retry_of.id}
         audit.record(tx, self._actor, action, "DagRun", run.id, changes)
-        await tx.session.flush()  # the run's row, before its nodes' rows
         return run
 
     async def _launch(

@@ -3,6 +3,7 @@
     await insert_many(session, Execution.__table__, rows)   # rows: dicts with the same keys
     await upsert_many(session, Execution.__table__, rows)   # the same, or set what is stored
     await update_many(session, NodeExecution.__table__, rows)   # by primary key (`id`)
+    await insert_many(session, DagRun.__table__, [entity_row(run)])   # a new ORM object's row
     await insert_many(session, table, rows, same={"updated_at": now})   # one value, every row
 
 SQLAlchemy's executemany builds and converts each row's parameters one by one, which for a DAG
@@ -28,6 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Column, Table, bindparam, insert, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -95,6 +97,27 @@ async def update_many(
     if rows:
         prepared = _update_of(_dialect(session), table, (*rows[0], *same))
         await _execute(session, prepared, rows, same)
+
+
+def entity_row(entity: object) -> dict[str, Any]:
+    """The row a flush would insert for a new ORM `entity`, by column name: an attribute never set
+    takes its column's Python default, which is set on the entity too (so it reads as stored)."""
+    state = sa_inspect(entity)
+    row = {}
+    for attribute in state.mapper.column_attrs:
+        column = attribute.columns[0]
+        if attribute.key not in state.dict and column.default is not None:
+            setattr(entity, attribute.key, _value_of(column.default))
+        row[column.name] = getattr(entity, attribute.key)
+    return row
+
+
+def _value_of(default: Any) -> Any:
+    if default.is_scalar:
+        return default.arg
+    if default.is_callable:
+        return default.arg(None)  # SQLAlchemy's wrapper of a function that takes no context
+    raise TypeError(f"a default computed in SQL has no value before the INSERT: {default!r}")
 
 
 async def _execute(

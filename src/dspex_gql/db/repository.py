@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.bulk import entity_row, insert_many
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
 from dspex_gql.db.sql import entity_rows, only_columns, remembered
 from dspex_gql.errors import Conflict, NotFound
@@ -159,6 +160,15 @@ class TenantRepository(Generic[M]):
         row.organization_id = self.organization_id
         row.created_by = created_by
         self.session.add(row)
+        return row
+
+    async def insert(self, row: M, created_by: UUID | None = None) -> M:
+        """As `add`, but written at once in one statement, past the ORM's unit of work (a run's
+        row as it starts: that flush cost more than the INSERT). The row stays out of the
+        session: nothing in the transaction may expect to read it back from there."""
+        row.organization_id = self.organization_id
+        row.created_by = created_by
+        await insert_many(self.session, self.model.__table__, [entity_row(row)])
         return row
 
 

@@ -111,10 +111,9 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
                 meta={},
                 process_id=process_id,
             )
-            self._repo(tx).add(execution, created_by=self._actor.user_id)
+            await self._repo(tx).insert(execution, created_by=self._actor.user_id)
             changes = {"programId": program.id, "inputs": sorted(start.inputs)}
             audit.record(tx, self._actor, "execution.start", "Execution", execution.id, changes)
-            await tx.session.flush()
             plan = plan_of(execution, program, signature, process_id, models)
             job = ExecutionJob(self._runs, self._invoker, plan)
             await self._runs.launch(tx, job, ExecutionChanged.of(execution))
