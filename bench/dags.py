@@ -57,9 +57,10 @@ import statistics
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -329,27 +330,7 @@ async def measure_create(bench: Bench, args: argparse.Namespace) -> dict[str, An
     try:
 
         async def raw_insert() -> None:
-            now, dag_id = utcnow(), uuid.uuid4()
-            common = {
-                "organization_id": bench.organization.id,
-                "created_by": bench.organization.admin_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            dag = {
-                "id": dag_id,
-                "name": next(names),
-                "description": None,
-                "status": "DRAFT",
-                "version": 1,
-                "definition": definition,
-                "visibility": "PRIVATE",
-                "deleted_at": None,
-            }
-            version = {"id": uuid.uuid4(), "dag_id": dag_id, "version": 1, "definition": definition}
-            async with engine.begin() as connection:
-                await connection.execute(insert(DAGS), [dag | common])
-                await connection.execute(insert(DAG_VERSIONS), [version | common])
+            await raw_create_dag(engine, bench.organization, next(names), definition)
 
         found: dict[str, Any] = {"nodes": nodes, "requests": count}
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
@@ -380,6 +361,38 @@ async def measure_create(bench: Bench, args: argparse.Namespace) -> dict[str, An
     found["target_met_by_http_p99"] = found["http"]["latency_ms"]["p99"] <= TARGET_CREATE_MS
     found["target_met_by_http_median"] = found["http"]["latency_ms"]["median"] <= TARGET_CREATE_MS
     return found
+
+
+def owned_by(organization: BenchOrganization, at: datetime) -> dict[str, Any]:
+    """The columns a raw baseline's rows share: organization, creator and timestamps."""
+    return {
+        "organization_id": organization.id,
+        "created_by": organization.admin_id,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+async def raw_create_dag(
+    engine: AsyncEngine, organization: BenchOrganization, name: str, definition: dict[str, Any]
+) -> None:
+    """The raw baseline of `createDag`: Core, one transaction, the DAG row then its version's."""
+    dag_id = uuid.uuid4()
+    common = owned_by(organization, utcnow())
+    dag = {
+        "id": dag_id,
+        "name": name,
+        "description": None,
+        "status": "DRAFT",
+        "version": 1,
+        "definition": definition,
+        "visibility": "PRIVATE",
+        "deleted_at": None,
+    }
+    version = {"id": uuid.uuid4(), "dag_id": dag_id, "version": 1, "definition": definition}
+    async with engine.begin() as connection:
+        await connection.execute(insert(DAGS), [dag | common])
+        await connection.execute(insert(DAG_VERSIONS), [version | common])
 
 
 # -- 2. executeDag → first node ------------------------------------------------------------------
@@ -464,12 +477,7 @@ async def raw_execute(bench: Bench, dag_id: UUID, count: int) -> dict[str, Any]:
         started = starts.expect(key)
         sent = time.perf_counter()
         now, run_id = utcnow(), uuid.uuid4()
-        common = {
-            "organization_id": organization.id,
-            "created_by": organization.admin_id,
-            "created_at": now,
-            "updated_at": now,
-        }
+        common = owned_by(organization, now)
         run_row = {
             "id": run_id,
             "dag_id": dag_id,
@@ -1025,31 +1033,42 @@ async def measure_reads(
 # -- main ----------------------------------------------------------------------------------------
 
 
-async def measure(
-    args: argparse.Namespace, url: str, organization: BenchOrganization
-) -> dict[str, Any]:
+@asynccontextmanager
+async def bench_service(
+    url: str, organization: BenchOrganization, max_parallel: int = 64
+) -> AsyncIterator[tuple[Bench, int]]:
+    """The service served on a port, with a client and a READY probe program (and the port)."""
     settings = service_settings(url)
-    settings.dag.max_parallel_nodes = args.max_parallel
+    settings.dag.max_parallel_nodes = max_parallel
     probe = ProbeAdapter()
     registry = AdapterRegistry.default()
     registry.register(probe)
     app = create_app(settings, adapters=registry)
-    results: dict[str, Any] = {}
     async with serving(app) as port:
         runtime: Runtime = app.state.runtime
         client = Client(await Connection.open(port), organization.api_key)
-        program = await create_program(
-            client.connection,
-            organization.api_key,
-            name="bench-dag-node",
-            signatureSpec=SIGNATURE,
-            adapter="probe",
-            configuration=CONFIGURATION,
-            initialize=True,
-        )
-        if program["status"] != "READY":
-            raise RuntimeError(f"program not READY: {program}")
-        bench = Bench(app, runtime, client, probe, program["id"], organization, url)
+        try:
+            program = await create_program(
+                client.connection,
+                organization.api_key,
+                name="bench-dag-node",
+                signatureSpec=SIGNATURE,
+                adapter="probe",
+                configuration=CONFIGURATION,
+                initialize=True,
+            )
+            if program["status"] != "READY":
+                raise RuntimeError(f"program not READY: {program}")
+            yield Bench(app, runtime, client, probe, program["id"], organization, url), port
+        finally:
+            await client.connection.close()
+
+
+async def measure(
+    args: argparse.Namespace, url: str, organization: BenchOrganization
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    async with bench_service(url, organization, args.max_parallel) as (bench, port):
         if "create" in args.only:
             results["create_dag"] = await measure_create(bench, args)
         if "execute" in args.only:
@@ -1059,7 +1078,6 @@ async def measure(
         if "reads" in args.only:
             run_id = results["large_runs"]["chain"]["service_runs"][0]["run_id"]
             results["reads"] = await measure_reads(bench, args, port, run_id)
-        await client.connection.close()
     return results
 
 

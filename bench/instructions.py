@@ -1,0 +1,129 @@
+"""Instructions per call of the starts and of `createDag`, counted by valgrind (callgrind).
+
+    python -m bench.instructions [--calls 20] [--steps create_dag,execute_dag,...]   # ~30 min
+
+Time on this machine moves by up to 2x within an hour, with the machine idle; an instruction
+count does not move with it (the same binary, inputs and environment give the same total), so a
+change of a few tenths of a millisecond can be seen. Counts are not times: a statement's wait on
+SQLite's thread or a socket counts nothing, and the count says nothing of cache misses.
+
+Each step runs in a child process under `valgrind --tool=callgrind`, twice: with `WARM_UP` calls,
+then with `WARM_UP + --calls`; the difference of the two totals over `--calls` is the step's count
+per call, the child's start-up (imports, the service's set-up, the first calls) subtracted. The
+child sets the service up as `bench.dags` does (SQLite, in-process, the admin's actor, a READY
+probe program) and calls the service layer (no HTTP, no GraphQL):
+- `create_dag`: `DagService.create` of `bench.dags`' 100-node chain;
+- `execute_dag`: `DagRunService.execute` of a one-node DAG, then its run to the end;
+- `execute_program`: `ExecutionService.start` of the probe program, then its run to the end;
+- `raw_create_dag` (baseline of `create_dag`): SQLAlchemy Core, one transaction, INSERT of the
+  same DAG row, then of its version row, as `bench.dags`' raw baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from bench import breakdown
+from bench.common import bench_database, create_bench_organization, emit, run
+from bench.dags import Bench, bench_service, chain, raw_create_dag
+from dspex_gql.dags.service import NewDag
+from dspex_gql.executions.service import StartExecution
+from dspex_gql.runtime import Services
+
+STEPS = ("create_dag", "raw_create_dag", "execute_dag", "execute_program")
+WARM_UP = 5
+COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+async def call_step(bench: Bench, step: str, calls: int) -> None:
+    """`calls` calls of `step` (in the child, under valgrind)."""
+    actor = await breakdown.authenticated(bench.app, bench.organization.api_key)
+    services = Services(bench.runtime, actor)
+    definition = chain(bench.program_id, 100)
+    dag_id = UUID(await bench.client.active_dag("one-node", chain(bench.program_id, 1)))
+    for _ in range(calls):
+        name = f"dag-{uuid.uuid4().hex[:12]}"
+        if step == "create_dag":
+            await services.dags.create(NewDag(name=name, definition=definition))
+        elif step == "raw_create_dag":
+            await raw_create_dag(bench.runtime.engine, bench.organization, name, definition)
+        elif step == "execute_dag":
+            await services.dag_runs.execute(dag_id, {"question": "q"})
+        else:
+            start = StartExecution(program_id=UUID(bench.program_id), inputs={"question": "q"})
+            await services.executions.start(start)
+        await bench.idle()
+
+
+async def child(step: str, calls: int) -> None:
+    async with bench_database(None) as database:
+        organization = await create_bench_organization(database.url)
+        async with bench_service(database.url, organization) as (bench, _):
+            await call_step(bench, step, calls)
+
+
+def counted(step: str, calls: int) -> int:
+    """The instructions valgrind counted for a child making `calls` calls of `step`."""
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={Path(scratch) / 'callgrind.out'}",
+            sys.executable,
+            "-m",
+            "bench.instructions",
+            "--child",
+            step,
+            "--calls",
+            str(calls),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+    found = COLLECTED.search(done.stderr)
+    if found is None:
+        raise RuntimeError(f"valgrind reported no count for {step}: {done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_call(step: str, calls: int) -> float:
+    print(f"{step}: {WARM_UP} and {WARM_UP + calls} calls under valgrind", file=sys.stderr)
+    return (counted(step, WARM_UP + calls) - counted(step, WARM_UP)) / calls
+
+
+def main(steps: list[str], calls: int) -> dict[str, Any]:
+    counts = {step: round(per_call(step, calls)) for step in steps}
+    found: dict[str, Any] = {
+        "benchmark": "instructions",
+        "setup": __doc__,
+        "calls": calls,
+        "instructions_per_call": counts,
+    }
+    if "create_dag" in counts and "raw_create_dag" in counts:
+        found["create_dag_over_raw"] = round(counts["create_dag"] / counts["raw_create_dag"], 2)
+    return found
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--steps", default=",".join(STEPS), help="comma-separated steps")
+    parser.add_argument("--child", choices=STEPS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run(lambda: child(args.child, args.calls))
+        return
+    steps = [step.strip() for step in args.steps.split(",") if step.strip()]
+    if unknown := set(steps) - set(STEPS):
+        parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
+    emit(main(steps, args.calls))
+
+
+if __name__ == "__main__":
+    cli()
