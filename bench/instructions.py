@@ -34,12 +34,16 @@ from uuid import UUID
 from bench import breakdown
 from bench.common import bench_database, create_bench_organization, emit, run
 from bench.dags import Bench, bench_service, chain, raw_create_dag
+from dspex_gql.dags.job import DAG_RUNS
 from dspex_gql.dags.service import NewDag
+from dspex_gql.executions.job import EXECUTIONS
 from dspex_gql.executions.service import StartExecution
+from dspex_gql.runs import RunKey
 from dspex_gql.runtime import Services
 
 STEPS = ("create_dag", "raw_create_dag", "execute_dag", "execute_program")
 WARM_UP = 5
+RUN_SECONDS = 120.0
 COLLECTED = re.compile(r"Collected : (\d+)")
 
 
@@ -56,11 +60,18 @@ async def call_step(bench: Bench, step: str, calls: int) -> None:
         elif step == "raw_create_dag":
             await raw_create_dag(bench.runtime.engine, bench.organization, name, definition)
         elif step == "execute_dag":
-            await services.dag_runs.execute(dag_id, {"question": "q"})
+            run = await services.dag_runs.execute(dag_id, {"question": "q"})
+            await ended(bench, DAG_RUNS.key(run.id))
         else:
             start = StartExecution(program_id=UUID(bench.program_id), inputs={"question": "q"})
-            await services.executions.start(start)
-        await bench.idle()
+            execution = await services.executions.start(start)
+            await ended(bench, EXECUTIONS.key(execution.id))
+
+
+async def ended(bench: Bench, run: RunKey) -> None:
+    """Until the run's task has ended (awaited, not polled: polling would count the wait)."""
+    if not await bench.runtime.runs.wait(run, RUN_SECONDS):
+        raise RuntimeError(f"{run} did not end within {RUN_SECONDS} s")
 
 
 async def child(step: str, calls: int) -> None:
