@@ -3,9 +3,10 @@
     python -m bench.instructions [--calls 20] [--steps create_dag,execute_dag,...]   # ~30 min
 
 Time on this machine moves by up to 2x within an hour, with the machine idle; an instruction
-count does not move with it (the same binary, inputs and environment give the same total), so a
-change of a few tenths of a millisecond can be seen. Counts are not times: a statement's wait on
-SQLite's thread or a socket counts nothing, and the count says nothing of cache misses.
+count moves far less. What the service's process does by the clock (lease renewals, the hub's
+heartbeat, uvicorn's timers) is still counted with the calls, and valgrind slows the clock: two
+counts run side by side differed by ~1.5 M instructions per call for the same code. Counts are
+not times: a wait on SQLite's thread or a socket counts nothing, nor do cache misses.
 
 Each step runs in a child process under `valgrind --tool=callgrind`, twice: with `WARM_UP` calls,
 then with `WARM_UP + --calls`; the difference of the two totals over `--calls` is the step's count
