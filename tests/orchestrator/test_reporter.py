@@ -83,3 +83,57 @@ class TestAFinalStateDuringAFlush:
         assert await reporter.flush()
         assert await reporter.finish(run, "succeeded")
         assert run.announced == ["running 1", "succeeded"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingUnitOfWork:
+    """Each transaction is held open until `release` is set, then the next one must wait again."""
+
+    def __init__(self) -> None:
+        self.began = asyncio.Queue[int]()
+        self.release = asyncio.Event()
+        self.transactions = 0
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[Transaction]:
+        self.transactions += 1
+        self.began.put_nowait(self.transactions)
+        await self.release.wait()
+        self.release.clear()
+        yield Transaction()
+
+
+class TestTheWriteBehindWindow:
+    async def test_a_change_waits_for_the_window_and_a_slow_write_is_followed_at_once(
+        self,
+    ) -> None:
+        """The window starts at the first change since the last write began: a change made
+        while a write took longer than the window is written as soon as that write ends."""
+        uow, clock = CountingUnitOfWork(), Clock()
+        run = Writer("run")
+        reporter = ProgressReporter(uow, interval=3600, clock=clock)  # type: ignore[arg-type]
+        async with reporter:
+            reporter.report_now(run, "running 1")
+            assert await uow.began.get() == 1
+            reporter.report(run, "running 2")  # while the first write is under way
+            clock.now += 3601  # the first write takes longer than the window
+            uow.release.set()
+            async with asyncio.timeout(30):  # at once, not after another window of an hour
+                assert await uow.began.get() == 2
+            clock.now += 1
+            reporter.report(run, "running 3")  # its window has most of an hour to go
+            uow.release.set()
+            for _ in range(20):  # the loop turns over; nothing begins within the window
+                await asyncio.sleep(0)
+            assert uow.began.empty()
+            assert run.stored_states == ["running 1", "running 2"]
+            reporter.report_now(run, "running 4")  # a status change does not wait
+            assert await uow.began.get() == 3
+            uow.release.set()

@@ -1,10 +1,12 @@
 """Write-behind progress, so the database stays off the execution hot path.
 
 `report(progress)` stages a non-terminal state; the latest per key wins, and staged states are
-written together at most every `interval` seconds. `finish(progress)` writes a terminal state
-now. Either way the event is published only after its write commits, so the store is never behind
-an event anyone could have seen: a subscriber that reads the store after subscribing misses
-nothing.
+written together at most every `interval` seconds: `interval` after the first change since the
+last write began (a write that took longer than that is followed at once by the next, so a busy
+run's final write is left only what changed during the write before it). `finish(progress)`
+writes a terminal state now. Either way the event is published only after its write commits,
+so the store is never behind an event anyone could have seen: a subscriber that reads the store
+after subscribing misses nothing.
 
 While the database is unavailable, staged states wait for the next write and a terminal state is
 retried with backoff: for `patience` seconds while its job waits, then in the background until it
@@ -17,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
@@ -61,12 +63,21 @@ class Pending:
 
 
 class ProgressReporter:
-    def __init__(self, uow: UnitOfWorkFactory, interval: float, patience: float = 5.0) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        interval: float,
+        patience: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._uow = uow
         self._interval = interval
         self._patience = patience
+        self._clock = clock
         self._staged: dict[Hashable, Pending] = {}
         self._dirty = asyncio.Event()
+        self._dirty_since = 0.0
+        """When the first change since the last write began was staged (`clock`)."""
         self._hurried = asyncio.Event()
         self._flushing: frozenset[Hashable] = frozenset()
         self._flushed = asyncio.Event()
@@ -104,7 +115,9 @@ class ProgressReporter:
     def report(self, writer: StateWriter, change: Any) -> None:
         """Stage a state: the latest of each job is written with the next flush."""
         self._staged[writer.key] = Pending(writer.key, writer, change)
-        self._dirty.set()
+        if not self._dirty.is_set():
+            self._dirty_since = self._clock()
+            self._dirty.set()
 
     def report_now(self, writer: StateWriter, change: Any) -> None:
         """Stage a state and write it (with whatever else is staged) without waiting for the
@@ -205,8 +218,10 @@ class ProgressReporter:
         delays = _backoff()
         while True:
             await self._dirty.wait()
-            with contextlib.suppress(TimeoutError):  # the coalescing window, unless hurried
-                await asyncio.wait_for(self._hurried.wait(), self._interval)
+            window = self._dirty_since + self._interval - self._clock()
+            if window > 0:
+                with contextlib.suppress(TimeoutError):  # the coalescing window, unless hurried
+                    await asyncio.wait_for(self._hurried.wait(), window)
             self._dirty.clear()
             self._hurried.clear()
             if await self.flush():
