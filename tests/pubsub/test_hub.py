@@ -195,3 +195,17 @@ async def test_a_burst_goes_out_in_order_however_it_is_batched(
         for event in sent:
             await writer.publish(channel, event)
         assert await take(events, len(sent)) == sent
+
+
+async def test_in_process_an_event_no_one_subscribes_to_is_not_sent(
+    hub_url: str, channel: str
+) -> None:
+    """On `memory://` the backend is this process: only channels a subscriber holds are sent
+    to. A networked backend gets every event (another process may be listening)."""
+    in_process = hub_url.startswith("memory://")
+    watched, unwatched = f"{channel}.watched", f"{channel}.unwatched"
+    async with Hub(hub_url) as hub, hub.subscribe(watched, Progress) as events:
+        await hub.publish(unwatched, Progress(sequence=1, run="a"))
+        assert hub.backlog == (0 if in_process else 1)
+        await hub.publish_on([unwatched, watched], Progress(sequence=2, run="a"))
+        assert await take(events, 1) == [Progress(sequence=2, run="a")]

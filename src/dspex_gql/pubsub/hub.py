@@ -47,6 +47,10 @@ class Hub:
     events are dropped: the database holds the truth, and subscribers ended by the outage read
     it again when they subscribe again.
 
+    On the in-process backend (`memory://`), an event on a channel that no subscriber of this
+    process holds reaches no one: it is dropped before it is serialized (a DAG run publishes an
+    event for each of its thousands of program calls, most of them watched by no one).
+
     `broadcast_factory` builds the `Broadcast` for the url; tests pass one with a fake broker.
     """
 
@@ -64,6 +68,7 @@ class Hub:
         self._heartbeat_interval = heartbeat_interval
         self._heartbeat_timeout = heartbeat_timeout or heartbeat_interval
         self._broadcast_factory = broadcast_factory
+        self._in_process = url.startswith("memory://") and broadcast_factory is Broadcast
         self._name = f"hub-{uuid.uuid4().hex[:12]}"
         self._connection: BackendConnection | None = None
         self._feeds: dict[str, ChannelFeed[Any]] = {}
@@ -100,6 +105,10 @@ class Hub:
     async def publish_on(self, channels: Iterable[str], event: Event) -> None:
         """`publish` on each of `channels`, the event serialized once."""
         self._live_connection()
+        if self._in_process:
+            channels = [channel for channel in channels if channel in self._feeds]
+            if not channels:
+                return
         payload = event.model_dump_json()
         for channel in channels:
             try:
