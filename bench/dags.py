@@ -2,7 +2,8 @@
 
     python -m bench.dags [--database-url URL] [--create-requests 50] [--execute-requests 300]
                          [--large-repeats 3] [--max-parallel 64] [--read-requests 30]
-                         [--only create,execute,large,reads] [--profile]
+                         [--only create,execute,large,reads,busy] [--profile]
+                         [--switch-interval-us 100]
 
 Client and uvicorn (`Server.serve()` as a task) share one process and one event loop, as in
 `execute_latency.py`, so `perf_counter()` readings compare; the client speaks GraphQL over real
@@ -40,6 +41,15 @@ Measurements (each with its baseline in the same run, on the same database):
    chain run, `--read-requests` sequential requests each. Baseline: `raw_app.py`'s `/raw/dags`
    and `/raw/dag_run` (the same SELECTs through SQLAlchemy Core, the same engine factory,
    returning the same JSON, checked), served the same way (uvicorn in this process).
+5. `busy`: what a 1000-node chain run, which keeps the event loop busy, does to the rest:
+   the run's progress events (`DagRunChanged` from the hub) before its terminal one and the
+   longest time without one (the write-behind promises one at least every 100 ms or so), over
+   `--large-repeats` runs; then `dag(id) { id name status version }` (one indexed read) sent
+   one after another during `--large-repeats` more runs, against the same read with the service
+   idle (`--read-requests` of them). Twice: at Python's thread switch interval (5,000 µs by
+   default) and at `--switch-interval-us` (100), an experiment: how long a thread waiting for
+   the GIL (SQLite's, aiosqlite's) waits before it asks for it. No target of the issue; it
+   checks liveness, not speed.
 
 `--profile` (or a missed target) adds a cProfile of the 1000-node chain run (main thread, own
 time by package and the top functions in µs per node) and, for reads, of the GraphQL request.
@@ -51,9 +61,11 @@ import argparse
 import asyncio
 import cProfile
 import dataclasses
+import itertools
 import json
 import pstats
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
@@ -125,7 +137,7 @@ TARGET_READ_MS = 50.0
 SIGNATURE = "question -> answer"
 CONFIGURATION = {"latency_ms": 0}
 LARGE_NODES = 1000
-PHASES = ("create", "execute", "large", "reads")
+PHASES = ("create", "execute", "large", "reads", "busy")
 DAG_VERSIONS: Table = DagVersion.__table__  # type: ignore[assignment]
 
 CREATE_DAG = """
@@ -163,6 +175,7 @@ RUN_NODES_QUERY = (
     "query($id: ID!) { dagRun(id: $id) { nodeExecutions { id nodeName status durationMs } } }"
 )
 TERMINAL = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
+BUSY_READ = "query($id: ID!) { dag(id: $id) { id name status version } }"
 
 
 # -- definitions --------------------------------------------------------------------------------
@@ -1030,6 +1043,82 @@ async def measure_reads(
     return found
 
 
+# -- 5. reads while a run keeps the event loop busy ---------------------------------------------
+
+
+async def measure_busy(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
+    dag_id = await bench.client.active_dag("busy-chain", chain(bench.program_id, LARGE_NODES))
+    default = sys.getswitchinterval()
+    found: dict[str, Any] = {"read": BUSY_READ}
+    tried = {
+        f"switch_interval_{round(default * 1e6)}_us": default,
+        f"switch_interval_{args.switch_interval_us}_us": args.switch_interval_us / 1e6,
+    }
+    for label, interval in tried.items():
+        log(f"busy: {args.large_repeats} runs watched, reads idle and during runs ({label})")
+        sys.setswitchinterval(interval)
+        try:
+            watched = [
+                await watch_run(bench, dag_id, reading=False) for _ in range(args.large_repeats)
+            ]
+            idle = [await timed_read(bench, dag_id) for _ in range(args.read_requests)]
+            during: list[float] = []
+            for _ in range(args.large_repeats):
+                during += (await watch_run(bench, dag_id, reading=True))["reads_ms"]
+        finally:
+            sys.setswitchinterval(default)
+        found[label] = {
+            "progress_events_before_the_end": [run["events_before_the_end"] for run in watched],
+            "longest_silence_ms": [run["longest_silence_ms"] for run in watched],
+            "run_ms": [run["run_ms"] for run in watched],
+            "reads_idle_ms": summarize(idle),
+            "reads_during_run_ms": summarize(during),
+        }
+    return found
+
+
+async def timed_read(bench: Bench, dag_id: str) -> float:
+    started = time.perf_counter()
+    dag = (await bench.client.data(BUSY_READ, {"id": dag_id}))["dag"]
+    if dag is None or dag["id"] != dag_id:
+        raise RuntimeError(f"the read found no DAG: {dag}")
+    return ms_since(started)
+
+
+async def watch_run(bench: Bench, dag_id: str, *, reading: bool) -> dict[str, Any]:
+    """A run from executeDag's response to its terminal event: the progress events published
+    before that, the longest time without one, and (`reading`) reads sent one after another."""
+    run_id = await bench.client.execute(dag_id, {"question": uuid.uuid4().hex})
+    started = time.perf_counter()
+    arrivals: list[float] = []
+    channel = channels.dag_run(UUID(run_id))
+    async with bench.runtime.hub.subscribe(channel, DagRunChanged) as events:
+        ended = asyncio.Event()
+
+        async def until_ended() -> None:
+            async for changed in events:
+                arrivals.append(time.perf_counter())
+                if changed.status.is_terminal:
+                    ended.set()
+                    return
+
+        watcher = asyncio.create_task(until_ended())
+        if (await bench.client.run_state(run_id))["status"] in TERMINAL:
+            raise RuntimeError("the run ended before it was watched")
+        reads = []
+        while reading and not ended.is_set():
+            reads.append(await timed_read(bench, dag_id))
+        await watcher
+    await bench.idle()
+    marks = [started, *arrivals]
+    return {
+        "events_before_the_end": len(arrivals) - 1,
+        "longest_silence_ms": round(max(b - a for a, b in itertools.pairwise(marks)) * 1000, 1),
+        "run_ms": round((arrivals[-1] - started) * 1000, 1),
+        "reads_ms": reads,
+    }
+
+
 # -- main ----------------------------------------------------------------------------------------
 
 
@@ -1078,6 +1167,8 @@ async def measure(
         if "reads" in args.only:
             run_id = results["large_runs"]["chain"]["service_runs"][0]["run_id"]
             results["reads"] = await measure_reads(bench, args, port, run_id)
+        if "busy" in args.only:
+            results["reads_during_runs"] = await measure_busy(bench, args)
     return results
 
 
@@ -1128,6 +1219,7 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_database_argument(parser)
     parser.add_argument("--only", default=",".join(PHASES), help="comma-separated phases")
+    parser.add_argument("--switch-interval-us", type=int, default=100)
     parser.add_argument("--create-requests", type=int, default=50)
     parser.add_argument("--create-nodes", type=int, default=100)
     parser.add_argument("--execute-requests", type=int, default=300)

@@ -17,7 +17,13 @@ probe program) and calls the service layer (no HTTP, no GraphQL):
 - `execute_dag`: `DagRunService.execute` of a one-node DAG, then its run to the end;
 - `execute_program`: `ExecutionService.start` of the probe program, then its run to the end;
 - `raw_create_dag` (baseline of `create_dag`): SQLAlchemy Core, one transaction, INSERT of the
-  same DAG row, then of its version row, as `bench.dags`' raw baseline.
+  same DAG row, then of its version row, as `bench.dags`' raw baseline;
+- `large_dag`: `DagRunService.execute` of `bench.dags`' 1000-node chain, then its run to the end
+  (its nodes' and executions' rows written);
+- `bare_large` (baseline of `large_dag`): `bench.dags`' bare run, the same 1000 adapter calls in
+  bare tasks. (`large_dag` - `bare_large`) / 1000 is the service's count per node.
+
+The 1000-node steps make `LARGE_CALLS` calls after one warm-up (`--calls` is for the others).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from uuid import UUID
 
 from bench import breakdown
 from bench.common import bench_database, create_bench_organization, emit, run
-from bench.dags import Bench, bench_service, chain, raw_create_dag
+from bench.dags import LARGE_NODES, Bench, bare_run, bench_service, chain, raw_create_dag
 from dspex_gql.dags.job import DAG_RUNS
 from dspex_gql.dags.service import NewDag
 from dspex_gql.executions.job import EXECUTIONS
@@ -42,8 +48,17 @@ from dspex_gql.executions.service import StartExecution
 from dspex_gql.runs import RunKey
 from dspex_gql.runtime import Services
 
-STEPS = ("create_dag", "raw_create_dag", "execute_dag", "execute_program")
+STEPS = (
+    "create_dag",
+    "raw_create_dag",
+    "execute_dag",
+    "execute_program",
+    "large_dag",
+    "bare_large",
+)
 WARM_UP = 5
+LARGE = ("large_dag", "bare_large")
+LARGE_WARM_UP, LARGE_CALLS = 1, 2
 RUN_SECONDS = 120.0
 COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -54,15 +69,20 @@ async def call_step(bench: Bench, step: str, calls: int) -> None:
     services = Services(bench.runtime, actor)
     definition = chain(bench.program_id, 100)
     dag_id = UUID(await bench.client.active_dag("one-node", chain(bench.program_id, 1)))
+    if step == "large_dag":
+        definition = chain(bench.program_id, LARGE_NODES)
+        dag_id = UUID(await bench.client.active_dag("large", definition))
     for _ in range(calls):
         name = f"dag-{uuid.uuid4().hex[:12]}"
         if step == "create_dag":
             await services.dags.create(NewDag(name=name, definition=definition))
         elif step == "raw_create_dag":
             await raw_create_dag(bench.runtime.engine, bench.organization, name, definition)
-        elif step == "execute_dag":
+        elif step in ("execute_dag", "large_dag"):
             run = await services.dag_runs.execute(dag_id, {"question": "q"})
             await ended(bench, DAG_RUNS.key(run.id))
+        elif step == "bare_large":
+            await bare_run(bench, "chain", bench.runtime.settings.dag.max_parallel_nodes)
         else:
             start = StartExecution(program_id=UUID(bench.program_id), inputs={"question": "q"})
             execution = await services.executions.start(start)
@@ -105,8 +125,9 @@ def counted(step: str, calls: int) -> int:
 
 
 def per_call(step: str, calls: int) -> float:
-    print(f"{step}: {WARM_UP} and {WARM_UP + calls} calls under valgrind", file=sys.stderr)
-    return (counted(step, WARM_UP + calls) - counted(step, WARM_UP)) / calls
+    warm_up, calls = (LARGE_WARM_UP, LARGE_CALLS) if step in LARGE else (WARM_UP, calls)
+    print(f"{step}: {warm_up} and {warm_up + calls} calls under valgrind", file=sys.stderr)
+    return (counted(step, warm_up + calls) - counted(step, warm_up)) / calls
 
 
 def main(steps: list[str], calls: int) -> dict[str, Any]:
@@ -119,6 +140,9 @@ def main(steps: list[str], calls: int) -> dict[str, Any]:
     }
     if "create_dag" in counts and "raw_create_dag" in counts:
         found["create_dag_over_raw"] = round(counts["create_dag"] / counts["raw_create_dag"], 2)
+    if "large_dag" in counts and "bare_large" in counts:
+        per_node = (counts["large_dag"] - counts["bare_large"]) / LARGE_NODES
+        found["large_dag_per_node_over_bare"] = round(per_node)
     return found
 
 
