@@ -188,6 +188,7 @@ def test_sqlite_datetimes_are_stored_in_sqlalchemys_own_format() -> None:
     assert theirs is not None
     for moment in (
         datetime(2026, 12, 4, 18, 30, 5, 123456, tzinfo=UTC),
+        datetime(2026, 12, 4, 18, 30, 5, 7, tzinfo=UTC),  # the same second again
         datetime(2026, 12, 4, 18, 30, 5, tzinfo=UTC),
         datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
         datetime(2026, 12, 4, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, Uuid
@@ -62,20 +63,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _sqlite_utc_text(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite DATETIME text of the UTC time (`2026-12-04 18:30:00.123456`)."""
+    """SQLAlchemy's SQLite DATETIME text of the UTC time (`2026-12-04 18:30:00.123456`). The text
+    of the second is remembered: `isoformat` of an aware datetime (~3 µs here, 1.7 this way) was
+    the largest single cost of building a DAG run's rows, which hold five datetimes per node."""
     if value is None:
         return None
     if value.tzinfo is not UTC:
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; use datetime.now(UTC)")
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]  # without "+00:00"
+    second = _second_text(
+        value.year, value.month, value.day, value.hour, value.minute, value.second
+    )
+    return f"{second}.{value.microsecond:06d}"
+
+
+@lru_cache(maxsize=64)
+def _second_text(year: int, month: int, day: int, hour: int, minute: int, second: int) -> str:
+    return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
 
 
 class _SQLiteUTCText(SQLITE_DATETIME):
     """SQLite's DATETIME text of a UTC datetime (`2026-12-04 18:30:00.123456`, SQLAlchemy's own
-    storage format) by `isoformat`: twice as fast as SQLAlchemy's `%` formatting, which rows
-    written by the thousand (a DAG run's nodes) feel."""
+    storage format) by `_sqlite_utc_text`: a few times faster than SQLAlchemy's `%` formatting,
+    which rows written by the thousand (a DAG run's nodes) feel."""
 
     def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], str | None]:
         return _sqlite_utc_text
