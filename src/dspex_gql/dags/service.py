@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
+from sqlalchemy import Table
+
 from dspex_gql import policies
 from dspex_gql.audit import recorder as audit
 from dspex_gql.config import DagSettings
@@ -20,6 +22,7 @@ from dspex_gql.dags.checks import (
 from dspex_gql.dags.models import Dag, DagStatus, DagVersion
 from dspex_gql.dags.repository import DagRepository, DagVersionRepository, duplicate_name
 from dspex_gql.db.base import utcnow
+from dspex_gql.db.bulk import entity_row
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict, FieldProblem
 from dspex_gql.identity import Actor
@@ -45,6 +48,9 @@ class DagChanges:
     description: Maybe[str | None] = UNSET
     definition: Maybe[Any] = UNSET
     visibility: Maybe[Visibility] = UNSET
+
+
+DAG_VERSIONS: Table = DagVersion.__table__  # type: ignore[assignment]
 
 
 class DagService(ResourceService[Dag, DagRepository]):
@@ -75,7 +81,7 @@ class DagService(ResourceService[Dag, DagRepository]):
                 visibility=new.visibility,
             )
             repo.add(dag, created_by=self._actor.user_id)
-            self._add_version(tx, dag)
+            self._first_version(tx, dag)
             audit.record(tx, self._actor, "dag.create", "Dag", dag.id, _created(dag))
             await repo.save_unique(dag)  # one flush; the unique index on live names decides
             return dag
@@ -152,6 +158,18 @@ class DagService(ResourceService[Dag, DagRepository]):
 
     def _versions(self, tx: UnitOfWork) -> DagVersionRepository:
         return DagVersionRepository(tx.session, self._actor.organization_id, self._actor)
+
+    def _first_version(self, tx: UnitOfWork, dag: Dag) -> None:
+        """A new DAG's version 1, written with the audit rows just before commit, after the DAG's
+        own row (no flush of its own: no other version of a new DAG can take its number)."""
+        version = DagVersion(
+            dag_id=dag.id,
+            version=dag.version,
+            definition=dag.definition,
+            organization_id=self._actor.organization_id,
+            created_by=self._actor.user_id,
+        )
+        tx.insert_at_commit(DAG_VERSIONS, entity_row(version))
 
     def _add_version(self, tx: UnitOfWork, dag: Dag) -> DagVersion:
         """The DAG's current definition, kept as it is for good (written at the next flush)."""
