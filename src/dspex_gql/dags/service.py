@@ -162,19 +162,18 @@ class DagService(ResourceService[Dag, DagRepository]):
     def _first_version(self, tx: UnitOfWork, dag: Dag) -> None:
         """A new DAG's version 1, written with the audit rows just before commit, after the DAG's
         own row (no flush of its own: no other version of a new DAG can take its number)."""
-        version = DagVersion(
-            dag_id=dag.id,
-            version=dag.version,
-            definition=dag.definition,
-            organization_id=self._actor.organization_id,
-            created_by=self._actor.user_id,
-        )
+        version = self._version_of(dag)
+        version.organization_id = self._actor.organization_id
+        version.created_by = self._actor.user_id
         tx.insert_at_commit(DAG_VERSIONS, entity_row(version))
 
     def _add_version(self, tx: UnitOfWork, dag: Dag) -> DagVersion:
         """The DAG's current definition, kept as it is for good (written at the next flush)."""
-        version = DagVersion(dag_id=dag.id, version=dag.version, definition=dag.definition)
-        return self._versions(tx).add(version, created_by=self._actor.user_id)
+        return self._versions(tx).add(self._version_of(dag), created_by=self._actor.user_id)
+
+    @staticmethod
+    def _version_of(dag: Dag) -> DagVersion:
+        return DagVersion(dag_id=dag.id, version=dag.version, definition=dag.definition)
 
 
 async def _ensure_name_free(

@@ -2,11 +2,10 @@
 
 `report(progress)` stages a non-terminal state; the latest per key wins, and staged states are
 written together at most every `interval` seconds: `interval` after the first change since the
-last write began (a write that took longer than that is followed at once by the next, so a busy
-run's final write is left only what changed during the write before it). `finish(progress)`
-writes a terminal state now. Either way the event is published only after its write commits,
-so the store is never behind an event anyone could have seen: a subscriber that reads the store
-after subscribing misses nothing.
+last write began (a write that took longer than that is followed at once by the next).
+`finish(progress)` writes a terminal state now. Either way the event is published only after its
+write commits, so the store is never behind an event anyone could have seen: a subscriber that
+reads the store after subscribing misses nothing.
 
 While the database is unavailable, staged states wait for the next write and a terminal state is
 retried with backoff: for `patience` seconds while its job waits, then in the background until it

@@ -69,6 +69,7 @@ class Hub:
         self._heartbeat_timeout = heartbeat_timeout or heartbeat_interval
         self._broadcast_factory = broadcast_factory
         self._in_process = url.startswith("memory://") and broadcast_factory is Broadcast
+        """A factory of its own (a test's fake broker) may stand for a networked backend."""
         self._name = f"hub-{uuid.uuid4().hex[:12]}"
         self._connection: BackendConnection | None = None
         self._feeds: dict[str, ChannelFeed[Any]] = {}
