@@ -59,6 +59,7 @@ from dspex_gql.optimization_runs.job import LANE as OPTIMIZATION_LANE
 from dspex_gql.optimization_runs.job import OPTIMIZATIONS
 from dspex_gql.optimization_runs.recovery import ResumedOptimizations
 from dspex_gql.orchestrator import Orchestrator, ProgressReporter
+from dspex_gql.orchestrator.checkpoints import wal_checkpoints
 from dspex_gql.orchestrator.lease import ProcessLease
 from dspex_gql.orchestrator.reclaim import Reclaimer, RunReclamation
 from dspex_gql.programs.initialization import InterruptedInitializations
@@ -245,6 +246,9 @@ async def _start(
     engine = create_engine(settings.database)
     stack.push_async_callback(engine.dispose)
     telemetry.tracing.instrument(engine)
+    checkpoints = await stack.enter_async_context(
+        wal_checkpoints(engine, settings.database.sqlite_checkpoint_seconds)
+    )
     uow = UnitOfWorkFactory(
         create_session_factory(engine),
         one_writer=is_sqlite(settings.database.url),
@@ -316,6 +320,7 @@ async def _start(
         secrets=secrets,
         probe_language_model=probe_language_model,
         telemetry=telemetry,
+        checkpoints=checkpoints,
     )
 
 

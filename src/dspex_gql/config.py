@@ -91,6 +91,9 @@ class DatabaseSettings(FileSection):
     """The longest wait for a new connection, or for a free one from the pool."""
     statement_timeout_seconds: float = Field(default=15.0, gt=0)
     """The longest wait for one statement's answer (PostgreSQL), or for SQLite's write lock."""
+    sqlite_checkpoint_seconds: float = Field(default=1.0, gt=0)
+    """How often the service moves SQLite's write-ahead log into the database file, in the
+    background (a commit no longer does it)."""
 
 
 class BroadcastSettings(FileSection):

@@ -28,6 +28,7 @@ from dspex_gql.identity import Actor
 from dspex_gql.language_models.service import LanguageModelService
 from dspex_gql.observability import Telemetry
 from dspex_gql.optimization_runs.service import EvaluationService, OptimizationService
+from dspex_gql.orchestrator.checkpoints import WalCheckpoints
 from dspex_gql.orchestrator.reclaim import RunReclamation
 from dspex_gql.programs.service import ProgramService
 from dspex_gql.pubsub import Hub
@@ -62,6 +63,8 @@ class Runtime:
     """Answers `testLanguageModel` with one tiny call to the model."""
     telemetry: Telemetry
     """The process's metrics (and traces, when an exporter is configured)."""
+    checkpoints: WalCheckpoints | None
+    """SQLite's WAL checkpoints, in the background (nothing on PostgreSQL)."""
 
 
 class Services:

@@ -22,6 +22,9 @@ from dspex_gql.db import json_codec
 from dspex_gql.db.sqlite_driver import OneTripDBAPI
 
 SQLITE_BEGIN = "sqlite_begin"
+WAL_BACKSTOP_PAGES = 10_000
+"""A commit checkpoints SQLite's WAL only past this many pages (~40 MB; SQLite's default: 1,000):
+the service checkpoints in the background (`orchestrator/checkpoints.py`)."""
 JSON_CODEC: dict[str, Any] = {
     "json_serializer": json_codec.dumps,
     "json_deserializer": json_codec.loads,
@@ -90,6 +93,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         switch_to_wal(cursor, busy_timeout_ms / 1000)
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Statement journals (a statement whose triggers write, such as the executions' stats
         # triggers) in memory, not in temporary files: half of a 1,000-execution INSERT's time.
