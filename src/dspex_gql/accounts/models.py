@@ -10,12 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from dspex_gql.db.base import Base, JSONValue, Timestamps
 from dspex_gql.db.enums import enum_column
 from dspex_gql.identity import Role
+from dspex_gql.ids import new_id
 
 
 class Organization(Timestamps, Base):
     __tablename__ = "organizations"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)
@@ -31,7 +32,7 @@ class User(Timestamps, Base):
         Index(None, "organization_id", "role"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
@@ -51,7 +52,7 @@ class User(Timestamps, Base):
 class ApiKey(Timestamps, Base):
     __tablename__ = "api_keys"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )

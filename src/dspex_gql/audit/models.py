@@ -8,6 +8,7 @@ from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dspex_gql.db.base import Base, JSONValue, utcnow
+from dspex_gql.ids import new_id
 
 
 class AuditLog(Base):
@@ -21,7 +22,7 @@ class AuditLog(Base):
         Index(None, "organization_id", "actor_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     organization_id: Mapped[uuid.UUID]
     actor_id: Mapped[uuid.UUID | None]
     action: Mapped[str] = mapped_column(String(100))

@@ -10,7 +10,7 @@ import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Table
@@ -19,6 +19,7 @@ from dspex_gql.audit.models import AuditLog
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.uow import UnitOfWork
 from dspex_gql.identity import Actor
+from dspex_gql.ids import new_id
 
 SECRET_WORDS = frozenset(
     {"secret", "password", "passwd", "pwd", "token", "credential", "credentials", "authorization"}
@@ -40,7 +41,7 @@ def record(
     tx.insert_at_commit(
         AUDIT_LOGS,
         {
-            "id": uuid4(),
+            "id": new_id(),
             "organization_id": actor.organization_id,
             "actor_id": actor.user_id,
             "action": action,

@@ -3,7 +3,6 @@ failures, watch the run and its nodes."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from dspex_gql.engine.dags.validation import validate
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.errors import Conflict, ValidationFailed
 from dspex_gql.identity import Actor
+from dspex_gql.ids import new_id
 from dspex_gql.pubsub import Hub, channels
 from dspex_gql.resource import ResourceService
 from dspex_gql.runs import Runs
@@ -238,7 +238,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         retry_of: DagRun | None = None,
     ) -> DagRun:
         run = DagRun(
-            id=uuid.uuid4(),
+            id=new_id(),
             dag_id=dag.id,
             dag_version=version,
             status=RunStatus.PENDING,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import Table
 
@@ -26,6 +26,7 @@ from dspex_gql.db.bulk import entity_row
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict, FieldProblem
 from dspex_gql.identity import Actor
+from dspex_gql.ids import new_id
 from dspex_gql.policies import Visibility
 from dspex_gql.resource import ResourceService
 from dspex_gql.unset import UNSET, Maybe
@@ -72,7 +73,7 @@ class DagService(ResourceService[Dag, DagRepository]):
             raise_if(problems + await self._definition_problems(tx, new.definition))
             repo = self._repo(tx)
             dag = Dag(
-                id=uuid4(),
+                id=new_id(),
                 name=name,
                 description=new.description,
                 status=DagStatus.DRAFT,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.plans import language_models_of, plan_of
 from dspex_gql.executions.repository import ExecutionRepository, ExecutionStats
 from dspex_gql.identity import Actor
+from dspex_gql.ids import new_id
 from dspex_gql.programs.models import Program, ProgramStatus
 from dspex_gql.programs.repository import ProgramRepository
 from dspex_gql.pubsub import Hub, channels
@@ -80,12 +80,12 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
         self._check_shape(start)
         seconds = self._wait_seconds(start.timeout_ms)
         if not start.wait:
-            return await self._start(start, uuid.uuid4())
+            return await self._start(start, new_id())
         if not self._runs.queued(EXECUTIONS.name):
-            execution = await self._start(start, uuid.uuid4())
+            execution = await self._start(start, new_id())
             await self._runs.wait(EXECUTIONS.key(execution.id), seconds)
             return await self.get(execution.id)
-        id = uuid.uuid4()  # a worker runs it: its end is told by its event, awaited from before
+        id = new_id()  # a worker runs it: its end is told by its event, awaited from before
         async with self._hub.subscribe(channels.execution(id), ExecutionChanged) as events:
             await self._start(start, id)
             await until_ended(events, seconds)

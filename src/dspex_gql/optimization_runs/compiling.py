@@ -14,7 +14,6 @@ again from the start, keeping (and numbering after) the evaluations stored befor
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +37,7 @@ from dspex_gql.engine.optimization.dspy_compile import (
     compile_program,
 )
 from dspex_gql.errors import FieldProblem
+from dspex_gql.ids import new_id
 from dspex_gql.optimization_runs.job import OptimizationJob, OptimizationPlan
 from dspex_gql.optimization_runs.models import Evaluation
 from dspex_gql.runs import RunFailed, Runs
@@ -153,7 +153,7 @@ class CompileJob(OptimizationJob):
         plan = self.plan
         on_all = progress.examples is None or progress.examples >= self._examples
         return Evaluation(
-            id=uuid.uuid4(),
+            id=new_id(),
             organization_id=plan.organization_id,
             optimization_run_id=plan.id,
             iteration=self.state.iterations,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +32,7 @@ from dspex_gql.engine.optimization import (
     Strategy,
     StrategyKind,
 )
+from dspex_gql.ids import new_id
 from dspex_gql.optimization_runs.events import OptimizationChanged
 from dspex_gql.optimization_runs.models import Evaluation, OptimizationStatus
 from dspex_gql.optimization_runs.repository import OptimizationRunRepository
@@ -224,7 +224,7 @@ class OptimizationJob(RunJob):
         self.uncounted_seconds += time.perf_counter() - started
         scores = tuple(example.score for example in result.examples)
         evaluation = Evaluation(
-            id=uuid.uuid4(),
+            id=new_id(),
             organization_id=plan.organization_id,
             optimization_run_id=plan.id,
             iteration=candidate.number,

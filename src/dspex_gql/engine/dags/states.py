@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from dspex_gql.engine.adapters.base import AdapterResult
+from dspex_gql.ids import new_id
 
 
 class RunStatus(StrEnum):
@@ -48,7 +49,7 @@ def now() -> datetime:
 class NodeState:
     name: str
     position: int
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     status: RunStatus = RunStatus.PENDING
     attempts: int = 0
     inputs: dict[str, Any] | None = None
@@ -81,7 +82,7 @@ class Call:
     inputs: dict[str, Any]
     attempt: int
     item: int | None = None
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    id: uuid.UUID = field(default_factory=new_id)
     status: CallStatus = CallStatus.RUNNING
     sequence: int = 1
     started_at: datetime = field(default_factory=now)
