@@ -24,6 +24,7 @@ import argparse
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -64,7 +65,11 @@ STATUSES = (ExecutionStatus.COMPLETED,) * 8 + (ExecutionStatus.FAILED, Execution
 
 
 def execution_rows(
-    organization: BenchOrganization, program_id: str, count: int, start: int
+    organization: BenchOrganization,
+    program_id: str,
+    count: int,
+    start: int,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
 ) -> list[dict[str, Any]]:
     """`count` finished executions of the program, created one millisecond apart."""
     now, chance = utcnow(), random.Random(start)
@@ -74,7 +79,7 @@ def execution_rows(
         created = now - timedelta(milliseconds=10_000_000 - number)
         rows.append(
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "organization_id": organization.id,
                 "created_by": organization.admin_id,
                 "created_at": created,
