@@ -19,6 +19,7 @@ from sqlalchemy.pool import PoolResetState
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db import json_codec
+from dspex_gql.db.postgresql_driver import OneTripPingDBAPI
 from dspex_gql.db.sqlite_driver import OneTripDBAPI
 
 SQLITE_BEGIN = "sqlite_begin"
@@ -52,6 +53,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         echo=settings.echo,
         pool_size=settings.pool_size,
         pool_pre_ping=True,
+        module=OneTripPingDBAPI(),
         **JSON_CODEC,
         pool_timeout=settings.connect_timeout_seconds,
         connect_args={
