@@ -1,21 +1,24 @@
 """A GraphQL request leaves no reference cycle behind: what it made is freed as soon as it ends,
 not at the garbage collector's next pass, which would stall some later request
-(`graphql/execution.py`)."""
+(`graphql/execution.py`; `db/repository.get_many`, whose statement is built once)."""
 
 from __future__ import annotations
 
 import gc
 
+from sqlalchemy.sql.elements import BindParameter
+
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.execution import ServiceExecutionContext
-from tests.support.factories import create_signature
+from tests.support.factories import create_program, create_signature
 from tests.support.http_client import GraphQLClient
 
-LIST = "{ signatures(first: 5) { nodes { id name } } }"
+LIST = "{ programs(first: 5) { nodes { id name signature { id name } } } }"
+"""Each program's signature is a lookup: one `get_many` for the page."""
 
 
 async def test_requests_leave_nothing_for_the_garbage_collector(client: GraphQLClient) -> None:
-    await create_signature(client)  # whatever is made once (caches, pools) is made now
+    await create_program(client)  # whatever is made once (caches, pools) is made now
     await client.data(LIST)
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection frees is kept in gc.garbage instead
@@ -23,7 +26,11 @@ async def test_requests_leave_nothing_for_the_garbage_collector(client: GraphQLC
         await create_signature(client)
         await client.data(LIST)
         gc.collect()
-        left = [o for o in gc.garbage if isinstance(o, ServiceExecutionContext | Context)]
+        left = [
+            o
+            for o in gc.garbage
+            if isinstance(o, ServiceExecutionContext | Context | BindParameter)
+        ]
     finally:
         gc.set_debug(0)
         gc.garbage.clear()

@@ -50,6 +50,10 @@ def _one_by_id(model: type[Any], keys: frozenset[str] | None, query: Select[Any]
     return query if keys is None else only_columns(query, keys)
 
 
+def _many_by_id(model: type[Any], query: Select[Any]) -> Select[Any]:
+    return query.where(model.id.in_(bindparam("ids", expanding=True)))
+
+
 class TenantRepository(Generic[M]):
     model: ClassVar[type[Any]]
     resource: ClassVar[str]
@@ -144,7 +148,8 @@ class TenantRepository(Generic[M]):
         wanted = set(ids)
         if not wanted:
             return {}
-        result = await self.session.scalars(self._select().where(self.model.id.in_(wanted)))
+        query, parameters = self._statement("by ids", partial(_many_by_id, self.model))
+        result = await self.session.scalars(query, parameters | {"ids": list(wanted)})
         return {row.id: row for row in result}
 
     async def page(self, request: PageRequest, query: Select[Any] | None = None) -> Page[M]:
