@@ -213,7 +213,8 @@ class RunRepository(TenantRepository[M]):
             "new_sequence": sequence,
             "new_updated_at": utcnow(),
         }
-        row = (await self.session.execute(statement, parameters)).one_or_none()
+        connection = await self.session.connection()  # Core: the ORM would copy the statement
+        row = (await connection.execute(statement, parameters)).one_or_none()
         if row is not None:
             return Recorded(row, now=True)
         if process_id is None:
