@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from sqlalchemy.sql.elements import BindParameter
 
 from dspex_gql.graphql.context import Context
-from dspex_gql.graphql.execution import ServiceExecutionContext
+from dspex_gql.graphql.execution import ServiceExecutionContext, _WeaklyBound
 from tests.support.factories import create_program, create_signature
 from tests.support.http_client import GraphQLClient
 
@@ -36,3 +37,24 @@ async def test_requests_leave_nothing_for_the_garbage_collector(client: GraphQLC
         gc.garbage.clear()
 
     assert left == []
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def add(self, amount: int) -> int:
+        self.calls += amount
+        return self.calls
+
+
+def test_the_helpers_call_through_while_the_execution_lives() -> None:
+    counter = _Counter()
+    add = _WeaklyBound(counter.add)
+
+    assert add(2) == 2
+    assert add(amount=3) == 5
+    del counter
+    gc.collect()
+    with pytest.raises(ReferenceError, match="has ended"):
+        add(1)

@@ -6,8 +6,8 @@ all over each index, the more so once the index outgrows the database's cache. W
 1,000 executions inserted through `db/bulk` into a table of 50,000 to 100,000 take 11 % less time
 on SQLite and 4 % less on PostgreSQL (`python -m bench.row_ids`). A UUIDv7 starts with its
 millisecond, and uuid-utils keeps the ids of one process increasing within a millisecond, so new
-rows go to the end of those indexes. An id thus tells
-when its row was made, to whoever may read the row anyway; it is no secret and was never one.
+rows go to the end of those indexes. An id thus tells when its row was made, to whoever may read
+the row anyway; it is no secret and was never one.
 """
 
 from __future__ import annotations

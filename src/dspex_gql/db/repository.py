@@ -213,7 +213,8 @@ class RunRepository(TenantRepository[M]):
             "new_sequence": sequence,
             "new_updated_at": utcnow(),
         }
-        connection = await self.session.connection()  # Core: the ORM would copy the statement
+        # through Core: the ORM would copy the statement and compute the copy's cache key
+        connection = await self.session.connection()
         row = (await connection.execute(statement, parameters)).one_or_none()
         if row is not None:
             return Recorded(row, now=True)
