@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from dspex_gql.db import migrations
 from dspex_gql.models import Base
+from tests.support.databases import asyncpg_dsn
 from tests.support.processes import STARTUP_SECONDS, clean_env
 
 REPLICAS = 4
@@ -103,9 +104,7 @@ async def test_replicas_migrating_at_once_all_succeed_and_agree(
             processes = start_migrations(url, tmp_path)
             await until_all_opened(path, processes)
     else:
-        holder = await asyncpg.connect(
-            make_url(url).set(drivername="postgresql").render_as_string(False)
-        )
+        holder = await asyncpg.connect(asyncpg_dsn(url))
         await holder.execute("SELECT pg_advisory_lock($1)", migrations.LOCK_KEY)
         processes = start_migrations(url, tmp_path)
         await until_all_wait_on_postgresql(url, processes)

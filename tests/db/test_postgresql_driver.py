@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.engine import create_engine
+from tests.support.databases import asyncpg_dsn
 from tests.support.external_services import POSTGRES, service_url
 
 
@@ -33,8 +33,7 @@ async def server_pid(connection: AsyncConnection) -> int:
 
 
 async def plain_connection() -> asyncpg.Connection:
-    url = make_url(service_url(POSTGRES, "PostgreSQL")).set(drivername="postgresql")
-    return await asyncpg.connect(url.render_as_string(hide_password=False))
+    return await asyncpg.connect(asyncpg_dsn(service_url(POSTGRES, "PostgreSQL")))
 
 
 async def test_a_pooled_connection_is_checked_with_one_statement(engine: AsyncEngine) -> None:

@@ -6,7 +6,8 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 
-def _dsn(url: str, database: str | None = None) -> str:
+def asyncpg_dsn(url: str, database: str | None = None) -> str:
+    """`url` (SQLAlchemy's `postgresql+asyncpg://`) as asyncpg takes it."""
     parsed = make_url(url).set(drivername="postgresql")
     if database is not None:
         parsed = parsed.set(database=database)
@@ -14,7 +15,7 @@ def _dsn(url: str, database: str | None = None) -> str:
 
 
 async def create_database(server_url: str, name: str) -> str:
-    connection = await asyncpg.connect(_dsn(server_url))
+    connection = await asyncpg.connect(asyncpg_dsn(server_url))
     try:
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -23,7 +24,7 @@ async def create_database(server_url: str, name: str) -> str:
 
 
 async def drop_database(server_url: str, name: str) -> None:
-    connection = await asyncpg.connect(_dsn(server_url))
+    connection = await asyncpg.connect(asyncpg_dsn(server_url))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
