@@ -63,9 +63,13 @@ class ServerProcess:
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def _environment() -> dict[str, str]:
+def _environment(python_path: Path | None = None) -> dict[str, str]:
+    """`python_path`: a `src` directory whose `dspex_gql` the server imports instead."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    first = [str(python_path)] if python_path is not None else []
+    env["PYTHONPATH"] = os.pathsep.join(
+        [*first, str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
     return env
 
 
@@ -76,9 +80,11 @@ async def running_server(
     organization: str,
     extra_arguments: Sequence[str] = (),
     gc_stats: bool = True,
+    python_path: Path | None = None,
 ) -> AsyncIterator[ServerProcess]:
     """`organization`: the slug the raw baseline filters by (the service authenticates instead);
-    `extra_arguments` go to `bench.serve` (`--memory-probe DIR`...).
+    `extra_arguments` go to `bench.serve` (`--memory-probe DIR`...); `python_path`: the `src`
+    of another version of the service to serve (`paired.py`).
 
     The server's stdout goes to this process's stderr: stdout carries only the JSON result.
     """
@@ -96,7 +102,7 @@ async def running_server(
         command += ["--gc-stats", str(gc_path)]
     command += extra_arguments
     process = await asyncio.create_subprocess_exec(
-        *command, pass_fds=(fd,), cwd=PROJECT_ROOT, env=_environment(), stdout=sys.stderr
+        *command, pass_fds=(fd,), cwd=PROJECT_ROOT, env=_environment(python_path), stdout=sys.stderr
     )
     listening.close()
     server = ServerProcess(kind, process, port, gc_path)

@@ -27,7 +27,6 @@ from dspex_gql.dags.programs import program_ids, signatures_of, visible_programs
 from dspex_gql.dags.repository import DagRepository
 from dspex_gql.dags.runs_repository import DagRunRepository, NodeExecutionRepository
 from dspex_gql.dags.writing import NODE_EXECUTIONS, node_row, nodes_inserted
-from dspex_gql.db.bulk import insert_many
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.dags.definition import DagDefinition
 from dspex_gql.engine.dags.parsing import parse_definition
@@ -249,7 +248,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
             total_nodes=total_nodes,
             process_id=process_id,
         )
-        await self._repo(tx).insert(run, created_by=self._actor.user_id)  # before its nodes' rows
+        self._repo(tx).insert_at_commit(tx, run, created_by=self._actor.user_id)
         action, changes = "dag.execute", _started(dag, run)
         if retry_of is not None:
             action, changes = "dag.retry", changes | {"retryOf": retry_of.id}
@@ -264,10 +263,11 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         calls: Mapping[str, ProgramCall | str],
         nodes: dict[str, NodeState],
     ) -> None:
-        """Insert the run's nodes as they start (PENDING, or reused), and run it after commit."""
+        """Insert the run's nodes as they start (PENDING, or reused) with the run, and run it
+        after commit."""
         rows = [node_row(node) for node in nodes.values()]
         same = nodes_inserted(run.organization_id, run.id, run.sequence, run.created_at)
-        await insert_many(tx.session, NODE_EXECUTIONS, rows, same)
+        tx.insert_all_at_commit(NODE_EXECUTIONS, rows, same)
         plan = plan_of(run, definition, calls, nodes)
         job = DagRunJob(self._runs, self._invoker, plan, self._settings)
         await self._runs.launch(tx, job, DagRunChanged.of(run))

@@ -9,7 +9,7 @@ import copy
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, Update, bindparam, select, update
@@ -18,11 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dspex_gql import policies
 from dspex_gql.db.base import utcnow
-from dspex_gql.db.bulk import entity_row, insert_many
+from dspex_gql.db.bulk import entity_row
 from dspex_gql.db.listing import FilterExpr, Listing, Page, PageRequest
 from dspex_gql.db.sql import entity_rows, only_columns, remembered
 from dspex_gql.errors import Conflict, NotFound
 from dspex_gql.identity import Actor
+
+if TYPE_CHECKING:
+    from dspex_gql.db.uow import UnitOfWork
 
 
 class TenantRow(Protocol):
@@ -167,13 +170,15 @@ class TenantRepository(Generic[M]):
         self.session.add(row)
         return row
 
-    async def insert(self, row: M, created_by: UUID | None = None) -> M:
-        """As `add`, but written at once in one statement, past the ORM's unit of work (a run's
-        row as it starts: that flush cost more than the INSERT). The row stays out of the
-        session: nothing in the transaction may expect to read it back from there."""
+    def insert_at_commit(self, tx: UnitOfWork, row: M, created_by: UUID | None = None) -> M:
+        """As `add`, but written with `tx`'s other rows at commit, past the ORM's unit of work
+        (a run's row as it starts: that flush cost more than the INSERT, and on PostgreSQL the
+        run, its audit row and its nodes' rows go in one round trip). The row stays out of the
+        session: nothing in the transaction may read it back, nor write a row that references
+        it other than at commit."""
         row.organization_id = self.organization_id
         row.created_by = created_by
-        await insert_many(self.session, self.model.__table__, [entity_row(row)])
+        tx.insert_at_commit(self.model.__table__, entity_row(row))
         return row
 
 

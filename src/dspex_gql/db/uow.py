@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dspex_gql.db.bulk import Row, insert_many
+from dspex_gql.db.bulk import EMPTY, Batch, Row, insert_together
 from dspex_gql.db.engine import SQLITE_BEGIN
 
 logger = logging.getLogger(__name__)
@@ -31,20 +31,31 @@ class UnitOfWork:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._after_commit: list[AfterCommit] = []
-        self._inserts: dict[Table, list[Row]] = {}
+        self._inserts: list[Batch] = []
+        self._rows_of: dict[Table, list[Row]] = {}
+        """The batch of `insert_at_commit`'s rows of each table."""
 
     def after_commit(self, action: AfterCommit) -> None:
         self._after_commit.append(action)
 
     def insert_at_commit(self, table: Table, row: Row) -> None:
-        """A row nothing reads before commit (the audit log's), written with the others of its
-        table in one statement just before commit, past the ORM's unit of work (`bulk`: every
-        column given, rows of one table with the same keys)."""
-        self._inserts.setdefault(table, []).append(row)
+        """A row nothing reads before commit (the audit log's, a run's as it starts), written
+        with the others of its table just before commit, past the ORM's unit of work (`bulk`:
+        every column given, rows of one table with the same keys)."""
+        rows = self._rows_of.get(table)
+        if rows is None:
+            rows = self._rows_of[table] = []
+            self._inserts.append(Batch(table, rows))
+        rows.append(row)
+
+    def insert_all_at_commit(self, table: Table, rows: Sequence[Row], same: Row = EMPTY) -> None:
+        """As `insert_at_commit`, rows that all have the values of `same` besides their own."""
+        self._inserts.append(Batch(table, rows, same))
 
     async def _write_inserts(self) -> None:
-        for table, rows in self._inserts.items():
-            await insert_many(self.session, table, rows)
+        """In one statement on PostgreSQL, in the order the tables came on SQLite (where a row
+        must follow the row it references)."""
+        await insert_together(self.session, self._inserts)
 
     async def _run_after_commit(self) -> None:
         for action in self._after_commit:

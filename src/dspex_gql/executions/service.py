@@ -111,7 +111,7 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
                 meta={},
                 process_id=process_id,
             )
-            await self._repo(tx).insert(execution, created_by=self._actor.user_id)
+            self._repo(tx).insert_at_commit(tx, execution, created_by=self._actor.user_id)
             changes = {"programId": program.id, "inputs": sorted(start.inputs)}
             audit.record(tx, self._actor, "execution.start", "Execution", execution.id, changes)
             plan = plan_of(execution, program, signature, process_id, models)
