@@ -89,8 +89,8 @@ async def set_up(connection: Connection, api_key: str) -> dict[str, str]:
         configuration={"latency_ms": 0},
         initialize=True,
     )
-    variables = {"input": {"name": f"paired-{uuid.uuid4().hex[:8]}", "definition": None}}
-    variables["input"]["definition"] = chain(program["id"], 1)
+    new_dag = {"name": f"paired-{uuid.uuid4().hex[:8]}", "definition": chain(program["id"], 1)}
+    variables = {"input": new_dag}
     created = (await graphql(connection, CREATE_DAG, variables, api_key=api_key))["createDag"]
     await graphql(connection, ACTIVATE_DAG, {"id": created["id"]}, api_key=api_key)
     return {"program": program["id"], "dag": created["id"]}
