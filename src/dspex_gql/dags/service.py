@@ -23,6 +23,7 @@ from dspex_gql.dags.models import Dag, DagStatus, DagVersion
 from dspex_gql.dags.repository import DagRepository, DagVersionRepository, duplicate_name
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.bulk import entity_row
+from dspex_gql.db.repository import unique_violation_as
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.errors import Conflict, FieldProblem
 from dspex_gql.identity import Actor
@@ -68,24 +69,25 @@ class DagService(ResourceService[Dag, DagRepository]):
     async def create(self, new: NewDag) -> Dag:
         policies.ensure_can_create(self._actor, "DAGs")
         name = new.name.strip()
-        async with self._uow() as tx:
-            problems = name_problems(new.name) + description_problems(new.description)
-            raise_if(problems + await self._definition_problems(tx, new.definition))
-            repo = self._repo(tx)
-            dag = Dag(
-                id=new_id(),
-                name=name,
-                description=new.description,
-                status=DagStatus.DRAFT,
-                version=1,
-                definition=new.definition,
-                visibility=new.visibility,
-            )
-            repo.add(dag, created_by=self._actor.user_id)
-            self._first_version(tx, dag)
-            audit.record(tx, self._actor, "dag.create", "Dag", dag.id, _created(dag))
-            await repo.save_unique(dag)  # one flush; the unique index on live names decides
-            return dag
+        # The DAG's row is written at commit, with its first version and its audit row (one
+        # statement on PostgreSQL): the unique index on live names decides there.
+        with unique_violation_as(duplicate_name(name)):
+            async with self._uow() as tx:
+                problems = name_problems(new.name) + description_problems(new.description)
+                raise_if(problems + await self._definition_problems(tx, new.definition))
+                dag = Dag(
+                    id=new_id(),
+                    name=name,
+                    description=new.description,
+                    status=DagStatus.DRAFT,
+                    version=1,
+                    definition=new.definition,
+                    visibility=new.visibility,
+                )
+                self._repo(tx).insert_at_commit(tx, dag, created_by=self._actor.user_id)
+                self._first_version(tx, dag)
+                audit.record(tx, self._actor, "dag.create", "Dag", dag.id, _created(dag))
+        return dag
 
     async def update(self, id: UUID, changes: DagChanges) -> Dag:
         """A definition other than the current one becomes the next version."""

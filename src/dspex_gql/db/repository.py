@@ -6,7 +6,8 @@ reader: system code sees the whole organization, never more."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast
@@ -301,10 +302,18 @@ async def claim_run(
 
 
 async def flush_unique(session: AsyncSession, conflict: Conflict) -> None:
-    """Flush, turning a unique violation (two requests racing past the same check) into
-    `conflict`; any other integrity error is a bug and stays one."""
-    try:
+    """Flush, turning a unique violation into `conflict` (`unique_violation_as`)."""
+    with unique_violation_as(conflict):
         await session.flush()
+
+
+@contextmanager
+def unique_violation_as(conflict: Conflict) -> Iterator[None]:
+    """A unique violation raised in the block (two requests racing past the same check, or a
+    row the unique index refuses at commit) becomes `conflict`; any other integrity error is a
+    bug and stays one."""
+    try:
+        yield
     except IntegrityError as error:
         if not _unique_violation(error):
             raise

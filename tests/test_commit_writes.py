@@ -1,5 +1,5 @@
-"""A run's start writes its rows at commit: on PostgreSQL in one statement (one round trip), on
-SQLite one statement per table, each row after the row it references."""
+"""A new DAG, a run's start: their rows are written at commit, on PostgreSQL in one statement (one
+round trip), on SQLite one statement per table, each row after the row it references."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from tests.dags.helpers import create_dag, one_node
 from tests.dags.runs_support import active_dag, call, execute_dag, finished, program
 from tests.support.factories import create_program, execute
 from tests.support.http_client import GraphQLClient
@@ -36,6 +37,25 @@ def writes_to(app: FastAPI, *tables: str) -> Iterator[list[list[str]]]:
 
 def one_statement_on_postgresql(app: FastAPI) -> bool:
     return bool(app.state.runtime.engine.dialect.name == "postgresql")
+
+
+async def test_a_dag_its_first_version_and_its_audit_row_are_written_together(
+    app: FastAPI, client: GraphQLClient
+) -> None:
+    definition = await one_node(client)
+
+    with writes_to(app, "dags", "dag_versions", "audit_logs") as seen:
+        dag = await create_dag(client, definition, name="together")
+        taken = await create_dag(client, definition, name="together")
+
+    assert dag["__typename"] == "Dag", dag
+    assert [v["version"] for v in dag["versions"]] == [1]
+    assert taken["__typename"] == "ConflictError", taken
+    tables = ["dags", "dag_versions", "audit_logs"]
+    if one_statement_on_postgresql(app):
+        assert seen == [tables, tables]  # the second refused by the unique index of live names
+    else:
+        assert seen == [[table] for table in tables] + [["dags"]]  # the second stops there
 
 
 async def test_a_dag_run_its_nodes_and_its_audit_row_are_written_together(
