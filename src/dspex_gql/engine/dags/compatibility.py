@@ -26,7 +26,7 @@ _LITERAL_VALUE_KINDS = {"int": (int,), "float": (int, float), "str": (str,)}
 
 def fits(source: FieldType, target: FieldType) -> bool:
     """`fits(parse_type("list[str]"), parse_type("str")) is False`."""
-    if source == target:
+    if source is target or source == target:  # mostly one object: `parse_type` caches its types
         return True
     if isinstance(source, ListType) and isinstance(target, ListType):
         return fits(source.item, target.item)

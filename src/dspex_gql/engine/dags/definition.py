@@ -27,6 +27,11 @@ class NodeKind(StrEnum):
     TRANSFORM = "TRANSFORM"
 
 
+# For the hot paths of parsing and validation: Python 3.11 takes ~100 ns to look a member up
+# on its enum, ~10 ns to read a module's global.
+PROGRAM, TRANSFORM = NodeKind.PROGRAM, NodeKind.TRANSFORM
+
+
 class TransformOp(StrEnum):
     PICK = "pick"  # keep only `fields` of the inputs
     RENAME = "rename"  # rename inputs by `renames` (old → new); the others stay as they are
@@ -66,6 +71,18 @@ def parse_reference(text: str) -> Reference | None:
     if match := _NODE_REFERENCE.fullmatch(text):
         return Reference(match.group(1), match.group(2))
     return None
+
+
+@lru_cache(maxsize=4096)
+def is_field_name(text: str) -> bool:
+    """Whether `text` may name an input or an output (remembered, as `parse_reference`)."""
+    return FIELD_PATTERN.fullmatch(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def is_node_name(text: str) -> bool:
+    """Whether `text` may name a node (remembered, as `parse_reference`)."""
+    return NAME_PATTERN.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,9 +19,8 @@ def dependency_edges(definition: DagDefinition) -> dict[str, tuple[str, ...]]:
     edges: dict[str, tuple[str, ...]] = {}
     for node in definition.nodes:
         edges.setdefault(node.name, node.dependencies)
-    return {
-        name: tuple(dict.fromkeys(d for d in deps if d in edges)) for name, deps in edges.items()
-    }
+    known = edges.__contains__
+    return {name: tuple(dict.fromkeys(filter(known, deps))) for name, deps in edges.items()}
 
 
 def upstream(edges: Edges, name: str) -> set[str]:
@@ -68,21 +67,55 @@ def _walk(
 
 
 def topological_levels(edges: Edges) -> tuple[list[list[str]], set[str]]:
-    """Levels (Kahn's algorithm, each in definition order) and the nodes left in or after cycles."""
-    order = {name: index for index, name in enumerate(edges)}
-    waiting = {name: len(deps) for name, deps in edges.items()}
-    dependents: dict[str, list[str]] = {name: [] for name in edges}
-    for name, deps in edges.items():
-        for dependency in deps:
-            dependents[dependency].append(name)
-    level = [name for name, count in waiting.items() if count == 0]
-    levels: list[list[str]] = []
-    while level:
-        levels.append(level)
-        for name in level:
-            for dependent in dependents[name]:
-                waiting[dependent] -= 1
-        ready = {d for name in level for d in dependents[name] if waiting[d] == 0}
-        level = sorted(ready, key=order.__getitem__)
-    planned = {name for level in levels for name in level}
-    return levels, set(edges) - planned
+    """Levels (each in definition order) and the nodes left in or after cycles: level 0 holds
+    the nodes without dependencies, level n those whose deepest dependency is in level n - 1."""
+    depth = depths(edges)
+    levels: list[list[str]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
+    for name in edges:
+        if name in depth:
+            levels[depth[name]].append(name)
+    return levels, set(edges) - depth.keys()
+
+
+def topological_order(edges: Edges) -> list[str]:
+    """The nodes of `topological_levels`, level after level: every node after its dependencies;
+    the nodes in or after cycles are left out."""
+    depth = depths(edges)
+    return sorted(filter(depth.__contains__, edges), key=depth.__getitem__)  # a stable sort
+
+
+def depths(edges: Edges) -> dict[str, int]:
+    """Each node's level (see `topological_levels`); the nodes in or after cycles have none.
+
+    One pass in definition order settles every node written after its dependencies (the usual
+    way to write one); `_settle` takes the others."""
+    depth: dict[str, int] = {}
+    depth_of = depth.__getitem__
+    later = []
+    for name, dependencies in edges.items():
+        try:
+            depth[name] = 1 + max(map(depth_of, dependencies)) if dependencies else 0
+        except KeyError:  # a dependency not settled yet
+            later.append(name)
+    if later:
+        _settle(edges, later, depth)
+    return depth
+
+
+def _settle(edges: Edges, later: list[str], depth: dict[str, int]) -> None:
+    """Kahn's algorithm over the nodes `depths` left for later: each gets its depth once all its
+    dependencies have one; those in or after cycles never do."""
+    waiting = {name: sum(d not in depth for d in edges[name]) for name in later}
+    dependents: dict[str, list[str]] = {name: [] for name in later}
+    for name in later:
+        for dependency in edges[name]:
+            if dependency in dependents:
+                dependents[dependency].append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    while ready:
+        name = ready.pop()
+        depth[name] = 1 + max(map(depth.__getitem__, edges[name]))
+        for dependent in dependents[name]:
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                ready.append(dependent)

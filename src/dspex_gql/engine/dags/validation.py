@@ -17,71 +17,71 @@ refused.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 
 from dspex_gql.engine.dags.definition import DagDefinition
-from dspex_gql.engine.dags.flow import Signatures, context_needs, output_types, signature_of
-from dspex_gql.engine.dags.graph import Edges, dependency_edges, find_cycles
-from dspex_gql.engine.dags.node_checks import NodeCheck
+from dspex_gql.engine.dags.flow import ContextNeed, Signatures, output_types, signature_of
+from dspex_gql.engine.dags.graph import Edges, dependency_edges, find_cycles, topological_order
+from dspex_gql.engine.dags.node_checks import NodeChecks, problem
 from dspex_gql.engine.types import FieldType, format_type
 from dspex_gql.errors import FieldProblem
-
-ROOT = "definition.nodes"
 
 
 def validate(definition: DagDefinition, signatures: Signatures) -> list[FieldProblem]:
     """Every problem of `definition`; `signatures` maps program ids to signatures, None to an
     unknown program (or one of another organization)."""
     edges = dependency_edges(definition)
-    outputs = output_types(definition, signatures, edges)
-    problems = [*_duplicates(definition), *_unknown_dependencies(definition, edges)]
-    problems += _cycles(definition, edges)
+    order = topological_order(edges)
+    problems = [*_duplicates(definition, edges), *_unknown_dependencies(definition, edges)]
+    if len(order) < len(edges):  # the others are in or after cycles
+        problems += _cycles(definition, edges)
+    checks = NodeChecks(edges, output_types(definition, signatures, order), problems)
     for index, node in enumerate(definition.nodes):
-        signature = signature_of(node, signatures)
-        check = NodeCheck(node, f"{ROOT}[{index}]", signature, edges, outputs)
-        problems += check.program()
-        problems += check.references()
-        problems += check.transform()
-    return problems + list(_context_conflicts(definition, signatures))
+        checks.check(index, node, signature_of(node, signatures))
+    return problems + list(_context_conflicts(definition, checks.context_needs))
 
 
-def _duplicates(definition: DagDefinition) -> Iterator[FieldProblem]:
+def _duplicates(definition: DagDefinition, edges: Edges) -> Iterator[FieldProblem]:
+    if len(edges) == len(definition.nodes):  # a name each
+        return
     first: dict[str, int] = {}
     for index, node in enumerate(definition.nodes):
         if node.name in first:
             message = f"duplicate node name '{node.name}' (node {first[node.name]} has it)"
-            yield FieldProblem(f"{ROOT}[{index}].name", message, "duplicate")
+            yield problem(index, "name", message, "duplicate")
         first.setdefault(node.name, index)
 
 
 def _unknown_dependencies(definition: DagDefinition, edges: Edges) -> Iterator[FieldProblem]:
+    named = chain.from_iterable(node.dependencies for node in definition.nodes)
+    if all(map(edges.__contains__, named)):
+        return
     for index, node in enumerate(definition.nodes):
         for position, dependency in enumerate(node.dependencies):
             if dependency not in edges:
-                path = f"{ROOT}[{index}].dependencies[{position}]"
-                yield FieldProblem(path, f"unknown node '{dependency}'", "unknown_dependency")
+                message = f"unknown node '{dependency}'"
+                yield problem(index, f"dependencies[{position}]", message, "unknown_dependency")
 
 
 def _cycles(definition: DagDefinition, edges: Edges) -> Iterator[FieldProblem]:
-    cycles = find_cycles(edges)
-    if not cycles:
-        return
     index_of = {node.name: index for index, node in reversed(list(enumerate(definition.nodes)))}
-    for cycle in cycles:
-        path = f"{ROOT}[{index_of[cycle[0]]}].dependencies"
-        yield FieldProblem(path, f"cycle: {' -> '.join(cycle)}", "cycle")
+    for cycle in find_cycles(edges):
+        message = f"cycle: {' -> '.join(cycle)}"
+        yield problem(index_of[cycle[0]], "dependencies", message, "cycle")
 
 
-def _context_conflicts(definition: DagDefinition, signatures: Signatures) -> Iterator[FieldProblem]:
-    first: dict[str, tuple[FieldType, str]] = {}
-    for need in context_needs(definition, signatures):
+def _context_conflicts(
+    definition: DagDefinition, needs: list[ContextNeed]
+) -> Iterator[FieldProblem]:
+    first: dict[str, tuple[FieldType, ContextNeed]] = {}
+    for need in needs:
         if need.type is None:
             continue
-        where = f"'{definition.nodes[need.index].name}.{need.target}'"
-        known_type, known_where = first.setdefault(need.key, (need.type, where))
+        known_type, known = first.setdefault(need.key, (need.type, need))
         if known_type != need.type:
+            where = f"'{definition.nodes[known.index].name}.{known.target}'"
             message = (
                 f"context '{need.key}' is needed as {format_type(need.type)} here"
-                f" but as {format_type(known_type)} by {known_where}"
+                f" but as {format_type(known_type)} by {where}"
             )
-            path = f"{ROOT}[{need.index}].inputs.{need.target}"
-            yield FieldProblem(path, message, "context_type")
+            yield problem(need.index, f"inputs.{need.target}", message, "context_type")
