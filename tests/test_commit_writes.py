@@ -11,7 +11,14 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from tests.dags.helpers import create_dag, one_node
-from tests.dags.runs_support import active_dag, call, execute_dag, finished, program
+from tests.dags.runs_support import (
+    active_dag,
+    call,
+    execute_dag,
+    finished,
+    program,
+    two_in_a_row,
+)
 from tests.support.factories import create_program, execute
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant
@@ -61,14 +68,7 @@ async def test_a_dag_its_first_version_and_its_audit_row_are_written_together(
 async def test_a_dag_run_its_nodes_and_its_audit_row_are_written_together(
     app: FastAPI, client: GraphQLClient, tenant: Tenant
 ) -> None:
-    answer = await program(client, "question -> answer")
-    dag_id = await active_dag(
-        client,
-        [
-            call("first", answer, {"question": "$context.question"}),
-            call("second", answer, {"question": "$nodes.first.answer"}, "first"),
-        ],
-    )
+    dag_id = await two_in_a_row(client)
 
     with writes_to(app, "dag_runs", "node_executions", "audit_logs") as seen:
         run = await execute_dag(client, dag_id, {"question": "What is DSPy?"})

@@ -68,6 +68,19 @@ async def active_dag(client: GraphQLClient, nodes: list[dict[str, Any]], **field
     return dag_id
 
 
+async def two_in_a_row(client: GraphQLClient) -> str:
+    """An ACTIVE DAG of two nodes of one `question -> answer` program, `first` → `second`: its
+    id."""
+    answer = await program(client, "question -> answer")
+    return await active_dag(
+        client,
+        [
+            call("first", answer, {"question": "$context.question"}),
+            call("second", answer, {"question": "$nodes.first.answer"}, "first"),
+        ],
+    )
+
+
 async def execute_dag(
     client: GraphQLClient, dag_id: str, context: dict[str, Any] | None = None
 ) -> dict[str, Any]:

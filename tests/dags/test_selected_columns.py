@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tests.dags.helpers import new_dag
-from tests.dags.runs_support import active_dag, call, finished, program, started
+from tests.dags.runs_support import finished, started, two_in_a_row
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant
 
@@ -82,14 +82,7 @@ async def test_each_field_of_a_listed_dag_reads_as_when_everything_is_read(
 async def test_each_field_of_a_runs_nodes_reads_as_when_everything_is_read(
     app: FastAPI, client: GraphQLClient, tenant: Tenant
 ) -> None:
-    answer = await program(client, "question -> answer")
-    dag_id = await active_dag(
-        client,
-        [
-            call("first", answer, {"question": "$context.question"}),
-            call("second", answer, {"question": "$nodes.first.answer"}, "first"),
-        ],
-    )
+    dag_id = await two_in_a_row(client)
     run_id = await started(client, dag_id, {"question": "Why?"})
     await finished(app, tenant.admin_key, run_id)
     document = (
