@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 from dspex_gql.app import create_app
 from dspex_gql.config import Settings, TracingSettings
 from dspex_gql.observability import start_tracing
+from dspex_gql.observability.tracing import statement_operation
 from tests.support.factories import create_program
 from tests.support.http_client import GraphQLClient
 from tests.support.processes import Server, clean_env, free_port
@@ -68,6 +69,30 @@ class TestSpans:
         assert {span.name for span in inside} >= {"SELECT", "INSERT"}
         assert all(span.attributes and span.attributes["db.statement"] for span in inside)
         assert call.context is not None
+
+
+@pytest.mark.parametrize(
+    ("statement", "name"),
+    [
+        ("SELECT programs.id FROM programs", "SELECT"),
+        ("update programs SET name = $1", "UPDATE"),
+        # a start's rows written together (`db/bulk.insert_together`)
+        (
+            "WITH written_0 AS (INSERT INTO a (id) SELECT * FROM unnest($1::uuid[])) "
+            "INSERT INTO b (id) SELECT * FROM unnest($2::uuid[])",
+            "INSERT",
+        ),
+        ("WITH picked AS (SELECT id FROM a WHERE x IN (1, 2)) SELECT * FROM picked", "SELECT"),
+        (
+            "WITH RECURSIVE up(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM up) "
+            "DELETE FROM a WHERE id IN (SELECT n FROM up)",
+            "DELETE",
+        ),
+        ("", "SQL"),
+    ],
+)
+def test_a_statement_span_is_named_by_its_operation(statement: str, name: str) -> None:
+    assert statement_operation(statement) == name
 
 
 def _parent(span: ReadableSpan) -> int | None:

@@ -12,6 +12,7 @@ The provider is the app's own, not OpenTelemetry's global one: tests build many 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ MISSING = (
     "(pip install 'dspex-gql[otel]')"
 )
 SPAN_KEY = "dspex_otel_span"
+_CTE_TOKENS = re.compile(r"[()]|\b(?:SELECT|INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 
@@ -62,7 +64,7 @@ class Tracing:
 
         def before(_c: Any, _cursor: Any, statement: str, _p: Any, context: Any, _m: Any) -> None:
             attributes = {"db.system": dialect, "db.statement": statement[:2000]}
-            name = statement.split(None, 1)[0].upper() if statement else "SQL"
+            name = statement_operation(statement)
             context.__dict__[SPAN_KEY] = tracer.start_span(name, attributes=attributes)
 
         def after(_c: Any, _cursor: Any, _s: str, _p: Any, context: Any, _m: Any) -> None:
@@ -86,6 +88,21 @@ class Tracing:
         """Send what is still buffered, then stop."""
         if self._shutdown is not None:
             self._shutdown()
+
+
+def statement_operation(statement: str) -> str:
+    """A statement's span name: its first word, but for a `WITH` the operation of the statement
+    its CTEs serve (`WITH written_0 AS (INSERT …) INSERT …` is an INSERT)."""
+    first = statement.split(None, 1)[0].upper() if statement.strip() else "SQL"
+    if first != "WITH":
+        return first
+    depth = 0
+    for token in _CTE_TOKENS.finditer(statement):
+        if token[0] in "()":
+            depth += 1 if token[0] == "(" else -1
+        elif depth == 0:
+            return token[0].upper()
+    return first
 
 
 def start_tracing(settings: TracingSettings, exporter: SpanExporter | None = None) -> Tracing:
