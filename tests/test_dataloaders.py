@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from dspex_gql.observability.tracing import statement_operation
 from tests.support.factories import create_program, create_signature, execute
 from tests.support.http_client import GraphQLClient
 
@@ -58,7 +59,7 @@ def queries(app: FastAPI) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(connection: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if statement_operation(statement) == "SELECT":
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
