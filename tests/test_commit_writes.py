@@ -3,6 +3,7 @@ round trip), on SQLite one statement per table, each row after the row it refere
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from tests.dags.helpers import create_dag, one_node
+from tests.dags.helpers import LIST, create_dag, one_node
 from tests.dags.runs_support import (
     active_dag,
     call,
@@ -63,6 +64,26 @@ async def test_a_dag_its_first_version_and_its_audit_row_are_written_together(
         assert seen == [tables, tables]  # the second refused by the unique index of live names
     else:
         assert seen == [[table] for table in tables] + [["dags"]]  # the second stops there
+
+
+async def test_of_two_dags_created_at_once_with_one_name_one_is_refused(
+    client: GraphQLClient,
+) -> None:
+    """Both pass every check before either commits: the unique index of live names decides at
+    commit, and the loser leaves no row behind."""
+    definition = await one_node(client)
+
+    results = await asyncio.gather(
+        *(create_dag(client, definition, name="at once") for _ in range(4))
+    )
+
+    assert sorted(result["__typename"] for result in results) == ["ConflictError"] * 3 + ["Dag"]
+    listed = await client.data(LIST, filter={"name": {"eq": "at once"}})
+    assert [dag["name"] for dag in listed["dags"]["nodes"]] == ["at once"]
+    audit = await client.data(
+        '{ auditLogs(first: 50, filter: {action: {eq: "dag.create"}}) { totalCount } }'
+    )
+    assert audit["auditLogs"]["totalCount"] == 1
 
 
 async def test_a_dag_run_its_nodes_and_its_audit_row_are_written_together(
