@@ -66,10 +66,8 @@ class ServerProcess:
 def _environment(python_path: Path | None = None) -> dict[str, str]:
     """`python_path`: a `src` directory whose `dspex_gql` the server imports instead."""
     env = dict(os.environ)
-    first = [str(python_path)] if python_path is not None else []
-    env["PYTHONPATH"] = os.pathsep.join(
-        [*first, str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-    )
+    paths = [python_path, PROJECT_ROOT, env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(str(path) for path in paths if path)
     return env
 
 
