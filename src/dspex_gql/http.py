@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dspex_gql.graphql.errors import INTERNAL_SERVER_ERROR, PAYLOAD_TOO_LARGE, SERVICE_UNAVAILABLE
+from dspex_gql.graphql.websocket_protocols import fitting_reason, too_big_reason
 from dspex_gql.observability import request_scope
-from dspex_gql.storable_input import printable
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-MAX_CLOSE_REASON_BYTES = 123
+from dspex_gql.observability.context import incoming_request_id
 
 TOO_LARGE = json.dumps(
     {"errors": [{"message": "Request body too large", "extensions": {"code": PAYLOAD_TOO_LARGE}}]},
@@ -97,7 +94,7 @@ class WebSocketMessageLimit:
             message = await receive()
             if message["type"] == "websocket.receive" and self._too_big(message):
                 closed = True
-                reason = f"Message too big: the limit is {self.max_bytes} bytes"
+                reason = too_big_reason(self.max_bytes)
                 await send({"type": "websocket.close", "code": 1009, "reason": reason})
                 return {"type": "websocket.disconnect", "code": 1009}
             return message
@@ -141,13 +138,6 @@ class WebSocketCloseReasons:
         await self.app(scope, receive, send_fitting_reason)
 
 
-def fitting_reason(reason: str) -> str:
-    encoded = printable(reason).encode()
-    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
-        return encoded.decode()
-    return encoded[: MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "…"
-
-
 class RequestId:
     """Give every request an id (a sane incoming X-Request-ID, or a new one), echo it in the
     response, and leave it in `scope["state"]["request_id"]` for the audit log and in the
@@ -177,8 +167,7 @@ class RequestId:
 def _incoming_id(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            text = value.decode("latin-1")
-            return text if REQUEST_ID.fullmatch(text) else None
+            return incoming_request_id(value.decode("latin-1"))
     return None
 
 

@@ -24,10 +24,26 @@ from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 from dspex_gql.graphql.context import Context
 from dspex_gql.graphql.shared_subscriptions import Request, SharedSubscriptions
 from dspex_gql.graphql.sinks import Sink
+from dspex_gql.storable_input import printable
 
 MALFORMED = 4400
+MAX_CLOSE_REASON_BYTES = 123
 WITH_ID = frozenset({"subscribe", "complete", "start", "stop"})
 WITH_OPERATION = frozenset({"subscribe", "start"})
+
+
+def fitting_reason(reason: str) -> str:
+    """A close reason is valid UTF-8 of at most 123 bytes (RFC 6455, 5.5). Strawberry echoes
+    client input in some (an unknown message type, a syntax error): they are escaped and cut."""
+    encoded = printable(reason).encode()
+    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
+        return encoded.decode()
+    return encoded[: MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "…"
+
+
+def too_big_reason(limit: int) -> str:
+    """Why a socket closed with 1009: a message over the request body limit."""
+    return f"Message too big: the limit is {limit} bytes"
 
 
 def message_problem(message: object) -> str | None:

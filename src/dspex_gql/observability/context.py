@@ -8,11 +8,18 @@ context into the run's task).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("dspex_request_id", default=None)
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def incoming_request_id(header: str | None) -> str | None:
+    """A client's X-Request-ID, when it is sane enough to log and to echo."""
+    return header if header is not None and SANE_REQUEST_ID.fullmatch(header) else None
 
 
 def current_request_id() -> str | None:
