@@ -29,6 +29,7 @@ from bench.gcstats import GCStats
 from bench.memprobe import MemoryProbe
 from bench.raw_app import create_raw_app
 from dspex_gql.app import create_app
+from dspex_gql.config import WEBSOCKET_PROTOCOL
 
 Lifespan = Literal["auto", "on", "off"]
 
@@ -70,6 +71,7 @@ def uvicorn_config(app: ASGIApp, lifespan: Lifespan = "on") -> uvicorn.Config:
         access_log=False,
         lifespan=lifespan,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        ws=WEBSOCKET_PROTOCOL,  # as `dspex-gql serve`: the GraphQL websockets below ASGI
     )
 
 

@@ -42,8 +42,10 @@ per execution times the subscriptions of it that opened; lost = expected - recei
 per execution no coalescing should happen.
 
 Servers, one at a time, each a process of its own (this module, `--serve KIND`) on an inherited
-listening socket, uvicorn as `dspex-gql serve` runs it (loop/HTTP/websockets "auto": uvloop,
-httptools, websockets-sansio; `ws_max_size` as the CLI sets it) but without access logs:
+listening socket, uvicorn as `dspex-gql serve` runs it (loop/HTTP "auto": uvloop, httptools;
+`ws_max_size` as the CLI sets it) but without access logs. The service's websockets are its own
+layer below ASGI (`graphql/websocket_server.py`, as `serve` sets it); the raw route's are
+uvicorn's own (websockets-sansio), as any ASGI app gets them:
 - `service`: `create_app` with the deployed defaults (`common.service_settings`: rate limit
   raised, still consulted for each operation), `DSPEX_BROADCAST_URL` = Redis.
 - `raw`: a Starlette websocket route that speaks just enough graphql-transport-ws (ack, pong,
@@ -536,12 +538,15 @@ def serve(
     raise_open_files_limit()
     exit_with_parent()
     app: ASGIApp = service_app(database_url) if kind == "service" else create_fanout_app(redis_url)
+    options = ServerSettings(ws_compression=compression).uvicorn_options()
+    if kind == "raw":
+        options["ws"] = "auto"  # uvicorn's own websockets, as any ASGI app gets them
     config = uvicorn.Config(
         app,
         log_level="warning",
         access_log=False,
         lifespan="on",
-        **ServerSettings(ws_compression=compression).uvicorn_options(),  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
     )
     listening = socket.socket(fileno=fd)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it stopped on
@@ -1361,9 +1366,10 @@ def setup_text(args: argparse.Namespace) -> str:
         f"connection_init, compression {args.compression}, no client pings), round-robin over "
         "the executions; latency = client time.time() at the next minus the stamp (same clock), "
         "the snapshot excluded; servers one at a time, each its own process, uvicorn (auto loop, "
-        "httptools, websockets-sansio, no access log, ws_max_size as `dspex-gql serve`); the "
-        "service: create_app with deployed defaults, DSPEX_BROADCAST_URL=Redis, rate limit raised "
-        "but consulted; the raw baseline: Starlette websocket route, graphql-transport-ws ack/"
+        "httptools, no access log, ws_max_size as `dspex-gql serve`); the service: its own "
+        "websocket layer below ASGI (graphql/websocket_server.py), create_app with deployed "
+        "defaults, DSPEX_BROADCAST_URL=Redis, rate limit raised but consulted; the raw baseline: "
+        "uvicorn's websockets-sansio, a Starlette websocket route, graphql-transport-ws ack/"
         "pong/subscribe, a snapshot next with null fields, one broadcaster subscription per "
         "execution channel (the service's BackendConnection), each event forwarded to its sockets "
         "as a next of the same shape, no database, no GraphQL, no authentication; CPU and RSS "

@@ -40,6 +40,7 @@ from dspex_gql.graphql.dashboard import assets_url, dashboard_assets, dashboard_
 from dspex_gql.graphql.ide import ASSETS_PATH, graphiql_assets
 from dspex_gql.graphql.router import GraphQLEndpoint, graphql_router
 from dspex_gql.graphql.unavailable import unavailability
+from dspex_gql.graphql.websocket_server import WebSocketEndpoint
 from dspex_gql.http import (
     BodySizeLimit,
     ErrorResponses,
@@ -133,6 +134,9 @@ def create_app(
         allow_cross_origin(app, settings.cors.origins)
     app.include_router(router, prefix=GRAPHQL_PATH)
     app.state.shared_subscriptions = router.shared_subscriptions
+    app.state.websocket_endpoint = WebSocketEndpoint(
+        GRAPHQL_PATH, router, settings.server.max_body_bytes, app.state
+    )
     if settings.graphql.graphiql:
         app.mount(GRAPHQL_PATH + ASSETS_PATH, graphiql_assets())
     if settings.server.dashboard:

@@ -25,6 +25,9 @@ from pydantic_settings import (
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 NO_REDIS = "none"
+WEBSOCKET_PROTOCOL = "dspex_gql.graphql.websocket_server:WebSocketProtocol"
+"""uvicorn's `ws` protocol class (uvicorn imports it): the GraphQL endpoint's websockets below
+ASGI."""
 Section = TypeVar("Section", bound=BaseSettings)
 
 
@@ -185,6 +188,7 @@ class ServerSettings(BaseSettings):
     def uvicorn_options(self) -> dict[str, object]:
         """How uvicorn serves the app (`dspex-gql serve`, and the benchmarks that stand for it)."""
         return {
+            "ws": WEBSOCKET_PROTOCOL,
             "ws_max_size": self.max_body_bytes,  # an over-limit frame is refused unbuffered
             "ws_per_message_deflate": self.ws_compression,
         }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import uvicorn
 from fastapi import FastAPI
 
 from dspex_gql.app import create_app
@@ -61,4 +65,54 @@ async def running(
     """An app with these settings, started, and stopped at the end of the block."""
     app = create_app(settings, probe_language_model=probe_language_model)
     async with app.router.lifespan_context(app):
-        yield app
+        try:
+            yield app
+        finally:
+            await stop_serving(app)
+
+
+@dataclass
+class Served:
+    """The app on a real socket in the test's event loop, as `dspex-gql serve` serves it:
+    uvicorn with the service's options (the GraphQL websockets below ASGI), the lifespan left to
+    `running`."""
+
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    listening: socket.socket
+
+    @property
+    def websocket_url(self) -> str:
+        host, port = self.listening.getsockname()[:2]
+        return f"ws://{host}:{port}/graphql"
+
+
+async def served(app: FastAPI, **options: object) -> Served:
+    """The app served, started at the first call (a test's first websocket); `options` are
+    uvicorn's, over the service's, when this call starts it."""
+    existing: Served | None = getattr(app.state, "served", None)
+    if existing is not None:
+        return existing
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(128)
+    options = app.state.runtime.settings.server.uvicorn_options() | options
+    config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, **options)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[listening]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.005)
+    app.state.served = Served(server, task, listening)
+    return app.state.served  # type: ignore[no-any-return]
+
+
+async def stop_serving(app: FastAPI) -> None:
+    started: Served | None = getattr(app.state, "served", None)
+    if started is not None:
+        started.server.should_exit = True
+        await started.task
+        started.listening.close()
+        del app.state.served

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Message
 
+from tests.support.app import served
 from tests.support.websocket_transports import (
     WAIT,
     AsgiWebsocket,
@@ -30,7 +31,9 @@ class SocketClosed(AssertionError):
 
 
 class Socket:
-    """One websocket to the service: the ASGI app in the test's event loop, or a served process.
+    """One websocket to the service: the test's app (served on a real socket in the test's event
+    loop, as `dspex-gql serve` serves it; with `asgi=True` its ASGI websocket route called
+    directly), or a served process.
 
         async with Socket(app, key) as socket:                          # in process
         async with Socket("ws://127.0.0.1:8000/graphql", key) as socket:  # a served process
@@ -47,13 +50,14 @@ class Socket:
         protocol: str = TRANSPORT_WS,
         *,
         headers: Mapping[str, str] | None = None,
+        asgi: bool = False,
     ) -> None:
         self.credential = credential
-        self.transport: WebsocketTransport = (
-            NetworkWebsocket(target, protocol, headers or {})
-            if isinstance(target, str)
-            else AsgiWebsocket(target, protocol, headers or {})
-        )
+        self.target = target
+        self.protocol = protocol
+        self.headers = dict(headers or {})
+        self.asgi = asgi
+        self.transport: WebsocketTransport | None = None
         self._operations = 0
 
     async def __aenter__(self) -> Socket:
@@ -63,14 +67,28 @@ class Socket:
         await self.close()
 
     async def open(self) -> Socket:
+        self.transport = await self._transport()
         await self.transport.open()
         if self.credential is not None:
             ack = await self.init(f"Bearer {self.credential}")
             assert ack["type"] == "connection_ack", ack
         return self
 
+    async def _transport(self) -> WebsocketTransport:
+        if isinstance(self.target, str):
+            return NetworkWebsocket(self.target, self.protocol, self.headers)
+        if self.asgi:
+            return AsgiWebsocket(self.target, self.protocol, self.headers)
+        url = (await served(self.target)).websocket_url
+        return NetworkWebsocket(url, self.protocol, self.headers)
+
+    @property
+    def opened(self) -> WebsocketTransport:
+        assert self.transport is not None, "the socket is not open"
+        return self.transport
+
     async def close(self) -> None:
-        await self.transport.close()
+        await self.opened.close()
 
     async def init(self, authorization: str | None) -> dict[str, Any]:
         """Send `connection_init` with this authorization (None: an empty payload); the answer."""
@@ -83,15 +101,18 @@ class Socket:
 
     async def send_text(self, text: str) -> None:
         """Exactly this text as one message, well-formed or not."""
-        await self.transport.send(text)
+        await self.opened.send(text)
 
     async def next_event(self) -> Message:
         """What the service sends next, as an ASGI message: `websocket.send` or `.close`."""
-        return await self.transport.receive()
+        return await self.opened.receive()
 
-    async def closed(self) -> tuple[int, str]:
-        """The code and reason of the close the service sends next (failing on anything else)."""
+    async def closed(self, *, after_messages: bool = False) -> tuple[int, str]:
+        """The code and reason of the close the service sends next (failing on anything else,
+        or, `after_messages`, skipping the messages already on their way before it)."""
         event = await self.next_event()
+        while after_messages and event["type"] == "websocket.send":
+            event = await self.next_event()
         assert event["type"] == "websocket.close", f"expected the socket to close, got {event}"
         return event["code"], event.get("reason", "")
 
