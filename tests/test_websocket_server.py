@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import struct
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -28,6 +29,7 @@ AUDITED = """query($id: String!) { auditLogs(filter: {resourceId: {eq: $id}}) {
     nodes { action requestId ipAddress userAgent } } }"""
 LIMIT = 4096
 TRANSPORT_WS = [Subprotocol("graphql-transport-ws")]
+GOOD_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 DESCRIBED = """mutation($name: String!, $description: String!) { createSignature(input: {
     name: $name, spec: "q -> a", description: $description }) { ... on Signature { id } } }"""
 ALL_SIGNATURES = "{ signatures(first: 100) { nodes { id description } } }"
@@ -102,11 +104,30 @@ class TestHandshake:
             }
         ]
 
-    async def test_a_request_without_a_key_is_refused_with_400(self, app: FastAPI) -> None:
+    @pytest.mark.parametrize(
+        ("change", "status"),
+        [
+            ({"key": None}, b"400"),
+            ({"key": "c2hvcnQ="}, b"400"),  # 5 bytes, not 16
+            ({"version": "8"}, b"426"),
+            ({"method": "POST"}, b"405"),
+        ],
+    )
+    async def test_a_bad_handshake_is_refused_with_its_status(
+        self, app: FastAPI, change: dict[str, Any], status: bytes
+    ) -> None:
         url = (await served(app)).websocket_url
-        head = await raw_request(url, key=None)
+        head = await raw_request(url, **({"key": GOOD_KEY} | change))
 
-        assert head.startswith(b"HTTP/1.1 400 "), head
+        assert head.startswith(b"HTTP/1.1 " + status + b" "), head
+
+    async def test_a_good_handshake_is_answered_as_the_rfc_says(self, app: FastAPI) -> None:
+        head = await raw_request((await served(app)).websocket_url, key=GOOD_KEY)
+
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        # the RFC 6455 example: this key is answered with this accept value
+        assert b"\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in head
+        assert b"\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n" in head
 
     async def test_a_page_on_another_origin_is_refused_with_403(self, app: FastAPI) -> None:
         url = (await served(app)).websocket_url
@@ -227,10 +248,10 @@ async def raw_connection(url: str) -> tuple[asyncio.StreamReader, asyncio.Stream
     return reader, writer
 
 
-async def raw_request(url: str, key: str | None) -> bytes:
+async def raw_request(url: str, key: str | None, **changes: Any) -> bytes:
     reader, writer = await asyncio.open_connection(*host_and_port(url))
     try:
-        writer.write(handshake(url, key))
+        writer.write(handshake(url, key, **changes))
         return await reader.readuntil(b"\r\n\r\n")
     finally:
         writer.close()
@@ -241,13 +262,13 @@ def host_and_port(url: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def handshake(url: str, key: str | None) -> bytes:
+def handshake(url: str, key: str | None, method: str = "GET", version: str = "13") -> bytes:
     lines = [
-        "GET /graphql HTTP/1.1",
+        f"{method} /graphql HTTP/1.1",
         f"Host: {url.removeprefix('ws://').split('/', 1)[0]}",
         "Upgrade: websocket",
         "Connection: Upgrade",
-        "Sec-WebSocket-Version: 13",
+        f"Sec-WebSocket-Version: {version}",
         "Sec-WebSocket-Protocol: graphql-transport-ws",
     ]
     if key is not None:

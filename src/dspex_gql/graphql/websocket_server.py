@@ -26,8 +26,8 @@ import random
 import struct
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import unquote
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from uvicorn.config import Config
@@ -38,10 +38,20 @@ from uvicorn.server import ServerState
 from websockets.extensions import ServerExtensionFactory
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.frames import CloseCode, Frame, Opcode
-from websockets.http11 import Request, Response
-from websockets.server import ServerProtocol
+from websockets.protocol import Protocol, Side, State
 
 from dspex_gql.graphql.context import Context
+from dspex_gql.graphql.websocket_handshake import (
+    Answer,
+    Head,
+    RawHeaders,
+    Refused,
+    answer,
+    http_response,
+    read_head,
+    request_path,
+    switching_protocols,
+)
 from dspex_gql.graphql.websocket_protocols import fitting_reason, too_big_reason
 from dspex_gql.identity import Origin
 from dspex_gql.observability.context import REQUEST_ID, incoming_request_id
@@ -53,7 +63,6 @@ logger = logging.getLogger("uvicorn.error")
 
 CLOSE_TIMEOUT = 10.0
 """How long a close frame we sent waits for the client's before the connection is dropped."""
-UNREADABLE_HANDSHAKE = "Failed to open a WebSocket connection: invalid request.\n"
 HTTP_HEADERS_KEPT = ("authorization",)
 """What a socket keeps of its handshake's headers once open: `connection_init` falls back to the
 handshake's Authorization header."""
@@ -71,7 +80,7 @@ class WebSocketEndpoint:
     _forwarded: dict[int, ProxyHeadersMiddleware] = field(default_factory=dict)
 
     def client_host(
-        self, config: Config, client: tuple[str, int] | None, headers: Any
+        self, config: Config, client: tuple[str, int] | None, headers: RawHeaders
     ) -> str | None:
         """The client's address; behind a trusted proxy the one X-Forwarded-For names, as
         uvicorn's ProxyHeadersMiddleware sets it for the ASGI app."""
@@ -79,7 +88,7 @@ class WebSocketEndpoint:
             return None
         if not config.proxy_headers:
             return client[0]
-        scope = {"type": "websocket", "client": client, "headers": _raw_headers(headers)}
+        scope = {"type": "websocket", "client": client, "headers": headers}
         forwarded = self._forwarded.get(id(config))
         if forwarded is None:
             forwarded = ProxyHeadersMiddleware(_nothing, config.forwarded_allow_ips)
@@ -101,13 +110,6 @@ def _run_at_once(awaitable: Awaitable[None]) -> None:
     except StopIteration:
         return
     raise RuntimeError("the coroutine waited")
-
-
-def _raw_headers(headers: Any) -> list[tuple[bytes, bytes]]:
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in headers.raw_items()
-    ]
 
 
 def endpoint_of(config: Config) -> WebSocketEndpoint | None:
@@ -135,7 +137,7 @@ def compression(config: Config) -> list[ServerExtensionFactory]:
     ]
 
 
-class TooBigServerProtocol(ServerProtocol):
+class FrameProtocol(Protocol):
     """Closes with the service's own words when a message is over the limit."""
 
     def fail(self, code: CloseCode | int, reason: str = "") -> None:
@@ -150,6 +152,7 @@ class WebSocketProtocol(asyncio.Protocol):
     `application_state`, as Starlette's `WebSocket` has them)."""
 
     __slots__ = (
+        "_answer",
         "_binary",
         "_close_timer",
         "_drained",
@@ -160,7 +163,6 @@ class WebSocketProtocol(asyncio.Protocol):
         "_pong_timer",
         "_reading_paused",
         "_receiver",
-        "_response",
         "app_state",
         "application_state",
         "client_state",
@@ -185,7 +187,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.server_state = server_state
         self.app_state = app_state
         self.transport: asyncio.Transport | None = None
-        self.connection: ServerProtocol | None = None
+        self.connection: FrameProtocol | None = None
         self.endpoint: WebSocketEndpoint | None = None
         self.headers: Any = {}
         self.subprotocols: list[str] = []
@@ -193,7 +195,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.application_state = WebSocketState.CONNECTING
         self.close_code: int = CloseCode.ABNORMAL_CLOSURE
         self.close_reason = ""
-        self._response: Response | None = None
+        self._answer: Answer | None = None
         self._inbox: list[str | bytes] = []
         self._fragments: list[bytes] = []
         self._binary = False
@@ -211,17 +213,14 @@ class WebSocketProtocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        if self.connection is None and not self._start(data):
-            return
         connection = self.connection
-        assert connection is not None
+        if connection is None:
+            self._start(data)  # uvicorn hands over the request head alone
+            return
         connection.receive_data(data)
-        for event in connection.events_received():
-            if isinstance(event, Request):
-                self._handshake(event)
-            elif isinstance(event, Frame):
-                self._frame(event)
-        if connection.parser_exc is not None or connection.handshake_exc is not None:
+        for frame in connection.events_received():
+            self._frame(cast(Frame, frame))  # a protocol past its handshake reads only frames
+        if connection.parser_exc is not None:
             self._failed()
         else:
             self._write()
@@ -255,20 +254,26 @@ class WebSocketProtocol(asyncio.Protocol):
 
     # -- the handshake ---------------------------------------------------------------------
 
-    def _start(self, data: bytes) -> bool:
-        """Whether the upgrade is ours; if not, uvicorn's own protocol takes the connection."""
+    def _start(self, data: bytes) -> None:
+        """Serve the upgrade if it is to the GraphQL path; if not, uvicorn's own protocol takes
+        the connection."""
         endpoint = endpoint_of(self.config)
-        if endpoint is None or _request_path(data) != self.config.root_path + endpoint.path:
+        if endpoint is None or request_path(data) != self.config.root_path + endpoint.path:
             self._hand_over(data)
-            return False
+            return
         self.endpoint = endpoint
-        self.connection = TooBigServerProtocol(
-            max_size=endpoint.max_message_bytes,
-            extensions=compression(self.config),
-            logger=logger,
-        )
         self.server_state.connections.add(cast(Any, self))
-        return True
+        head = read_head(data)
+        try:
+            self._answer = answer(head, compression(self.config))
+        except Refused as refused:
+            self._refuse(refused.status, refused.text)
+            return
+        self.connection = FrameProtocol(
+            Side.SERVER, state=State.OPEN, max_size=endpoint.max_message_bytes, logger=logger
+        )
+        self.connection.extensions = self._answer.extensions
+        self._handshake(head)
 
     def _hand_over(self, data: bytes) -> None:
         other = WebSocketsSansIOProtocol(self.config, self.server_state, self.app_state)
@@ -277,26 +282,18 @@ class WebSocketProtocol(asyncio.Protocol):
         self.transport.set_protocol(other)
         other.data_received(data)
 
-    def _handshake(self, request: Request) -> None:
-        assert self.connection is not None
+    def _handshake(self, head: Head) -> None:
+        """Start the router on the socket: it checks the origin, picks the subprotocol, then
+        accepts (or refuses) the handshake."""
         assert self.endpoint is not None
-        response = self.connection.accept(request)
-        if response.status_code != 101:
-            self._refuse(response)
-            return
-        self._response = response
-        self.headers = request.headers
-        self.subprotocols = [
-            name.strip()
-            for header in request.headers.get_all("Sec-WebSocket-Protocol")
-            for name in header.split(",")
-        ]
+        headers = self.headers = head.headers
+        offered = headers.get("sec-websocket-protocol", "")
+        self.subprotocols = [name.strip() for name in offered.split(",") if name.strip()]
         client = get_remote_addr(self.transport)  # type: ignore[arg-type]
         origin = Origin(
-            request_id=incoming_request_id(request.headers.get("x-request-id"))
-            or Origin().request_id,
-            ip_address=self.endpoint.client_host(self.config, client, request.headers),
-            user_agent=request.headers.get("user-agent"),
+            request_id=incoming_request_id(headers.get("x-request-id")) or Origin().request_id,
+            ip_address=self.endpoint.client_host(self.config, client, head.raw),
+            user_agent=headers.get("user-agent"),
         )
         task = asyncio.get_running_loop().create_task(self._serve(origin))
         self.server_state.tasks.add(task)
@@ -312,39 +309,29 @@ class WebSocketProtocol(asyncio.Protocol):
         except Exception:
             logger.exception("Exception in the GraphQL websocket handler")
             if self.application_state == WebSocketState.CONNECTING:
-                self._refuse(self._reject(500, "Internal Server Error"))
+                self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error\n")
         if self._close_timer is None:
             self._close_transport()
 
-    def _reject(self, status: int, text: str) -> Response:
-        assert self.connection is not None
-        return self.connection.reject(status, text)
-
-    def _refuse(self, response: Response) -> None:
+    def _refuse(self, status: HTTPStatus, text: str) -> None:
         """An HTTP answer instead of the upgrade, then the end of the connection."""
-        assert self.connection is not None
-        self.application_state = WebSocketState.DISCONNECTED
-        self.connection.send_response(response)
-        self._write()
+        self.application_state = self.client_state = WebSocketState.DISCONNECTED
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(http_response(status, text, self.server_state.default_headers))
         self._close_transport()
 
     # -- what the handlers call (Starlette's WebSocket interface) ----------------------------
 
     async def accept(self, subprotocol: str | None = None) -> None:
-        assert self.connection is not None
-        assert self._response is not None
-        response, self._response = self._response, None
-        del response.headers["Date"]
-        for name, value in self.server_state.default_headers:
-            response.headers[name.decode("latin-1")] = value.decode("latin-1")
-        if subprotocol:
-            response.headers["Sec-WebSocket-Protocol"] = subprotocol
-        self.connection.send_response(response)
-        self._write()
+        assert self._answer is not None
+        assert self.transport is not None
+        agreed, self._answer = self._answer, None
+        default_headers = self.server_state.default_headers
+        self.transport.write(switching_protocols(agreed, subprotocol, default_headers))
         self.application_state = self.client_state = WebSocketState.CONNECTED
-        kept = {name: value for name in HTTP_HEADERS_KEPT if (value := self.headers.get(name))}
-        self.headers.clear()  # websockets' parser keeps the request to the end of the connection
-        self.headers = kept
+        self.headers = {
+            name: value for name in HTTP_HEADERS_KEPT if (value := self.headers.get(name))
+        }
         self._schedule_ping()
 
     async def receive_text(self) -> str:
@@ -381,7 +368,7 @@ class WebSocketProtocol(asyncio.Protocol):
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         if self.application_state == WebSocketState.CONNECTING:
-            self._refuse(self._reject(403, ""))  # before the handshake: refused, as uvicorn does
+            self._refuse(HTTPStatus.FORBIDDEN, "")  # before the handshake, as uvicorn does
             return
         self.application_state = WebSocketState.DISCONNECTED
         if self._open() and self.client_state != WebSocketState.DISCONNECTED:
@@ -440,8 +427,6 @@ class WebSocketProtocol(asyncio.Protocol):
             self.close_code = connection.close_sent.code
             self.close_reason = connection.close_sent.reason
         output = connection.data_to_send()
-        if not output and self.application_state == WebSocketState.CONNECTING:
-            output = [self._reject(400, UNREADABLE_HANDSHAKE).serialize()]
         if output and not self.transport.is_closing():
             self.transport.writelines(output)
         self.client_state = self.application_state = WebSocketState.DISCONNECTED
@@ -535,11 +520,3 @@ class WebSocketProtocol(asyncio.Protocol):
         drained, self._drained = self._drained, None
         if drained is not None and not drained.done():
             drained.set_result(None)
-
-
-def _request_path(head: bytes) -> str:
-    """The path of an HTTP request head (`GET /graphql?x HTTP/1.1` → `/graphql`)."""
-    line = head.split(b"\r\n", 1)[0]
-    parts = line.split(b" ")
-    target = parts[1] if len(parts) > 2 else b""
-    return unquote(target.split(b"?", 1)[0].decode("latin-1"))
