@@ -674,7 +674,7 @@ class TestRequestId:
         ]
 
 
-# Websockets: the tests' Socket, through the ASGI app.
+# Websockets: the tests' Socket, over a real socket to the app served as `dspex-gql serve` does.
 
 
 async def execution_of(client: GraphQLClient, *, finished: bool = True) -> str:

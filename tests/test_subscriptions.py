@@ -1,4 +1,5 @@
-"""Subscriptions over the real websocket protocols, through the ASGI app."""
+"""Subscriptions over the real websocket protocols, on a real socket to the app as `dspex-gql serve`
+serves it (`tests/support/app.served`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """ASGI middleware for the HTTP edge: request ids, one size limit for request bodies and
-websocket messages alike, and websocket close reasons that fit the protocol."""
+websocket messages alike, and websocket close reasons that fit the protocol. (The websockets that
+`dspex-gql serve` serves below ASGI get the same from `graphql/websocket_server.py`.)"""
 
 from __future__ import annotations
 

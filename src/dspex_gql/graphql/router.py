@@ -110,6 +110,8 @@ class GraphQLEndpoint:
     whole life (measured with tracemalloc: ~11 KiB a socket of 42) and passes each message
     through fewer. The same `Router.run` serves both, with the context FastAPI would have made
     (Strawberry's own FastAPI routes for GET and POST are still registered, and never reached).
+    `dspex-gql serve` serves the websockets lower still, below ASGI (`websocket_server.py`);
+    this route serves them under any other ASGI server.
     """
 
     def __init__(self, app: ASGIApp, path: str, router: Router, scope_type: str) -> None:
