@@ -55,13 +55,12 @@ from graphql import (
     is_leaf_type,
 )
 
-from dspex_gql.app import create_app
 from dspex_gql.graphql.schema import build_schema
 from tests.dags.helpers import change, new_dag, update_dag
 from tests.dags.helpers import node as dag_node
 from tests.dags.runs_support import finished as finished_dag_run
 from tests.dags.runs_support import started, until_node_running
-from tests.support.app import make_settings
+from tests.support.app import make_settings, running
 from tests.support.factories import (
     create_language_model,
     create_program,
@@ -451,8 +450,7 @@ async def inventory(organization: Organization) -> None:
 async def world(database_url: str) -> AsyncIterator[World]:
     """Shared by this module's tests (building it is most of their cost); every test checks
     that A is unchanged by what it ran."""
-    app = create_app(make_settings(database_url))
-    async with app.router.lifespan_context(app), GraphQLClient.for_app(app) as http:
+    async with running(make_settings(database_url)) as app, GraphQLClient.for_app(app) as http:
         a, b = await new_tenant(app), await new_tenant(app)
         world = World(
             app,

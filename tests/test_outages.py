@@ -14,9 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi import FastAPI
 
-from dspex_gql.app import create_app
 from dspex_gql.config import BroadcastSettings, DatabaseSettings, Settings
-from tests.support.app import make_settings
+from tests.support.app import make_settings, running
 from tests.support.external_services import REDIS, service_url
 from tests.support.factories import create_program, execute
 from tests.support.faults import TcpProxy
@@ -53,8 +52,7 @@ def through(proxy: TcpProxy, database_url: str) -> Settings:
 
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[tuple[FastAPI, Tenant]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running(settings) as app:
         yield app, await new_tenant(app)
 
 
