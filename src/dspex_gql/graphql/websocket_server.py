@@ -26,7 +26,7 @@ import random
 import struct
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
@@ -78,7 +78,8 @@ class WebSocketEndpoint:
     max_message_bytes: int
     state: Any
     """The app's state: `runtime` is there once the app has started."""
-    _forwarded: dict[int, ProxyHeadersMiddleware] = field(default_factory=dict)
+    _proxy: tuple[Config, ProxyHeadersMiddleware] | None = None
+    """uvicorn's proxy-header logic, for the config it was built from."""
 
     def client_host(
         self, config: Config, client: tuple[str, int] | None, headers: RawHeaders
@@ -89,12 +90,10 @@ class WebSocketEndpoint:
             return None
         if not config.proxy_headers:
             return client[0]
+        if self._proxy is None or self._proxy[0] is not config:
+            self._proxy = (config, ProxyHeadersMiddleware(_nothing, config.forwarded_allow_ips))
         scope = {"type": "websocket", "client": client, "headers": headers}
-        forwarded = self._forwarded.get(id(config))
-        if forwarded is None:
-            forwarded = ProxyHeadersMiddleware(_nothing, config.forwarded_allow_ips)
-            self._forwarded[id(config)] = forwarded
-        _run_at_once(forwarded(scope, _nothing, _nothing))  # type: ignore[arg-type]
+        _run_at_once(self._proxy[1](scope, _nothing, _nothing))  # type: ignore[arg-type]
         forwarded_client = cast(tuple[str, int], scope["client"])
         return forwarded_client[0]
 
