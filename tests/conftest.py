@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from dspex_gql.config import Settings
 from dspex_gql.db import migrations
-from tests.support.app import make_settings, running
+from tests.support.app import close_leftover_listeners, make_settings, running
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, REDIS, service_url
 from tests.support.http_client import GraphQLClient
@@ -96,6 +96,10 @@ async def client(app: FastAPI, tenant: Tenant) -> AsyncIterator[GraphQLClient]:
     """The tenant's admin, signed in with an API key."""
     async with GraphQLClient.for_app(app, tenant.admin_key) as graphql:
         yield graphql
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    close_leftover_listeners()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -87,11 +87,15 @@ class Served:
 
 
 async def served(app: FastAPI, **options: object) -> Served:
-    """The app served, started at the first call (a test's first websocket); `options` are
-    uvicorn's, over the service's, when this call starts it."""
-    existing: Served | None = getattr(app.state, "served", None)
-    if existing is not None:
-        return existing
+    """The app served, started at the first call (a test's first websocket; sockets opened at
+    once share it); `options` are uvicorn's, over the service's, when this call starts it."""
+    starting: asyncio.Task[Served] | None = getattr(app.state, "served", None)
+    if starting is None:
+        starting = app.state.served = asyncio.create_task(_serve(app, options))
+    return await asyncio.shield(starting)
+
+
+async def _serve(app: FastAPI, options: dict[str, object]) -> Served:
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listening.bind(("127.0.0.1", 0))
     listening.listen(128)
@@ -101,17 +105,18 @@ async def served(app: FastAPI, **options: object) -> Served:
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)
     await server.startup(sockets=[listening])  # uvicorn's main loop only ticks: not needed here
-    app.state.served = Served(server, listening)
-    return app.state.served  # type: ignore[no-any-return]
+    LISTENING.add(listening)
+    return Served(server, listening)
 
 
 async def stop_serving(app: FastAPI) -> None:
     """Stop serving as uvicorn's shutdown does (each open socket told so, 1012, and its
     handler's end awaited), without its 0.1 s polls: a test's teardown waits for nothing idle."""
-    started: Served | None = getattr(app.state, "served", None)
-    if started is None:
+    starting: asyncio.Task[Served] | None = getattr(app.state, "served", None)
+    if starting is None:
         return
     del app.state.served
+    started = await starting
     server = started.server
     for listener in server.servers:
         listener.close()
@@ -119,3 +124,17 @@ async def stop_serving(app: FastAPI) -> None:
         connection.shutdown()
     await asyncio.gather(*server.server_state.tasks, return_exceptions=True)
     started.listening.close()
+    LISTENING.discard(started.listening)
+
+
+LISTENING: set[socket.socket] = set()
+"""The listening sockets of apps served and not stopped yet: an app started without `running()`
+is never stopped, and `close_leftover_listeners` closes its socket at the end of the session."""
+
+
+def close_leftover_listeners() -> int:
+    leftover = len(LISTENING)
+    for listening in LISTENING:
+        listening.close()
+    LISTENING.clear()
+    return leftover
