@@ -82,7 +82,8 @@ class TestASecondReplica:
         """Before leases, its start-up failed every running execution of the first and resumed
         the first one's live optimization beside it."""
         settings = with_lease(make_settings(database_url), seconds=0.6)
-        async with running(settings) as first:
+        # renewed every second: a loop stalled for 0.6 s on a busy machine is not a dead process
+        async with running(with_lease(settings, seconds=3)) as first:
             tenant = await new_tenant(first)
             async with GraphQLClient.for_app(first, tenant.admin_key) as client:
                 space = await create_space(client)
@@ -111,7 +112,8 @@ class TestASecondReplica:
         on the second at its next sweep, not after a restart of the first."""
         settings = with_lease(make_settings(database_url), seconds=0.6)
         async with running(settings) as second:
-            async with running(settings) as first:
+            # a lease that cannot run out here: the run moves because the first released it
+            async with running(with_lease(settings, seconds=3600)) as first:
                 tenant = await new_tenant(first)
                 async with GraphQLClient.for_app(first, tenant.admin_key) as client:
                     space = await create_space(client)
