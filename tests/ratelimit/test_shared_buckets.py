@@ -112,6 +112,35 @@ class TestTwoReplicas:
         assert 0 < ttl_ms <= 4000
 
 
+class TestTakesAskedTogether:
+    async def test_go_to_redis_as_one_call_and_are_taken_in_turn(
+        self, replicas: tuple[RedisBuckets, RedisBuckets], redis_url: str
+    ) -> None:
+        """Requests that arrive together wait for one round trip, not one each."""
+        first, second = replicas
+        requests, sign_ins = first.limiter("requests", 3, SLOW), first.limiter("sign-in", 1, SLOW)
+        key, other = fresh_key(), fresh_key()
+        await second.limiter("requests", 3, SLOW).take(key)  # the script is loaded; 2 tokens left
+
+        async with Redis.from_url(redis_url) as redis:
+            calls_before = await evalsha_calls(redis)
+            waits = await asyncio.gather(
+                *(requests.take(key) for _ in range(4)), sign_ins.take(other), sign_ins.take(other)
+            )
+            calls = await evalsha_calls(redis) - calls_before
+
+        assert calls == 1
+        assert waits[:2] == [0.0, 0.0], "the two tokens left, to the first two asked"
+        assert all(wait > 0 for wait in waits[2:4]), waits
+        assert waits[4:] == [0.0, waits[5]], "another limiter's bucket, in the same call"
+        assert waits[5] > 0
+
+
+async def evalsha_calls(redis: Redis) -> int:
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
 class TestARedisThatDoesNotAnswer:
     async def test_refusing_connections_counts_in_this_process_and_warns_once(
         self, caplog: pytest.LogCaptureFixture

@@ -1,5 +1,7 @@
 """Token buckets in Redis, shared by every replica: one atomic step per take (a Lua script run
-by EVALSHA), timed by Redis's clock so the replicas' clocks do not matter.
+by EVALSHA), timed by Redis's clock so the replicas' clocks do not matter. The takes asked for
+while the event loop runs the same batch of callbacks (concurrent requests, sockets opening
+together) go to Redis as one script call, steps taken in the order asked.
 
     async with RedisBuckets("redis://127.0.0.1:6379/0", timeout=0.5) as buckets:
         limiter = buckets.limiter("requests", capacity=60, per_second=20)
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
@@ -31,26 +34,41 @@ RETRY_SECONDS = 1.0
 """During an outage, how often a take asks Redis again (the others are allowed at once)."""
 
 TAKE = """
-local capacity, per_second, ttl_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-local stored = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens, updated = tonumber(stored[1]), tonumber(stored[2])
-if tokens == nil or updated == nil then
-  tokens, updated = capacity, now
+local waits = {}
+for i, key in ipairs(KEYS) do
+  local at = (i - 1) * 3
+  local capacity, per_second = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+  local stored = redis.call('HMGET', key, 'tokens', 'updated')
+  local tokens, updated = tonumber(stored[1]), tonumber(stored[2])
+  if tokens == nil or updated == nil then
+    tokens, updated = capacity, now
+  end
+  tokens = math.min(capacity, tokens + math.max(0, now - updated) * per_second)
+  local wait = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+  else
+    wait = (1 - tokens) / per_second
+  end
+  redis.call('HSET', key, 'tokens', string.format('%.17g', tokens),
+    'updated', string.format('%.6f', now))
+  redis.call('PEXPIRE', key, ARGV[at + 3])
+  waits[i] = string.format('%.17g', wait)
 end
-tokens = math.min(capacity, tokens + math.max(0, now - updated) * per_second)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = (1 - tokens) / per_second
-end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
-  'updated', string.format('%.6f', now))
-redis.call('PEXPIRE', KEYS[1], ttl_ms)
-return string.format('%.17g', wait)
+return waits
 """
+"""One step of each bucket in KEYS, ARGV holding (capacity, per second, expiry in ms) for each:
+the seconds to wait of each (0 when allowed)."""
+
+
+@dataclass(frozen=True)
+class Take:
+    key: str
+    arguments: tuple[int, str, int]
+    """capacity, per second (as `repr` writes it: exact), expiry in ms"""
+    answer: asyncio.Future[float | None]
 
 
 class RedisBuckets:
@@ -68,6 +86,9 @@ class RedisBuckets:
         self._take = self._client.register_script(TAKE)
         self._timeout = timeout
         self._outage = Outage(where(url), retry_seconds)
+        self._asked: list[Take] = []
+        """Takes asked for since the last batch went to Redis."""
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> Self:
         return self
@@ -78,6 +99,9 @@ class RedisBuckets:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for task in self._sending:
+            task.cancel()
+        await asyncio.gather(*self._sending, return_exceptions=True)
         await self._client.aclose()
 
     def limiter(self, name: str, capacity: int, per_second: float) -> RedisRateLimiter:
@@ -89,14 +113,32 @@ class RedisBuckets:
         if self._outage.skip():
             return None
         ttl_ms = max(1, math.ceil(capacity / per_second * 2 * 1000))
+        answer: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+        if not self._asked:  # the batch goes once the callbacks ready now have run
+            task = asyncio.create_task(self._send_asked())
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        self._asked.append(Take(key, (capacity, repr(per_second), ttl_ms), answer))
+        return await answer
+
+    async def _send_asked(self) -> None:
+        takes, self._asked = self._asked, []
+        waits: list[float | None] = [None] * len(takes)
         try:
             async with asyncio.timeout(self._timeout):
-                wait = await self._take(keys=[key], args=[capacity, repr(per_second), ttl_ms])
+                answered = await self._take(
+                    keys=[take.key for take in takes],
+                    args=[value for take in takes for value in take.arguments],
+                )
         except (RedisError, OSError, TimeoutError) as error:
             self._outage.failed(error)
-            return None
-        self._outage.answered()
-        return float(wait)
+        else:
+            self._outage.answered()
+            waits = [float(wait) for wait in answered]
+        finally:
+            for take, wait in zip(takes, waits, strict=True):
+                if not take.answer.done():
+                    take.answer.set_result(wait)
 
 
 class RedisRateLimiter:
