@@ -2,8 +2,8 @@
 asked for at once (requests or sockets arriving together), `--takes` in all.
 
 Same run, same Redis: `service` is `RedisBuckets.limiter(...).take` (the takes asked for at once
-go as one script call); the baseline `raw_per_take` runs the one-bucket script with redis-py, one
-EVALSHA per take, as the buckets did before they batched.
+go as one script call); the baseline `raw_per_take` runs the same script with redis-py for one
+bucket at a time, one EVALSHA per take, as the buckets did before they batched.
 
     python -m bench.rate_limit_takes [--url redis://127.0.0.1:6379/0] [--takes 20000]
 """
@@ -21,32 +21,10 @@ from redis.asyncio import Redis
 
 from bench.common import emit, log, machine, run, versions, warn_if_busy
 from dspex_gql.ratelimit import RedisBuckets
-from dspex_gql.ratelimit.shared import bucket_key
+from dspex_gql.ratelimit.shared import TAKE, bucket_key
 
 CAPACITY, PER_SECOND = 10**9, 10**9
 """A budget no run uses up: every take is allowed, as under a normal load."""
-ONE_BUCKET = """
-local capacity, per_second, ttl_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
-local stored = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens, updated = tonumber(stored[1]), tonumber(stored[2])
-if tokens == nil or updated == nil then
-  tokens, updated = capacity, now
-end
-tokens = math.min(capacity, tokens + math.max(0, now - updated) * per_second)
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = (1 - tokens) / per_second
-end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
-  'updated', string.format('%.6f', now))
-redis.call('PEXPIRE', KEYS[1], ttl_ms)
-return string.format('%.17g', wait)
-"""
-"""The buckets' script before it took several buckets in one call."""
 
 Take = Callable[[str], Awaitable[float]]
 
@@ -66,7 +44,7 @@ async def measure(url: str, total: int, concurrency: int, rounds: int) -> dict[s
     keys = [f"bench-{uuid.uuid4().hex}" for _ in range(1000)]
     async with RedisBuckets(url, timeout=1.0) as buckets, Redis.from_url(url) as redis:
         limiter = buckets.limiter("bench", CAPACITY, PER_SECOND)
-        script = redis.register_script(ONE_BUCKET)
+        script = redis.register_script(TAKE)
         ttl_ms = 2000
 
         async def raw(key: str) -> float:
