@@ -48,7 +48,7 @@ async def measure(url: str, total: int, concurrency: int, rounds: int) -> dict[s
         ttl_ms = 2000
 
         async def raw(key: str) -> float:
-            wait = await script(keys=[bucket_key("bench", key)], args=[CAPACITY, 1e9, ttl_ms])
+            [wait] = await script(keys=[bucket_key("bench", key)], args=[CAPACITY, 1e9, ttl_ms])
             return float(wait)
 
         service_us, raw_us = [], []
