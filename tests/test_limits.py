@@ -3,6 +3,7 @@ client address, and each organization's compute quota. (Query size limits: test_
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -147,6 +148,20 @@ class TestRequestBudgetAcrossReplicas:
 
         assert 0 < retry_after <= 1 / self.PER_SECOND
         assert rate_limited(await client.execute(ME)) > 0
+
+    async def test_requests_sent_together_to_both_get_exactly_the_budget(
+        self, client: GraphQLClient, second: GraphQLClient
+    ) -> None:
+        """Requests in flight at once on both replicas: exactly the budget is allowed, no take
+        lost or counted twice (takes asked together share a Redis call: test_shared_buckets)."""
+        sent = [replica.execute(ME) for replica in (client, second) for _ in range(self.BURST)]
+        answers = await asyncio.gather(*sent)
+
+        allowed = [answer for answer in answers if answer.get("data")]
+        refused = [rate_limited(answer) for answer in answers if not answer.get("data")]
+        assert len(allowed) == self.BURST
+        assert len(refused) == self.BURST
+        assert all(0 < retry_after <= 1 / self.PER_SECOND for retry_after in refused)
 
     async def test_without_redis_each_counts_alone(self, database_url: str, tenant: Tenant) -> None:
         alone = make_settings(database_url, limits=self.limits("none"))

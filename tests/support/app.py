@@ -132,9 +132,7 @@ LISTENING: set[socket.socket] = set()
 is never stopped, and `close_leftover_listeners` closes its socket at the end of the session."""
 
 
-def close_leftover_listeners() -> int:
-    leftover = len(LISTENING)
+def close_leftover_listeners() -> None:
     for listening in LISTENING:
         listening.close()
     LISTENING.clear()
-    return leftover
