@@ -22,7 +22,9 @@ indexes and five JSONB columns per row).
 `insert_together` writes several tables' rows in one round trip on PostgreSQL: each table's
 INSERT is a data-modifying CTE of one statement (a row may reference a row of a table written
 after it: foreign keys are checked at the end of the statement). SQLite has no such statement;
-there each table's INSERT runs in turn, in the order given.
+there each table's INSERT runs in turn, in the order given, and the statements are sent to
+SQLite with the next one that is answered, or with the commit (`engine.SENT_WITH_NEXT`): nothing
+reads their results, and an error they raise is raised by the transaction all the same.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.sql.sqltypes import NullType
+
+from dspex_gql.db.engine import SENT_WITH_NEXT
 
 Row = Mapping[str, Any]
 EMPTY: Row = MappingProxyType({})
@@ -158,7 +162,8 @@ async def _execute(
     session: AsyncSession, prepared: _Prepared, rows: Sequence[Row], same: Row
 ) -> None:
     connection = await session.connection()
-    await connection.exec_driver_sql(prepared.sql, prepared.parameters(rows, same))
+    parameters = prepared.parameters(rows, same)
+    await connection.exec_driver_sql(prepared.sql, parameters, execution_options=SENT_WITH_NEXT)
 
 
 def _dialect(session: AsyncSession) -> Dialect:

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, ExecutionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,9 +20,12 @@ from sqlalchemy.pool import PoolResetState
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db import json_codec
 from dspex_gql.db.postgresql_driver import OneTripPingDBAPI
-from dspex_gql.db.sqlite_driver import OneTripDBAPI
+from dspex_gql.db.sqlite_driver import SEND_WITH_NEXT, OneTripCursor, OneTripDBAPI
 
 SQLITE_BEGIN = "sqlite_begin"
+SENT_WITH_NEXT = {SEND_WITH_NEXT: True}
+"""The execution options of a statement whose result nobody reads: on SQLite it goes to the
+database with the next one that is answered, or with the commit (`sqlite_driver`)."""
 WAL_BACKSTOP_PAGES = 10_000
 """A commit checkpoints SQLite's WAL only past this many pages (~40 MB; SQLite's default: 1,000):
 the service checkpoints in the background (`orchestrator/checkpoints.py`)."""
@@ -114,4 +117,16 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        connection.exec_driver_sql(f"BEGIN {mode}", execution_options=SENT_WITH_NEXT)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _hold(
+        _connection: Connection,
+        cursor: OneTripCursor,
+        _statement: str,
+        _parameters: Any,
+        context: ExecutionContext | None,
+        _executemany: bool,
+    ) -> None:
+        if context is not None and context.execution_options.get(SEND_WITH_NEXT):
+            cursor.send_with_next = True
