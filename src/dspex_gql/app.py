@@ -27,7 +27,7 @@ from dspex_gql.dags.job import DAG_RUNS
 from dspex_gql.dags.job import LANE as DAG_LANE
 from dspex_gql.dags.recovery import ResumedDagRuns
 from dspex_gql.db import migrations
-from dspex_gql.db.engine import create_engine, create_session_factory, is_sqlite
+from dspex_gql.db.engine import create_engine
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.engine.adapters.dspy import probe_language_model as dspy_probe
 from dspex_gql.engine.adapters.registry import AdapterRegistry
@@ -253,11 +253,7 @@ async def _start(
     checkpoints = await stack.enter_async_context(
         wal_checkpoints(engine, settings.database.sqlite_checkpoint_seconds)
     )
-    uow = UnitOfWorkFactory(
-        create_session_factory(engine),
-        one_writer=is_sqlite(settings.database.url),
-        writer_wait_seconds=settings.database.statement_timeout_seconds,
-    )
+    uow = UnitOfWorkFactory.of(engine, settings.database)
     broadcast = settings.broadcast
     hub = await stack.enter_async_context(
         Hub(

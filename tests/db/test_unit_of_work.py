@@ -1,4 +1,5 @@
-"""Writing transactions on SQLite take turns within a process, in the order they asked."""
+"""Writing transactions on SQLite take turns within a process, in the order they asked; reads on
+PostgreSQL run outside a transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy import text
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.engine import create_engine, create_session_factory
-from dspex_gql.db.uow import UnitOfWorkFactory
+from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from tests.support.external_services import POSTGRES, service_url
 
 WAIT_SECONDS = 0.5
 
@@ -75,3 +77,33 @@ async def test_a_writer_that_waits_too_long_is_told_the_database_is_unavailable(
             pass
     release.set()
     await holder
+
+
+@pytest.fixture
+async def postgresql_uow() -> AsyncIterator[UnitOfWorkFactory]:
+    settings = DatabaseSettings(url=service_url(POSTGRES, "PostgreSQL"))
+    engine = create_engine(settings)
+    yield UnitOfWorkFactory.of(engine, settings)
+    await engine.dispose()
+
+
+async def in_transaction(tx: UnitOfWork) -> bool:
+    """Whether asyncpg's connection has a transaction open, after a statement."""
+    await tx.session.execute(text("SELECT 1"))
+    raw = await (await tx.session.connection()).get_raw_connection()
+    return bool(raw.driver_connection.is_in_transaction())  # type: ignore[union-attr]
+
+
+async def test_a_read_on_postgresql_opens_no_transaction_and_a_write_still_does(
+    postgresql_uow: UnitOfWorkFactory,
+) -> None:
+    """At READ COMMITTED a read sees the same outside a transaction: BEGIN and ROLLBACK would be
+    two round trips for nothing. The pool's connection goes back to transactions after it."""
+    async with postgresql_uow.read() as tx:
+        reading = await in_transaction(tx)
+    async with postgresql_uow() as tx:
+        writing = await in_transaction(tx)
+    async with postgresql_uow.read() as tx:
+        reading_again = await in_transaction(tx)
+
+    assert (reading, writing, reading_again) == (False, True, False)

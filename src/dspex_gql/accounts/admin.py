@@ -31,7 +31,7 @@ from dspex_gql.accounts.service import AccountService, normalized_email, user_pr
 from dspex_gql.accounts.tokens import Tokens
 from dspex_gql.config import AuthSettings, Settings
 from dspex_gql.db import migrations
-from dspex_gql.db.engine import create_engine, create_session_factory, is_sqlite
+from dspex_gql.db.engine import create_engine
 from dspex_gql.db.uow import UnitOfWorkFactory
 from dspex_gql.errors import NotFound, ValidationFailed
 from dspex_gql.identity import Actor, Origin
@@ -99,11 +99,7 @@ async def revoke_key(settings: Settings, slug: str, key: str) -> ApiKey:
 async def _database(settings: Settings) -> AsyncIterator[UnitOfWorkFactory]:
     engine = create_engine(settings.database)
     try:
-        yield UnitOfWorkFactory(
-            create_session_factory(engine),
-            one_writer=is_sqlite(settings.database.url),
-            writer_wait_seconds=settings.database.statement_timeout_seconds,
-        )
+        yield UnitOfWorkFactory.of(engine, settings.database)
     finally:
         await engine.dispose()
 

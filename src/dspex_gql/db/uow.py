@@ -17,14 +17,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.bulk import EMPTY, Batch, Row, insert_together
-from dspex_gql.db.engine import SQLITE_BEGIN
+from dspex_gql.db.engine import SQLITE_BEGIN, create_session_factory, is_sqlite
 
 logger = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[object] | object]
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 class UnitOfWork:
@@ -73,13 +75,30 @@ class UnitOfWorkFactory:
         session_factory: async_sessionmaker[AsyncSession],
         one_writer: bool = False,
         writer_wait_seconds: float = 15.0,
+        autocommit_reads: bool = False,
     ) -> None:
         """`one_writer` (SQLite): this process's writing transactions take turns, first come
         first served, instead of polling the file lock against each other — under load, SQLite's
-        busy handler let some writers lose every race for longer than the busy timeout."""
+        busy handler let some writers lose every race for longer than the busy timeout.
+
+        `autocommit_reads` (PostgreSQL): `read()` runs its statements outside a transaction. At
+        READ COMMITTED, PostgreSQL's default and ours, each statement of a transaction reads the
+        data as of its own start anyway: BEGIN and ROLLBACK were two round trips for nothing."""
         self._session_factory = session_factory
         self._writers = asyncio.Lock() if one_writer else None
         self._writer_wait_seconds = writer_wait_seconds
+        self._read_options = AUTOCOMMIT if autocommit_reads else None
+
+    @classmethod
+    def of(cls, engine: AsyncEngine, settings: DatabaseSettings) -> UnitOfWorkFactory:
+        """The units of work of the service's database, as its dialect wants them."""
+        sqlite = is_sqlite(settings.url)
+        return cls(
+            create_session_factory(engine),
+            one_writer=sqlite,
+            writer_wait_seconds=settings.statement_timeout_seconds,
+            autocommit_reads=not sqlite,
+        )
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[UnitOfWork]:
@@ -109,4 +128,6 @@ class UnitOfWorkFactory:
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """A read-only transaction: never commits, never runs side effects."""
         async with self._session_factory() as session:
+            if self._read_options is not None:
+                await session.connection(execution_options=self._read_options)
             yield UnitOfWork(session)
