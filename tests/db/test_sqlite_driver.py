@@ -186,7 +186,7 @@ async def test_writes_sent_with_the_commit_make_one_trip_with_it(engine: AsyncEn
         trips_before_commit = counter.trips
         await connection.commit()
 
-    assert (trips_before_commit, counter.trips) == (0, 1)  # BEGIN, both INSERTs and COMMIT
+    assert (trips_before_commit, counter.trips) == (1, 2)  # BEGIN IMMEDIATE; INSERTs and COMMIT
     assert await names_in(engine) == ["a", "b", "c"]
 
 
@@ -256,7 +256,7 @@ async def test_a_transaction_that_sends_nothing_makes_no_trip(engine: AsyncEngin
 async def test_a_unit_of_work_that_reads_and_writes_at_commit_makes_two_trips(
     engine: AsyncEngine,
 ) -> None:
-    """As `executeProgram`'s start: BEGIN IMMEDIATE with the read, the rows with the COMMIT."""
+    """As `executeProgram`'s start: BEGIN IMMEDIATE, the read, the rows with the COMMIT."""
     items = Table(
         "items", MetaData(), Column("id", Integer, primary_key=True), Column("name", Text)
     )
@@ -269,7 +269,7 @@ async def test_a_unit_of_work_that_reads_and_writes_at_commit_makes_two_trips(
         tx.insert_at_commit(items, {"id": 1, "name": "a"})
         tx.insert_at_commit(items, {"id": 2, "name": "b"})
 
-    assert (count, counter.trips) == (0, 2)
+    assert (count, counter.trips) == (0, 3)
     assert await names_in(engine) == ["a", "b"]
 
 

@@ -10,12 +10,12 @@ layer under SQLAlchemy's own aiosqlite dialect; connections, transactions, error
 server-side cursors are SQLAlchemy's as before.
 
 A statement executed with the execution option `SEND_WITH_NEXT` is held and goes in the trip of
-the next statement whose answer is awaited, or of the commit: a transaction's `BEGIN`, and rows
-written at commit (`db/bulk.py`), whose results nobody reads. A unit of work that reads a program
-and writes an execution and its audit row makes two trips (BEGIN + SELECT, then INSERT, INSERT
-and COMMIT) instead of five. An error of a held statement is raised by the statement it went
-with (SQLite stops there; a note on the error names the held statement); a rollback drops what
-is held, and a transaction whose BEGIN is still held ends without a trip.
+the next statement whose answer is awaited, or of the commit: a reading transaction's `BEGIN`,
+and rows written at commit (`db/bulk.py`), whose results nobody reads. A unit of work that reads
+a program and writes an execution and its audit row makes three trips (BEGIN IMMEDIATE, SELECT,
+then INSERT, INSERT and COMMIT) instead of five. An error of a held statement is raised by the
+statement it went with (SQLite stops there; a note on the error names the held statement); a
+rollback drops what is held, and a transaction whose BEGIN is still held ends without a trip.
 
 A transaction that only read (BEGIN DEFERRED, no change since) is rolled back without waiting:
 the ROLLBACK is queued to the thread, ahead of anything the connection is asked next, and the
