@@ -180,10 +180,11 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         if self.send_with_next:
             self._adapt_connection.hold(statement)
             return
-        async with self._adapt_connection._execute_mutex:
-            connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        adapted = self._adapt_connection
+        async with adapted._execute_mutex:
+            connection = adapted._aiosqlite
             self._outcome = await connection._execute(  # type: ignore[no-untyped-call]
-                _run, connection, self._adapt_connection.take_held(), statement
+                _run, connection, adapted.take_held(), statement
             )
         self._rows = collections.deque(self._outcome.rows)
 
@@ -221,7 +222,6 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         """A ROLLBACK nobody waits for is queued, and nothing since."""
 
     def hold(self, statement: _Statement) -> None:
-        self._rollback_queued = False
         if statement.begins:
             deferred = statement.operation == "BEGIN DEFERRED"
             self._changes_before_reading = self._total_changes() if deferred else None
@@ -270,8 +270,8 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         if held and held[0].begins:  # a transaction whose BEGIN was held never opened
             return
         if only_read:
-            sqlite = self._connection._conn
-            self._connection._tx.put_nowait((None, partial(_rollback_or_close, sqlite)))
+            connection = self._aiosqlite
+            connection._tx.put_nowait((None, partial(_rollback_or_close, connection._conn)))
             self._rollback_queued = True
             return
         super().rollback()

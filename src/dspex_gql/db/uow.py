@@ -126,7 +126,8 @@ class UnitOfWorkFactory:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
-        """A read-only transaction: never commits, never runs side effects."""
+        """A read: never commits, never runs side effects; a transaction on SQLite, none on
+        PostgreSQL (`autocommit_reads`)."""
         async with self._session_factory() as session:
             if self._read_options is not None:
                 await session.connection(execution_options=self._read_options)
