@@ -10,7 +10,6 @@ process to sweep resumes it from its stored node states (`recovery.py`).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -125,9 +124,7 @@ class DagRunJob(RunJob):
         if problems := validate_inputs(target.request.signature, call.inputs):
             summary = "; ".join(p.message for p in problems)
             raise CallFailed(f"Input validation failed: {summary}")
-        request = dataclasses.replace(
-            target.request, inputs=call.inputs, options={"attempt": call.attempt}
-        )
+        request = target.request.for_call(call.inputs, {"attempt": call.attempt})
         try:
             return await self.invoker(target.adapter, target.implementation, request)
         except (AdapterError, NotRegistered) as error:

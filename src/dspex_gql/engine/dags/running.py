@@ -260,8 +260,11 @@ class DagRunner:
             self._listener.call_changed(call)
             deadline = asyncio.timeout(node.timeout_seconds)
             try:
-                async with deadline:
+                if node.timeout_seconds is None:  # entering a timeout of None costs ~1.5 µs
                     result = await self._call_program(node, call)
+                else:
+                    async with deadline:
+                        result = await self._call_program(node, call)
             except asyncio.CancelledError as error:
                 reason = _reason(error)
                 self._end_call(call, CallStatus.CANCELLED, clock, error=reason)
