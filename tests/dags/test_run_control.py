@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from dspex_gql.accounts.admin import set_quota
 from dspex_gql.config import Settings
+from tests.dags.helpers import update_dag
 from tests.dags.runs_support import (
     NODE,
     RUN,
@@ -259,3 +260,54 @@ async def test_an_oversized_context_or_a_malformed_id_is_refused(client: GraphQL
     assert oversized["fieldErrors"][0]["field"] == "context"
     assert malformed["__typename"] == "NotFoundError"
     assert (await client.data("{ dagRuns { totalCount } }"))["dagRuns"]["totalCount"] == 0
+
+
+async def test_a_run_after_an_update_runs_the_new_version(
+    app: FastAPI, client: GraphQLClient, tenant: Tenant
+) -> None:
+    answer = await program(client, "question -> answer")
+    dag_id = await active_dag(client, [call("first", answer, {"question": "$context.question"})])
+    before = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "q"}))
+    updated = await update_dag(
+        client,
+        dag_id,
+        definition={"nodes": [call("second", answer, {"question": "$context.question"})]},
+    )
+    assert updated["version"] == 2, updated
+
+    after = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "q"}))
+
+    assert (before["dagVersion"], list(nodes_of(before))) == (1, ["first"])
+    assert (after["dagVersion"], list(nodes_of(after))) == (2, ["second"])
+    assert after["status"] == "SUCCESS", after
+
+
+async def test_a_dag_is_checked_again_once_a_programs_signature_changed(
+    app: FastAPI, client: GraphQLClient, tenant: Tenant
+) -> None:
+    search = await program(client, "question -> passage")
+    answer = await program(client, "passage -> answer")
+    dag_id = await active_dag(
+        client,
+        [
+            call("search", search, {"question": "$context.question"}),
+            call("answer", answer, {"passage": "$nodes.search.passage"}, "search"),
+        ],
+    )
+    ran = await finished(app, tenant.admin_key, await started(client, dag_id, {"question": "q"}))
+    assert ran["status"] == "SUCCESS", ran
+    changed = await client.data(
+        """mutation($id: ID!, $input: UpdateProgramInput!) {
+             updateProgram(id: $id, input: $input) { __typename }
+             initializeProgram(id: $id) { __typename ... on Program { status } } }""",
+        id=search,
+        input={"signatureSpec": "question -> passage: list[str]"},
+    )
+    assert changed["initializeProgram"] == {"__typename": "Program", "status": "READY"}, changed
+
+    refused = await execute_dag(client, dag_id, {"question": "q"})
+
+    assert refused["__typename"] == "ValidationError", refused
+    assert [e["message"] for e in refused["fieldErrors"]] == [
+        "'search.passage' (list[str]) does not fit input 'passage' (str)"
+    ]

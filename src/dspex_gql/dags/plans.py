@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dspex_gql.dags.models import DagRun, DagVersion, NodeExecution, RunStatus
 from dspex_gql.dags.programs import program_ids, programs_by_id
 from dspex_gql.dags.runs_repository import NodeExecutionRepository
+from dspex_gql.dags.stored_definitions import stored_definition
 from dspex_gql.engine.adapters.base import AdapterRequest
 from dspex_gql.engine.dags.definition import DagDefinition
-from dspex_gql.engine.dags.parsing import parse_definition
 from dspex_gql.engine.dags.planning import sinks
 from dspex_gql.engine.dags.states import NodeState
 from dspex_gql.engine.language_models import LM_ADAPTER, named_models
@@ -144,7 +144,7 @@ async def definition_of(session: AsyncSession, run: DagRun) -> DagDefinition:
     query = select(DagVersion.definition).where(
         DagVersion.dag_id == run.dag_id, DagVersion.version == run.dag_version
     )
-    return parse_definition(await session.scalar(query))
+    return stored_definition(run.dag_id, run.dag_version, await session.scalar(query))
 
 
 async def load_plan(session: AsyncSession, secrets: SecretBox, run: DagRun) -> DagRunPlan:

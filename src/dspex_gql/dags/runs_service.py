@@ -26,13 +26,19 @@ from dspex_gql.dags.plans import (
 from dspex_gql.dags.programs import program_ids, signatures_of, visible_programs
 from dspex_gql.dags.repository import DagRepository
 from dspex_gql.dags.runs_repository import DagRunRepository, NodeExecutionRepository
-from dspex_gql.dags.writing import NODE_EXECUTIONS, node_row, nodes_inserted
+from dspex_gql.dags.stored_definitions import stored_definition, stored_definition_problems
+from dspex_gql.dags.writing import (
+    NODE_EXECUTIONS,
+    UNSTARTED,
+    never_ran,
+    node_row,
+    nodes_inserted,
+    unstarted_row,
+)
 from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
 from dspex_gql.engine.dags.definition import DagDefinition
-from dspex_gql.engine.dags.parsing import parse_definition
 from dspex_gql.engine.dags.planning import check_context
 from dspex_gql.engine.dags.states import NodeState
-from dspex_gql.engine.dags.validation import validate
 from dspex_gql.engine.invoke import ProgramInvoker
 from dspex_gql.errors import Conflict, ValidationFailed
 from dspex_gql.identity import Actor
@@ -94,8 +100,8 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         process_id = await self._runs.owner()
         async with self._uow() as tx:
             dag, quota = await self._runnable_dag(tx, dag_id)
-            definition = parse_definition(dag.definition)
-            calls = await self._program_calls(tx, definition, context, quota)
+            definition = stored_definition(dag.id, dag.version, dag.definition)
+            calls = await self._program_calls(tx, dag.id, dag.version, definition, context, quota)
             run = await self._insert(
                 tx, dag, dag.version, context, process_id, len(definition.nodes)
             )
@@ -116,7 +122,9 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
                 )
             dag, quota = await self._runnable_dag(tx, previous.dag_id)
             definition = await definition_of(tx.session, previous)
-            calls = await self._program_calls(tx, definition, previous.context, quota)
+            calls = await self._program_calls(
+                tx, previous.dag_id, previous.dag_version, definition, previous.context, quota
+            )
             nodes = await NodeExecutionRepository(tx.session, previous.organization_id).of_run(
                 previous.id
             )
@@ -208,6 +216,8 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
     async def _program_calls(
         self,
         tx: UnitOfWork,
+        dag_id: UUID,
+        version: int,
         definition: DagDefinition,
         context: Mapping[str, Any],
         quota: ComputeQuota,
@@ -217,7 +227,8 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         wanted = sorted(program_ids(definition))
         found = await visible_programs(tx.session, self._actor, wanted)
         signatures = signatures_of(found, wanted)
-        problems = validate(definition, signatures) + check_context(definition, signatures, context)
+        problems = stored_definition_problems(dag_id, version, definition, signatures)
+        problems += check_context(definition, signatures, context)
         if problems:
             raise ValidationFailed(problems, message=_summary(problems))
         calls = await program_calls(tx.session, self._secrets, found, wanted)
@@ -265,9 +276,11 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
     ) -> None:
         """Insert the run's nodes as they start (PENDING, or reused) with the run, and run it
         after commit."""
-        rows = [node_row(node) for node in nodes.values()]
         same = nodes_inserted(run.organization_id, run.id, run.sequence, run.created_at)
-        tx.insert_all_at_commit(NODE_EXECUTIONS, rows, same)
+        unstarted = [unstarted_row(node) for node in nodes.values() if never_ran(node)]
+        tx.insert_all_at_commit(NODE_EXECUTIONS, unstarted, same | UNSTARTED)
+        reused = [node_row(node) for node in nodes.values() if not never_ran(node)]
+        tx.insert_all_at_commit(NODE_EXECUTIONS, reused, same)
         plan = plan_of(run, definition, calls, nodes)
         job = DagRunJob(self._runs, self._invoker, plan, self._settings)
         await self._runs.launch(tx, job, DagRunChanged.of(run))

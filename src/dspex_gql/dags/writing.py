@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import Table
 
 from dspex_gql.dags.models import NodeExecution
-from dspex_gql.engine.dags.states import Call, NodeState
+from dspex_gql.engine.dags.states import Call, NodeState, RunStatus
 from dspex_gql.executions.models import Execution, ExecutionStatus
 
 NODE_EXECUTIONS: Table = NodeExecution.__table__  # type: ignore[assignment]
@@ -20,6 +20,16 @@ EXECUTIONS: Table = Execution.__table__  # type: ignore[assignment]
 def node_row(state: NodeState) -> dict[str, Any]:
     """A node's row as first inserted, with `nodes_inserted` (the same for every node)."""
     return {"node_name": state.name, "position": state.position} | node_changes(state)
+
+
+def never_ran(state: NodeState) -> bool:
+    """A node as `NodeState(name, position)` makes it: its row is `unstarted_row` + `UNSTARTED`."""
+    return state.status is RunStatus.PENDING and state.attempts == 0
+
+
+def unstarted_row(state: NodeState) -> dict[str, Any]:
+    """What sets the row of a node that `never_ran` apart; `UNSTARTED` is the rest."""
+    return {"id": state.id, "node_name": state.name, "position": state.position}
 
 
 def nodes_inserted(
@@ -52,6 +62,12 @@ def node_changes(state: NodeState) -> dict[str, Any]:
         "execution_id": state.execution_id,
         "reused_from_id": state.reused_from_id,
     }
+
+
+UNSTARTED: dict[str, Any] = {
+    key: value for key, value in node_changes(NodeState("", 0)).items() if key != "id"
+}
+"""The columns of every node that `never_ran`, alike: written once for a run's thousand."""
 
 
 def nodes_changed(sequence: int, at: datetime) -> dict[str, Any]:
