@@ -818,7 +818,9 @@ async def run_breakdown(
       driver's executemany, `rows_write_driver_ms`), through ORM-enabled bulk statements
       (`session.execute(update(NodeExecution), rows)`, `insert(Execution)`) and through Core
       executemany, on the same connection, each in a transaction rolled back afterwards; and
-      building those rows (`node_row`, `execution_row`).
+      building those rows (`node_row`, `execution_row`). Each write is timed up to the answer
+      of a `SELECT 1` after it: on SQLite the bulk writes are held until the next statement
+      (`engine.SENT_WITH_NEXT`), so without it they were timed unsent (2026-12-07 to 08).
     """
     definition = parse_definition(definition_json)
     invoker = ProgramInvoker(bench.runtime.invoker.adapters, CustomProgramRegistry())
@@ -939,6 +941,7 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
                 await session.execute(insert(NODE_EXECUTIONS), pending)
                 started = time.perf_counter()
                 await write(session)
+                await session.execute(select(1))  # SQLite holds the bulk writes until then
                 if index:
                     samples.append(ms_since(started))
                 await session.rollback()
