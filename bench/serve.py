@@ -46,10 +46,14 @@ class Server(uvicorn.Server):
         config: uvicorn.Config,
         gc_stats: Path | None = None,
         memory_probe: MemoryProbe | None = None,
+        ready_file: Path | None = None,
     ) -> None:
+        """`ready_file`: created once the server accepts connections (several processes on one
+        port: a request would not tell which of them answered)."""
         super().__init__(config)
         self.gc_stats = gc_stats
         self.memory_probe = memory_probe
+        self.ready_file = ready_file
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -57,6 +61,8 @@ class Server(uvicorn.Server):
             GCStats(self.gc_stats).install(asyncio.get_running_loop())
         if self.memory_probe is not None:
             self.memory_probe.install()
+        if self.ready_file is not None:
+            self.ready_file.touch()
 
 
 KEEP_ALIVE_SECONDS = 120

@@ -42,10 +42,12 @@ per execution times the subscriptions of it that opened; lost = expected - recei
 per execution no coalescing should happen.
 
 Servers, one at a time, each a process of its own (this module, `--serve KIND`) on an inherited
-listening socket, uvicorn as `dspex-gql serve` runs it (loop/HTTP "auto": uvloop, httptools;
-`ws_max_size` as the CLI sets it) but without access logs. The service's websockets are its own
-layer below ASGI (`graphql/websocket_server.py`, as `serve` sets it); the raw route's are
-uvicorn's own (websockets-sansio), as any ASGI app gets them:
+listening socket, or `--server-processes N` of them on one port (`SO_REUSEPORT`: the kernel
+spreads the connections; a process may hold 20,000 files here, so 20,000 sockets take two; their
+CPU, memory and GC pauses are added up), uvicorn as `dspex-gql serve` runs it (loop/HTTP "auto":
+uvloop, httptools; `ws_max_size` as the CLI sets it) but without access logs. The service's
+websockets are its own layer below ASGI (`graphql/websocket_server.py`, as `serve` sets it); the
+raw route's are uvicorn's own (websockets-sansio), as any ASGI app gets them:
 - `service`: `create_app` with the deployed defaults (`common.service_settings`: rate limit
   raised, still consulted for each operation), `DSPEX_BROADCAST_URL` = Redis.
 - `raw`: a Starlette websocket route that speaks just enough graphql-transport-ws (ack, pong,
@@ -187,6 +189,12 @@ def exit_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def total_rss_kib(pids: Sequence[int]) -> int | None:
+    """The processes' resident memory, added up; None if one is gone."""
+    found = [rss_kib(pid) for pid in pids]
+    return None if None in found else sum(kib for kib in found if kib is not None)
 
 
 def rss_kib(pid: int) -> int | None:
@@ -531,7 +539,13 @@ class ServerProcess:
 
 
 def serve(
-    kind: str, fd: int, database_url: str, redis_url: str, gc_stats: Path, compression: bool
+    kind: str,
+    fd: int,
+    database_url: str,
+    redis_url: str,
+    gc_stats: Path,
+    compression: bool,
+    ready_file: Path | None = None,
 ) -> None:
     """The `--serve` mode: uvicorn on the inherited socket until SIGINT or SIGTERM, recording
     GC pauses over the window the parent marks (`bench/gcstats.py`)."""
@@ -550,7 +564,7 @@ def serve(
     )
     listening = socket.socket(fileno=fd)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the signal it stopped on
-        Server(config, gc_stats).run(sockets=[listening])
+        Server(config, gc_stats, ready_file=ready_file).run(sockets=[listening])
 
 
 def child_environment(redis_url: str) -> dict[str, str]:
@@ -560,12 +574,20 @@ def child_environment(redis_url: str) -> dict[str, str]:
     return env | {"DSPEX_BROADCAST_URL": redis_url, "PYTHONPATH": path}
 
 
-def listening_socket() -> socket.socket:
-    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listening.bind((HOST, 0))
-    listening.listen(4096)
-    return listening
+def listening_sockets(count: int) -> list[socket.socket]:
+    """`count` sockets listening on one port (`SO_REUSEPORT`: the kernel spreads new connections
+    over them evenly), one for each server process."""
+    sockets: list[socket.socket] = []
+    port = 0
+    for _ in range(count):
+        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listening.bind((HOST, port))
+        listening.listen(4096)
+        port = listening.getsockname()[1]
+        sockets.append(listening)
+    return sockets
 
 
 async def until_up(kind: str, process: asyncio.subprocess.Process, port: int) -> None:
@@ -585,35 +607,85 @@ async def until_up(kind: str, process: asyncio.subprocess.Process, port: int) ->
         raise ServerFailed(f"the {kind} server did not answer GET {path}: {up.exception()}")
 
 
+@dataclass(frozen=True)
+class Servers:
+    """The server processes of one kind on one port; their CPU, memory and GC pauses add up."""
+
+    processes: list[ServerProcess]
+    port: int
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.pid for server in self.processes]
+
+    def start_gc_window(self) -> None:
+        for server in self.processes:
+            server.start_gc_window()
+
+    async def gc_window(self) -> dict[str, Any]:
+        """One process's GC figures; with several, each one's and the sum of their pauses."""
+        figures = [await server.gc_window() for server in self.processes]
+        if len(figures) == 1:
+            return figures[0]
+        return {
+            "pause_total_ms": round(sum(f["pause_total_ms"] for f in figures), 1),
+            "share_of_window": max(f["share_of_window"] for f in figures),
+            "per_process": figures,
+        }
+
+
+async def until_ready(kind: str, process: asyncio.subprocess.Process, ready_file: Path) -> None:
+    """Until the server process says it accepts connections; `ServerFailed` if it ends first."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not ready_file.exists():  # noqa: ASYNC240 (a stat; another process creates it)
+        if process.returncode is not None or time.monotonic() > deadline:
+            raise ServerFailed(
+                f"a {kind} server process did not start (exit code {process.returncode}; its "
+                "output is above, on stderr)"
+            )
+        await asyncio.sleep(0.05)
+
+
 @asynccontextmanager
-async def running_server(
-    kind: str, database_url: str, redis_url: str, compression: bool = False
-) -> AsyncIterator[ServerProcess]:
-    """`python -m bench.subscriptions --serve KIND` on a socket bound here (no port race); its
-    output goes to this process's stderr; stopped with SIGINT (then SIGKILL) at the end."""
-    listening = listening_socket()
-    port, fd = listening.getsockname()[1], listening.fileno()
-    gc_stats = Path(tempfile.mkdtemp(prefix="bench-gc-")) / "gc.json"
-    command = [sys.executable, "-m", "bench.subscriptions", "--serve", kind, "--fd", str(fd)]
-    command += ["--database-url", database_url, "--redis-url", redis_url]
-    command += ["--gc-stats", str(gc_stats)] + (["--server-compression"] if compression else [])
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        pass_fds=(fd,),
-        cwd=PROJECT_ROOT,
-        env=child_environment(redis_url),
-        stdout=sys.stderr,
-    )
-    listening.close()
+async def running_servers(
+    kind: str, database_url: str, redis_url: str, compression: bool = False, count: int = 1
+) -> AsyncIterator[Servers]:
+    """`count` processes of `python -m bench.subscriptions --serve KIND` on sockets bound here on
+    one port (no port race); their output goes to this process's stderr; stopped with SIGINT
+    (then SIGKILL) at the end. Several processes hold more sockets than one process may open."""
+    directory = Path(tempfile.mkdtemp(prefix="bench-servers-"))
+    sockets = listening_sockets(count)
+    port = sockets[0].getsockname()[1]
+    servers: list[ServerProcess] = []
     try:
-        started = time.perf_counter()
-        await until_up(kind, process, port)
-        took = time.perf_counter() - started
-        log(f"{kind} server up on port {port} (pid {process.pid}, {took:.1f}s)")
-        yield ServerProcess(kind, process, port, gc_stats)
+        for index, listening in enumerate(sockets):
+            fd = listening.fileno()
+            gc_stats, ready = directory / f"gc-{index}.json", directory / f"ready-{index}"
+            command = [sys.executable, "-m", "bench.subscriptions", "--serve", kind]
+            command += ["--fd", str(fd), "--database-url", database_url, "--redis-url", redis_url]
+            command += ["--gc-stats", str(gc_stats), "--ready-file", str(ready)]
+            command += ["--server-compression"] if compression else []
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                pass_fds=(fd,),
+                cwd=PROJECT_ROOT,
+                env=child_environment(redis_url),
+                stdout=sys.stderr,
+            )
+            servers.append(ServerProcess(kind, process, port, gc_stats))
+            listening.close()
+            started = time.perf_counter()
+            await until_ready(kind, process, ready)
+            took = time.perf_counter() - started
+            log(f"{kind} server up on port {port} (pid {process.pid}, {took:.1f}s)")
+        await until_up(kind, servers[0].process, port)
+        yield Servers(servers, port)
     finally:
-        await stop_process(process, f"the {kind} server", signal.SIGINT)
-        log(f"{kind} server stopped (exit code {process.returncode})")
+        for listening in sockets:
+            listening.close()
+        for server in servers:
+            await stop_process(server.process, f"the {kind} server", signal.SIGINT)
+            log(f"{kind} server stopped (exit code {server.process.returncode})")
 
 
 # -- a subscriber ---------------------------------------------------------------------------------
@@ -1051,9 +1123,9 @@ class Sample:
 
 class Probe:
     def __init__(
-        self, server_pid: int, client_pids: Sequence[int], database: BenchDatabase
+        self, server_pids: Sequence[int], client_pids: Sequence[int], database: BenchDatabase
     ) -> None:
-        self._server = server_pid
+        self._servers = list(server_pids)
         self._clients = list(client_pids)
         url = make_url(database.url)
         self._postgres = url.database if url.get_backend_name() == "postgresql" else None
@@ -1064,8 +1136,8 @@ class Probe:
             backends = {k: v for k, v in backends.items() if not k.startswith("postgres")}
         return Sample(
             wall=time.perf_counter(),
-            server_cpu=pid_cpu_seconds(self._server) or 0.0,
-            server_rss_kib=rss_kib(self._server),
+            server_cpu=sum(pid_cpu_seconds(pid) or 0.0 for pid in self._servers),
+            server_rss_kib=total_rss_kib(self._servers),
             clients_cpu=sum(pid_cpu_seconds(pid) or 0.0 for pid in self._clients),
             bench_cpu=time.process_time(),
             backends=backends,
@@ -1233,12 +1305,18 @@ async def measure(kind: str, bench: Bench) -> dict[str, Any]:
     log(f"{kind}: {args.subscribers} subscribers from {args.client_processes} processes")
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
-            running_server(kind, bench.database.url, args.redis_url, args.server_compression)
+            running_servers(
+                kind,
+                bench.database.url,
+                args.redis_url,
+                args.server_compression,
+                args.server_processes,
+            )
         )
         clients = await stack.enter_async_context(client_processes(server.port, bench))
         await warm_up(server.port, bench)
         await asyncio.sleep(WARM_UP_PAUSE)
-        probe = Probe(server.pid, clients.pids, bench.database)
+        probe = Probe(server.pids, clients.pids, bench.database)
         before = probe.sample()
         opened = await clients.open()
         all_open = probe.sample()
@@ -1267,7 +1345,7 @@ async def set_up(
     args: argparse.Namespace,
 ) -> list[Target]:
     """The program (through `createProgram` on a service started for that) and the executions."""
-    async with running_server("service", database.url, args.redis_url) as server:
+    async with running_servers("service", database.url, args.redis_url) as server:
         program_id = await create_bench_program(server.port, organization)
     targets = await insert_running_executions(engine, organization, program_id, args.executions)
     log(f"created a program and {len(targets)} RUNNING executions")
@@ -1345,6 +1423,7 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": args.seconds,
         "compression": args.compression,
         "server_compression": args.server_compression,
+        "server_processes": args.server_processes,
         "redis": args.redis_url,
         "servers": args.only,
     }
@@ -1365,7 +1444,8 @@ def setup_text(args: argparse.Namespace) -> str:
         "(websockets library, graphql-transport-ws, one subscription per socket, API key in "
         f"connection_init, compression {args.compression}, no client pings), round-robin over "
         "the executions; latency = client time.time() at the next minus the stamp (same clock), "
-        "the snapshot excluded; servers one at a time, each its own process, uvicorn (auto loop, "
+        "the snapshot excluded; servers one at a time, each "
+        f"{args.server_processes} process(es) on one port (SO_REUSEPORT), uvicorn (auto loop, "
         "httptools, no access log, ws_max_size as `dspex-gql serve`); the service: its own "
         "websocket layer below ASGI (graphql/websocket_server.py), create_app with deployed "
         "defaults, DSPEX_BROADCAST_URL=Redis, rate limit raised but consulted; the raw baseline: "
@@ -1412,11 +1492,18 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the servers accept it (DSPEX_SERVER_WS_COMPRESSION=true; the default is off)",
     )
+    parser.add_argument(
+        "--server-processes",
+        type=int,
+        default=1,
+        help="processes per server, on one port (a process may open 20,000 files here)",
+    )
     parser.add_argument("--only", type=csv, default=["service", "raw"], help="service,raw")
     hidden = argparse.SUPPRESS
     parser.add_argument("--serve", choices=("service", "raw"), help=hidden)
     parser.add_argument("--gc-stats", type=Path, help=hidden)
     parser.add_argument("--fd", type=int, help=hidden)
+    parser.add_argument("--ready-file", type=Path, help=hidden)
     parser.add_argument("--client", type=Path, help=hidden)
     return parser
 
@@ -1440,6 +1527,7 @@ def cli() -> None:
             args.redis_url,
             args.gc_stats,
             args.server_compression,
+            args.ready_file,
         )
         return
     if args.client is not None:
