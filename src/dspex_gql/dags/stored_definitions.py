@@ -24,33 +24,40 @@ from dspex_gql.engine.dags.parsing import parse_definition
 from dspex_gql.engine.dags.validation import validate
 from dspex_gql.errors import FieldProblem
 
-VERSIONS_KEPT = 256
+NODES_KEPT = 20_000
+"""Of parsed definitions, in all: ~10 MB (a parsed 1,000-node definition holds ~470 KiB)."""
+CHECKS_KEPT = 1_000
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
 class _Recent(Generic[K, V]):
-    """The latest `size` entries, least recently used dropped first."""
+    """The latest entries, least recently used dropped first once their sizes pass `capacity`."""
 
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[K, V] = OrderedDict()
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._used = 0
+        self._entries: OrderedDict[K, tuple[V, int]] = OrderedDict()
 
     def get(self, key: K) -> V | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self._entries[key] = value
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
         self._entries.move_to_end(key)
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        return entry[0]
+
+    def put(self, key: K, value: V, size: int = 1) -> None:
+        if key in self._entries:
+            self._used -= self._entries.pop(key)[1]
+        self._entries[key] = (value, size)
+        self._used += size
+        while self._used > self._capacity and len(self._entries) > 1:
+            self._used -= self._entries.popitem(last=False)[1][1]
 
 
-_parsed: _Recent[tuple[UUID, int], DagDefinition] = _Recent(VERSIONS_KEPT)
-_clean: _Recent[tuple[UUID, int, Hashable], bool] = _Recent(VERSIONS_KEPT)
+_parsed: _Recent[tuple[UUID, int], DagDefinition] = _Recent(NODES_KEPT)
+_clean: _Recent[tuple[UUID, int, Hashable], bool] = _Recent(CHECKS_KEPT)
 
 
 def stored_definition(dag_id: UUID, version: int, raw: Any) -> DagDefinition:
@@ -59,7 +66,7 @@ def stored_definition(dag_id: UUID, version: int, raw: Any) -> DagDefinition:
     definition = _parsed.get(key)
     if definition is None:
         definition = parse_definition(raw)
-        _parsed.put(key, definition)
+        _parsed.put(key, definition, size=len(definition.nodes))
     return definition
 
 
