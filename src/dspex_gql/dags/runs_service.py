@@ -277,9 +277,13 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         """Insert the run's nodes as they start (PENDING, or reused) with the run, and run it
         after commit."""
         same = nodes_inserted(run.organization_id, run.id, run.sequence, run.created_at)
-        unstarted = [unstarted_row(node) for node in nodes.values() if never_ran(node)]
+        unstarted, reused = [], []
+        for node in nodes.values():
+            if never_ran(node):
+                unstarted.append(unstarted_row(node))
+            else:
+                reused.append(node_row(node))
         tx.insert_all_at_commit(NODE_EXECUTIONS, unstarted, same | UNSTARTED)
-        reused = [node_row(node) for node in nodes.values() if not never_ran(node)]
         tx.insert_all_at_commit(NODE_EXECUTIONS, reused, same)
         plan = plan_of(run, definition, calls, nodes)
         job = DagRunJob(self._runs, self._invoker, plan, self._settings)
