@@ -17,7 +17,8 @@ On PostgreSQL the rows go as one array per column in a single statement (`INSERT
 unnest($1::uuid[], ...)`, `UPDATE ... FROM unnest(...)`): one round trip and one plan, where
 executemany binds and executes the statement once per row. For 1,000 execution rows that is
 53 ms against 60 (median of 11, same connection): most of the time is PostgreSQL's own (eight
-indexes and five JSONB columns per row).
+indexes and five JSONB columns per row). A column in `same` goes as one value, not as an array
+of a thousand copies for the driver to encode and PostgreSQL to decode.
 
 `insert_together` writes several tables' rows in one round trip on PostgreSQL: each table's
 INSERT is a data-modifying CTE of one statement (a row may reference a row of a table written
@@ -47,6 +48,7 @@ from sqlalchemy.sql.sqltypes import NullType
 from dspex_gql.db.engine import SENT_WITH_NEXT
 
 Row = Mapping[str, Any]
+Keys = tuple[str, ...]
 EMPTY: Row = MappingProxyType({})
 Processor = Callable[[Any], Any] | None
 KEY = "_key"
@@ -56,11 +58,12 @@ KEY = "_key"
 @dataclass(frozen=True)
 class _Prepared:
     sql: str
-    keys: tuple[str, ...]
+    keys: Keys
     """The row key of each positional parameter, in order."""
     processors: tuple[Processor, ...]
     by_column: bool = False
-    """One parameter per column, the list of every row's value (`unnest`), not one per row."""
+    """One parameter per column, the list of every row's value (`unnest`), not one per row;
+    a column in `same` is one parameter of its one value."""
 
     def parameters(self, rows: Sequence[Row], same: Row) -> Any:
         """Converted column by column (a value in `same` once for all rows); zipped into one
@@ -69,7 +72,9 @@ class _Prepared:
         columns = [
             _column(rows, key, process)
             if key not in same
-            else [same[key] if process is None else process(same[key])] * count
+            else _converted(same[key], process)
+            if self.by_column
+            else [_converted(same[key], process)] * count
             for key, process in zip(self.keys, self.processors, strict=True)
         ]
         return tuple(columns) if self.by_column else list(zip(*columns, strict=True))
@@ -83,8 +88,8 @@ class Batch(NamedTuple):
     same: Row = EMPTY
 
     @property
-    def keys(self) -> tuple[str, ...]:
-        return (*self.rows[0], *self.same)
+    def shape(self) -> tuple[Keys, Keys]:
+        return tuple(self.rows[0]), tuple(self.same)
 
 
 def _column(rows: Sequence[Row], key: str, process: Processor) -> list[Any]:
@@ -93,12 +98,16 @@ def _column(rows: Sequence[Row], key: str, process: Processor) -> list[Any]:
     return [process(row[key]) for row in rows]
 
 
+def _converted(value: Any, process: Processor) -> Any:
+    return value if process is None else process(value)
+
+
 async def insert_many(
     session: AsyncSession, table: Table, rows: Sequence[Row], same: Row = EMPTY
 ) -> None:
     """`same`: columns with one value for every row, converted once."""
     if rows:
-        prepared = _insert_of(_dialect(session), table, (*rows[0], *same))
+        prepared = _insert_of(_dialect(session), table, tuple(rows[0]), tuple(same))
         await _execute(session, prepared, rows, same)
 
 
@@ -110,7 +119,7 @@ async def insert_together(session: AsyncSession, batches: Sequence[Batch]) -> No
         for batch in batches:
             await insert_many(session, batch.table, batch.rows, batch.same)
         return
-    sql, prepared = _together_of(dialect, tuple((batch.table, batch.keys) for batch in batches))
+    sql, prepared = _together_of(dialect, tuple((batch.table, *batch.shape) for batch in batches))
     parameters = []
     for each, batch in zip(prepared, batches, strict=True):
         parameters += each.parameters(batch.rows, batch.same)
@@ -124,7 +133,7 @@ async def upsert_many(
     """Insert each row, or where its `id` is stored already, set its other columns: a write
     retried after a commit whose answer was lost (the rows are there) stores the same again."""
     if rows:
-        prepared = _upsert_of(_dialect(session), table, (*rows[0], *same))
+        prepared = _upsert_of(_dialect(session), table, tuple(rows[0]), tuple(same))
         await _execute(session, prepared, rows, same)
 
 
@@ -133,7 +142,7 @@ async def update_many(
 ) -> None:
     """By primary key: each row's `id` picks the row, its other keys are the columns set."""
     if rows:
-        prepared = _update_of(_dialect(session), table, (*rows[0], *same))
+        prepared = _update_of(_dialect(session), table, tuple(rows[0]), tuple(same))
         await _execute(session, prepared, rows, same)
 
 
@@ -172,60 +181,74 @@ def _dialect(session: AsyncSession) -> Dialect:
 
 
 @lru_cache(maxsize=64)
-def _insert_of(dialect: Dialect, table: Table, keys: tuple[str, ...], first: int = 1) -> _Prepared:
-    """`first`: the number of the first parameter (PostgreSQL's `$n`)."""
+def _insert_of(
+    dialect: Dialect, table: Table, varying: Keys, alike: Keys = (), first: int = 1
+) -> _Prepared:
+    """`varying`: the keys of each row; `alike`: those of `same`. `first`: the number of the
+    first parameter (PostgreSQL's `$n`)."""
+    keys = (*varying, *alike)
     if dialect.name == "postgresql":
         columns = ", ".join(_quoted(dialect, key) for key in keys)
-        sql = f"INSERT INTO {_quoted(dialect, table.name)} ({columns}) SELECT * FROM "
-        return _by_column(dialect, table, keys, sql + _unnest(dialect, table, keys, first))
+        values = ", ".join(["*", *_scalars(dialect, table, alike, first + len(varying))])
+        name, unnest = _quoted(dialect, table.name), _unnest(dialect, table, varying, first)
+        sql = f"INSERT INTO {name} ({columns}) SELECT {values} FROM {unnest}"
+        return _by_column(dialect, table, keys, sql)
     statement = insert(table).values({key: bindparam(key) for key in keys})
     return _prepare(dialect, statement, {key: key for key in keys}, table)
 
 
 @lru_cache(maxsize=64)
 def _together_of(
-    dialect: Dialect, shapes: tuple[tuple[Table, tuple[str, ...]], ...]
+    dialect: Dialect, shapes: tuple[tuple[Table, Keys, Keys], ...]
 ) -> tuple[str, tuple[_Prepared, ...]]:
     """One statement of every table's INSERT (all but the last as CTEs), and each INSERT, its
     parameters numbered on from the previous one's."""
     prepared, first = [], 1
-    for table, keys in shapes:
-        prepared.append(_insert_of(dialect, table, keys, first))
-        first += len(keys)
+    for table, varying, alike in shapes:
+        prepared.append(_insert_of(dialect, table, varying, alike, first))
+        first += len(varying) + len(alike)
     *earlier, last = prepared
     ctes = ", ".join(f"written_{index} AS ({each.sql})" for index, each in enumerate(earlier))
     return f"WITH {ctes} {last.sql}", tuple(prepared)
 
 
 @lru_cache(maxsize=64)
-def _upsert_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepared:
-    inserted = _insert_of(dialect, table, keys)
+def _upsert_of(dialect: Dialect, table: Table, varying: Keys, alike: Keys) -> _Prepared:
+    inserted = _insert_of(dialect, table, varying, alike)
     sets = ", ".join(
-        f"{_quoted(dialect, key)} = excluded.{_quoted(dialect, key)}" for key in keys if key != "id"
+        f"{_quoted(dialect, key)} = excluded.{_quoted(dialect, key)}"
+        for key in inserted.keys
+        if key != "id"
     )
     upsert = f"{inserted.sql} ON CONFLICT (id) DO UPDATE SET {sets}"
     return dataclasses.replace(inserted, sql=upsert)
 
 
 @lru_cache(maxsize=64)
-def _update_of(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Prepared:
-    columns = [key for key in keys if key != "id"]
+def _update_of(dialect: Dialect, table: Table, varying: Keys, alike: Keys) -> _Prepared:
+    columns = [key for key in varying if key != "id"]
     if dialect.name == "postgresql":
         name = _quoted(dialect, table.name)
         ordered = ("id", *columns)
-        sets = ", ".join(f"{_quoted(dialect, key)} = v.{_quoted(dialect, key)}" for key in columns)
+        scalars = _scalars(dialect, table, alike, len(ordered) + 1)
+        values = [f"v.{_quoted(dialect, key)}" for key in columns] + scalars
+        sets = ", ".join(
+            f"{_quoted(dialect, key)} = {value}"
+            for key, value in zip((*columns, *alike), values, strict=True)
+        )
         aliases = ", ".join(_quoted(dialect, key) for key in ordered)
         sql = (
             f"UPDATE {name} SET {sets} FROM {_unnest(dialect, table, ordered)} AS v({aliases})"
             f" WHERE {name}.id = v.id"
         )
-        return _by_column(dialect, table, ordered, sql)
+        return _by_column(dialect, table, (*ordered, *alike), sql)
     statement = (
         update(table)
         .where(table.c.id == bindparam(KEY))
-        .values({key: bindparam(key) for key in columns})
+        .values({key: bindparam(key) for key in (*columns, *alike)})
     )
-    return _prepare(dialect, statement, {KEY: "id"} | {key: key for key in columns}, table)
+    names = {KEY: "id"} | {key: key for key in (*columns, *alike)}
+    return _prepare(dialect, statement, names, table)
 
 
 def _prepare(
@@ -238,13 +261,17 @@ def _prepare(
     return _Prepared(compiled.string, keys, _processors(dialect, table, keys))
 
 
-def _by_column(dialect: Dialect, table: Table, keys: tuple[str, ...], sql: str) -> _Prepared:
+def _by_column(dialect: Dialect, table: Table, keys: Keys, sql: str) -> _Prepared:
     return _Prepared(sql, keys, _processors(dialect, table, keys), by_column=True)
 
 
-def _unnest(dialect: Dialect, table: Table, keys: tuple[str, ...], first: int = 1) -> str:
+def _unnest(dialect: Dialect, table: Table, keys: Keys, first: int = 1) -> str:
     arrays = (f"${i}::{_sql_type(dialect, table.c[key])}[]" for i, key in enumerate(keys, first))
     return f"unnest({', '.join(arrays)})"
+
+
+def _scalars(dialect: Dialect, table: Table, keys: Keys, first: int) -> list[str]:
+    return [f"${i}::{_sql_type(dialect, table.c[key])}" for i, key in enumerate(keys, first)]
 
 
 def _sql_type(dialect: Dialect, column: Column[Any]) -> str:
@@ -259,5 +286,5 @@ def _quoted(dialect: Dialect, name: str) -> str:
     return dialect.identifier_preparer.quote(name)
 
 
-def _processors(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> tuple[Processor, ...]:
+def _processors(dialect: Dialect, table: Table, keys: Keys) -> tuple[Processor, ...]:
     return tuple(table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)
