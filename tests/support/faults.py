@@ -1,4 +1,5 @@
-"""Faults on demand: a TCP proxy on loopback that a test can cut or silence.
+"""Faults on demand: a TCP proxy on loopback that a test can cut or silence, and a commit whose
+answer is lost.
 
     async with TcpProxy("127.0.0.1", 5432) as proxy:      # clients connect to proxy.port
         proxy.cut()        # every connection closed, new ones closed at once
@@ -8,16 +9,24 @@
 
 Runs in the test's event loop, so a service under test in the same loop or in another process
 talks to its database (or Redis) through it.
+
+    with commit_answer_lost(runtime.engine, "executions") as lost:   # the next such commit
+        ...                                                          # stores, then raises
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from enum import Enum
 from types import TracebackType
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
 CHUNK = 65536
 
@@ -115,3 +124,38 @@ class TcpProxy:
             with contextlib.suppress(Exception):
                 writer.transport.abort()
         self._writers.clear()
+
+
+@contextlib.contextmanager
+def commit_answer_lost(engine: AsyncEngine, table: str) -> Iterator[list[int]]:
+    """The first commit of a transaction that inserted into `table` goes through, but its caller
+    hears that the connection was lost, as when it drops after COMMIT reached the database. Yields
+    the number of answers lost so far (`[n]`)."""
+    lost, wrote = [0], f"INSERT INTO {table} "
+
+    def before_cursor_execute(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith(wrote):
+            connection.info["wrote_table"] = True
+
+    def after_begin(session: Session, _transaction: Any, connection: Any) -> None:
+        connection.info.pop("wrote_table", None)
+        session.info["connection_info"] = connection.info
+
+    def after_commit(session: Session) -> None:
+        info = session.info.pop("connection_info", {})
+        if info.pop("wrote_table", False) and not lost[0]:
+            lost[0] += 1
+            raise OSError("the connection was lost after COMMIT was sent")
+
+    listeners = (
+        (engine.sync_engine, "before_cursor_execute", before_cursor_execute),
+        (Session, "after_begin", after_begin),
+        (Session, "after_commit", after_commit),
+    )
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        yield lost
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)

@@ -30,7 +30,7 @@ from dspex_gql.dags.writing import (
     nodes_changed,
 )
 from dspex_gql.db.base import utcnow
-from dspex_gql.db.bulk import update_many, upsert_many
+from dspex_gql.db.bulk import insert_many, update_many, upsert_many
 from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
 from dspex_gql.engine.adapters.registry import NotRegistered
 from dspex_gql.engine.dags.definition import NodeDefinition
@@ -87,6 +87,8 @@ class DagRunJob(RunJob):
         self._changes_of: dict[str, int] = {}
         self._dirty_calls: dict[Any, Call] = {}
         self._calls_stored: set[Any] = set()
+        self._calls_sent: set[Any] = set()
+        """Calls whose rows a write carried, stored or not: a lost commit may have stored them."""
         self._uncounted_ms = 0
         self._quota_used_up = False
         self._writing: tuple[dict[str, int], dict[Any, int], int] | None = None
@@ -190,13 +192,16 @@ class DagRunJob(RunJob):
             self._uncounted_ms,
         )
         await update_many(session, NODE_EXECUTIONS, node_rows, nodes_changed(sequence, now))
-        new = [row for row in call_rows if row["id"] not in self._calls_stored]
-        changed = [_changes(row) for row in call_rows if row["id"] in self._calls_stored]
+        sent, stored = self._calls_sent, self._calls_stored
+        first = [row for row in call_rows if row["id"] not in sent]
+        again = [row for row in call_rows if row["id"] in sent and row["id"] not in stored]
+        changed = [_changes(row) for row in call_rows if row["id"] in stored]
+        sent.update(row["id"] for row in first)
         inserted = executions_inserted(
             plan.organization_id, plan.process_id, plan.triggered_by, now
         )
-        # upserted: stored already if a lost commit held them
-        await upsert_many(session, EXECUTIONS, new, inserted)
+        await insert_many(session, EXECUTIONS, first, inserted)
+        await upsert_many(session, EXECUTIONS, again, inserted)  # if a lost commit stored them
         await update_many(session, EXECUTIONS, changed, {"updated_at": now})
         self._call_events = [_event_fields(row) for row in call_rows]
         if self._uncounted_ms:
