@@ -260,11 +260,19 @@ class Explodes:
         raise RuntimeError("secret internals")
 
 
+class AnswersWithAnObject:
+    """A CUSTOM implementation whose result JSON has no form for: it could never be stored."""
+
+    async def __call__(self, request: AdapterRequest, adapter: Adapter) -> AdapterResult:
+        return AdapterResult(outputs={"answer": object()})
+
+
 class TestUnexpectedFailures:
     @pytest.fixture
     async def app(self, settings: Settings) -> Any:
         registry = CustomProgramRegistry.from_entry_points()
         registry.register("explodes", Explodes())
+        registry.register("answers-with-an-object", AnswersWithAnObject())
         application = create_app(settings, custom_programs=registry)
         async with application.router.lifespan_context(application):
             yield application
@@ -281,6 +289,22 @@ class TestUnexpectedFailures:
         assert "secret" not in execution["error"]
         error_id = execution["error"].removeprefix("Internal error (error id ").rstrip(")")
         assert any(error_id in record.getMessage() for record in caplog.records)
+
+    async def test_a_result_that_is_not_json_fails_the_execution(
+        self, client: GraphQLClient
+    ) -> None:
+        """Before, the execution stayed PENDING for good: its final state could not be written."""
+        program = await create_program(
+            client, type="CUSTOM", implementation="answers-with-an-object"
+        )
+
+        execution = await execute(client, program["id"], wait=True)
+
+        assert execution["status"] == "FAILED"
+        assert execution["error"] == (
+            "the program's result is not JSON: Object of type object is not JSON serializable"
+        )
+        assert execution["outputs"] is None
 
 
 class TestShutdown:

@@ -3,6 +3,12 @@ can encode a lone surrogate (U+D800 to U+DFFF), which JSON lets a client write a
 and JSON nested deeper than `MAX_DEPTH` cannot be serialized again (for the audit log, the
 database). All are refused at the edge, on every database alike.
 
+What the service stores without a client having sent it cannot be refused: a language model's
+answers, its traces and error messages, the programs DSPy compiles from them. `made_storable`
+replaces such characters there with U+FFFD (REPLACEMENT CHARACTER), as a UTF-8 decoder does.
+
+    >>> made_storable({"answer": "4\\x00"})
+    {'answer': '4�'}
     >>> find_unstorable({"tags": ["ok", "bad\\x00"]}, "$input").path
     '$input.tags[1]'
     >>> find_unstorable({"tags": ["ok", "bad\\x00"]}, "$input").problem
@@ -13,11 +19,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 MAX_DEPTH = 200
 """As deep as graphql-core lets typed input values nest (its MAX_NESTING_DEPTH): JSON values
 may nest as deep as any other input, no deeper."""
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,3 +113,24 @@ def storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def made_storable(value: T) -> T:
+    """`value` (text or a JSON value) with each unstorable character replaced by U+FFFD; `value`
+    itself when it has none, found in one pass over its strings, joined (the common case). Strings
+    nested deeper than `MAX_DEPTH` are left as they are: such a value cannot be stored anyway."""
+    if storable(_depth_and_text(value)[1]):
+        return value
+    return cast(T, _replaced(value, MAX_DEPTH))
+
+
+def _replaced(value: object, depth: int) -> object:
+    if isinstance(value, str):
+        return UNSTORABLE.sub(REPLACEMENT, value)
+    if depth == 0:
+        return value
+    if isinstance(value, dict):
+        return {_replaced(key, 0): _replaced(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replaced(item, depth - 1) for item in value]
+    return value

@@ -91,8 +91,10 @@ class FakeLM:
     def fail_next(self, status: int, times: int = 1) -> None:
         self._push(Scripted(status=status), times)
 
-    def malformed_next(self, times: int = 1) -> None:
-        self._push(Scripted(content="Sorry, I can't follow that format."), times)
+    def malformed_next(
+        self, times: int = 1, content: str = "Sorry, I can't follow that format."
+    ) -> None:
+        self._push(Scripted(content=content), times)
 
     def hang_next(self, seconds: float = 60.0, times: int = 1) -> None:
         self._push(Scripted(delay_seconds=seconds), times)

@@ -2,17 +2,25 @@
 
 An adapter that builds implementations of its own (the dspy adapter's `dspy.Module`s) runs a
 CUSTOM program whose implementation it names itself, with `request.implementation` set.
+
+What comes back is stored, so what no database can store (a NUL a language model answered, say)
+is replaced first (`storable_input.made_storable`), in results and error messages; a result that
+is not JSON at all fails the run with an AdapterError.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from dspex_gql.engine.adapters.base import Adapter, AdapterRequest, AdapterResult
+import orjson
+
+from dspex_gql.engine.adapters.base import Adapter, AdapterError, AdapterRequest, AdapterResult
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
+from dspex_gql.storable_input import made_storable
 
 
 @runtime_checkable
@@ -46,7 +54,14 @@ class ProgramInvoker:
         self, adapter_name: str, implementation: str | None, request: AdapterRequest
     ) -> AdapterResult:
         run = self._run(adapter_name, implementation, request)
-        return await (run if self.observe is None else self.observe(run))
+        try:
+            result = await (run if self.observe is None else self.observe(run))
+        except AdapterError as error:
+            message = str(error)
+            if made_storable(message) is message:
+                raise
+            raise AdapterError(made_storable(message)) from error
+        return storable_result(result)
 
     async def _run(
         self, adapter_name: str, implementation: str | None, request: AdapterRequest
@@ -57,3 +72,22 @@ class ProgramInvoker:
         if runs_itself(adapter, implementation):
             return await adapter.run(dataclasses.replace(request, implementation=implementation))
         return await self.custom_programs.get(implementation)(request, adapter)
+
+
+def storable_result(result: AdapterResult) -> AdapterResult:
+    """`result`, or a copy with U+FFFD for what cannot be stored; an AdapterError when it is not
+    JSON at all (a CUSTOM implementation's `object()`, say: its run could never be written)."""
+    parts: list[Any] = [result.outputs, result.trace, result.metadata]
+    try:
+        if b"\\u0000" not in orjson.dumps(parts):  # orjson writes NUL as that escape
+            return result
+    except TypeError:
+        pass  # a lone surrogate, an integer past 64 bits, or something JSON has no form for
+    outputs, trace, metadata = storable = made_storable(parts)
+    try:
+        json.dumps(storable)  # what the store falls back to where orjson refuses
+    except (TypeError, ValueError) as error:
+        raise AdapterError(f"the program's result is not JSON: {error}") from None
+    if storable is parts:
+        return result
+    return dataclasses.replace(result, outputs=outputs, trace=trace, metadata=metadata)

@@ -41,6 +41,7 @@ from dspex_gql.ids import new_id
 from dspex_gql.optimization_runs.job import OptimizationJob, OptimizationPlan
 from dspex_gql.optimization_runs.models import Evaluation
 from dspex_gql.runs import RunFailed, Runs
+from dspex_gql.storable_input import made_storable
 
 MAX_LM_CALLS = "maxLmCalls"
 """The strategy option every DSPy optimizer takes beside its own: a budget of LM calls."""
@@ -86,7 +87,7 @@ class CompileJob(OptimizationJob):
         except CompileStopped as stopped:
             return {"results": self._results(stopped.reason.value.lower())}
         except CompileFailed as failed:
-            raise RunFailed(str(failed)) from failed
+            raise RunFailed(made_storable(str(failed))) from failed
         reason = "compiled" if result.stop_reason is None else result.stop_reason.value.lower()
         results = self._results(reason) | {
             "baselineScore": result.baseline_score,
@@ -172,6 +173,6 @@ class CompileJob(OptimizationJob):
             status="COMPLETED",
             examples=None if on_all else [],
             example_scores=[],
-            program_state=progress.candidate_state,
+            program_state=made_storable(progress.candidate_state),
             created_at=utcnow(),
         )
