@@ -1,5 +1,5 @@
 """Faults on demand: a TCP proxy on loopback that a test can cut or silence, and a commit whose
-answer is lost.
+answer is lost, a statement the database refuses.
 
     async with TcpProxy("127.0.0.1", 5432) as proxy:      # clients connect to proxy.port
         proxy.cut()        # every connection closed, new ones closed at once
@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
@@ -159,3 +160,23 @@ def commit_answer_lost(engine: AsyncEngine, table: str) -> Iterator[list[int]]:
     finally:
         for target, name, listener in listeners:
             event.remove(target, name, listener)
+
+
+@contextlib.contextmanager
+def database_refuses(engine: AsyncEngine, refused: Callable[[str], bool]) -> Iterator[list[str]]:
+    """Each statement for which `refused(sql)` holds fails as when the database refuses the data
+    (a DataError: no retry cures it). Yields the statements refused so far."""
+    seen: list[str] = []
+
+    def before_cursor_execute(
+        _connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any
+    ) -> None:
+        if refused(statement):
+            seen.append(statement)
+            raise DataError(statement, parameters, ValueError("the database refused this row"))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", before_cursor_execute)

@@ -10,7 +10,8 @@ process to sweep resumes it from its stored node states (`recovery.py`).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,7 @@ from dspex_gql.dags.writing import (
 )
 from dspex_gql.db.base import utcnow
 from dspex_gql.db.bulk import insert_many, update_many, upsert_many
+from dspex_gql.db.repository import Recorded
 from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
 from dspex_gql.engine.adapters.registry import NotRegistered
 from dspex_gql.engine.dags.definition import NodeDefinition
@@ -167,18 +169,34 @@ class DagRunJob(RunJob):
 
     async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
         self._reported = False  # changes from now on go with the next state
-        plan, values = self.plan, {**change.values, **self.columns()}
-        if change.phase.is_terminal and self.started_at is not None:
-            ended = values.get("completed_at") or self.started_at
-            values["duration_ms"] = round((ended - self.started_at).total_seconds() * 1000)
-        recorded = await DAG_RUNS.record(
-            session, plan, change.sequence, change.phase, values, plan.process_id
-        )
+        recorded = await self._record(session, change, {**change.values, **self.columns()})
         if recorded is None:
             return None
         if recorded.now:
             await self._store_progress(session, change.sequence)
         return recorded.row
+
+    async def store_failure(self, session: AsyncSession, change: StateChange) -> Any | None:
+        """The run's row, and its nodes not stored as finished closed with its error (SKIPPED,
+        or CANCELLED if RUNNING): the nodes' progress is what the database refused."""
+        recorded = await self._record(session, change, dict(change.values))
+        if recorded is None:
+            return None
+        before = _RunAt(self.id, change.sequence - 1)
+        await close_unfinished_nodes(session, before, reason=change.values["error"])
+        return recorded.row
+
+    async def _record(
+        self, session: AsyncSession, change: StateChange, values: dict[str, Any]
+    ) -> Recorded | None:
+        """`change` with `values` on the run's row (and, when terminal, its duration)."""
+        if change.phase.is_terminal and self.started_at is not None:
+            ended = values.get("completed_at") or self.started_at
+            values["duration_ms"] = round((ended - self.started_at).total_seconds() * 1000)
+        plan = self.plan
+        return await DAG_RUNS.record(
+            session, plan, change.sequence, change.phase, values, plan.process_id
+        )
 
     async def _store_progress(self, session: AsyncSession, sequence: int) -> None:
         plan, now = self.plan, utcnow()
@@ -260,6 +278,13 @@ _CREATED_ONCE = (
     "created_at",
     "started_at",
 )
+
+
+class _RunAt(NamedTuple):
+    """A run as `close_unfinished_nodes` reads it: its id and the sequence stored before."""
+
+    id: UUID
+    sequence: int
 
 
 def _changes(row: dict[str, Any]) -> dict[str, Any]:

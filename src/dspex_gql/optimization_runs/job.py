@@ -153,6 +153,18 @@ class OptimizationJob(RunJob):
                 await OPTIMIZATIONS.ended(session, plan)
         return recorded.row
 
+    async def store_failure(self, session: AsyncSession, change: StateChange) -> Any | None:
+        """The run's row alone (the evaluations are what the database refused), and its
+        program released."""
+        plan = self.plan
+        recorded = await OPTIMIZATIONS.record(
+            session, plan, change.sequence, change.phase, change.values, plan.process_id
+        )
+        if recorded is None:
+            return None
+        await OPTIMIZATIONS.ended(session, plan)
+        return recorded.row
+
     def stored(self, change: StateChange) -> None:
         evaluations, seconds = self._being_stored
         del self.unstored[:evaluations]

@@ -11,7 +11,9 @@ state written at once (retried while the database is away) and only then announc
 `RunFailed` ends FAILED in its own words, anything else FAILED with "Internal error (error id …)";
 a cancellation ends CANCELLED with its reason — except a shutdown, which leaves a `resumable` run
 RUNNING (`Phase.SUSPENDED`) for the next process, and a run taken over or cancelled elsewhere
-(`SUPERSEDED`), which writes nothing more.
+(`SUPERSEDED`), which writes nothing more. A terminal state the database refuses (not away: a bug,
+or data no column takes) ends the run FAILED with "Internal error (error id …)" all the same,
+written by `store_failure`, so no run waits for good on a write that can never succeed.
 """
 
 from __future__ import annotations
@@ -119,6 +121,12 @@ class RunJob(ABC):
     def stored(self, change: StateChange) -> None:  # noqa: B027 (optional hook)
         """Told once `change` is committed, before it is announced."""
 
+    async def store_failure(self, session: AsyncSession, change: StateChange) -> Any | None:
+        """Write a FAILED `change` that carries only its error, after the database refused this
+        run's terminal state: what `store` adds besides the run's row (a DAG run's nodes) may be
+        what it refused. `store` by default."""
+        return await self.store(session, change)
+
     def columns(self) -> dict[str, Any]:
         """Columns every state of this run carries (what its progress adds up to so far)."""
         return {}
@@ -157,9 +165,14 @@ class RunJob(ABC):
         self.report()
 
     async def finish(self, phase: Phase, **values: Any) -> None:
-        if phase.is_terminal:
-            values.setdefault("completed_at", utcnow())
-        await uninterrupted(self.runs.reporter.finish(self, self._change(phase, values)))
+        try:
+            await uninterrupted(self.runs.reporter.finish(self, self._change(phase, values)))
+        except Exception:
+            if not phase.is_terminal:
+                raise
+            phase, values = Phase.FAILED, {"error": self._internal_error()}
+            failure = self._change(phase, values, columns=False)
+            await uninterrupted(self.runs.reporter.finish(_FailureWriter(self), failure))
         self._ended(phase, values.get("error"))
 
     async def announce(self, stored: Any) -> None:
@@ -191,17 +204,45 @@ class RunJob(ABC):
     def _log(self, what: str, **fields: Any) -> None:
         logger.info("%s %s", self.key, what, extra={"run": str(self.key), **fields})
 
-    def _change(self, phase: Phase, values: Mapping[str, Any]) -> StateChange:
+    def _change(self, phase: Phase, values: Mapping[str, Any], columns: bool = True) -> StateChange:
+        """`columns`: with what the run's progress adds up to (`columns()`)."""
         self.sequence += 1
         elapsed = None if self._clock is None else time.perf_counter() - self._clock
         elapsed_ms = None if elapsed is None else round(elapsed * 1000)
-        columns = {"started_at": self.started_at, **self.columns(), **values}
-        return StateChange(self.sequence, phase, columns, elapsed_ms)
+        totals = self.columns() if columns else {}
+        if phase.is_terminal:
+            values = {"completed_at": utcnow(), **values}
+        stored = {"started_at": self.started_at, **totals, **values}
+        return StateChange(self.sequence, phase, stored, elapsed_ms)
 
     def _internal_error(self) -> str:
         error_id = uuid.uuid4().hex[:12]
         logger.exception("%s failed unexpectedly (error id %s)", self.key, error_id)
         return f"Internal error (error id {error_id})"
+
+
+@dataclass(frozen=True)
+class _FailureWriter:
+    """A job's FAILED state, written by its `store_failure` and announced as a state of the run
+    alone (nothing its `announce` adds)."""
+
+    job: RunJob
+
+    @property
+    def key(self) -> RunKey:
+        return self.job.key
+
+    async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
+        return await self.job.store_failure(session, change)
+
+    def stored(self, change: StateChange) -> None:
+        pass
+
+    async def announce(self, stored: Any) -> None:
+        await RunJob.announce(self.job, stored)
+
+    def stop_quietly(self) -> None:
+        self.job.stop_quietly()
 
 
 async def uninterrupted(write: Awaitable[T]) -> T:
