@@ -817,10 +817,13 @@ async def run_breakdown(
     - `rows_*`: the rows such a run stores, written as the job writes them (`db.bulk`: the
       driver's executemany, `rows_write_driver_ms`), through ORM-enabled bulk statements
       (`session.execute(update(NodeExecution), rows)`, `insert(Execution)`) and through Core
-      executemany, on the same connection, each in a transaction rolled back afterwards; and
-      building those rows (`node_row`, `execution_row`). Each write is timed up to the answer
-      of a `SELECT 1` after it: on SQLite the bulk writes are held until the next statement
-      (`engine.SENT_WITH_NEXT`), so without it they were timed unsent (2026-12-07 to 08).
+      executemany, each in a transaction rolled back afterwards, on the node rows of a new run
+      committed before (as `executeDag` commits them: an UPDATE of rows its own transaction
+      inserted checks their foreign keys again, which the service never pays; the layer timed
+      that until 2026-12-07, afternoon); and building those rows (`node_row`,
+      `execution_row`). Each write is timed up to the answer of a `SELECT 1` after it: on
+      SQLite the bulk writes are held until the next statement (`engine.SENT_WITH_NEXT`), so
+      without it they were timed unsent (2026-12-07 to 08).
     """
     definition = parse_definition(definition_json)
     invoker = ProgramInvoker(bench.runtime.invoker.adapters, CustomProgramRegistry())
@@ -876,55 +879,75 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
     building = []
     for _ in range(repeats):
         started = time.perf_counter()
-        node_rows, execution_rows = build()
+        build()
         building.append(ms_since(started))
     now = utcnow()
     common = {"organization_id": plan.organization_id, "created_at": now, "updated_at": now}
-    run_row: dict[str, Any] = {
-        "id": plan.id, "dag_id": None, "dag_version": 1, "status": "RUNNING", "sequence": 1,
-        "context": {}, "retry_count": 0, "total_nodes": LARGE_NODES, "succeeded_nodes": 0,
-        "failed_nodes": 0, "finished_nodes": 0, "ran_nodes": 0, "node_duration_ms": 0,
-        "cost": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "process_id": plan.process_id,
-    }  # fmt: skip
-    pending = [
-        {"id": state.id, "dag_run_id": plan.id, "node_name": state.name, "position": state.position,
-         "status": "PENDING", "sequence": 1, "attempts": 0, "cost": 0.0, "prompt_tokens": 0,
-         "completion_tokens": 0} | common
-        for state in plan.nodes.values()
-    ]  # fmt: skip
     dag_id = await any_dag(bench)
-    run_row["dag_id"] = dag_id
     same_nodes = nodes_changed(2, now)
     same_executions = executions_inserted(
         plan.organization_id, plan.process_id, plan.triggered_by, now
     )
-    driver_node_rows, driver_execution_rows = node_rows, execution_rows
-    node_rows = [row | same_nodes for row in node_rows]
-    execution_rows = [row | same_executions for row in execution_rows]
-    executions_core = execution_rows  # the job's rows are keyed by column
-    execution_rows_orm = [
-        {("meta" if key == "metadata" else key): value for key, value in row.items()}
-        for row in execution_rows
-    ]
-    node_update_core = [{"_id": row.pop("id"), **row} for row in (dict(r) for r in node_rows)]
-    update_nodes_core = (
-        update(NODE_EXECUTIONS)
-        .where(NODE_EXECUTIONS.c.id == bindparam("_id"))
-        .values({name: bindparam(name) for name in node_update_core[0] if name != "_id"})
-    )
 
-    async def orm_bulk(session: AsyncSession) -> None:
-        await session.execute(update(NodeExecution), node_rows)
-        await session.execute(insert(Execution), execution_rows_orm)
+    async def new_run() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A RUNNING run with its node rows as `executeDag` left them, committed (an UPDATE of
+        rows inserted by its own transaction would check their foreign keys again), and the
+        rows the job stores at its end, with this run's ids."""
+        run_id, node_ids = uuid.uuid4(), {name: uuid.uuid4() for name in plan.nodes}
+        run_row: dict[str, Any] = {
+            "id": run_id, "dag_id": dag_id, "dag_version": 1, "status": "RUNNING", "sequence": 1,
+            "context": {}, "retry_count": 0, "total_nodes": LARGE_NODES, "succeeded_nodes": 0,
+            "failed_nodes": 0, "finished_nodes": 0, "ran_nodes": 0, "node_duration_ms": 0,
+            "cost": 0.0, "prompt_tokens": 0, "completion_tokens": 0,
+            "process_id": plan.process_id,
+        }  # fmt: skip
+        pending = [
+            {"id": node_ids[state.name], "dag_run_id": run_id, "node_name": state.name,
+             "position": state.position, "status": "PENDING", "sequence": 1, "attempts": 0,
+             "cost": 0.0, "prompt_tokens": 0, "completion_tokens": 0} | common
+            for state in plan.nodes.values()
+        ]  # fmt: skip
+        async with AsyncSession(bench.runtime.engine) as session, session.begin():
+            await session.execute(insert(DAG_RUNS), [run_row | common])
+            await session.execute(insert(NODE_EXECUTIONS), pending)
+        nodes, executions = build()
+        for name, row in zip(plan.nodes, nodes, strict=True):
+            row["id"] = node_ids[name]
+        for call, row in zip(calls, executions, strict=True):
+            row["id"], row["node_execution_id"] = uuid.uuid4(), node_ids[call.node]
+        return nodes, executions
 
-    async def core(session: AsyncSession) -> None:
+    async def orm_bulk(
+        session: AsyncSession, nodes: list[dict[str, Any]], executions: list[dict[str, Any]]
+    ) -> None:
+        await session.execute(update(NodeExecution), [row | same_nodes for row in nodes])
+        orm_rows = [
+            {("meta" if key == "metadata" else key): value for key, value in row.items()}
+            | same_executions
+            for row in executions
+        ]
+        await session.execute(insert(Execution), orm_rows)
+
+    async def core(
+        session: AsyncSession, nodes: list[dict[str, Any]], executions: list[dict[str, Any]]
+    ) -> None:
         connection = await session.connection()
-        await connection.execute(update_nodes_core, node_update_core)
-        await connection.execute(insert(EXECUTIONS), executions_core)
+        rows = [{"_id": row["id"], **row, **same_nodes} for row in nodes]
+        for row in rows:
+            del row["id"]
+        statement = (
+            update(NODE_EXECUTIONS)
+            .where(NODE_EXECUTIONS.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in rows[0] if name != "_id"})
+        )
+        await connection.execute(statement, rows)
+        await connection.execute(insert(EXECUTIONS), [row | same_executions for row in executions])
 
-    async def driver(session: AsyncSession) -> None:
-        await update_many(session, NODE_EXECUTIONS, driver_node_rows, same_nodes)
-        await insert_many(session, EXECUTIONS, driver_execution_rows, same_executions)
+    async def driver(
+        session: AsyncSession, nodes: list[dict[str, Any]], executions: list[dict[str, Any]]
+    ) -> None:
+        await update_many(session, NODE_EXECUTIONS, nodes, same_nodes)
+        await insert_many(session, EXECUTIONS, executions, same_executions)
 
     found: dict[str, Any] = {"rows_build_ms": round(statistics.median(building), 3)}
     writes = (
@@ -935,12 +958,12 @@ async def rows_breakdown(bench: Bench, job: DagRunJob, repeats: int) -> dict[str
     for name, write in writes:
         samples = []
         for index in range(repeats + 1):
+            nodes, executions = await new_run()
             async with AsyncSession(bench.runtime.engine) as session:
                 await session.begin()
-                await session.execute(insert(DAG_RUNS), [run_row | common])
-                await session.execute(insert(NODE_EXECUTIONS), pending)
+                await session.execute(select(1))
                 started = time.perf_counter()
-                await write(session)
+                await write(session, nodes, executions)
                 await session.execute(select(1))  # SQLite holds the bulk writes until then
                 if index:
                     samples.append(ms_since(started))

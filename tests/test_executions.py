@@ -267,12 +267,21 @@ class AnswersWithAnObject:
         return AdapterResult(outputs={"answer": object()})
 
 
+class CountsBackwards:
+    """A CUSTOM implementation reporting a negative token count (no INTEGER column or GraphQL
+    `Int` check would stop it before PostgreSQL, where an INTEGER past 2**31 is refused)."""
+
+    async def __call__(self, request: AdapterRequest, adapter: Adapter) -> AdapterResult:
+        return AdapterResult(outputs={"answer": "4"}, prompt_tokens=-3)
+
+
 class TestUnexpectedFailures:
     @pytest.fixture
     async def app(self, settings: Settings) -> Any:
         registry = CustomProgramRegistry.from_entry_points()
         registry.register("explodes", Explodes())
         registry.register("answers-with-an-object", AnswersWithAnObject())
+        registry.register("counts-backwards", CountsBackwards())
         application = create_app(settings, custom_programs=registry)
         async with application.router.lifespan_context(application):
             yield application
@@ -305,6 +314,18 @@ class TestUnexpectedFailures:
             "the program's result is not JSON: Object of type object is not JSON serializable"
         )
         assert execution["outputs"] is None
+
+    async def test_usage_that_is_no_count_fails_the_execution(self, client: GraphQLClient) -> None:
+        program = await create_program(client, type="CUSTOM", implementation="counts-backwards")
+
+        execution = await execute(client, program["id"], wait=True)
+
+        assert execution["status"] == "FAILED"
+        assert execution["error"] == (
+            "the program's result is not storable: "
+            "prompt_tokens must be a whole number from 0 to 2147483647, not -3"
+        )
+        assert (execution["outputs"], execution["promptTokens"]) == (None, None)
 
 
 class TestShutdown:

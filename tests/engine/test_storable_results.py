@@ -53,3 +53,42 @@ def test_what_only_the_standard_library_writes_is_still_json() -> None:
 def test_a_result_with_no_json_form_is_an_adapter_error(value: object) -> None:
     with pytest.raises(AdapterError, match=r"^the program's result is not JSON: "):
         storable_result(AdapterResult(outputs={"answer": value}))
+
+
+@pytest.mark.parametrize(
+    ("usage", "problem"),
+    [
+        (
+            {"prompt_tokens": -1},
+            "prompt_tokens must be a whole number from 0 to 2147483647, not -1",
+        ),
+        (
+            {"completion_tokens": 2**31},
+            "completion_tokens must be a whole number from 0 to 2147483647, not 2147483648",
+        ),
+        (
+            {"prompt_tokens": 1.5},
+            "prompt_tokens must be a whole number from 0 to 2147483647, not 1.5",
+        ),
+        (
+            {"prompt_tokens": True},
+            "prompt_tokens must be a whole number from 0 to 2147483647, not True",
+        ),
+        ({"cost": float("nan")}, "cost must be a finite number of 0 or more, not nan"),
+        ({"cost": float("inf")}, "cost must be a finite number of 0 or more, not inf"),
+        ({"cost": -0.01}, "cost must be a finite number of 0 or more, not -0.01"),
+    ],
+)
+def test_usage_that_is_no_count_or_price_is_an_adapter_error(
+    usage: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(AdapterError) as caught:
+        storable_result(AdapterResult(outputs={"answer": "4"}, **usage))  # type: ignore[arg-type]
+
+    assert str(caught.value) == f"the program's result is not storable: {problem}"
+
+
+def test_usage_at_its_bounds_is_kept() -> None:
+    result = AdapterResult(outputs={}, prompt_tokens=0, completion_tokens=2**31 - 1, cost=0)
+
+    assert storable_result(result) is result

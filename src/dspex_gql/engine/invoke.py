@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -35,6 +36,9 @@ def runs_itself(adapter: Adapter, implementation: str) -> bool:
     )
 
 
+MAX_TOKENS = 2**31 - 1
+"""The largest GraphQL `Int`, and the largest count an INTEGER column holds."""
+
 Observe = Callable[[Awaitable[AdapterResult]], Awaitable[AdapterResult]]
 """Awaits one run and returns its result, noting what it likes on the way (metrics, a span)."""
 
@@ -54,8 +58,14 @@ class ProgramInvoker:
         self, adapter_name: str, implementation: str | None, request: AdapterRequest
     ) -> AdapterResult:
         run = self._run(adapter_name, implementation, request)
+        return await (run if self.observe is None else self.observe(run))
+
+    async def _run(
+        self, adapter_name: str, implementation: str | None, request: AdapterRequest
+    ) -> AdapterResult:
+        """The result as stored (and observed): `storable_result`, or a storable error."""
         try:
-            result = await (run if self.observe is None else self.observe(run))
+            result = await self._call(adapter_name, implementation, request)
         except AdapterError as error:
             message = str(error)
             if made_storable(message) is message:
@@ -63,7 +73,7 @@ class ProgramInvoker:
             raise AdapterError(made_storable(message)) from error
         return storable_result(result)
 
-    async def _run(
+    async def _call(
         self, adapter_name: str, implementation: str | None, request: AdapterRequest
     ) -> AdapterResult:
         adapter = self.adapters.get(adapter_name)
@@ -76,7 +86,10 @@ class ProgramInvoker:
 
 def storable_result(result: AdapterResult) -> AdapterResult:
     """`result`, or a copy with U+FFFD for what cannot be stored; an AdapterError when it is not
-    JSON at all (a CUSTOM implementation's `object()`, say: its run could never be written)."""
+    JSON at all (a CUSTOM implementation's `object()`, say: its run could never be written) or
+    its usage is no count or price (`usage_problem`)."""
+    if (problem := usage_problem(result)) is not None:
+        raise AdapterError(f"the program's result is not storable: {problem}")
     parts: list[Any] = [result.outputs, result.trace, result.metadata]
     try:
         if b"\\u0000" not in orjson.dumps(parts):  # orjson writes NUL as that escape
@@ -91,3 +104,16 @@ def storable_result(result: AdapterResult) -> AdapterResult:
     if storable is parts:
         return result
     return dataclasses.replace(result, outputs=outputs, trace=trace, metadata=metadata)
+
+
+def usage_problem(result: AdapterResult) -> str | None:
+    """Token counts are whole numbers a GraphQL `Int` holds (0 to 2**31 - 1), the cost a finite
+    number of 0 or more."""
+    for name in ("prompt_tokens", "completion_tokens"):
+        count = getattr(result, name)
+        if type(count) is not int or not 0 <= count <= MAX_TOKENS:
+            return f"{name} must be a whole number from 0 to {MAX_TOKENS}, not {count!r}"
+    cost = result.cost
+    if type(cost) not in (int, float) or not 0 <= cost < math.inf:
+        return f"cost must be a finite number of 0 or more, not {cost!r}"
+    return None
