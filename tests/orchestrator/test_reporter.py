@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from dspex_gql.orchestrator import ProgressReporter
 
 
@@ -83,6 +85,32 @@ class TestAFinalStateDuringAFlush:
         assert await reporter.flush()
         assert await reporter.finish(run, "succeeded")
         assert run.announced == ["running 1", "succeeded"]
+
+
+class RefusedWriter(Writer):
+    """A run whose every state the database refuses (a bug, not an outage)."""
+
+    async def store(self, session: Any, change: str) -> str:
+        raise ValueError("the database refused this row")
+
+
+class TestAStateTheDatabaseRefuses:
+    async def test_holds_up_no_other_state_of_its_flush(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        uow = SlowUnitOfWork()
+        uow.begin.set()
+        reporter = ProgressReporter(uow, interval=60)  # type: ignore[arg-type]
+        refused, other = RefusedWriter("refused"), Writer("other")
+        reporter.report(refused, "running 1")
+        reporter.report(other, "running 1")
+
+        assert await reporter.flush()
+
+        assert other.stored_states == other.announced == ["running 1"]
+        assert refused.announced == []
+        assert "the database refused the progress of refused" in caplog.text
+        assert uow.transactions == 3  # together, then each alone
 
 
 class Clock:

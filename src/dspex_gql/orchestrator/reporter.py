@@ -9,7 +9,9 @@ reads the store after subscribing misses nothing.
 
 While the database is unavailable, staged states wait for the next write and a terminal state is
 retried with backoff: for `patience` seconds while its job waits, then in the background until it
-is written. A process that dies meanwhile leaves its runs to be reclaimed (`reclaim.py`).
+is written. A process that dies meanwhile leaves its runs to be reclaimed (`reclaim.py`). A state
+the database refuses (a bug, not an outage) is logged and not announced, and the other states of
+its flush are written each in a transaction of its own: one run cannot hold up the others.
 """
 
 from __future__ import annotations
@@ -187,17 +189,26 @@ class ProgressReporter:
                     if key not in self._finishing
                 }
         except Exception as error:
-            if not database_unavailable(error):
-                logger.exception("write-behind flush of %d states failed", len(staged))
-                return dict.fromkeys(staged)
-            for key, progress in staged.items():
-                self._staged.setdefault(key, progress)
-            return None
+            if database_unavailable(error):
+                for key, progress in staged.items():
+                    self._staged.setdefault(key, progress)
+                return None
+            if len(staged) > 1:  # one run's state the database refuses holds up no other's
+                return await self._write_each(staged)
+            logger.exception("the database refused the progress of %s", *staged)
+            return dict.fromkeys(staged)
         for key, stored in written.items():
             if stored is None:
                 staged[key].writer.stop_quietly()
             else:
                 staged[key].writer.stored(staged[key].change)
+        return written
+
+    async def _write_each(self, staged: dict[Hashable, Pending]) -> dict[Hashable, Any]:
+        """Each state in a transaction of its own; None for one not written."""
+        written: dict[Hashable, Any] = {}
+        for key, progress in staged.items():
+            written |= await self._write_together({key: progress}) or {key: None}
         return written
 
     def _done_flushing(self) -> None:
