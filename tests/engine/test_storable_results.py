@@ -3,6 +3,8 @@ the characters no database stores become U+FFFD, and a result with no JSON form 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from dspex_gql.engine.adapters.base import AdapterError, AdapterResult
@@ -92,3 +94,12 @@ def test_usage_at_its_bounds_is_kept() -> None:
     result = AdapterResult(outputs={}, prompt_tokens=0, completion_tokens=2**31 - 1, cost=0)
 
     assert storable_result(result) is result
+
+
+def test_what_orjson_writes_is_json_though_the_standard_library_would_refuse_it() -> None:
+    """`db.json_codec` writes with orjson first: a datetime beside a NUL is stored."""
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+
+    stored = storable_result(AdapterResult(outputs={"at": at, "answer": "4\x00"}))
+
+    assert stored.outputs == {"at": at, "answer": "4\ufffd"}

@@ -97,13 +97,24 @@ def storable_result(result: AdapterResult) -> AdapterResult:
     except TypeError:
         pass  # a lone surrogate, an integer past 64 bits, or something JSON has no form for
     outputs, trace, metadata = storable = made_storable(parts)
-    try:
-        json.dumps(storable)  # what the store falls back to where orjson refuses
-    except (TypeError, ValueError) as error:
-        raise AdapterError(f"the program's result is not JSON: {error}") from None
+    if (problem := json_problem(storable)) is not None:
+        raise AdapterError(f"the program's result is not JSON: {problem}")
     if storable is parts:
         return result
     return dataclasses.replace(result, outputs=outputs, trace=trace, metadata=metadata)
+
+
+def json_problem(value: Any) -> str | None:
+    """Why the store cannot write `value` as JSON (it tries orjson, then the standard library,
+    as `db.json_codec` does), or None."""
+    try:
+        orjson.dumps(value)
+    except TypeError:
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as error:
+            return str(error)
+    return None
 
 
 def usage_problem(result: AdapterResult) -> str | None:
