@@ -97,7 +97,7 @@ def test_usage_at_its_bounds_is_kept() -> None:
 
 
 def test_what_orjson_writes_is_json_though_the_standard_library_would_refuse_it() -> None:
-    """`db.json_codec` writes with orjson first: a datetime beside a NUL is stored."""
+    """`json_codec` writes with orjson first: a datetime beside a NUL is stored."""
     at = datetime(2026, 12, 7, tzinfo=UTC)
 
     stored = storable_result(AdapterResult(outputs={"at": at, "answer": "4\x00"}))

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import PoolResetState
 
+from dspex_gql import json_codec
 from dspex_gql.config import DatabaseSettings
-from dspex_gql.db import json_codec
 from dspex_gql.db.postgresql_driver import OneTripPingDBAPI
 from dspex_gql.db.sqlite_driver import SEND_WITH_NEXT, OneTripCursor, OneTripDBAPI
 

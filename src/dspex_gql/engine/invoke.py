@@ -11,13 +11,13 @@ is not JSON at all fails the run with an AdapterError.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
+from dspex_gql import json_codec
 from dspex_gql.engine.adapters.base import Adapter, AdapterError, AdapterRequest, AdapterResult
 from dspex_gql.engine.adapters.registry import AdapterRegistry
 from dspex_gql.engine.custom import CustomProgramRegistry
@@ -68,9 +68,9 @@ class ProgramInvoker:
             result = await self._call(adapter_name, implementation, request)
         except AdapterError as error:
             message = str(error)
-            if made_storable(message) is message:
+            if (storable := made_storable(message)) is message:
                 raise
-            raise AdapterError(made_storable(message)) from error
+            raise AdapterError(storable) from error
         return storable_result(result)
 
     async def _call(
@@ -105,15 +105,11 @@ def storable_result(result: AdapterResult) -> AdapterResult:
 
 
 def json_problem(value: Any) -> str | None:
-    """Why the store cannot write `value` as JSON (it tries orjson, then the standard library,
-    as `db.json_codec` does), or None."""
+    """Why the store cannot write `value` as JSON (`json_codec.dumps`), or None."""
     try:
-        orjson.dumps(value)
-    except TypeError:
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError) as error:
-            return str(error)
+        json_codec.dumps(value)
+    except (TypeError, ValueError) as error:
+        return str(error)
     return None
 
 
