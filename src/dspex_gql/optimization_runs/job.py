@@ -141,6 +141,16 @@ class OptimizationJob(RunJob):
 
     async def store(self, session: AsyncSession, change: StateChange) -> Any | None:
         """The state, with the evaluations and compute since the last one stored."""
+        return await self._store(session, change, evaluations=True)
+
+    async def store_failure(self, session: AsyncSession, change: StateChange) -> Any | None:
+        """The state without the evaluations (what the database refused)."""
+        return await self._store(session, change, evaluations=False)
+
+    async def _store(
+        self, session: AsyncSession, change: StateChange, evaluations: bool
+    ) -> Any | None:
+        """A terminal state releases the program."""
         plan = self.plan
         recorded = await OPTIMIZATIONS.record(
             session, plan, change.sequence, change.phase, change.values, plan.process_id
@@ -148,21 +158,10 @@ class OptimizationJob(RunJob):
         if recorded is None:
             return None
         if recorded.now:
-            await self._store_evaluations(session)
+            if evaluations:
+                await self._store_evaluations(session)
             if change.phase.is_terminal:
                 await OPTIMIZATIONS.ended(session, plan)
-        return recorded.row
-
-    async def store_failure(self, session: AsyncSession, change: StateChange) -> Any | None:
-        """The run's row alone (the evaluations are what the database refused), and its
-        program released."""
-        plan = self.plan
-        recorded = await OPTIMIZATIONS.record(
-            session, plan, change.sequence, change.phase, change.values, plan.process_id
-        )
-        if recorded is None:
-            return None
-        await OPTIMIZATIONS.ended(session, plan)
         return recorded.row
 
     def stored(self, change: StateChange) -> None:
