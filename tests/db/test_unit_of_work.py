@@ -1,17 +1,22 @@
 """Writing transactions on SQLite take turns within a process, in the order they asked; reads on
-PostgreSQL run outside a transaction."""
+PostgreSQL run outside a transaction, and so do units of work that only insert."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, ForeignKey, Integer, Table, event, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.engine import create_engine, create_session_factory
-from dspex_gql.db.uow import UnitOfWork, UnitOfWorkFactory
+from dspex_gql.db.uow import NotOnlyInserts, UnitOfWork, UnitOfWorkFactory
 from tests.support.external_services import POSTGRES, service_url
 
 WAIT_SECONDS = 0.5
@@ -107,3 +112,129 @@ async def test_a_read_on_postgresql_opens_no_transaction_and_a_write_still_does(
         reading_again = await in_transaction(tx)
 
     assert (reading, writing, reading_again) == (False, True, False)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Parent(Base):
+    __tablename__ = f"uow_parents_{uuid.uuid4().hex[:8]}"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+PARENTS = cast(Table, Parent.__table__)
+CHILDREN = Table(
+    f"uow_children_{uuid.uuid4().hex[:8]}",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("parent_id", Integer, ForeignKey(PARENTS.c.id), nullable=False),
+)
+
+
+@asynccontextmanager
+async def with_tables(url: str) -> AsyncIterator[UnitOfWorkFactory]:
+    """The units of work of a database with the two tables above, as the service makes them."""
+    settings = DatabaseSettings(url=url)
+    engine = create_engine(settings)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    try:
+        yield UnitOfWorkFactory.of(engine, settings)
+    finally:
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def uow(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[UnitOfWorkFactory]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('uow') / 'inserting.db'}"
+    else:
+        url = service_url(POSTGRES, "PostgreSQL")
+    async with with_tables(url) as factory:
+        yield factory
+
+
+@pytest.fixture
+async def postgresql_tables() -> AsyncIterator[UnitOfWorkFactory]:
+    async with with_tables(service_url(POSTGRES, "PostgreSQL")) as factory:
+        yield factory
+
+
+async def parents(uow: UnitOfWorkFactory) -> list[int]:
+    async with uow.read() as tx:
+        return list(await tx.session.scalars(select(PARENTS.c.id).order_by(PARENTS.c.id)))
+
+
+async def test_inserting_writes_its_rows_then_runs_what_follows_commit(
+    uow: UnitOfWorkFactory,
+) -> None:
+    seen_after_commit: list[list[int]] = []
+
+    async def after_commit() -> None:
+        seen_after_commit.append(await parents(uow))
+
+    async with uow.inserting() as tx:
+        tx.insert_at_commit(PARENTS, {"id": 1})
+        tx.insert_at_commit(CHILDREN, {"id": 10, "parent_id": 1})
+        tx.after_commit(after_commit)
+
+    assert seen_after_commit == [[1]]
+
+
+async def test_inserting_writes_all_its_rows_or_none(uow: UnitOfWorkFactory) -> None:
+    """The database refuses the second row (no such parent): the first is not written either,
+    and nothing that follows commit runs."""
+    ran: list[str] = []
+
+    async def insert_a_child_without_its_parent() -> None:
+        async with uow.inserting() as tx:
+            tx.insert_at_commit(PARENTS, {"id": 1})
+            tx.insert_at_commit(CHILDREN, {"id": 10, "parent_id": 2})
+            tx.after_commit(lambda: ran.append("after commit"))
+
+    with pytest.raises(IntegrityError):
+        await insert_a_child_without_its_parent()
+
+    assert await parents(uow) == []
+    assert ran == []
+
+
+async def test_inserting_refuses_orm_changes_and_writes_nothing(uow: UnitOfWorkFactory) -> None:
+    async def insert_and_add() -> None:
+        async with uow.inserting() as tx:
+            tx.insert_at_commit(PARENTS, {"id": 1})
+            tx.session.add(Parent(id=2))
+
+    with pytest.raises(NotOnlyInserts):
+        await insert_and_add()
+
+    assert await parents(uow) == []
+
+
+async def test_inserting_on_postgresql_opens_no_transaction_and_inserts_in_one_statement(
+    postgresql_tables: UnitOfWorkFactory,
+) -> None:
+    """Two round trips fewer than BEGIN … COMMIT around its read and its INSERT."""
+    statements: list[str] = []
+    async with postgresql_tables.read() as tx:
+        engine = (await tx.session.connection()).engine
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.split(None, 1)[0])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        async with postgresql_tables.inserting() as tx:
+            reading = await in_transaction(tx)
+            tx.insert_at_commit(PARENTS, {"id": 1})
+            tx.insert_at_commit(CHILDREN, {"id": 10, "parent_id": 1})
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+
+    assert reading is False
+    assert statements == ["SELECT", "WITH"]  # the read, then both tables' rows in one statement

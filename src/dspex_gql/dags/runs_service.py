@@ -98,7 +98,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         ):
             raise ValidationFailed(problems)
         process_id = await self._runs.owner()
-        async with self._uow() as tx:
+        async with self._runs.starting(self._uow, DAG_RUNS) as tx:
             dag, quota = await self._runnable_dag(tx, dag_id)
             definition = stored_definition(dag.id, dag.version, dag.definition)
             calls = await self._program_calls(tx, dag.id, dag.version, definition, context, quota)
@@ -113,7 +113,7 @@ class DagRunService(ResourceService[DagRun, DagRunRepository]):
         succeeded and runs the rest."""
         policies.ensure_can_run(self._actor, "run DAGs")
         process_id = await self._runs.owner()
-        async with self._uow() as tx:
+        async with self._runs.starting(self._uow, DAG_RUNS) as tx:
             previous = await self._repo(tx).require(id)
             if previous.status not in RETRYABLE:
                 raise Conflict(

@@ -69,6 +69,15 @@ class UnitOfWork:
                 logger.exception("after-commit action failed")
 
 
+class NotOnlyInserts(RuntimeError):
+    """A bug: `UnitOfWorkFactory.inserting()` was asked to write more than its inserts."""
+
+
+def _refuse_orm_changes(session: AsyncSession) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise NotOnlyInserts("a unit of work that only inserts has ORM objects to write")
+
+
 class UnitOfWorkFactory:
     def __init__(
         self,
@@ -109,6 +118,30 @@ class UnitOfWorkFactory:
             yield tx
             await tx._write_inserts()
             await session.commit()
+        await tx._run_after_commit()
+
+    @asynccontextmanager
+    async def inserting(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that reads, then writes only rows given to `insert_at_commit` (a run's
+        PENDING row and its audit row, say). On PostgreSQL its reads run outside a transaction,
+        as `read()`'s, and its rows go in one statement, atomic by itself: BEGIN and COMMIT
+        would be two round trips for nothing, since at READ COMMITTED the reads see the same
+        either way. Elsewhere it is a writing transaction, as `__call__`'s.
+
+        Only for blocks that write nothing else: on PostgreSQL a statement they executed would be
+        committed on its own, at once. ORM objects added or changed in the block are refused
+        (`NotOnlyInserts`, nothing written) rather than dropped."""
+        if self._read_options is None:
+            async with self() as tx:
+                yield tx
+                _refuse_orm_changes(tx.session)
+            return
+        async with self._session_factory() as session:
+            await session.connection(execution_options=self._read_options)
+            tx = UnitOfWork(session)
+            yield tx
+            _refuse_orm_changes(session)
+            await tx._write_inserts()
         await tx._run_after_commit()
 
     @asynccontextmanager

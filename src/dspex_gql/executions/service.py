@@ -93,7 +93,7 @@ class ExecutionService(ResourceService[Execution, ExecutionRepository]):
 
     async def _start(self, start: StartExecution, id: UUID) -> Execution:
         process_id = await self._runs.owner()
-        async with self._uow() as tx:
+        async with self._runs.starting(self._uow, EXECUTIONS) as tx:
             program, signature, quota = await self._runnable(tx, start.program_id)
             _check_inputs(signature, start.inputs)
             await self._check_variables(tx, program, start.variable_configuration)

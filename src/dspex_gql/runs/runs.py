@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -64,6 +65,14 @@ class Runs:
 
     def _queue_of(self, kind: str) -> RunQueue | None:
         return self.queue if self.queue is not None and self.queue.takes(kind) else None
+
+    def starting(
+        self, uow: UnitOfWorkFactory, kind: RunKind
+    ) -> AbstractAsyncContextManager[UnitOfWork]:
+        """The unit of work that inserts a run of `kind` (its row, its audit row, a DAG run's
+        nodes) and `launch`es it: one that only inserts (`UnitOfWorkFactory.inserting`), unless
+        the job queue takes the kind, whose job row is written in the same transaction."""
+        return uow() if self.queued(kind.name) else uow.inserting()
 
     async def launch(self, tx: UnitOfWork, job: RunJob, event: RunEvent | None = None) -> None:
         """Start the job once `tx` commits — here, or on a worker when the job queue takes its
