@@ -19,7 +19,7 @@ from sqlalchemy.pool import PoolResetState
 
 from dspex_gql import json_codec
 from dspex_gql.config import DatabaseSettings
-from dspex_gql.db.postgresql_driver import OneTripPingDBAPI
+from dspex_gql.db.postgresql_driver import OneTripPingDBAPI, returned_to_pool
 from dspex_gql.db.sqlite_driver import SEND_WITH_NEXT, OneTripCursor, OneTripDBAPI
 
 SQLITE_BEGIN = "sqlite_begin"
@@ -51,7 +51,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         )
         _configure_sqlite(engine, busy_timeout_ms=round(settings.statement_timeout_seconds * 1000))
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.url,
         echo=settings.echo,
         pool_size=settings.pool_size,
@@ -64,6 +64,8 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
             "command_timeout": settings.statement_timeout_seconds,
         },
     )
+    event.listen(engine.sync_engine, "checkin", returned_to_pool)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
