@@ -17,7 +17,6 @@ from dspex_gql.db.postgresql_driver import PING_AFTER_IDLE_SECONDS, OneTripPingC
 from tests.support.databases import asyncpg_dsn
 from tests.support.external_services import POSTGRES, service_url
 
-
 OPENED = "SELECT 'opened'"
 
 
@@ -46,9 +45,7 @@ async def last_statement(pid: int) -> str:
     """The last statement the server connection `pid` was sent, from another connection."""
     watcher = await plain_connection()
     try:
-        last: str = await watcher.fetchval(
-            "SELECT query FROM pg_stat_activity WHERE pid = $1", pid
-        )
+        last: str = await watcher.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
     finally:
         await watcher.close()
     return last

@@ -33,7 +33,6 @@ from sqlalchemy.dialects.postgresql.asyncpg import (
 )
 from sqlalchemy.util.concurrency import await_
 
-
 PING_AFTER_IDLE_SECONDS = 10.0
 """A connection back in the pool for less than this is lent without a round trip, unless closed."""
 
@@ -42,7 +41,7 @@ class OneTripPingConnection(AsyncAdapt_asyncpg_connection):
     __slots__ = ("returned_at",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
         self.returned_at = -math.inf
         """`time.monotonic()` when the pool last took it back (`returned_to_pool`)."""
 
