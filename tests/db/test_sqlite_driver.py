@@ -253,37 +253,23 @@ async def test_a_transaction_that_sends_nothing_makes_no_trip(engine: AsyncEngin
     assert counter.trips == 0
 
 
-ITEMS = Table("items", MetaData(), Column("id", Integer, primary_key=True), Column("name", Text))
-
-
-async def test_a_writing_unit_of_work_that_reads_makes_three_trips(engine: AsyncEngine) -> None:
-    """BEGIN IMMEDIATE, the read, the rows with the COMMIT."""
+async def test_a_unit_of_work_that_reads_and_writes_at_commit_makes_two_trips(
+    engine: AsyncEngine,
+) -> None:
+    """As `executeProgram`'s start: BEGIN IMMEDIATE, the read, the rows with the COMMIT."""
+    items = Table(
+        "items", MetaData(), Column("id", Integer, primary_key=True), Column("name", Text)
+    )
     unit_of_work = UnitOfWorkFactory(create_session_factory(engine), one_writer=True)
     async with engine.connect() as connection:
         counter = await counter_of(connection)
 
     async with unit_of_work() as tx:
         count = (await tx.session.execute(text("SELECT count(*) FROM items"))).scalar()
-        tx.insert_at_commit(ITEMS, {"id": 1, "name": "a"})
-        tx.insert_at_commit(ITEMS, {"id": 2, "name": "b"})
+        tx.insert_at_commit(items, {"id": 1, "name": "a"})
+        tx.insert_at_commit(items, {"id": 2, "name": "b"})
 
     assert (count, counter.trips) == (0, 3)
-    assert await names_in(engine) == ["a", "b"]
-
-
-async def test_a_unit_of_work_that_reads_then_inserts_makes_two_trips(engine: AsyncEngine) -> None:
-    """As a run's start (`inserting()`): BEGIN DEFERRED with the read; then BEGIN IMMEDIATE, the
-    rows and the COMMIT (the reads' ROLLBACK queued ahead of them, not waited for)."""
-    unit_of_work = UnitOfWorkFactory(create_session_factory(engine), one_writer=True)
-    async with engine.connect() as connection:
-        counter = await counter_of(connection)
-
-    async with unit_of_work.inserting() as tx:
-        count = (await tx.session.execute(text("SELECT count(*) FROM items"))).scalar()
-        tx.insert_at_commit(ITEMS, {"id": 1, "name": "a"})
-        tx.insert_at_commit(ITEMS, {"id": 2, "name": "b"})
-
-    assert (count, counter.trips) == (0, 2)
     assert await names_in(engine) == ["a", "b"]
 
 

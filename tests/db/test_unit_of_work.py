@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, Table, event, func, select, text
+from sqlalchemy import Column, ForeignKey, Integer, Table, event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -135,7 +135,7 @@ CHILDREN = Table(
 @asynccontextmanager
 async def with_tables(url: str) -> AsyncIterator[UnitOfWorkFactory]:
     """The units of work of a database with the two tables above, as the service makes them."""
-    settings = DatabaseSettings(url=url, statement_timeout_seconds=2)
+    settings = DatabaseSettings(url=url)
     engine = create_engine(settings)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
@@ -238,16 +238,3 @@ async def test_inserting_on_postgresql_opens_no_transaction_and_inserts_in_one_s
 
     assert reading is False
     assert statements == ["SELECT", "WITH"]  # the read, then both tables' rows in one statement
-
-
-async def test_others_write_while_an_inserting_unit_reads(uow: UnitOfWorkFactory) -> None:
-    """Its write lock (SQLite) is taken for its rows alone, not across its reads: a writer that
-    comes meanwhile goes first. Before, it waited for the unit (here: for ever, as the unit waits
-    for it), and was told the database is unavailable."""
-    async with uow.inserting() as tx:
-        assert await tx.session.scalar(select(func.count()).select_from(PARENTS)) == 0
-        async with uow() as other:
-            await other.session.execute(PARENTS.insert().values(id=1))
-        tx.insert_at_commit(PARENTS, {"id": 2})
-
-    assert await parents(uow) == [1, 2]

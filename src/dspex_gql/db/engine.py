@@ -23,9 +23,6 @@ from dspex_gql.db.postgresql_driver import OneTripPingDBAPI, returned_to_pool
 from dspex_gql.db.sqlite_driver import SEND_WITH_NEXT, OneTripCursor, OneTripDBAPI
 
 SQLITE_BEGIN = "sqlite_begin"
-SQLITE_BEGIN_HELD = "sqlite_begin_held"
-"""With `SQLITE_BEGIN` IMMEDIATE, for a transaction that only writes what it holds: its BEGIN goes
-with them and the COMMIT, in one trip, so the write lock is held for that trip alone."""
 SENT_WITH_NEXT = {SEND_WITH_NEXT: True}
 """The execution options of a statement whose result nobody reads: on SQLite it goes to the
 database with the next one that is answered, or with the commit (`sqlite_driver`)."""
@@ -121,14 +118,11 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        given = connection.get_execution_options()
-        mode = given.get(SQLITE_BEGIN, "DEFERRED")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
         # BEGIN IMMEDIATE takes the write lock in a trip of its own: sent with the first
         # statement, it made `executeDag` ~1 ms slower (median; p99 +10 ms) with two processes
-        # on one file (`bench.paired`), where it saved a trip with one. Unless the transaction
-        # writes nothing but what goes with its COMMIT (`SQLITE_BEGIN_HELD`).
-        held = mode == "DEFERRED" or given.get(SQLITE_BEGIN_HELD, False)
-        options = SENT_WITH_NEXT if held else None
+        # on one file (`bench.paired`), where it saved a trip with one.
+        options = SENT_WITH_NEXT if mode == "DEFERRED" else None
         connection.exec_driver_sql(f"BEGIN {mode}", execution_options=options)
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")

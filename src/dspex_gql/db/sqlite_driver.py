@@ -13,11 +13,9 @@ A statement executed with the execution option `SEND_WITH_NEXT` is held and goes
 the next statement whose answer is awaited, or of the commit: a reading transaction's `BEGIN`,
 and rows written at commit (`db/bulk.py`), whose results nobody reads. A unit of work that reads
 a program and writes an execution and its audit row makes three trips (BEGIN IMMEDIATE, SELECT,
-then INSERT, INSERT and COMMIT) instead of five; one that only inserts (`uow.inserting()`, a
-run's start) two: BEGIN DEFERRED and the SELECT, then BEGIN IMMEDIATE, the INSERTs and COMMIT.
-An error of a held statement is raised by the statement it went with (SQLite stops there; a note
-on the error names the held statement); a rollback drops what is held, and a transaction whose
-BEGIN is still held ends without a trip.
+then INSERT, INSERT and COMMIT) instead of five. An error of a held statement is raised by the
+statement it went with (SQLite stops there; a note on the error names the held statement); a
+rollback drops what is held, and a transaction whose BEGIN is still held ends without a trip.
 
 A transaction that only read (BEGIN DEFERRED, no change since) is rolled back without waiting:
 the ROLLBACK is queued to the thread, ahead of anything the connection is asked next, and the

@@ -21,18 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dspex_gql.config import DatabaseSettings
 from dspex_gql.db.bulk import EMPTY, Batch, Row, insert_together
-from dspex_gql.db.engine import (
-    SQLITE_BEGIN,
-    SQLITE_BEGIN_HELD,
-    create_session_factory,
-    is_sqlite,
-)
+from dspex_gql.db.engine import SQLITE_BEGIN, create_session_factory, is_sqlite
 
 logger = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[object] | object]
 AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
-WRITE_AT_ONCE = {SQLITE_BEGIN: "IMMEDIATE", SQLITE_BEGIN_HELD: True}
 
 
 class UnitOfWork:
@@ -132,16 +126,15 @@ class UnitOfWorkFactory:
         PENDING row and its audit row, say). On PostgreSQL its reads run outside a transaction,
         as `read()`'s, and its rows go in one statement, atomic by itself: BEGIN and COMMIT
         would be two round trips for nothing, since at READ COMMITTED the reads see the same
-        either way. On SQLite its reads are a reading transaction and its rows a writing one
-        sent whole (`_inserting_on_sqlite`): as on PostgreSQL, what was read may have changed
-        by the time the rows are written.
+        either way. Elsewhere it is a writing transaction, as `__call__`'s.
 
         Only for blocks that write nothing else: on PostgreSQL a statement they executed would be
         committed on its own, at once. ORM objects added or changed in the block are refused
         (`NotOnlyInserts`, nothing written) rather than dropped."""
         if self._read_options is None:
-            async with self._inserting_on_sqlite() as tx:
+            async with self() as tx:
                 yield tx
+                _refuse_orm_changes(tx.session)
             return
         async with self._session_factory() as session:
             await session.connection(execution_options=self._read_options)
@@ -149,22 +142,6 @@ class UnitOfWorkFactory:
             yield tx
             _refuse_orm_changes(session)
             await tx._write_inserts()
-        await tx._run_after_commit()
-
-    @asynccontextmanager
-    async def _inserting_on_sqlite(self) -> AsyncIterator[UnitOfWork]:
-        """Reads in a reading transaction, then BEGIN IMMEDIATE, the rows and COMMIT in one trip
-        to SQLite's thread: the write lock is held for that trip, not across the reads and the
-        Python between them, and the reads' BEGIN went with their first statement."""
-        async with self._session_factory() as session:
-            tx = UnitOfWork(session)
-            yield tx
-            _refuse_orm_changes(session)
-            await session.rollback()  # what only read: not waited for (`sqlite_driver`)
-            async with self._turn_to_write():
-                await session.connection(execution_options=WRITE_AT_ONCE)
-                await tx._write_inserts()
-                await session.commit()
         await tx._run_after_commit()
 
     @asynccontextmanager
