@@ -253,10 +253,11 @@ async def test_a_transaction_that_sends_nothing_makes_no_trip(engine: AsyncEngin
     assert counter.trips == 0
 
 
-async def test_a_unit_of_work_that_reads_and_writes_at_commit_makes_two_trips(
+async def test_a_unit_of_work_that_reads_and_writes_at_commit_makes_three_trips(
     engine: AsyncEngine,
 ) -> None:
-    """As `executeProgram`'s start: BEGIN IMMEDIATE, the read, the rows with the COMMIT."""
+    """As a run's start (`uow.inserting()`): BEGIN IMMEDIATE, the read, the rows with the
+    COMMIT."""
     items = Table(
         "items", MetaData(), Column("id", Integer, primary_key=True), Column("name", Text)
     )
@@ -264,7 +265,7 @@ async def test_a_unit_of_work_that_reads_and_writes_at_commit_makes_two_trips(
     async with engine.connect() as connection:
         counter = await counter_of(connection)
 
-    async with unit_of_work() as tx:
+    async with unit_of_work.inserting() as tx:
         count = (await tx.session.execute(text("SELECT count(*) FROM items"))).scalar()
         tx.insert_at_commit(items, {"id": 1, "name": "a"})
         tx.insert_at_commit(items, {"id": 2, "name": "b"})
