@@ -70,9 +70,9 @@ class DagService(ResourceService[Dag, DagRepository]):
         policies.ensure_can_create(self._actor, "DAGs")
         name = new.name.strip()
         # The DAG's row is written at commit, with its first version and its audit row (one
-        # statement on PostgreSQL): the unique index on live names decides there.
+        # statement on PostgreSQL, outside a transaction): the unique index on live names decides.
         with unique_violation_as(duplicate_name(name)):
-            async with self._uow() as tx:
+            async with self._uow.inserting() as tx:
                 problems = name_problems(new.name) + description_problems(new.description)
                 raise_if(problems + await self._definition_problems(tx, new.definition))
                 dag = Dag(
