@@ -136,11 +136,9 @@ class UnitOfWorkFactory:
                 yield tx
                 _refuse_orm_changes(tx.session)
             return
-        async with self._session_factory() as session:
-            await session.connection(execution_options=self._read_options)
-            tx = UnitOfWork(session)
+        async with self.read() as tx:  # its session, outside a transaction
             yield tx
-            _refuse_orm_changes(session)
+            _refuse_orm_changes(tx.session)
             await tx._write_inserts()
         await tx._run_after_commit()
 
