@@ -13,10 +13,10 @@ import pytest
 from asyncpg.transaction import Transaction
 
 from tests.dags.runs_support import active_dag, call, started
+from tests.support.external_services import ON_POSTGRESQL
 from tests.support.factories import create_program, execute
 from tests.support.http_client import GraphQLClient
 
-ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 SLOW = {"latency_ms": 60_000}
 """No run ends, so no write of its state comes while a request is watched."""
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from dspex_gql.config import BroadcastSettings, DatabaseSettings, Settings
 from tests.support.app import make_settings, running
-from tests.support.external_services import REDIS, service_url
+from tests.support.external_services import ON_POSTGRESQL, REDIS, service_url
 from tests.support.factories import create_program, execute
 from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
@@ -29,7 +29,6 @@ BOUND = 30.0
 """Far more than the 1-second timeouts below allow; reached only when a request hangs."""
 
 
-ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 """A connection to cut needs a database server: these run on PostgreSQL only."""
 
 

@@ -1,5 +1,6 @@
-"""A migrated PostgreSQL database (the session's `database_url`, PostgreSQL only: see
-`support.ON_POSTGRESQL`), our sessions on it, and procrastinate's app on it for each test."""
+"""A migrated PostgreSQL database (the session's `database_url`, PostgreSQL only, where
+procrastinate's queue exists: `external_services.ON_POSTGRESQL`), our sessions on it, and
+procrastinate's app on it for each test."""
 
 from __future__ import annotations
 

@@ -10,15 +10,11 @@ from typing import Any
 from uuid import UUID
 
 import procrastinate
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dspex_gql.jobs.queue import job_lock
 
-ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-"""procrastinate's queue exists on PostgreSQL only: skipped where DSPEX_TEST_DATABASE_URL is
-unset, as every PostgreSQL test."""
 SAFETY_SECONDS = 20
 """The longest wait for what should happen within milliseconds: a failure, not a hang."""
 

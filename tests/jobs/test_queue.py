@@ -13,7 +13,8 @@ from dspex_gql.errors import Conflict
 from dspex_gql.jobs.errors import AlreadyQueued
 from dspex_gql.jobs.queue import TASK, cancel, enqueue
 from dspex_gql.observability import request_scope
-from tests.jobs.support import ON_POSTGRESQL, jobs_of
+from tests.jobs.support import jobs_of
+from tests.support.external_services import ON_POSTGRESQL
 
 pytestmark = ON_POSTGRESQL
 Sessions = async_sessionmaker[AsyncSession]

@@ -19,13 +19,13 @@ from dspex_gql.jobs.queue import enqueue
 from dspex_gql.jobs.stalled import requeue, requeue_stalled
 from tests.jobs.dead_worker import HEARTBEAT_SECONDS
 from tests.jobs.support import (
-    ON_POSTGRESQL,
     SAFETY_SECONDS,
     Recorder,
     jobs_of,
     running_worker,
     status_of,
 )
+from tests.support.external_services import ON_POSTGRESQL
 
 pytestmark = ON_POSTGRESQL
 Sessions = async_sessionmaker[AsyncSession]

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dspex_gql.jobs.queue import cancel, enqueue
 from tests.jobs.support import (
-    ON_POSTGRESQL,
     SAFETY_SECONDS,
     Recorder,
     jobs_of,
@@ -19,6 +18,7 @@ from tests.jobs.support import (
     status_of,
     until_listening,
 )
+from tests.support.external_services import ON_POSTGRESQL
 
 pytestmark = ON_POSTGRESQL
 Sessions = async_sessionmaker[AsyncSession]

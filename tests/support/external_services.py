@@ -12,6 +12,10 @@ POSTGRES = "DSPEX_TEST_DATABASE_URL"
 REDIS = "DSPEX_TEST_REDIS_URL"
 REQUIRE_ALL = "DSPEX_TEST_REQUIRE_SERVICES"
 
+ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+"""A test (or class, or module with `pytestmark`) run on PostgreSQL only, not on each database:
+skipped where DSPEX_TEST_DATABASE_URL is unset, as every PostgreSQL test."""
+
 
 def service_url(variable: str, what: str) -> str:
     """The url in `variable`; if unset, skip the test (or fail it, where CI requires all)."""
