@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from dspex_gql.db import migrations
 from tests.support.app import close_leftover_listeners, make_settings, running
 from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, REDIS, service_url
+from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant, new_tenant
 
@@ -72,6 +74,15 @@ async def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
     url = await create_database(server, f"dspex_fresh_{uuid.uuid4().hex[:10]}")
     yield url
     await drop_database(server, make_url(url).database or "")
+
+
+@pytest.fixture
+async def database_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
+    """A proxy to the database server of `database_url`, to cut or silence (PostgreSQL: SQLite
+    has no connection to cut)."""
+    target = urlsplit(database_url.replace("+asyncpg", ""))
+    async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        yield proxy
 
 
 @pytest.fixture

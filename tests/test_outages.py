@@ -32,13 +32,6 @@ BOUND = 30.0
 """A connection to cut needs a database server: these run on PostgreSQL only."""
 
 
-@pytest.fixture
-async def proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    target = urlsplit(database_url.replace("+asyncpg", ""))
-    async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as started:
-        yield started
-
-
 def through(proxy: TcpProxy, database_url: str) -> Settings:
     database = DatabaseSettings(
         url=proxy.url_for(database_url),
@@ -64,16 +57,16 @@ async def ask(client: GraphQLClient, request_id: str) -> Any:
 @ON_POSTGRESQL
 class TestTheDatabaseUnavailable:
     async def test_a_request_is_told_to_retry_with_its_request_id(
-        self, proxy: TcpProxy, database_url: str, caplog: pytest.LogCaptureFixture
+        self, database_proxy: TcpProxy, database_url: str, caplog: pytest.LogCaptureFixture
     ) -> None:
         """It failed authentication with a plain-text 500 and a traceback per request."""
         async with (
-            serving(through(proxy, database_url)) as (app, tenant),
+            serving(through(database_proxy, database_url)) as (app, tenant),
             GraphQLClient.for_app(app, tenant.admin_key) as client,
         ):
-            proxy.cut()
+            database_proxy.cut()
             refused = await ask(client, "drill-cut")
-            proxy.restore()
+            database_proxy.restore()
             after = await client.data(ME)
 
         assert refused.status_code == 503
@@ -95,15 +88,15 @@ class TestTheDatabaseUnavailable:
         assert not [r for r in caplog.records if r.exc_info], "no traceback per request"
 
     async def test_a_silent_database_is_an_error_within_the_timeouts_not_a_hang(
-        self, proxy: TcpProxy, database_url: str
+        self, database_proxy: TcpProxy, database_url: str
     ) -> None:
         async with (
-            serving(through(proxy, database_url)) as (app, tenant),
+            serving(through(database_proxy, database_url)) as (app, tenant),
             GraphQLClient.for_app(app, tenant.admin_key) as client,
         ):
-            proxy.silence()
+            database_proxy.silence()
             silent = await ask(client, "drill-silent")
-            proxy.restore()
+            database_proxy.restore()
             after = await client.data(ME)
 
         assert silent.status_code == 503
@@ -111,15 +104,15 @@ class TestTheDatabaseUnavailable:
         assert after == {"me": {"email": tenant.admin_email}}
 
     async def test_an_open_websocket_is_told_and_carries_on_afterwards(
-        self, proxy: TcpProxy, database_url: str
+        self, database_proxy: TcpProxy, database_url: str
     ) -> None:
         async with (
-            serving(through(proxy, database_url)) as (app, tenant),
+            serving(through(database_proxy, database_url)) as (app, tenant),
             Socket(app, tenant.admin_key) as socket,
         ):
-            proxy.cut()
+            database_proxy.cut()
             during = await socket.subscribe(ME, {})
-            proxy.restore()
+            database_proxy.restore()
             after = await socket.subscribe(ME, {})
 
         told = during[0]
@@ -128,13 +121,13 @@ class TestTheDatabaseUnavailable:
         assert after[0]["payload"] == {"data": {"me": {"email": tenant.admin_email}}}
 
     async def test_a_websocket_opened_meanwhile_authenticates_once_it_is_back(
-        self, proxy: TcpProxy, database_url: str
+        self, database_proxy: TcpProxy, database_url: str
     ) -> None:
-        async with serving(through(proxy, database_url)) as (app, tenant):
-            proxy.cut()
+        async with serving(through(database_proxy, database_url)) as (app, tenant):
+            database_proxy.cut()
             async with Socket(app, tenant.admin_key) as socket:
                 during = await socket.subscribe(ME, {})
-                proxy.restore()
+                database_proxy.restore()
                 after = await socket.subscribe(ME, {})
 
         told = during[0]

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from dspex_gql.config import DatabaseSettings, ExecutionSettings, Settings
 from dspex_gql.executions.job import EXECUTIONS
 from dspex_gql.executions.models import Execution, ExecutionStatus
 from dspex_gql.executions.repository import ExecutionRepository
@@ -24,7 +21,7 @@ from dspex_gql.orchestrator.processes import ServiceProcess, this_machine
 from dspex_gql.runs import RunKey
 from dspex_gql.runs.runs import CANCELLED_BY_USER
 from dspex_gql.runtime import Runtime
-from tests.support.app import make_settings, running
+from tests.support.app import make_settings, running, with_lease
 from tests.support.factories import create_program, execute, get_execution, until_running
 from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
@@ -46,16 +43,6 @@ TWO_EXAMPLES = training_data(2)
 EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
   status iterationsCompleted evaluations(first: 1000) { nodes { iteration } }
 } }"""
-
-
-def with_lease(settings: Settings, seconds: float, database_url: str | None = None) -> Settings:
-    execution = ExecutionSettings(
-        shutdown_grace_seconds=0, progress_interval_ms=20, lease_seconds=seconds
-    )
-    changes: dict[str, Any] = {"execution": execution}
-    if database_url is not None:
-        changes["database"] = DatabaseSettings(url=database_url, migrate_on_start=False)
-    return settings.model_copy(update=changes)
 
 
 def runtime(app: FastAPI) -> Runtime:
@@ -215,31 +202,27 @@ async def pretend_an_earlier_life_ran(app: FastAPI, execution_id: str) -> None:
         )
 
 
-@pytest.fixture
-async def proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    target = urlsplit(database_url.replace("+asyncpg", ""))
-    async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as started:
-        yield started
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 class TestADatabaseBlip:
     """A connection to cut needs a database server: on PostgreSQL only."""
 
     async def test_a_final_write_that_fails_is_retried_until_it_is_stored(
-        self, database_url: str, proxy: TcpProxy
+        self, database_url: str, database_proxy: TcpProxy
     ) -> None:
         quiet = 300  # no lease renewal or sweep during the test: only the run uses the database
-        settings = with_lease(make_settings(database_url), quiet, proxy.url_for(database_url))
+        settings = with_lease(
+            make_settings(database_url), quiet, database_proxy.url_for(database_url)
+        )
         async with running(settings) as app:
             tenant = await new_tenant(app)
             async with GraphQLClient.for_app(app, tenant.admin_key) as client:
                 program = await create_program(client, configuration={"latency_ms": 300})
                 execution = await execute(client, program["id"])
                 await until_running(app, tenant.admin_key, execution["id"])
-                proxy.cut()
-                await proxy.refused.wait()  # the run tried to store its result, and could not
-                proxy.restore()
+                database_proxy.cut()
+                # the run tried to store its result, and could not:
+                await database_proxy.refused.wait()
+                database_proxy.restore()
                 ended = await last_state(app, tenant, execution["id"])
                 stored = await get_execution(client, execution["id"])
 
@@ -247,13 +230,15 @@ class TestADatabaseBlip:
         assert stored["outputs"] == ended["outputs"] != {}
 
     async def test_a_process_that_lost_the_database_for_longer_than_its_lease_is_replaced(
-        self, database_url: str, proxy: TcpProxy
+        self, database_url: str, database_proxy: TcpProxy
     ) -> None:
         """Its runs are taken over without a restart; what it writes once it is back is refused:
         no state from it lands over the new one, no iteration is stored twice."""
         settings = with_lease(make_settings(database_url), seconds=1.0)
         # 2 s: a loop stalled on a busy machine does not lose it before the cut
-        cut_off = with_lease(settings, seconds=2.0, database_url=proxy.url_for(database_url))
+        cut_off = with_lease(
+            settings, seconds=2.0, database_url=database_proxy.url_for(database_url)
+        )
         async with running(cut_off) as lost, running(settings) as other:
             tenant = await new_tenant(lost)
             async with GraphQLClient.for_app(lost, tenant.admin_key) as client:
@@ -263,10 +248,10 @@ class TestADatabaseBlip:
                 optimized = await landscape_program(client, space["id"], latency_ms=20)
                 run = await start(client, optimized, maxIterations=60, trainingData=TWO_EXAMPLES)
                 await finished_some(lost, tenant, run["id"], at_least=3)
-            proxy.cut()
+            database_proxy.cut()
             failed = await last_state(other, tenant, execution["id"])
             done = await finished(other, tenant.admin_key, run["id"])
-            proxy.restore()
+            database_proxy.restore()
             key = RunKey("optimization", uuid.UUID(run["id"]))
             stopped = await runtime(lost).runs.wait(key, 30)
             async with GraphQLClient.for_app(other, tenant.admin_key) as client:

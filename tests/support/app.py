@@ -58,6 +58,17 @@ def make_settings(database_url: str, **sections: object) -> Settings:
     return Settings(**(defaults | sections))  # type: ignore[arg-type]
 
 
+def with_lease(settings: Settings, seconds: float, database_url: str | None = None) -> Settings:
+    """`settings` with a process lease of `seconds` (and the database at `database_url`)."""
+    execution = ExecutionSettings(
+        shutdown_grace_seconds=0, progress_interval_ms=20, lease_seconds=seconds
+    )
+    changes: dict[str, object] = {"execution": execution}
+    if database_url is not None:
+        changes["database"] = DatabaseSettings(url=database_url, migrate_on_start=False)
+    return settings.model_copy(update=changes)
+
+
 @asynccontextmanager
 async def running(
     settings: Settings, *, probe_language_model: LanguageModelProbe = dspy_probe
