@@ -31,7 +31,6 @@ from tests.dags.runs_support import (
 )
 from tests.programs.helpers import STATS_QUERY
 from tests.support.app import make_settings, running, with_lease
-from tests.support.external_services import ON_POSTGRESQL
 from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant, new_tenant
@@ -47,6 +46,8 @@ QUIET_LEASE_SECONDS = 300
 """No lease renewal or sweep during a test: only the run uses the database."""
 BOUND_SECONDS = 30
 """Far longer than the run's next write takes to come: reached only when it never comes."""
+RETRYING = ("progress could not be written", "the final state of")
+"""The service's warnings of a write it will retry."""
 EXECUTIONS = """query($id: ID!) { program(id: $id) {
     executions(first: 100) { totalCount nodes { id status } } } }"""
 
@@ -105,14 +106,14 @@ class HeldWriteLock:
 
 
 class RetriedWrites(logging.Handler):
-    """Set once the service says a write of progress failed and will be retried."""
+    """Set once the service says a write of a run failed and will be retried."""
 
     def __init__(self) -> None:
         super().__init__()
         self.seen = asyncio.Event()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith("progress could not be written"):
+        if record.getMessage().startswith(RETRYING):
             self.seen.set()
 
 
@@ -180,12 +181,10 @@ async def test_progress_that_found_the_database_away_is_stored_and_published_onc
     ), f"no progress published between the blip and the end: {messages}"
 
 
-@ON_POSTGRESQL
 async def test_a_final_state_that_found_the_database_away_is_stored_once_it_is_back(
     outage: Outage,
 ) -> None:
-    """The last node is the long one: the run's final write is the one refused. (On SQLite the
-    service says nothing of a final write it retries, so the test cannot tell when to let go.)"""
+    """The last node is the long one: the run's final write is the one refused."""
     async with running_until(outage, f"n{NODES - 1}") as blip:
         await outage.until_the_run_tries_to_write()
         await assert_stored_whole(

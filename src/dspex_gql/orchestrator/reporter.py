@@ -144,12 +144,18 @@ class ProgressReporter:
         finally:
             self._finishing.discard(progress.key)
         deadline = time.monotonic() + self._patience
-        for delay in _backoff():
+        for attempt, delay in enumerate(_backoff()):
             try:
                 return await self._write_one(progress)
             except Exception as error:
                 if not database_unavailable(error):
                     raise
+                if attempt == 0:
+                    logger.warning(
+                        "the final state of %s could not be written, retrying: %s",
+                        progress.key,
+                        error,
+                    )
                 if time.monotonic() + delay > deadline:
                     logger.warning(
                         "could not write the final state of %s yet: %s", progress.key, error
