@@ -44,20 +44,18 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     if is_sqlite(settings.url):
         engine = create_async_engine(
             settings.url,
-            echo=settings.echo,
             module=OneTripDBAPI(),
             pool_reset_on_return=None,  # `_on_reset` below does it when there is something to do
-            **JSON_CODEC,
+            **_options(settings),
         )
         _configure_sqlite(engine, busy_timeout_ms=round(settings.statement_timeout_seconds * 1000))
         return engine
     engine = create_async_engine(
         settings.url,
-        echo=settings.echo,
         pool_size=settings.pool_size,
         pool_pre_ping=True,
         module=OneTripPingDBAPI(),
-        **JSON_CODEC,
+        **_options(settings),
         pool_timeout=settings.connect_timeout_seconds,
         connect_args={
             "timeout": settings.connect_timeout_seconds,
@@ -66,6 +64,13 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     )
     event.listen(engine.sync_engine, "checkin", returned_to_pool)
     return engine
+
+
+def _options(settings: DatabaseSettings) -> dict[str, Any]:
+    """What engines of both dialects share. A statement's parameters are left out of errors (and
+    so of the logs that carry them: they hold users' inputs and outputs) unless statements are
+    echoed, which is for debugging."""
+    return {"echo": settings.echo, "hide_parameters": not settings.echo, **JSON_CODEC}
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
