@@ -1,8 +1,9 @@
 """A DAG run whose database becomes unavailable while it runs: its nodes run on (the database is
 off their path), what it could not write waits for the next write, and once the database is back
 the run is stored whole — every node's final state, every execution once — and its progress is
-published again. On PostgreSQL the connection is cut (a TCP proxy); on SQLite another writer
-holds the file's write lock for longer than the busy timeout ("database is locked")."""
+published again. On PostgreSQL the connection is cut, or goes silent as in a network partition
+(a TCP proxy); on SQLite another writer holds the file's write lock for longer than the busy
+timeout ("database is locked")."""
 
 from __future__ import annotations
 
@@ -35,15 +36,29 @@ from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant, new_tenant
 
+pytestmark = pytest.mark.parametrize(
+    ("database_url", "fault"),
+    [
+        pytest.param("sqlite", "locked", id="sqlite-file locked"),
+        pytest.param("postgresql", "cut", id="postgresql-connection cut"),
+        pytest.param("postgresql", "silent", id="postgresql-connection silent"),
+    ],
+    indirect=["database_url"],
+)
+
 NODES = 5
 SHORT_MS = 300
 """How long the other nodes run: long enough for a node's end to be written and published while
 the next one runs (the write-behind window is 20 ms in tests, a run's messages 10 a second)."""
 LONG_MS = 1000
-"""How long the long node runs: the database becomes unavailable once its RUNNING state is
-stored, and the run touches the database again only when it ends."""
+"""How long the long nodes run. The database becomes unavailable once the first one's RUNNING
+state is stored, and the run touches the database again only when it ends; the database is back
+before a second one ends (a silent one takes two timeouts to tell: the connection's check, then
+a new connection)."""
 QUIET_LEASE_SECONDS = 300
 """No lease renewal or sweep during a test: only the run uses the database."""
+TIMEOUT_SECONDS = 0.3
+"""The statement timeout: how long a write waits for a silent database or a locked file."""
 BOUND_SECONDS = 30
 """Far longer than the run's next write takes to come: reached only when it never comes."""
 RETRYING = ("progress could not be written", "the final state of")
@@ -55,54 +70,60 @@ EXECUTIONS = """query($id: ID!) { program(id: $id) {
 class Outage(Protocol):
     settings: Settings
 
-    async def until_the_run_tries_to_write(self) -> None:
-        """Make the database unavailable, and available again once the run has tried to write."""
+    async def begin(self) -> None:
+        """The database becomes unavailable."""
+
+    def end(self) -> None:
+        """It is available again."""
 
 
-class CutConnection:
-    """PostgreSQL: the service's connections go through a proxy that is cut."""
+class ProxiedConnection:
+    """PostgreSQL: the service's connections go through a proxy that is cut, or silenced (bytes
+    held back, as in a network partition: each wait ends at its timeout)."""
 
-    def __init__(self, database_url: str, proxy: TcpProxy) -> None:
-        through = proxy.url_for(database_url)
-        self.settings = with_lease(make_settings(database_url), QUIET_LEASE_SECONDS, through)
+    def __init__(self, database_url: str, proxy: TcpProxy, silent: bool) -> None:
+        database = DatabaseSettings(
+            url=proxy.url_for(database_url),
+            migrate_on_start=False,
+            connect_timeout_seconds=TIMEOUT_SECONDS,
+            statement_timeout_seconds=TIMEOUT_SECONDS,
+        )
+        settings = make_settings(database_url, database=database)
+        self.settings = with_lease(settings, QUIET_LEASE_SECONDS)
         self.proxy = proxy
+        self.silent = silent
 
-    async def until_the_run_tries_to_write(self) -> None:
-        self.proxy.cut()
-        try:
-            async with asyncio.timeout(BOUND_SECONDS):
-                await self.proxy.refused.wait()
-        finally:
-            self.proxy.restore()
+    async def begin(self) -> None:
+        if self.silent:
+            self.proxy.silence()
+        else:
+            self.proxy.cut()
+
+    def end(self) -> None:
+        self.proxy.restore()
 
 
 class HeldWriteLock:
     """SQLite: another connection holds the write lock; the service's writers wait for it as
-    long as their busy timeout (the statement timeout, here 0.3 s) and then fail."""
+    long as their busy timeout (the statement timeout) and then fail."""
 
     def __init__(self, database_url: str) -> None:
         self.path = make_url(database_url).database or ""
         database = DatabaseSettings(
-            url=database_url, migrate_on_start=False, statement_timeout_seconds=0.3
+            url=database_url, migrate_on_start=False, statement_timeout_seconds=TIMEOUT_SECONDS
         )
         self.settings = with_lease(
             make_settings(database_url, database=database), QUIET_LEASE_SECONDS
         )
-
-    async def until_the_run_tries_to_write(self) -> None:
-        refused = RetriedWrites()
-        reporter = logging.getLogger("dspex_gql.orchestrator.reporter")
-        reporter.addHandler(refused)
-        locker = sqlite3.connect(
+        self.locker = sqlite3.connect(
             self.path, timeout=10, isolation_level=None, check_same_thread=False
         )
-        try:
-            await asyncio.to_thread(locker.execute, "BEGIN IMMEDIATE")
-            async with asyncio.timeout(BOUND_SECONDS):
-                await refused.seen.wait()
-        finally:
-            locker.close()  # rolls back, which lets the lock go
-            reporter.removeHandler(refused)
+
+    async def begin(self) -> None:
+        await asyncio.to_thread(self.locker.execute, "BEGIN IMMEDIATE")
+
+    def end(self) -> None:
+        self.locker.close()  # rolls back, which lets the lock go
 
 
 class RetriedWrites(logging.Handler):
@@ -118,45 +139,61 @@ class RetriedWrites(logging.Handler):
 
 
 @pytest.fixture
-def outage(request: pytest.FixtureRequest, database_url: str) -> Outage:
-    if database_url.startswith("sqlite"):
+def outage(request: pytest.FixtureRequest, database_url: str, fault: str) -> Outage:
+    if fault == "locked":
         return HeldWriteLock(database_url)
-    return CutConnection(database_url, request.getfixturevalue("database_proxy"))
+    proxy: TcpProxy = request.getfixturevalue("database_proxy")
+    return ProxiedConnection(database_url, proxy, silent=fault == "silent")
+
+
+async def until_the_run_tries_to_write(outage: Outage) -> None:
+    """The database unavailable until the service says a write of the run failed."""
+    retried = RetriedWrites()
+    reporter = logging.getLogger("dspex_gql.orchestrator.reporter")
+    reporter.addHandler(retried)
+    await outage.begin()
+    try:
+        async with asyncio.timeout(BOUND_SECONDS):
+            await retried.seen.wait()
+    finally:
+        outage.end()
+        reporter.removeHandler(retried)
 
 
 @dataclass
 class Blip:
-    """A run of the chain n0 → … → n4 whose database becomes unavailable while `long_node`
-    runs."""
+    """A run of the chain n0 → … → n4 whose database becomes unavailable while its first long
+    node runs."""
 
     app: FastAPI
     tenant: Tenant
     client: GraphQLClient
     programs: tuple[str, str]
     """The short program and the long one."""
+    long_nodes: tuple[str, ...]
     run_id: str
 
 
 @asynccontextmanager
-async def running_until(outage: Outage, long_node: str) -> AsyncIterator[Blip]:
-    """The run started, once `long_node`'s RUNNING state is stored."""
+async def running_until(outage: Outage, *long_nodes: str) -> AsyncIterator[Blip]:
+    """The run started, once its first long node's RUNNING state is stored."""
     async with running(outage.settings) as app:
         tenant = await new_tenant(app)
         async with GraphQLClient.for_app(app, tenant.admin_key) as client:
             short = await program(client, "question -> answer", latency_ms=SHORT_MS)
             long = await program(client, "question -> answer", latency_ms=LONG_MS)
-            dag = await active_dag(client, chain(short, long, long_node))
+            dag = await active_dag(client, chain(short, long, long_nodes))
             run_id = await started(client, dag, {"question": "Why?"})
-            await until_node_running(app, tenant.admin_key, run_id, long_node)
-            yield Blip(app, tenant, client, (short, long), run_id)
+            await until_node_running(app, tenant.admin_key, run_id, long_nodes[0])
+            yield Blip(app, tenant, client, (short, long), long_nodes, run_id)
 
 
-def chain(short: str, long: str, long_node: str) -> list[dict[str, object]]:
-    """n0 → n1 → … → n4, each asking the previous one's answer; `long_node` runs `long`."""
+def chain(short: str, long: str, long_nodes: tuple[str, ...]) -> list[dict[str, object]]:
+    """n0 → n1 → … → n4, each asking the previous one's answer; `long_nodes` run `long`."""
     return [
         call(
             f"n{i}",
-            long if f"n{i}" == long_node else short,
+            long if f"n{i}" in long_nodes else short,
             {"question": "$context.question" if i == 0 else f"$nodes.n{i - 1}.answer"},
             *([f"n{i - 1}"] if i else []),
         )
@@ -167,9 +204,10 @@ def chain(short: str, long: str, long_node: str) -> list[dict[str, object]]:
 async def test_progress_that_found_the_database_away_is_stored_and_published_once_it_is_back(
     outage: Outage,
 ) -> None:
-    """n1's end and n2's start are the write refused; n2 to n4 run after the database is back."""
-    async with running_until(outage, "n1") as blip:
-        await outage.until_the_run_tries_to_write()
+    """n1's end (and more, when the database is silent) is the write refused; n3's start is
+    written and published after the database is back, while n3 runs."""
+    async with running_until(outage, "n1", "n3") as blip:
+        await until_the_run_tries_to_write(outage)
         messages = await updates(blip.app, blip.tenant.admin_key, blip.run_id)
         await assert_stored_whole(blip, messages[-1])
 
@@ -178,7 +216,7 @@ async def test_progress_that_found_the_database_away_is_stored_and_published_onc
     assert any(
         m["status"] == "RUNNING" and snapshot["finishedNodes"] < m["finishedNodes"] < NODES
         for m in changes
-    ), f"no progress published between the blip and the end: {messages}"
+    ), f"no progress published between the blip and the end: {progress_of(messages)}"
 
 
 async def test_a_final_state_that_found_the_database_away_is_stored_once_it_is_back(
@@ -186,10 +224,14 @@ async def test_a_final_state_that_found_the_database_away_is_stored_once_it_is_b
 ) -> None:
     """The last node is the long one: the run's final write is the one refused."""
     async with running_until(outage, f"n{NODES - 1}") as blip:
-        await outage.until_the_run_tries_to_write()
+        await until_the_run_tries_to_write(outage)
         await assert_stored_whole(
             blip, await finished(blip.app, blip.tenant.admin_key, blip.run_id)
         )
+
+
+def progress_of(messages: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    return [(m["status"], m["sequence"], m["finishedNodes"]) for m in messages]
 
 
 async def assert_stored_whole(blip: Blip, run: dict[str, Any]) -> None:
@@ -207,4 +249,5 @@ async def assert_stored_whole(blip: Blip, run: dict[str, Any]) -> None:
         counted.append((stats["executionCount"], stats["completedCount"]))
     assert sorted(e["id"] for e in stored) == sorted(n["execution"]["id"] for n in nodes.values())
     assert {e["status"] for e in stored} == {"COMPLETED"}
-    assert counted == [(NODES - 1, NODES - 1), (1, 1)]
+    longs = len(blip.long_nodes)
+    assert counted == [(NODES - longs, NODES - longs), (longs, longs)]

@@ -152,7 +152,7 @@ class ProgressReporter:
                     raise
                 if attempt == 0:
                     logger.warning(
-                        "the final state of %s could not be written, retrying: %s",
+                        "the final state of %s could not be written, retrying: %r",
                         progress.key,
                         error,
                     )
