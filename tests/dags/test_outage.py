@@ -115,15 +115,17 @@ class HeldWriteLock:
         self.settings = with_lease(
             make_settings(database_url, database=database), QUIET_LEASE_SECONDS
         )
+        self.locker: sqlite3.Connection | None = None
+
+    async def begin(self) -> None:
         self.locker = sqlite3.connect(
             self.path, timeout=10, isolation_level=None, check_same_thread=False
         )
-
-    async def begin(self) -> None:
         await asyncio.to_thread(self.locker.execute, "BEGIN IMMEDIATE")
 
     def end(self) -> None:
-        self.locker.close()  # rolls back, which lets the lock go
+        if self.locker is not None:
+            self.locker.close()  # rolls back, which lets the lock go
 
 
 class RetriedWrites(logging.Handler):
