@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from dspex_gql.config import DatabaseSettings, Settings
 from tests.dags.runs_support import (
+    RUN_UPDATED,
     active_dag,
     call,
     finished,
@@ -28,13 +29,13 @@ from tests.dags.runs_support import (
     program,
     started,
     until_node_running,
-    updates,
 )
 from tests.programs.helpers import STATS_QUERY
 from tests.support.app import make_settings, running, with_lease
 from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant, new_tenant
+from tests.support.websocket_client import Socket
 
 pytestmark = pytest.mark.parametrize(
     ("database_url", "fault"),
@@ -207,18 +208,27 @@ async def test_progress_that_found_the_database_away_is_stored_and_published_onc
     outage: Outage,
 ) -> None:
     """n1's end (and more, when the database is silent) is the write refused; n3's start is
-    written and published after the database is back, while n3 runs."""
+    written and published after the database is back, while n3 runs. A subscriber watches from
+    before the outage to the end."""
     async with running_until(outage, "n1", "n3") as blip:
-        await until_the_run_tries_to_write(outage)
-        messages = await updates(blip.app, blip.tenant.admin_key, blip.run_id)
+        async with Socket(blip.app, blip.tenant.admin_key) as socket:
+            watching = await socket.start(RUN_UPDATED, {"id": blip.run_id})
+            snapshot = run_in(await socket.next_payload(watching))
+            await until_the_run_tries_to_write(outage)
+            messages = [run_in(payload) for payload in await socket.results(watching)]
         await assert_stored_whole(blip, messages[-1])
 
-    snapshot, *changes, final = messages
+    *changes, final = messages
     assert final["status"] == "SUCCESS"
     assert any(
         m["status"] == "RUNNING" and snapshot["finishedNodes"] < m["finishedNodes"] < NODES
         for m in changes
-    ), f"no progress published between the blip and the end: {progress_of(messages)}"
+    ), f"no progress published between the outage and the end: {progress_of(messages)}"
+
+
+def run_in(payload: dict[str, Any]) -> dict[str, Any]:
+    run: dict[str, Any] = payload["data"]["dagRunUpdated"]
+    return run
 
 
 async def test_a_final_state_that_found_the_database_away_is_stored_once_it_is_back(
