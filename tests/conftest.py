@@ -26,6 +26,7 @@ from tests.support.databases import create_database, drop_database
 from tests.support.external_services import POSTGRES, REDIS, service_url
 from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
+from tests.support.outages import Outage, outage_of
 from tests.support.tenants import Tenant, new_tenant
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -83,6 +84,12 @@ async def database_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
     target = urlsplit(database_url.replace("+asyncpg", ""))
     async with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def outage(request: pytest.FixtureRequest, database_url: str, fault: str) -> Outage:
+    """The database's outage of the test's `fault` parameter (`tests/support/outages.py`)."""
+    return outage_of(request, database_url, fault)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from tests.support.optimizations import (
     start,
     training_data,
 )
+from tests.support.outages import EACH_OUTAGE, Outage, until_a_run_tries_to_write
 from tests.support.tenants import Tenant, new_tenant
 from tests.support.websocket_client import Socket
 
@@ -202,32 +203,27 @@ async def pretend_an_earlier_life_ran(app: FastAPI, execution_id: str) -> None:
         )
 
 
+@EACH_OUTAGE
+async def test_a_final_write_that_finds_the_database_away_is_retried_until_it_is_stored(
+    outage: Outage,
+) -> None:
+    async with running(outage.settings) as app:
+        tenant = await new_tenant(app)
+        async with GraphQLClient.for_app(app, tenant.admin_key) as client:
+            program = await create_program(client, configuration={"latency_ms": 300})
+            execution = await execute(client, program["id"])
+            await until_running(app, tenant.admin_key, execution["id"])
+            await until_a_run_tries_to_write(outage)
+            ended = await last_state(app, tenant, execution["id"])
+            stored = await get_execution(client, execution["id"])
+
+    assert ended["status"] == stored["status"] == "COMPLETED"
+    assert stored["outputs"] == ended["outputs"] != {}
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 class TestADatabaseBlip:
     """A connection to cut needs a database server: on PostgreSQL only."""
-
-    async def test_a_final_write_that_fails_is_retried_until_it_is_stored(
-        self, database_url: str, database_proxy: TcpProxy
-    ) -> None:
-        quiet = 300  # no lease renewal or sweep during the test: only the run uses the database
-        settings = with_lease(
-            make_settings(database_url), quiet, database_proxy.url_for(database_url)
-        )
-        async with running(settings) as app:
-            tenant = await new_tenant(app)
-            async with GraphQLClient.for_app(app, tenant.admin_key) as client:
-                program = await create_program(client, configuration={"latency_ms": 300})
-                execution = await execute(client, program["id"])
-                await until_running(app, tenant.admin_key, execution["id"])
-                database_proxy.cut()
-                # the run tried to store its result, and could not:
-                await database_proxy.refused.wait()
-                database_proxy.restore()
-                ended = await last_state(app, tenant, execution["id"])
-                stored = await get_execution(client, execution["id"])
-
-        assert ended["status"] == stored["status"] == "COMPLETED"
-        assert stored["outputs"] == ended["outputs"] != {}
 
     async def test_a_process_that_lost_the_database_for_longer_than_its_lease_is_replaced(
         self, database_url: str, database_proxy: TcpProxy

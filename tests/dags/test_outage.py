@@ -1,25 +1,18 @@
 """A DAG run whose database becomes unavailable while it runs: its nodes run on (the database is
 off their path), what it could not write waits for the next write, and once the database is back
 the run is stored whole — every node's final state, every execution once — and its progress is
-published again. On PostgreSQL the connection is cut, or goes silent as in a network partition
-(a TCP proxy); on SQLite another writer holds the file's write lock for longer than the busy
-timeout ("database is locked")."""
+published again. Each outage of `tests/support/outages.py`: on PostgreSQL a connection cut or gone
+silent, on SQLite the file locked by another writer past the busy timeout."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-import pytest
 from fastapi import FastAPI
-from sqlalchemy.engine import make_url
 
-from dspex_gql.config import DatabaseSettings, Settings
 from tests.dags.runs_support import (
     RUN_UPDATED,
     active_dag,
@@ -31,21 +24,13 @@ from tests.dags.runs_support import (
     until_node_running,
 )
 from tests.programs.helpers import STATS_QUERY
-from tests.support.app import make_settings, running, with_lease
-from tests.support.faults import TcpProxy
+from tests.support.app import running
 from tests.support.http_client import GraphQLClient
+from tests.support.outages import EACH_OUTAGE, Outage, until_a_run_tries_to_write
 from tests.support.tenants import Tenant, new_tenant
 from tests.support.websocket_client import Socket
 
-pytestmark = pytest.mark.parametrize(
-    ("database_url", "fault"),
-    [
-        pytest.param("sqlite", "locked", id="sqlite-file locked"),
-        pytest.param("postgresql", "cut", id="postgresql-connection cut"),
-        pytest.param("postgresql", "silent", id="postgresql-connection silent"),
-    ],
-    indirect=["database_url"],
-)
+pytestmark = EACH_OUTAGE
 
 NODES = 5
 SHORT_MS = 300
@@ -56,111 +41,8 @@ LONG_MS = 1000
 state is stored, and the run touches the database again only when it ends; the database is back
 before a second one ends (a silent one takes two timeouts to tell: the connection's check, then
 a new connection)."""
-QUIET_LEASE_SECONDS = 300
-"""No lease renewal or sweep during a test: only the run uses the database."""
-TIMEOUT_SECONDS = 0.3
-"""The statement timeout: how long a write waits for a silent database or a locked file."""
-BOUND_SECONDS = 30
-"""Far longer than the run's next write takes to come: reached only when it never comes."""
-RETRYING = ("progress could not be written", "the final state of")
-"""The service's warnings of a write it will retry."""
 EXECUTIONS = """query($id: ID!) { program(id: $id) {
     executions(first: 100) { totalCount nodes { id status } } } }"""
-
-
-class Outage(Protocol):
-    settings: Settings
-
-    async def begin(self) -> None:
-        """The database becomes unavailable."""
-
-    def end(self) -> None:
-        """It is available again."""
-
-
-class ProxiedConnection:
-    """PostgreSQL: the service's connections go through a proxy that is cut, or silenced (bytes
-    held back, as in a network partition: each wait ends at its timeout)."""
-
-    def __init__(self, database_url: str, proxy: TcpProxy, silent: bool) -> None:
-        database = DatabaseSettings(
-            url=proxy.url_for(database_url),
-            migrate_on_start=False,
-            connect_timeout_seconds=TIMEOUT_SECONDS,
-            statement_timeout_seconds=TIMEOUT_SECONDS,
-        )
-        settings = make_settings(database_url, database=database)
-        self.settings = with_lease(settings, QUIET_LEASE_SECONDS)
-        self.proxy = proxy
-        self.silent = silent
-
-    async def begin(self) -> None:
-        if self.silent:
-            self.proxy.silence()
-        else:
-            self.proxy.cut()
-
-    def end(self) -> None:
-        self.proxy.restore()
-
-
-class HeldWriteLock:
-    """SQLite: another connection holds the write lock; the service's writers wait for it as
-    long as their busy timeout (the statement timeout) and then fail."""
-
-    def __init__(self, database_url: str) -> None:
-        self.path = make_url(database_url).database or ""
-        database = DatabaseSettings(
-            url=database_url, migrate_on_start=False, statement_timeout_seconds=TIMEOUT_SECONDS
-        )
-        self.settings = with_lease(
-            make_settings(database_url, database=database), QUIET_LEASE_SECONDS
-        )
-        self.locker: sqlite3.Connection | None = None
-
-    async def begin(self) -> None:
-        self.locker = sqlite3.connect(
-            self.path, timeout=10, isolation_level=None, check_same_thread=False
-        )
-        await asyncio.to_thread(self.locker.execute, "BEGIN IMMEDIATE")
-
-    def end(self) -> None:
-        if self.locker is not None:
-            self.locker.close()  # rolls back, which lets the lock go
-
-
-class RetriedWrites(logging.Handler):
-    """Set once the service says a write of a run failed and will be retried."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith(RETRYING):
-            self.seen.set()
-
-
-@pytest.fixture
-def outage(request: pytest.FixtureRequest, database_url: str, fault: str) -> Outage:
-    if fault == "locked":
-        return HeldWriteLock(database_url)
-    proxy: TcpProxy = request.getfixturevalue("database_proxy")
-    return ProxiedConnection(database_url, proxy, silent=fault == "silent")
-
-
-async def until_the_run_tries_to_write(outage: Outage) -> None:
-    """The database unavailable until the service says a write of the run failed."""
-    retried = RetriedWrites()
-    reporter = logging.getLogger("dspex_gql.orchestrator.reporter")
-    reporter.addHandler(retried)
-    await outage.begin()
-    try:
-        async with asyncio.timeout(BOUND_SECONDS):
-            await retried.seen.wait()
-    finally:
-        outage.end()
-        reporter.removeHandler(retried)
 
 
 @dataclass
@@ -214,7 +96,7 @@ async def test_progress_that_found_the_database_away_is_stored_and_published_onc
         async with Socket(blip.app, blip.tenant.admin_key) as socket:
             watching = await socket.start(RUN_UPDATED, {"id": blip.run_id})
             snapshot = run_in(await socket.next_payload(watching))
-            await until_the_run_tries_to_write(outage)
+            await until_a_run_tries_to_write(outage)
             messages = [run_in(payload) for payload in await socket.results(watching)]
         await assert_stored_whole(blip, messages[-1])
 
@@ -236,7 +118,7 @@ async def test_a_final_state_that_found_the_database_away_is_stored_once_it_is_b
 ) -> None:
     """The last node is the long one: the run's final write is the one refused."""
     async with running_until(outage, f"n{NODES - 1}") as blip:
-        await until_the_run_tries_to_write(outage)
+        await until_a_run_tries_to_write(outage)
         await assert_stored_whole(
             blip, await finished(blip.app, blip.tenant.admin_key, blip.run_id)
         )
