@@ -26,9 +26,10 @@ from tests.support.factories import create_program, execute, get_execution, unti
 from tests.support.faults import TcpProxy
 from tests.support.http_client import GraphQLClient
 from tests.support.optimizations import (
-    PROGRESS,
     create_space,
     finished,
+    finished_some,
+    iterations,
     landscape_program,
     start,
     training_data,
@@ -41,9 +42,6 @@ EXECUTION_UPDATED = """subscription($id: ID!) {
   executionUpdated(id: $id) { id status sequence outputs error completedAt }
 }"""
 TWO_EXAMPLES = training_data(2)
-EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
-  status iterationsCompleted evaluations(first: 1000) { nodes { iteration } }
-} }"""
 
 
 def runtime(app: FastAPI) -> Runtime:
@@ -58,11 +56,6 @@ async def last_state(app: FastAPI, tenant: Tenant, execution_id: str) -> dict[st
     assert messages[-1]["type"] == "complete", messages
     state: dict[str, Any] = messages[-2]["payload"]["data"]["executionUpdated"]
     return state
-
-
-async def iterations(client: GraphQLClient, run_id: str) -> list[int]:
-    run = (await client.data(EVALUATIONS, id=run_id))["optimizationRun"]
-    return sorted(e["iteration"] for e in run["evaluations"]["nodes"])
 
 
 class TestASecondReplica:
@@ -109,7 +102,7 @@ class TestASecondReplica:
                     run = await start(
                         client, optimized, maxIterations=40, trainingData=TWO_EXAMPLES
                     )
-                    await finished_some(first, tenant, run["id"], at_least=3)
+                    await finished_some(first, tenant.admin_key, run["id"], at_least=3)
             done = await finished(second, tenant.admin_key, run["id"])
             async with GraphQLClient.for_app(second, tenant.admin_key) as client:
                 stored = await iterations(client, run["id"])
@@ -243,7 +236,7 @@ class TestADatabaseBlip:
                 space = await create_space(client)
                 optimized = await landscape_program(client, space["id"], latency_ms=20)
                 run = await start(client, optimized, maxIterations=60, trainingData=TWO_EXAMPLES)
-                await finished_some(lost, tenant, run["id"], at_least=3)
+                await finished_some(lost, tenant.admin_key, run["id"], at_least=3)
             database_proxy.cut()
             failed = await last_state(other, tenant, execution["id"])
             done = await finished(other, tenant.admin_key, run["id"])
@@ -259,12 +252,3 @@ class TestADatabaseBlip:
         assert (done["status"], done["iterationsCompleted"]) == ("COMPLETED", 60)
         assert stopped, "the replaced process stops its copy of the loop"
         assert stored == list(range(60))
-
-
-async def finished_some(app: FastAPI, tenant: Tenant, run_id: str, at_least: int) -> None:
-    def enough(message: dict[str, Any]) -> bool:
-        run = (message.get("payload", {}).get("data") or {}).get("optimizationProgress") or {}
-        return bool(run.get("iterationsCompleted", 0) >= at_least)
-
-    async with Socket(app, tenant.admin_key) as socket:
-        await socket.subscribe(PROGRESS, {"id": run_id}, until=enough)

@@ -37,6 +37,9 @@ START = (
     + "} }"
 )
 PROGRESS = RUN + "subscription($id: ID!) { optimizationProgress(id: $id) { ...RunParts } }"
+EVALUATIONS = """query($id: ID!) { optimizationRun(id: $id) {
+  status iterationsCompleted evaluations(first: 1000) { nodes { iteration } }
+} }"""
 
 
 def training_data(count: int = 12) -> list[dict[str, Any]]:
@@ -106,3 +109,20 @@ async def watch(app: FastAPI, credential: str, run_id: str) -> list[dict[str, An
 
 async def finished(app: FastAPI, credential: str, run_id: str) -> dict[str, Any]:
     return (await watch(app, credential, run_id))[-1]
+
+
+async def finished_some(app: FastAPI, credential: str, run_id: str, at_least: int) -> None:
+    """Until the run's progress says at least `at_least` iterations are done."""
+
+    def enough(message: dict[str, Any]) -> bool:
+        run = (message.get("payload", {}).get("data") or {}).get("optimizationProgress") or {}
+        return bool(run.get("iterationsCompleted", 0) >= at_least)
+
+    async with Socket(app, credential) as socket:
+        await socket.subscribe(PROGRESS, {"id": run_id}, until=enough)
+
+
+async def iterations(client: GraphQLClient, run_id: str) -> list[int]:
+    """The iterations of the run's stored evaluations, in order."""
+    run = (await client.data(EVALUATIONS, id=run_id))["optimizationRun"]
+    return sorted(e["iteration"] for e in run["evaluations"]["nodes"])
