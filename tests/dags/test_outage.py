@@ -41,6 +41,11 @@ LONG_MS = 1000
 state is stored, and the run touches the database again only when it ends; the database is back
 before a second one ends (a silent one takes two timeouts to tell: the connection's check, then
 a new connection)."""
+HELD_MS = 600_000
+"""A node that runs until it is cancelled."""
+CANCEL = """mutation($id: ID!) { cancelDagRun(id: $id) {
+    __typename ... on DagRun { status } ... on Error { message } } }"""
+CANCELS = '{ auditLogs(filter: {action: {eq: "dag.cancel"}}) { nodes { resourceId } } }'
 EXECUTIONS = """query($id: ID!) { program(id: $id) {
     executions(first: 100) { totalCount nodes { id status } } } }"""
 
@@ -60,13 +65,15 @@ class Blip:
 
 
 @asynccontextmanager
-async def running_until(outage: Outage, *long_nodes: str) -> AsyncIterator[Blip]:
+async def running_until(
+    outage: Outage, *long_nodes: str, long_ms: int = LONG_MS
+) -> AsyncIterator[Blip]:
     """The run started, once its first long node's RUNNING state is stored."""
     async with running(outage.settings) as app:
         tenant = await new_tenant(app)
         async with GraphQLClient.for_app(app, tenant.admin_key) as client:
             short = await program(client, "question -> answer", latency_ms=SHORT_MS)
-            long = await program(client, "question -> answer", latency_ms=LONG_MS)
+            long = await program(client, "question -> answer", latency_ms=long_ms)
             dag = await active_dag(client, chain(short, long, long_nodes))
             run_id = await started(client, dag, {"question": "Why?"})
             await until_node_running(app, tenant.admin_key, run_id, long_nodes[0])
@@ -122,6 +129,32 @@ async def test_a_final_state_that_found_the_database_away_is_stored_once_it_is_b
         await assert_stored_whole(
             blip, await finished(blip.app, blip.tenant.admin_key, blip.run_id)
         )
+
+
+async def test_a_cancel_asked_while_the_database_is_away_changes_nothing_until_it_is_back(
+    outage: Outage,
+) -> None:
+    """Refused with a retryable error (on SQLite the run's row reads, the cancel's record does
+    not write): the run goes on. Asked again once the database is back, it cancels the run, and
+    the audit log has it once."""
+    async with running_until(outage, "n1", long_ms=HELD_MS) as blip:
+        await outage.begin()
+        try:
+            refused = await blip.client.errors(CANCEL, id=blip.run_id)
+        finally:
+            outage.end()
+        cancelled = (await blip.client.data(CANCEL, id=blip.run_id))["cancelDagRun"]
+        run = await finished(blip.app, blip.tenant.admin_key, blip.run_id)
+        audit = await blip.client.data(CANCELS)
+
+    assert [e["extensions"]["code"] for e in refused] == ["SERVICE_UNAVAILABLE"], refused
+    assert refused[0]["extensions"]["retryable"] is True
+    assert cancelled == {"__typename": "DagRun", "status": "CANCELLED"}, "still running before"
+    nodes = nodes_of(run)
+    assert run["status"] == "CANCELLED"
+    assert [n["status"] for n in nodes.values()] == ["SUCCESS", "CANCELLED"] + ["SKIPPED"] * 3
+    assert nodes["n1"]["execution"]["status"] == "CANCELLED"
+    assert audit["auditLogs"]["nodes"] == [{"resourceId": blip.run_id}]
 
 
 def progress_of(messages: list[dict[str, Any]]) -> list[tuple[str, int, int]]:

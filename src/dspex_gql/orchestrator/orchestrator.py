@@ -124,6 +124,10 @@ class Orchestrator:
     def cancelling(self, key: Hashable) -> bool:
         return key in self._cancelling
 
+    def runs(self, key: Hashable) -> bool:
+        """Whether this process runs the job."""
+        return key in self._tasks
+
     async def cancel(self, key: Hashable, reason: str) -> bool:
         """Cancel a job this process runs and wait until it has recorded that; False if not ours.
 

@@ -54,6 +54,8 @@ class Runs:
         """Where runs of the kinds it takes go instead of this process's orchestrator."""
         self.outcomes: Counter[tuple[str, str]] = Counter()
         """Runs this process ended, by kind and terminal status (`("execution", "completed")`)."""
+        self._cancels_recording: set[RunKey] = set()
+        """Runs of this process whose cancellation is being recorded, before their job stops."""
 
     async def owner(self) -> UUID:
         """The id of this process's lease, which a new run's row carries (renewed if overdue)."""
@@ -142,21 +144,49 @@ class Runs:
         if run.status.is_terminal:
             raise Conflict(f"The {kind.name} already finished ({run.status.value})")
         key = kind.key(run.id)
-        if self.orchestrator.cancelling(key):
+        if self.orchestrator.cancelling(key) or key in self._cancels_recording:
             raise Conflict(f"The {kind.name} is already being cancelled")
-        logger.info(
-            "%s cancelled by user %s", key, by.user_id, extra={"run": str(key), "by": by.user_id}
-        )
-        if await self.orchestrator.cancel(key, reason):
-            async with uow() as tx:
-                audit(tx)
-            return
-        async with uow() as tx:
+        audited = False
+        if self.orchestrator.runs(key):
+            if await self._cancel_job(uow, key, reason, audit, by):
+                return
+            audited = True
+        async with uow() as tx:  # not ours, or it ended meanwhile
             run, recorded = await self._cancel_in_place(tx, kind, run, reason)
             await kind.ended(tx.session, run)
             self.outcomes[kind.name, Phase.CANCELLED.value] += 1
             queue = self._queue_of(kind.name)
             if queue is not None:
                 await queue.cancel(tx, kind.name, run.id)
-            audit(tx)
+            if not audited:
+                audit(tx)
             self.announce_after(tx, [kind.event.of(recorded.row)])
+        if not audited:
+            _log_cancel(key, by)
+
+    async def _cancel_job(
+        self,
+        uow: UnitOfWorkFactory,
+        key: RunKey,
+        reason: str,
+        audit: Callable[[UnitOfWork], None],
+        by: Actor,
+    ) -> bool:
+        """Record the cancellation, then stop the job and wait until it has stored its end;
+        False if it ended meanwhile. Recorded first: while the database cannot take it (reads
+        may work and writes not), the request is told to retry and the run goes on, instead of
+        the run cancelled and its record lost."""
+        self._cancels_recording.add(key)
+        try:
+            async with uow() as tx:
+                audit(tx)
+            _log_cancel(key, by)
+            return await self.orchestrator.cancel(key, reason)
+        finally:
+            self._cancels_recording.discard(key)
+
+
+def _log_cancel(key: RunKey, by: Actor) -> None:
+    logger.info(
+        "%s cancelled by user %s", key, by.user_id, extra={"run": str(key), "by": by.user_id}
+    )
