@@ -146,11 +146,12 @@ class Runs:
         key = kind.key(run.id)
         if self.orchestrator.cancelling(key) or key in self._cancels_recording:
             raise Conflict(f"The {kind.name} is already being cancelled")
-        audited = False
+        record = audit
         if self.orchestrator.runs(key):
-            if await self._cancel_job(uow, key, reason, audit, by):
+            if await self._cancel_job(uow, key, reason, audit):
+                _log_cancel(key, by)
                 return
-            audited = True
+            record = _recorded_already  # the job ended meanwhile
         async with uow() as tx:  # not ours, or it ended meanwhile
             run, recorded = await self._cancel_in_place(tx, kind, run, reason)
             await kind.ended(tx.session, run)
@@ -158,11 +159,9 @@ class Runs:
             queue = self._queue_of(kind.name)
             if queue is not None:
                 await queue.cancel(tx, kind.name, run.id)
-            if not audited:
-                audit(tx)
+            record(tx)
             self.announce_after(tx, [kind.event.of(recorded.row)])
-        if not audited:
-            _log_cancel(key, by)
+        _log_cancel(key, by)
 
     async def _cancel_job(
         self,
@@ -170,7 +169,6 @@ class Runs:
         key: RunKey,
         reason: str,
         audit: Callable[[UnitOfWork], None],
-        by: Actor,
     ) -> bool:
         """Record the cancellation, then stop the job and wait until it has stored its end;
         False if it ended meanwhile. Recorded first: while the database cannot take it (reads
@@ -180,10 +178,13 @@ class Runs:
         try:
             async with uow() as tx:
                 audit(tx)
-            _log_cancel(key, by)
             return await self.orchestrator.cancel(key, reason)
         finally:
             self._cancels_recording.discard(key)
+
+
+def _recorded_already(_tx: UnitOfWork) -> None:
+    """The audit of a cancellation `Runs._cancel_job` recorded before the job ended."""
 
 
 def _log_cancel(key: RunKey, by: Actor) -> None:
