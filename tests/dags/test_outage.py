@@ -26,7 +26,12 @@ from tests.dags.runs_support import (
 from tests.programs.helpers import STATS_QUERY
 from tests.support.app import running
 from tests.support.http_client import GraphQLClient
-from tests.support.outages import EACH_OUTAGE, Outage, until_a_run_tries_to_write
+from tests.support.outages import (
+    EACH_OUTAGE,
+    Outage,
+    unavailable,
+    until_a_run_tries_to_write,
+)
 from tests.support.tenants import Tenant, new_tenant
 from tests.support.websocket_client import Socket
 
@@ -138,11 +143,8 @@ async def test_a_cancel_asked_while_the_database_is_away_changes_nothing_until_i
     not write): the run goes on. Asked again once the database is back, it cancels the run, and
     the audit log has it once."""
     async with running_until(outage, "n1", long_ms=HELD_MS) as blip:
-        await outage.begin()
-        try:
+        async with unavailable(outage):
             refused = await blip.client.errors(CANCEL, id=blip.run_id)
-        finally:
-            outage.end()
         cancelled = (await blip.client.data(CANCEL, id=blip.run_id))["cancelDagRun"]
         run = await finished(blip.app, blip.tenant.admin_key, blip.run_id)
         audit = await blip.client.data(CANCELS)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Protocol
 
 import pytest
@@ -55,19 +57,24 @@ class Outage(Protocol):
         """It is available again."""
 
 
+def short_waits(database_url: str, connect_to: str) -> Settings:
+    """The test settings of `database_url`, the service connecting to `connect_to`, waiting for
+    a connection or a statement `TIMEOUT_SECONDS`, with a quiet lease."""
+    database = DatabaseSettings(
+        url=connect_to,
+        migrate_on_start=False,
+        connect_timeout_seconds=TIMEOUT_SECONDS,
+        statement_timeout_seconds=TIMEOUT_SECONDS,
+    )
+    return with_lease(make_settings(database_url, database=database), QUIET_LEASE_SECONDS)
+
+
 class ProxiedConnection:
     """PostgreSQL: the service's connections go through a proxy that is cut, or silenced (bytes
     held back, as in a network partition: each wait ends at its timeout)."""
 
     def __init__(self, database_url: str, proxy: TcpProxy, silent: bool) -> None:
-        database = DatabaseSettings(
-            url=proxy.url_for(database_url),
-            migrate_on_start=False,
-            connect_timeout_seconds=TIMEOUT_SECONDS,
-            statement_timeout_seconds=TIMEOUT_SECONDS,
-        )
-        settings = make_settings(database_url, database=database)
-        self.settings = with_lease(settings, QUIET_LEASE_SECONDS)
+        self.settings = short_waits(database_url, proxy.url_for(database_url))
         self.proxy = proxy
         self.silent = silent
 
@@ -87,12 +94,7 @@ class HeldWriteLock:
 
     def __init__(self, database_url: str) -> None:
         self.path = make_url(database_url).database or ""
-        database = DatabaseSettings(
-            url=database_url, migrate_on_start=False, statement_timeout_seconds=TIMEOUT_SECONDS
-        )
-        self.settings = with_lease(
-            make_settings(database_url, database=database), QUIET_LEASE_SECONDS
-        )
+        self.settings = short_waits(database_url, database_url)
         self.locker: sqlite3.Connection | None = None
 
     async def begin(self) -> None:
@@ -125,15 +127,23 @@ def outage_of(request: pytest.FixtureRequest, database_url: str, fault: str) -> 
     return ProxiedConnection(database_url, proxy, silent=fault == "silent")
 
 
+@asynccontextmanager
+async def unavailable(outage: Outage) -> AsyncIterator[None]:
+    """The database unavailable for the block."""
+    await outage.begin()
+    try:
+        yield
+    finally:
+        outage.end()
+
+
 async def until_a_run_tries_to_write(outage: Outage) -> None:
     """The database unavailable until the service says a write of a run failed."""
     retried = RetriedWrites()
     reporter = logging.getLogger("dspex_gql.orchestrator.reporter")
     reporter.addHandler(retried)
-    await outage.begin()
     try:
-        async with asyncio.timeout(BOUND_SECONDS):
+        async with unavailable(outage), asyncio.timeout(BOUND_SECONDS):
             await retried.seen.wait()
     finally:
-        outage.end()
         reporter.removeHandler(retried)
