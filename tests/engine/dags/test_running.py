@@ -429,6 +429,20 @@ async def test_a_fanned_out_node_given_no_list_fails_without_calling() -> None:
     assert fake.calls == []
 
 
+async def test_a_node_fanned_out_over_no_items_runs_and_succeeds_without_calling() -> None:
+    fake = FakePrograms()
+    definition = dag(node("each", "p", inputs={"passage": "$context.passages"}, fanOut="passage"))
+    run = Run(definition, fake, context={"passages": []})
+    await run()
+
+    each = run.states["each"]
+    assert (each.status, each.result, each.attempts) == (RunStatus.SUCCESS, {}, 0)
+    assert each.started_at is not None
+    assert each.duration_ms is not None
+    assert run.recorder.statuses("each") == [RunStatus.RUNNING, RunStatus.SUCCESS]
+    assert fake.calls == []
+
+
 # -- transforms, reuse -------------------------------------------------------------------------
 
 

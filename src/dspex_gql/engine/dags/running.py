@@ -7,9 +7,10 @@ A PROGRAM node calls its program (`call_program`, one call per attempt, or per i
 when fanned out), retried up to `maxRetries` times with exponential backoff, each call bounded by
 the node's timeout; a TRANSFORM node reshapes its inputs. A node that fails for good skips every
 node downstream of it; the rest of the DAG goes on. Nodes already SUCCESS in `states` (a resumed
-run, a retried run reusing outputs) are not run again.
+run, a retried run reusing outputs) are not run again. At most `limits.max_parallel` calls are
+under way: a node waiting for a slot stays PENDING until its first call has one.
 
-Cancelling `run()` cancels the calls under way (CANCELLED) and skips the nodes not started, or,
+Cancelling `run()` cancels the nodes under way (CANCELLED) and skips the nodes not started, or,
 when `suspends(reason)` holds for the cancellation's reason (a shutdown of a resumable run),
 leaves every unfinished node PENDING to be run by whoever resumes the run.
 """
@@ -88,6 +89,8 @@ class DagRunner:
         """Per node, its dependencies not (yet) SUCCESS: a node waiting on 998 others is not
         rescanned each time one of them succeeds."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._clocks: dict[str, float] = {}
+        """When each RUNNING node began (`perf_counter`), for its duration."""
         self._all_done = asyncio.Event()
         self._stopping = False
 
@@ -162,24 +165,39 @@ class DagRunner:
     # -- one node ---------------------------------------------------------------------------------
 
     async def _run_node(self, node: NodeDefinition, state: NodeState) -> None:
-        clock = time.perf_counter()
-        state.status, state.started_at = RunStatus.RUNNING, now()
+        """A PROGRAM node is RUNNING once its first call has a slot; until then it waits PENDING
+        (a cancel skips it), and its time starts then."""
         try:
             state.inputs = self._inputs_of(node)
-            self._listener.node_changed(state)
+            if node.kind is NodeKind.TRANSFORM:
+                self._begin(state)
             result = await self._perform(node, state, state.inputs)
         except asyncio.CancelledError as error:
             reason = _reason(error)
             if not self._suspends(reason):
-                self._end(state, RunStatus.CANCELLED, clock, error=reason)
+                ran = state.status is RunStatus.RUNNING
+                self._end(state, RunStatus.CANCELLED if ran else RunStatus.SKIPPED, error=reason)
             raise
         except CallFailed as error:
-            self._end(state, RunStatus.FAILED, clock, error=str(error))
+            self._end(state, RunStatus.FAILED, error=str(error))
         except Exception as error:
-            self._end(state, RunStatus.FAILED, clock, error=_internal_error(node.name, error))
+            self._end(state, RunStatus.FAILED, error=_internal_error(node.name, error))
         else:
-            self._end(state, RunStatus.SUCCESS, clock, result=result)
+            self._end(state, RunStatus.SUCCESS, result=result)
         self._after(state)
+
+    def _begin(self, state: NodeState, call: Call | None = None) -> None:
+        """The node is RUNNING (from its first call), at `call`'s attempt if it is a later one."""
+        changed = False
+        if state.status is RunStatus.PENDING:
+            state.status, state.started_at = RunStatus.RUNNING, now()
+            self._clocks[state.name] = time.perf_counter()
+            changed = True
+        if call is not None and (call.item is None or call.attempt > state.attempts):
+            changed = changed or state.attempts != call.attempt
+            state.attempts = call.attempt
+        if changed:
+            self._listener.node_changed(state)
 
     def _inputs_of(self, node: NodeDefinition) -> dict[str, Any]:
         inputs = {}
@@ -210,6 +228,8 @@ class DagRunner:
         self, node: NodeDefinition, state: NodeState, inputs: dict[str, Any], items: list[Any]
     ) -> dict[str, Any]:
         fan_out = node.fan_out or ""
+        if not items:
+            self._begin(state)  # nothing to call: it runs, and ends, at once
         calls = [
             self._attempts(node, state, {**inputs, fan_out: item}, index)
             for index, item in enumerate(items)
@@ -239,9 +259,6 @@ class DagRunner:
         for attempt in range(first, first + node.max_retries + 1):
             if attempt > first:
                 await asyncio.sleep(self._limits.backoff(attempt - first))  # backoff
-            if item is None or attempt > state.attempts:
-                state.attempts = attempt
-                self._listener.node_changed(state)
             call = Call(node.name, node.program_id or "", inputs, attempt, item)
             try:
                 result = await self._call(node, state, call)
@@ -255,6 +272,7 @@ class DagRunner:
     async def _call(self, node: NodeDefinition, state: NodeState, call: Call) -> AdapterResult:
         async with self._slots:
             call.started_at, clock = now(), time.perf_counter()
+            self._begin(state, call)
             if node.fan_out is None:
                 state.execution_id = call.id
             self._listener.call_changed(call)
@@ -298,13 +316,14 @@ class DagRunner:
         self,
         state: NodeState,
         status: RunStatus,
-        clock: float | None = None,
         *,
         error: str | None = None,
         result: dict[str, Any] | None = None,
     ) -> None:
+        """A node that never began (skipped, or its inputs missing) has no duration."""
         state.status, state.error, state.result = status, error, result
         state.completed_at = now()
+        clock = self._clocks.pop(state.name, None)
         if clock is not None:
             state.duration_ms = round((time.perf_counter() - clock) * 1000)
         self._listener.node_changed(state)
