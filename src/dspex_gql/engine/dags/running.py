@@ -272,9 +272,9 @@ class DagRunner:
     async def _call(self, node: NodeDefinition, state: NodeState, call: Call) -> AdapterResult:
         async with self._slots:
             call.started_at, clock = now(), time.perf_counter()
-            self._begin(state, call)
             if node.fan_out is None:
                 state.execution_id = call.id
+            self._begin(state, call)
             self._listener.call_changed(call)
             # None without a timeout: entering `asyncio.timeout(None)` costs ~1.5 µs a call
             deadline = (
