@@ -41,6 +41,8 @@ RUN_UPDATED = RUN + "subscription($id: ID!) { dagRunUpdated(id: $id) { ...RunPar
 NODES_UPDATED = (
     NODE + "subscription($id: ID!) { nodeExecutionUpdated(dagRunId: $id) { ...NodeParts } }"
 )
+GET_RUN = RUN + "query($id: ID!) { dagRun(id: $id) { ...RunParts } }"
+CANCEL_RUN = RUN + "mutation($id: ID!) { cancelDagRun(id: $id) { __typename ...RunParts } }"
 
 
 async def program(client: GraphQLClient, spec: str, **configuration: Any) -> str:

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from dspex_gql.config import DagSettings, Settings
 from tests.dags.runs_support import (
-    RUN,
+    CANCEL_RUN,
+    GET_RUN,
     active_dag,
     call,
     finished,
@@ -22,9 +23,6 @@ from tests.dags.runs_support import (
 from tests.support.app import make_settings
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import Tenant
-
-GET = RUN + "query($id: ID!) { dagRun(id: $id) { ...RunParts } }"
-CANCEL = RUN + "mutation($id: ID!) { cancelDagRun(id: $id) { __typename ...RunParts } }"
 
 
 class TestOneSlot:
@@ -61,8 +59,8 @@ class TestTwoSlots:
         await until_node_running(app, tenant.admin_key, run_id, "a")
         await until_node_running(app, tenant.admin_key, run_id, "b")
 
-        waiting = nodes_of((await client.data(GET, id=run_id))["dagRun"])
-        cancelled = nodes_of((await client.data(CANCEL, id=run_id))["cancelDagRun"])
+        waiting = nodes_of((await client.data(GET_RUN, id=run_id))["dagRun"])
+        cancelled = nodes_of((await client.data(CANCEL_RUN, id=run_id))["cancelDagRun"])
 
         assert [waiting[name]["status"] for name in "abcd"] == [
             "RUNNING",

@@ -12,7 +12,8 @@ from dspex_gql.config import ExecutionSettings
 from dspex_gql.dags.models import DagRun
 from dspex_gql.runtime import Runtime
 from tests.dags.runs_support import (
-    RUN,
+    CANCEL_RUN,
+    GET_RUN,
     active_dag,
     call,
     nodes_of,
@@ -23,9 +24,6 @@ from tests.dags.runs_support import (
 from tests.support.app import make_settings, running
 from tests.support.http_client import GraphQLClient
 from tests.support.tenants import new_tenant
-
-CANCEL = RUN + "mutation($id: ID!) { cancelDagRun(id: $id) { __typename ...RunParts } }"
-GET = RUN + "query($id: ID!) { dagRun(id: $id) { ...RunParts } }"
 
 
 async def test_a_run_cancelled_through_another_replica_ends_with_its_nodes(
@@ -50,12 +48,12 @@ async def test_a_run_cancelled_through_another_replica_ends_with_its_nodes(
                 run_id = await started(on_first, dag_id, {"question": "q"})
                 await until_node_running(first, tenant.admin_key, run_id, "held")
                 async with GraphQLClient.for_app(second, tenant.admin_key) as on_second:
-                    cancelled = (await on_second.data(CANCEL, id=run_id))["cancelDagRun"]
+                    cancelled = (await on_second.data(CANCEL_RUN, id=run_id))["cancelDagRun"]
         runtime: Runtime = second.state.runtime
         async with runtime.uow.read() as tx:
             stored = await tx.session.scalar(select(DagRun).where(DagRun.id == uuid.UUID(run_id)))
         async with GraphQLClient.for_app(second, tenant.admin_key) as on_second:
-            afterwards = (await on_second.data(GET, id=run_id))["dagRun"]
+            afterwards = (await on_second.data(GET_RUN, id=run_id))["dagRun"]
 
     nodes = nodes_of(cancelled)
     assert cancelled["status"] == "CANCELLED"

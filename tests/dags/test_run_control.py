@@ -8,6 +8,7 @@ from dspex_gql.accounts.admin import set_quota
 from dspex_gql.config import Settings
 from tests.dags.helpers import update_dag
 from tests.dags.runs_support import (
+    GET_RUN,
     NODE,
     RUN,
     active_dag,
@@ -36,7 +37,6 @@ RETRY = (
     + errors("ValidationError", "NotFoundError", "QuotaExceededError")
     + "} }"
 )
-GET = RUN + "query($id: ID!) { dagRun(id: $id) { ...RunParts } }"
 EXECUTIONS_OF = """query($id: ID!) { executions(filter: {programId: {eq: $id}}) {
   totalCount nodes { status } } }"""
 HELD = {"latency_ms": 600_000}
@@ -85,7 +85,7 @@ async def test_an_execution_of_a_dag_is_cancelled_through_its_run(
     dag_id = await active_dag(client, [call("held", held, {"question": "$context.question"})])
     run_id = await started(client, dag_id, {"question": "q"})
     await until_node_running(app, tenant.admin_key, run_id, "held")
-    execution_id = nodes_of((await client.data(GET, id=run_id))["dagRun"])["held"]["execution"]
+    execution_id = nodes_of((await client.data(GET_RUN, id=run_id))["dagRun"])["held"]["execution"]
 
     refused = await client.data(
         "mutation($id: ID!) { cancelExecution(id: $id) { __typename ... on Error { message } } }",
