@@ -142,7 +142,8 @@ class DagSettings(BaseSettings):
     max_running: int = Field(default=8, ge=1)
     """DAG runs at once per process (apart from executions); the rest wait PENDING."""
     max_parallel_nodes: int = Field(default=16, ge=1)
-    """Nodes of one run running at once (a fanned-out node's items count one each)."""
+    """Program calls of one run under way at once (a fanned-out node's items count one each); a
+    node waiting for one stays PENDING."""
     retry_backoff_seconds: float = Field(default=0.5, ge=0)
     """Before a node's first retry; doubled for each next one, at most `retry_backoff_max`."""
     retry_backoff_max_seconds: float = Field(default=30.0, ge=0)
