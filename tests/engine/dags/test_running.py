@@ -335,6 +335,7 @@ async def test_a_missing_context_value_fails_the_node_naming_the_input() -> None
 
     assert run.states["a"].status is RunStatus.FAILED
     assert run.states["a"].error == "input 'q': context 'question' has no value"
+    assert (run.states["a"].started_at, run.states["a"].duration_ms) == (None, None)  # never ran
     assert run.states["b"].status is RunStatus.SKIPPED
     assert fake.calls == []
 
