@@ -187,16 +187,15 @@ class DagRunner:
         self._after(state)
 
     def _begin(self, state: NodeState, call: Call | None = None) -> None:
-        """The node is RUNNING (from its first call), at `call`'s attempt if it is a later one."""
-        changed = False
-        if state.status is RunStatus.PENDING:
+        """The node is RUNNING (from its first call), at `call`'s attempt if it is a later one (a
+        node's attempts go on from those stored; a fanned-out item's may be behind another's)."""
+        began = state.status is RunStatus.PENDING
+        if began:
             state.status, state.started_at = RunStatus.RUNNING, now()
             self._clocks[state.name] = time.perf_counter()
-            changed = True
-        if call is not None and (call.item is None or call.attempt > state.attempts):
-            changed = changed or state.attempts != call.attempt
-            state.attempts = call.attempt
-        if changed:
+        attempt = state.attempts if call is None else max(state.attempts, call.attempt)
+        later, state.attempts = attempt != state.attempts, attempt
+        if began or later:
             self._listener.node_changed(state)
 
     def _inputs_of(self, node: NodeDefinition) -> dict[str, Any]:
